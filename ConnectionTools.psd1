@@ -1,0 +1,31 @@
+@{
+    RootModule           = 'ConnectionTools.PowerShell.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6f0d2a4e-5c1b-4e8e-9a57-2b1f3c9d7e41'
+    Author               = 'ConnectionTools'
+    CompanyName          = 'ConnectionTools'
+    Copyright            = '(c) ConnectionTools. All rights reserved.'
+    Description          = 'Create and run integration connections (Salesforce, Dynamics 365, private peer connections) from PowerShell.'
+    PowerShellVersion    = '5.1'
+    CompatiblePSEditions = @('Desktop', 'Core')
+    FormatsToProcess     = @('ConnectionTools.format.ps1xml')
+    CmdletsToExport      = @(
+        'Connect-ConnectionNode'
+        'Get-Connection'
+        'Get-ConnectionHistory'
+        'Get-ConnectionNode'
+        'Remove-Connection'
+        'Resume-Connection'
+        'Set-Connection'
+        'Suspend-Connection'
+    )
+    AliasesToExport      = @()
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('Connections', 'Integration', 'Salesforce', 'Dynamics365', 'PSEdition_Desktop', 'PSEdition_Core')
+            ProjectUri = ''
+        }
+    }
+}

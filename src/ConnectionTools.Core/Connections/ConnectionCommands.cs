@@ -1,0 +1,276 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+using ConnectionTools.Text;
+
+namespace ConnectionTools.Connections
+{
+    /// <summary>
+    /// What the lifecycle cmdlets do. Each method works through a list of targets, reports a failure on one target
+    /// as a non-terminating error, and goes on with the next. Setup problems (the store cannot be opened) are thrown.
+    /// </summary>
+    public sealed class ConnectionCommands
+    {
+        private readonly ConnectionNode _node;
+        private readonly IHostContext _host;
+
+        public ConnectionCommands(ConnectionNode node, IHostContext host)
+        {
+            _node = node ?? throw new ArgumentNullException(nameof(node));
+            _host = host ?? throw new ArgumentNullException(nameof(host));
+        }
+
+        /// <summary>
+        /// Writes the connections that match, from one query and without any network call. A name without wildcards
+        /// (or an id) that matches nothing is reported as ObjectNotFound; a wildcard that matches nothing is not an error.
+        /// </summary>
+        public void Get(ConnectionQuery query)
+        {
+            var names = query.Names?.Where(n => !string.IsNullOrEmpty(n)).ToList();
+            var patterns = names?.Where(WildcardPattern.ContainsWildcards).Select(WildcardPattern.Parse).ToList();
+            var exact = names?.Where(n => !WildcardPattern.ContainsWildcards(n)).ToList();
+            var onlyExactNames = exact != null && exact.Count > 0 && (patterns is null || patterns.Count == 0);
+            var includeRemoved = query.IncludeRemoved || (query.Statuses?.Contains(ConnectionStatus.Removed) ?? false) || (query.Ids?.Count > 0);
+
+            var rows = _node.Store.List(new ConnectionFilter
+            {
+                ExactNames = onlyExactNames ? exact : null,
+                Ids = query.Ids?.Count > 0 ? query.Ids : null,
+                Statuses = query.Statuses?.Count > 0 ? query.Statuses : null,
+                Types = query.Types?.Count > 0 ? query.Types : null,
+                IncludeRemoved = includeRemoved,
+            });
+
+            var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            foreach (var connection in rows)
+            {
+                if (!query.IncludeRemoved && connection.Status == ConnectionStatus.Removed && !(query.Ids?.Contains(connection.Id) ?? false)
+                    && !(query.Statuses?.Contains(ConnectionStatus.Removed) ?? false))
+                {
+                    continue;
+                }
+
+                if (names != null && names.Count > 0)
+                {
+                    var byName = exact!.Any(n => ConnectionNames.Same(n, connection.Name));
+                    var byPattern = patterns!.Any(p => p.IsMatch(connection.Name));
+                    if (!byName && !byPattern)
+                    {
+                        continue;
+                    }
+                }
+
+                found.Add(connection.Name);
+                found.Add(ConnectionStore.FormatId(connection.Id));
+                _host.WriteObject(connection);
+            }
+
+            foreach (var name in exact ?? Enumerable.Empty<string>())
+            {
+                if (!found.Contains(name))
+                {
+                    _host.WriteError(ConnectionStore.NotFound(name));
+                }
+            }
+
+            foreach (var id in query.Ids ?? Array.Empty<Guid>())
+            {
+                if (!found.Contains(ConnectionStore.FormatId(id)))
+                {
+                    _host.WriteError(ConnectionStore.NotFound(id.ToString()));
+                }
+            }
+        }
+
+        public void Suspend(IEnumerable<ConnectionTarget> targets, bool passThru) => Transition(targets, LifecycleAction.Suspend, passThru);
+
+        public void Resume(IEnumerable<ConnectionTarget> targets, bool passThru) => Transition(targets, LifecycleAction.Resume, passThru);
+
+        /// <summary>Marks connections Removed. The row stays as a tombstone so that its history can still be read.</summary>
+        public void Remove(IEnumerable<ConnectionTarget> targets, bool passThru) => Transition(targets, LifecycleAction.Remove, passThru);
+
+        /// <summary>Renames a connection or changes its description. A stale object from the pipeline is refused, never overwritten.</summary>
+        public void Set(IEnumerable<ConnectionTarget> targets, ConnectionEdit edit, bool passThru)
+        {
+            foreach (var target in targets)
+            {
+                PerItem(target, () =>
+                {
+                    var current = Resolve(target);
+                    if (current.Status == ConnectionStatus.Removed)
+                    {
+                        throw new ConnectionToolsException(
+                            ErrorIds.ConnectionRemoved,
+                            ErrorKind.InvalidOperation,
+                            $"Connection '{current.Name}' is removed and can no longer be changed.",
+                            current.Name,
+                            "Removed connections are kept only for their history.");
+                    }
+
+                    var newName = edit.NewName is null ? current.Name : ConnectionNames.Validate(edit.NewName);
+                    var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
+                    var proposed = current with { Name = newName, Description = description };
+                    CheckVersion(target, current);
+                    if (proposed == current)
+                    {
+                        _host.WriteVerbose($"Connection '{current.Name}' already has these values; nothing to change.");
+                        WriteIf(passThru, current);
+                        return;
+                    }
+
+                    if (!_host.ShouldProcess(Describe(current), "Set: " + ConnectionStore.Summarize(current, proposed)))
+                    {
+                        return;
+                    }
+
+                    var outcome = _node.Store.Change(
+                        current.Id,
+                        LifecycleAction.Edit,
+                        latest =>
+                        {
+                            CheckVersion(target, latest);
+                            var next = latest with { Name = newName, Description = description };
+                            return next == latest ? null : next;
+                        },
+                        _node.ActorName);
+                    Report(outcome, LifecycleAction.Edit);
+                    WriteIf(passThru, outcome.After);
+                });
+            }
+        }
+
+        /// <summary>Writes the audit entries of each target, oldest first. Removed connections keep theirs.</summary>
+        public void History(IEnumerable<ConnectionTarget> targets)
+        {
+            foreach (var target in targets)
+            {
+                PerItem(target, () =>
+                {
+                    foreach (var connection in ResolveIncludingRemoved(target))
+                    {
+                        foreach (var entry in _node.Store.History(connection.Id))
+                        {
+                            _host.WriteObject(entry);
+                        }
+                    }
+                });
+            }
+        }
+
+        private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru)
+        {
+            foreach (var target in targets)
+            {
+                PerItem(target, () =>
+                {
+                    var current = Resolve(target);
+                    if (Lifecycle.IsNoOp(current.Status, action))
+                    {
+                        _host.WriteVerbose($"Connection '{current.Name}' is already {current.Status}; nothing to {action.ToString().ToLowerInvariant()}.");
+                        WriteIf(passThru, current);
+                        return;
+                    }
+
+                    // Refuse before asking, so -WhatIf never promises an illegal change.
+                    Lifecycle.Decide(current, action);
+                    if (!_host.ShouldProcess(Describe(current), $"{action} ({current.Status} -> {Lifecycle.TargetOf(action)})"))
+                    {
+                        return;
+                    }
+
+                    var now = _node.Clock();
+                    var outcome = _node.Store.Change(
+                        current.Id,
+                        action,
+                        latest =>
+                        {
+                            var to = Lifecycle.Decide(latest, action);
+                            return to is null
+                                ? null
+                                : latest with
+                                {
+                                    Status = to.Value,
+                                    InactiveReason = null,
+                                    RemovedAt = to == ConnectionStatus.Removed ? now : latest.RemovedAt,
+                                };
+                        },
+                        _node.ActorName);
+                    Report(outcome, action);
+                    WriteIf(passThru, outcome.After);
+                });
+            }
+        }
+
+        private void PerItem(ConnectionTarget target, Action work)
+        {
+            _host.CancellationToken.ThrowIfCancellationRequested();
+            try
+            {
+                work();
+            }
+            catch (ConnectionToolsException e) when (!IsStoreWide(e))
+            {
+                _host.WriteError(e);
+            }
+        }
+
+        /// <summary>A store that cannot be used fails every item the same way, so it ends the command instead of repeating.</summary>
+        private static bool IsStoreWide(ConnectionToolsException e) => e.ErrorId.StartsWith("ConnectionTools.Store.", StringComparison.Ordinal);
+
+        private void Report(ChangeOutcome outcome, LifecycleAction action)
+        {
+            _host.WriteVerbose(outcome.Changed
+                ? $"{action}: connection '{outcome.After.Name}': {ConnectionStore.Summarize(outcome.Before, outcome.After)} (version {outcome.After.Version})."
+                : $"Connection '{outcome.After.Name}' was already {outcome.After.Status}; nothing to {action.ToString().ToLowerInvariant()}.");
+        }
+
+        private void WriteIf(bool passThru, Connection connection)
+        {
+            if (passThru)
+            {
+                _host.WriteObject(connection);
+            }
+        }
+
+        private static void CheckVersion(ConnectionTarget target, Connection current)
+        {
+            if (target.Connection != null && target.Connection.Version != current.Version)
+            {
+                throw ConnectionStore.Conflict(target.Connection, current);
+            }
+        }
+
+        private static string Describe(Connection c) => $"Connection '{c.Name}' ({c.Type}, {c.Status})";
+
+        private Connection Resolve(ConnectionTarget target)
+        {
+            if (target.Connection != null)
+            {
+                return _node.Store.Find(target.Connection.Id) ?? throw ConnectionStore.NotFound(target.Connection.Name);
+            }
+
+            if (target.Id != null)
+            {
+                return _node.Store.Find(target.Id.Value) ?? throw ConnectionStore.NotFound(target.Id.Value.ToString());
+            }
+
+            return _node.Store.FindByName(target.Name ?? "") ?? throw ConnectionStore.NotFound(target.Name ?? "");
+        }
+
+        private IReadOnlyList<Connection> ResolveIncludingRemoved(ConnectionTarget target)
+        {
+            if (target.Name is null)
+            {
+                return new[] { Resolve(target) };
+            }
+
+            // A name may belong to a live connection and to earlier, removed ones: show them all.
+            var all = _node.Store.List(new ConnectionFilter { ExactNames = new[] { target.Name }, IncludeRemoved = true });
+            return all.Count > 0 ? all : throw ConnectionStore.NotFound(target.Name);
+        }
+    }
+}

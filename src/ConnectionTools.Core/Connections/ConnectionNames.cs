@@ -1,0 +1,80 @@
+using System;
+using ConnectionTools.Errors;
+
+namespace ConnectionTools.Connections
+{
+    /// <summary>Rules for connection names and descriptions, checked before anything is written.</summary>
+    public static class ConnectionNames
+    {
+        public const int MaxNameLength = 128;
+        public const int MaxDescriptionLength = 1024;
+
+        /// <summary>Wildcard characters are refused in names so that a name given to Get-Connection is never ambiguous.</summary>
+        private static readonly char[] Reserved = { '*', '?', '[', ']', '`' };
+
+        /// <summary>The key that makes names unique regardless of case.</summary>
+        public static string Key(string name) => name.ToUpperInvariant();
+
+        public static bool Same(string a, string b) => string.Equals(a, b, StringComparison.OrdinalIgnoreCase);
+
+        public static string Validate(string? name)
+        {
+            string? problem = null;
+            if (string.IsNullOrWhiteSpace(name))
+            {
+                problem = "it is empty";
+            }
+            else if (name!.Length > MaxNameLength)
+            {
+                problem = $"it is {name.Length} characters long and the limit is {MaxNameLength}";
+            }
+            else if (char.IsWhiteSpace(name[0]) || char.IsWhiteSpace(name[name.Length - 1]))
+            {
+                problem = "it starts or ends with white space";
+            }
+            else if (name.IndexOfAny(Reserved) >= 0)
+            {
+                problem = "it contains a wildcard character (* ? [ ] `)";
+            }
+            else
+            {
+                foreach (var c in name)
+                {
+                    if (char.IsControl(c))
+                    {
+                        problem = "it contains a control character";
+                        break;
+                    }
+                }
+            }
+
+            if (problem != null)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionInvalidName,
+                    ErrorKind.InvalidArgument,
+                    $"'{name}' is not a valid connection name: {problem}.",
+                    name,
+                    $"Use 1 to {MaxNameLength} characters without control or wildcard characters (* ? [ ] `).");
+            }
+
+            return name!;
+        }
+
+        public static string ValidateDescription(string? description, string connectionName)
+        {
+            var value = description ?? "";
+            if (value.Length > MaxDescriptionLength)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionInvalidDescription,
+                    ErrorKind.InvalidArgument,
+                    $"The description for connection '{connectionName}' is {value.Length} characters long and the limit is {MaxDescriptionLength}.",
+                    connectionName,
+                    "Shorten the description.");
+            }
+
+            return value;
+        }
+    }
+}

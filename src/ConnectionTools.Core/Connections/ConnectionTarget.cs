@@ -1,0 +1,30 @@
+using System;
+
+namespace ConnectionTools.Connections
+{
+    /// <summary>How a cmdlet named the connection to act on: by name, by id, or by an object from the pipeline.</summary>
+    public sealed class ConnectionTarget
+    {
+        private ConnectionTarget(string? name, Guid? id, Connection? connection)
+        {
+            Name = name;
+            Id = id;
+            Connection = connection;
+        }
+
+        public string? Name { get; }
+
+        public Guid? Id { get; }
+
+        /// <summary>The object the user passed in; its version is the one the user saw.</summary>
+        public Connection? Connection { get; }
+
+        public static ConnectionTarget ByName(string name) => new ConnectionTarget(name, null, null);
+
+        public static ConnectionTarget ById(Guid id) => new ConnectionTarget(null, id, null);
+
+        public static ConnectionTarget ByObject(Connection connection) => new ConnectionTarget(null, null, connection ?? throw new ArgumentNullException(nameof(connection)));
+
+        public override string ToString() => Name ?? Connection?.Name ?? Id?.ToString() ?? "";
+    }
+}

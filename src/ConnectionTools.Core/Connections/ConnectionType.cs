@@ -1,0 +1,12 @@
+namespace ConnectionTools.Connections
+{
+    public enum ConnectionType
+    {
+        SalesforceProduction,
+        SalesforceSandbox,
+        Dynamics365,
+
+        /// <summary>A connection to a peer node.</summary>
+        Private,
+    }
+}

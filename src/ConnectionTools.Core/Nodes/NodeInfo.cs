@@ -1,0 +1,30 @@
+using System;
+using ConnectionTools.Storage;
+
+namespace ConnectionTools.Nodes
+{
+    /// <summary>The node this session works with, as Connect-ConnectionNode and Get-ConnectionNode show it.</summary>
+    public sealed record NodeInfo
+    {
+        public Guid NodeId { get; init; }
+
+        public string StorePath { get; init; } = "";
+
+        /// <summary>Why this store: the session's -StorePath, the CONNECTIONTOOLS_STORE variable, or the per-user default.</summary>
+        public StoreSource StoreSource { get; init; }
+
+        public int SchemaVersion { get; init; }
+
+        public int ConnectionCount { get; init; }
+
+        public int ActiveCount { get; init; }
+
+        public int PausedCount { get; init; }
+
+        public int InactiveCount { get; init; }
+
+        public int PendingCount { get; init; }
+
+        public int RemovedCount { get; init; }
+    }
+}

@@ -1,0 +1,552 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Text;
+using Microsoft.Data.Sqlite;
+
+namespace ConnectionTools.Storage
+{
+    /// <summary>
+    /// The node's embedded store: one SQLite file in WAL mode. Every change is one IMMEDIATE transaction that
+    /// re-reads the row, applies the change, bumps the version and appends an audit entry, so concurrent writers
+    /// serialize instead of losing updates. Safe to share across threads: each unit of work opens its own (pooled) connection.
+    /// </summary>
+    public sealed class ConnectionStore : IDisposable
+    {
+        private const string Columns = "id, name, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version";
+
+        private readonly string _connectionString;
+        private readonly StoreOptions _options;
+        private readonly Random _jitter = new Random();
+
+        private ConnectionStore(string path, string connectionString, StoreOptions options)
+        {
+            Path = path;
+            _connectionString = connectionString;
+            _options = options;
+        }
+
+        public string Path { get; }
+
+        /// <summary>This node's identity, created with the store.</summary>
+        public Guid NodeId { get; private set; }
+
+        public static int SchemaVersion => Migrations.Latest;
+
+        /// <summary>
+        /// Opens the store at <paramref name="path"/>, creating it if the file does not exist. A directory, an unreadable file,
+        /// a file that is not SQLite, or a store from a newer version is refused before anything is written to it.
+        /// </summary>
+        public static ConnectionStore Open(string path, StoreOptions? options = null)
+        {
+            options ??= new StoreOptions();
+            StoreFile.CheckBeforeOpen(path);
+            var connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = path,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                Cache = SqliteCacheMode.Private,
+                Pooling = true,
+                DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
+            }.ToString();
+
+            var store = new ConnectionStore(path, connectionString, options);
+            try
+            {
+                store.NodeId = store.Retry(store.Initialize);
+                return store;
+            }
+            catch
+            {
+                store.Dispose();
+                throw;
+            }
+        }
+
+        public IReadOnlyList<Connection> List(ConnectionFilter filter)
+        {
+            var where = new List<string>();
+            var parameters = new List<(string, object?)>();
+            if (!filter.IncludeRemoved)
+            {
+                where.Add("status <> 'Removed'");
+            }
+
+            AddIn(where, parameters, "name_key", "n", filter.ExactNames?.Select(ConnectionNames.Key));
+            AddIn(where, parameters, "id", "i", filter.Ids?.Select(FormatId));
+            AddIn(where, parameters, "status", "s", filter.Statuses?.Select(s => s.ToString()));
+            AddIn(where, parameters, "type", "t", filter.Types?.Select(t => t.ToString()));
+
+            var sql = $"SELECT {Columns} FROM connections" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY name_key, created_at";
+            return Read(connection =>
+            {
+                using (var command = Sql.Command(connection, null, sql, parameters.ToArray()))
+                using (var reader = command.ExecuteReader())
+                {
+                    var result = new List<Connection>();
+                    while (reader.Read())
+                    {
+                        result.Add(Map(reader));
+                    }
+
+                    return (IReadOnlyList<Connection>)result;
+                }
+            });
+        }
+
+        public Connection? Find(Guid id) => Read(connection => FindById(connection, null, id));
+
+        /// <summary>The live (not removed) connection with this name, compared without regard to case.</summary>
+        public Connection? FindByName(string name) => Read(connection => FindLiveByName(connection, null, name));
+
+        /// <summary>Adds a new connection and its Create audit entry in one transaction.</summary>
+        public Connection Create(Connection connection, string actor)
+        {
+            return Write((db, tx) =>
+            {
+                EnsureNameFree(db, tx, connection.Name, connection.Id);
+                var now = Now();
+                var created = connection with
+                {
+                    CreatedAt = now,
+                    CreatedBy = actor,
+                    ModifiedAt = now,
+                    ModifiedBy = actor,
+                    Version = 1,
+                };
+                Sql.Execute(
+                    db,
+                    tx,
+                    $"INSERT INTO connections ({Columns}) VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version);",
+                    RowParameters(created));
+                AppendAudit(db, tx, null, created, LifecycleAction.Create, actor, now);
+                return created;
+            });
+        }
+
+        /// <summary>
+        /// Applies <paramref name="change"/> to the connection's current row inside one IMMEDIATE transaction.
+        /// The change returns null when there is nothing to do; then nothing is written and no audit entry is made.
+        /// </summary>
+        public ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor)
+        {
+            return Write((db, tx) =>
+            {
+                var before = FindById(db, tx, id) ?? throw NotFound(FormatId(id));
+                var proposed = change(before);
+                if (proposed is null || proposed == before)
+                {
+                    return new ChangeOutcome(before, before, changed: false);
+                }
+
+                if (!ConnectionNames.Same(proposed.Name, before.Name) || proposed.Status != before.Status)
+                {
+                    if (proposed.Status != ConnectionStatus.Removed)
+                    {
+                        EnsureNameFree(db, tx, proposed.Name, id);
+                    }
+                }
+
+                var now = Now();
+                var after = proposed with { Id = before.Id, Version = before.Version + 1, ModifiedAt = now, ModifiedBy = actor };
+                var parameters = RowParameters(after).Concat(new (string, object?)[] { ("$expected", before.Version) }).ToArray();
+                var updated = Sql.Execute(
+                    db,
+                    tx,
+                    "UPDATE connections SET name = $name, name_key = $name_key, description = $description, type = $type, status = $status, " +
+                    "inactive_reason = $reason, modified_at = $modified_at, modified_by = $modified_by, removed_at = $removed_at, version = $version " +
+                    "WHERE id = $id AND version = $expected;",
+                    parameters);
+                if (updated != 1)
+                {
+                    // Unreachable while writers hold the IMMEDIATE lock; kept so a future code path can never overwrite silently.
+                    throw Conflict(before, null);
+                }
+
+                AppendAudit(db, tx, before, after, action, actor, now);
+                return new ChangeOutcome(before, after, changed: true);
+            });
+        }
+
+        /// <summary>The audit entries of one connection, oldest first. Works for removed connections.</summary>
+        public IReadOnlyList<AuditEntry> History(Guid connectionId) => Read(connection =>
+        {
+            using (var command = Sql.Command(
+                connection,
+                null,
+                "SELECT seq, connection_id, connection_name, at, actor, action, summary, before_json, after_json FROM audit WHERE connection_id = $id ORDER BY seq;",
+                ("$id", FormatId(connectionId))))
+            using (var reader = command.ExecuteReader())
+            {
+                var entries = new List<AuditEntry>();
+                while (reader.Read())
+                {
+                    entries.Add(new AuditEntry
+                    {
+                        Sequence = reader.GetInt64(0),
+                        ConnectionId = Guid.Parse(reader.GetString(1)),
+                        ConnectionName = reader.GetString(2),
+                        At = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                        Actor = reader.GetString(4),
+                        Action = (LifecycleAction)Enum.Parse(typeof(LifecycleAction), reader.GetString(5)),
+                        Summary = reader.GetString(6),
+                        Before = reader.GetString(7),
+                        After = reader.GetString(8),
+                    });
+                }
+
+                return (IReadOnlyList<AuditEntry>)entries;
+            }
+        });
+
+        public long AuditCount() => Read(connection => (long)Sql.Scalar(connection, null, "SELECT COUNT(*) FROM audit;")!);
+
+        /// <summary>Counts of connections by status, from one query.</summary>
+        public IReadOnlyDictionary<ConnectionStatus, int> CountByStatus() => Read(connection =>
+        {
+            var counts = new Dictionary<ConnectionStatus, int>();
+            using (var command = Sql.Command(connection, null, "SELECT status, COUNT(*) FROM connections GROUP BY status;"))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    counts[ParseStatus(reader.GetString(0))] = reader.GetInt32(1);
+                }
+            }
+
+            return (IReadOnlyDictionary<ConnectionStatus, int>)counts;
+        });
+
+        /// <summary>Releases pooled file handles so the file can be moved or deleted.</summary>
+        public void Dispose()
+        {
+            using (var connection = new SqliteConnection(_connectionString))
+            {
+                SqliteConnection.ClearPool(connection);
+            }
+        }
+
+        internal T Read<T>(Func<SqliteConnection, T> work) => Retry(() =>
+        {
+            using (var connection = OpenConnection())
+            {
+                return work(connection);
+            }
+        });
+
+        internal T Write<T>(Func<SqliteConnection, SqliteTransaction, T> work) => Retry(() =>
+        {
+            using (var connection = OpenConnection())
+            using (var transaction = connection.BeginTransaction(deferred: false))
+            {
+                var result = work(connection, transaction);
+                transaction.Commit();
+                return result;
+            }
+        });
+
+        private Guid Initialize()
+        {
+            using (var connection = OpenConnection())
+            {
+                // Read the version before anything can write: a newer store must stay exactly as it is.
+                var version = UserVersion(connection, null);
+                if (version > Migrations.Latest)
+                {
+                    throw new ConnectionToolsException(
+                        ErrorIds.StoreSchemaTooNew,
+                        ErrorKind.InvalidData,
+                        $"The store '{Path}' has schema version {version}, and this version of ConnectionTools understands up to {Migrations.Latest}. It was not changed.",
+                        Path,
+                        "Update the ConnectionTools module to the version that wrote this store, or use another store.");
+                }
+
+                if (!string.Equals((string?)Sql.Scalar(connection, null, "PRAGMA journal_mode;"), "wal", StringComparison.OrdinalIgnoreCase))
+                {
+                    Sql.Scalar(connection, null, "PRAGMA journal_mode = WAL;");
+                }
+
+                if (version < Migrations.Latest)
+                {
+                    using (var transaction = connection.BeginTransaction(deferred: false))
+                    {
+                        // Another process may have migrated while we waited for the lock.
+                        var current = UserVersion(connection, transaction);
+                        if (current < Migrations.Latest)
+                        {
+                            Migrations.ApplyPending(connection, transaction, current);
+                        }
+
+                        transaction.Commit();
+                    }
+                }
+
+                return Guid.Parse((string)Sql.Scalar(connection, null, "SELECT value FROM node WHERE key = 'node_id';")!);
+            }
+        }
+
+        private SqliteConnection OpenConnection()
+        {
+            var connection = new SqliteConnection(_connectionString);
+            try
+            {
+                connection.Open();
+                Sql.Execute(
+                    connection,
+                    null,
+                    // WAL with synchronous=NORMAL survives a killed process intact; only a power cut can drop the last commits.
+                    "PRAGMA busy_timeout = " + ((int)_options.BusyTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "; PRAGMA synchronous = NORMAL;");
+                return connection;
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Runs a whole unit of work again while SQLite reports the store busy or locked, with jittered backoff,
+        /// so that contention between processes never reaches the user as "database is locked".
+        /// </summary>
+        private T Retry<T>(Func<T> work)
+        {
+            var clock = Stopwatch.StartNew();
+            var delay = 5;
+            while (true)
+            {
+                try
+                {
+                    return work();
+                }
+                catch (SqliteException e) when (IsBusy(e) && clock.Elapsed < _options.RetryBudget)
+                {
+                    int wait;
+                    lock (_jitter)
+                    {
+                        wait = _jitter.Next(delay, delay * 2);
+                    }
+
+                    Thread.Sleep(wait);
+                    delay = Math.Min(delay * 2, 200);
+                }
+                catch (SqliteException e)
+                {
+                    throw Translate(e);
+                }
+            }
+        }
+
+        private static bool IsBusy(SqliteException e) => e.SqliteErrorCode == 5 || e.SqliteErrorCode == 6;
+
+        private ConnectionToolsException Translate(SqliteException e)
+        {
+            switch (e.SqliteErrorCode)
+            {
+                case 5:
+                case 6:
+                    return new ConnectionToolsException(
+                        ErrorIds.StoreBusy,
+                        ErrorKind.ResourceBusy,
+                        $"The store '{Path}' stayed locked by another process for {_options.RetryBudget.TotalSeconds:0} seconds. Nothing was changed.",
+                        Path,
+                        "Try again when the other process has finished.",
+                        e);
+                case 8:
+                    return new ConnectionToolsException(
+                        ErrorIds.StoreReadOnly,
+                        ErrorKind.PermissionDenied,
+                        $"The store '{Path}' is read-only for this user. Nothing was changed.",
+                        Path,
+                        "Give this user write access to the store file and its folder.",
+                        e);
+                case 11:
+                case 26:
+                    return StoreFile.NotAStore(Path, e);
+                case 14:
+                    return StoreFile.Unavailable(Path, e);
+                case 23:
+                    return StoreFile.AccessDenied(Path, e);
+                default:
+                    return new ConnectionToolsException(
+                        ErrorIds.StoreFailed,
+                        ErrorKind.WriteError,
+                        $"The store '{Path}' reported an error: {e.Message} Nothing was changed.",
+                        Path,
+                        null,
+                        e);
+            }
+        }
+
+        private static int UserVersion(SqliteConnection connection, SqliteTransaction? transaction) =>
+            Convert.ToInt32(Sql.Scalar(connection, transaction, "PRAGMA user_version;"), CultureInfo.InvariantCulture);
+
+        private DateTimeOffset Now()
+        {
+            // Stored with millisecond precision; truncate so an object in memory equals the one read back.
+            var now = _options.Clock().ToUniversalTime();
+            return DateTimeOffset.FromUnixTimeMilliseconds(now.ToUnixTimeMilliseconds());
+        }
+
+        private static void EnsureNameFree(SqliteConnection db, SqliteTransaction tx, string name, Guid id)
+        {
+            var existing = FindLiveByName(db, tx, name);
+            if (existing != null && existing.Id != id)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionNameInUse,
+                    ErrorKind.ResourceExists,
+                    $"A connection named '{existing.Name}' already exists (id {existing.Id}, status {existing.Status}). Names are unique on a node, regardless of case.",
+                    name,
+                    "Choose another name, or rename or remove the existing connection first.");
+            }
+        }
+
+        private static Connection? FindById(SqliteConnection db, SqliteTransaction? tx, Guid id) =>
+            Single(db, tx, $"SELECT {Columns} FROM connections WHERE id = $id;", ("$id", FormatId(id)));
+
+        private static Connection? FindLiveByName(SqliteConnection db, SqliteTransaction? tx, string name) =>
+            Single(db, tx, $"SELECT {Columns} FROM connections WHERE name_key = $key AND status <> 'Removed';", ("$key", ConnectionNames.Key(name)));
+
+        private static Connection? Single(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] parameters)
+        {
+            using (var command = Sql.Command(db, tx, sql, parameters))
+            using (var reader = command.ExecuteReader())
+            {
+                return reader.Read() ? Map(reader) : null;
+            }
+        }
+
+        private static void AppendAudit(SqliteConnection db, SqliteTransaction tx, Connection? before, Connection after, LifecycleAction action, string actor, DateTimeOffset at)
+        {
+            Sql.Execute(
+                db,
+                tx,
+                "INSERT INTO audit (connection_id, connection_name, at, actor, action, summary, before_json, after_json) VALUES ($id, $name, $at, $actor, $action, $summary, $before, $after);",
+                ("$id", FormatId(after.Id)),
+                ("$name", after.Name),
+                ("$at", at.ToUnixTimeMilliseconds()),
+                ("$actor", actor),
+                ("$action", action.ToString()),
+                ("$summary", Summarize(before, after)),
+                ("$before", before is null ? "" : Snapshot(before)),
+                ("$after", Snapshot(after)));
+        }
+
+        internal static string Summarize(Connection? before, Connection after)
+        {
+            if (before is null)
+            {
+                return $"Created {after.Type} connection '{after.Name}' ({after.Status})";
+            }
+
+            var parts = new List<string>();
+            if (before.Name != after.Name)
+            {
+                parts.Add($"Name: '{before.Name}' -> '{after.Name}'");
+            }
+
+            if (before.Description != after.Description)
+            {
+                parts.Add("Description changed");
+            }
+
+            if (before.Status != after.Status || before.InactiveReason != after.InactiveReason)
+            {
+                parts.Add($"Status: {Describe(before)} -> {Describe(after)}");
+            }
+
+            return parts.Count == 0 ? "No visible change" : string.Join("; ", parts);
+        }
+
+        private static string Describe(Connection c) => c.InactiveReason is null ? c.Status.ToString() : $"{c.Status} ({c.InactiveReason})";
+
+        private static string Snapshot(Connection c) => new JsonObjectWriter()
+            .Add("id", FormatId(c.Id))
+            .Add("name", c.Name)
+            .Add("description", c.Description)
+            .Add("type", c.Type.ToString())
+            .Add("status", c.Status.ToString())
+            .Add("inactiveReason", c.InactiveReason?.ToString())
+            .Add("version", c.Version)
+            .ToString();
+
+        private static (string, object?)[] RowParameters(Connection c) => new (string, object?)[]
+        {
+            ("$id", FormatId(c.Id)),
+            ("$name", c.Name),
+            ("$name_key", ConnectionNames.Key(c.Name)),
+            ("$description", c.Description),
+            ("$type", c.Type.ToString()),
+            ("$status", c.Status.ToString()),
+            ("$reason", c.InactiveReason?.ToString()),
+            ("$created_at", c.CreatedAt.ToUnixTimeMilliseconds()),
+            ("$created_by", c.CreatedBy),
+            ("$modified_at", c.ModifiedAt.ToUnixTimeMilliseconds()),
+            ("$modified_by", c.ModifiedBy),
+            ("$removed_at", c.RemovedAt?.ToUnixTimeMilliseconds()),
+            ("$version", c.Version),
+        };
+
+        private static Connection Map(SqliteDataReader r) => new Connection
+        {
+            Id = Guid.Parse(r.GetString(0)),
+            Name = r.GetString(1),
+            Description = r.GetString(2),
+            Type = ParseType(r.GetString(3)),
+            Status = ParseStatus(r.GetString(4)),
+            InactiveReason = r.IsDBNull(5) ? (InactiveReason?)null : (InactiveReason)Enum.Parse(typeof(InactiveReason), r.GetString(5)),
+            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
+            CreatedBy = r.GetString(7),
+            ModifiedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
+            ModifiedBy = r.GetString(9),
+            RemovedAt = r.IsDBNull(10) ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)),
+            Version = r.GetInt64(11),
+        };
+
+        private static ConnectionStatus ParseStatus(string value) => (ConnectionStatus)Enum.Parse(typeof(ConnectionStatus), value);
+
+        private static ConnectionType ParseType(string value) => (ConnectionType)Enum.Parse(typeof(ConnectionType), value);
+
+        internal static string FormatId(Guid id) => id.ToString("D");
+
+        private static void AddIn(List<string> where, List<(string, object?)> parameters, string column, string prefix, IEnumerable<string>? values)
+        {
+            if (values is null)
+            {
+                return;
+            }
+
+            var names = new List<string>();
+            foreach (var value in values.Distinct())
+            {
+                var name = "$" + prefix + parameters.Count.ToString(CultureInfo.InvariantCulture);
+                names.Add(name);
+                parameters.Add((name, value));
+            }
+
+            where.Add(names.Count == 0 ? "0" : $"{column} IN ({string.Join(", ", names)})");
+        }
+
+        internal static ConnectionToolsException NotFound(string nameOrId) => new ConnectionToolsException(
+            ErrorIds.ConnectionNotFound,
+            ErrorKind.ObjectNotFound,
+            $"No connection '{nameOrId}' exists on this node.",
+            nameOrId,
+            "Run Get-Connection to see the connections on this node (add -IncludeRemoved for removed ones).");
+
+        internal static ConnectionToolsException Conflict(Connection yours, Connection? current) => new ConnectionToolsException(
+            ErrorIds.ConnectionConflict,
+            ErrorKind.InvalidOperation,
+            current is null
+                ? $"Connection '{yours.Name}' was changed by someone else while this change was being made. Nothing was changed."
+                : $"Connection '{yours.Name}' was changed by {current.ModifiedBy} at {current.ModifiedAt:u} after you read it (your copy is version {yours.Version}, the store has version {current.Version}). Nothing was changed.",
+            yours.Name,
+            "Get the connection again (Get-Connection) and repeat the change if it still applies.");
+    }
+}

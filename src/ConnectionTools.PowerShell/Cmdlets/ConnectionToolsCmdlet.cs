@@ -1,0 +1,45 @@
+using System;
+using System.Management.Automation;
+using System.Threading;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Nodes;
+using ConnectionTools.PowerShell.Host;
+
+namespace ConnectionTools.PowerShell.Cmdlets
+{
+    /// <summary>
+    /// The base of every cmdlet: one cancellation source per call (cancelled by Ctrl+C), the session's node, and the
+    /// mapping of a setup failure to a terminating error. Per-item failures are reported by Core as non-terminating errors.
+    /// </summary>
+    public abstract class ConnectionToolsCmdlet : PSCmdlet, IDisposable
+    {
+        private readonly CancellationTokenSource _cancellation = new CancellationTokenSource();
+        private CmdletHost? _host;
+
+        public void Dispose() => _cancellation.Dispose();
+
+        protected override void StopProcessing() => _cancellation.Cancel();
+
+        internal IHostContext HostContext => _host ??= new CmdletHost(this, _cancellation.Token);
+
+        /// <summary>Runs one call into Core against this session's node.</summary>
+        internal void Run(Action<ConnectionNode> work) => Run(() => work(NodeSessions.Current()));
+
+        internal void Run(Action work)
+        {
+            try
+            {
+                work();
+            }
+            catch (ConnectionToolsException e)
+            {
+                ThrowTerminatingError(ErrorMapper.ToRecord(e));
+            }
+            catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+            {
+                throw new PipelineStoppedException();
+            }
+        }
+    }
+}

@@ -1,0 +1,27 @@
+using System.Management.Automation;
+using ConnectionTools.Connections;
+
+namespace ConnectionTools.PowerShell.Cmdlets
+{
+    /// <summary>Renames a connection or changes its description. A connection object that is out of date is refused.</summary>
+    [Cmdlet(VerbsCommon.Set, "Connection", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(Connection))]
+    public sealed class SetConnectionCommand : ConnectionTargetCmdlet
+    {
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? NewName { get; set; }
+
+        [Parameter]
+        [AllowEmptyString]
+        public string? Description { get; set; }
+
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext).Set(
+            Targets(),
+            new ConnectionEdit { NewName = NewName, Description = Description },
+            PassThru));
+    }
+}

@@ -1,0 +1,80 @@
+using ConnectionTools.Connections;
+using ConnectionTools.Storage;
+
+// Usage:
+//   seed  <store> <name> <type> <status>   create a connection and move it to a status (Pester and benchmarks use it)
+//   churn <store> <name> <count>           suspend/resume <count> times; prints the number of changes that took effect
+//   spin  <store> <name>                   suspend/resume until killed; prints "ready" once started
+return args.Length > 0 ? Run(args) : Usage();
+
+static int Run(string[] args)
+{
+    using var store = ConnectionStore.Open(args[1]);
+    switch (args[0])
+    {
+        case "seed":
+            Seed(store, args[2], Enum.Parse<ConnectionType>(args[3], ignoreCase: true), Enum.Parse<ConnectionStatus>(args[4], ignoreCase: true));
+            return 0;
+        case "churn":
+            Console.WriteLine(Churn(store, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)));
+            return 0;
+        case "spin":
+            Console.WriteLine("ready");
+            Churn(store, args[2], int.MaxValue);
+            return 0;
+        default:
+            return Usage();
+    }
+}
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name>");
+    return 2;
+}
+
+static void Seed(ConnectionStore store, string name, ConnectionType type, ConnectionStatus status)
+{
+    var created = store.Create(new Connection { Id = Guid.NewGuid(), Name = name, Type = type, Status = ConnectionStatus.Pending }, "seed");
+    if (status == ConnectionStatus.Pending)
+    {
+        return;
+    }
+
+    // Walk the real lifecycle to the requested status, so every step is legal and audited.
+    var path = status switch
+    {
+        ConnectionStatus.Active => new[] { LifecycleAction.Accept },
+        ConnectionStatus.Paused => new[] { LifecycleAction.Accept, LifecycleAction.Suspend },
+        ConnectionStatus.Inactive => new[] { LifecycleAction.Accept, LifecycleAction.Deactivate },
+        ConnectionStatus.Removed => new[] { LifecycleAction.Remove },
+        _ => Array.Empty<LifecycleAction>(),
+    };
+    foreach (var action in path)
+    {
+        store.Change(created.Id, action, c => c with
+        {
+            Status = Lifecycle.Decide(c, action) ?? c.Status,
+            InactiveReason = action == LifecycleAction.Deactivate ? InactiveReason.Expired : null,
+        }, "seed");
+    }
+}
+
+static int Churn(ConnectionStore store, string name, int count)
+{
+    var id = (store.FindByName(name) ?? throw new InvalidOperationException($"no connection '{name}'")).Id;
+    var changes = 0;
+    for (var i = 0; i < count; i++)
+    {
+        // Decide from a read outside the transaction, as the cmdlets do; another process may get there first,
+        // and then the change is a no-op inside the transaction rather than a lost update.
+        var action = store.Find(id)!.Status == ConnectionStatus.Active ? LifecycleAction.Suspend : LifecycleAction.Resume;
+        var outcome = store.Change(id, action, c => Lifecycle.Decide(c, action) is { } to ? c with { Status = to } : null, $"churn-{Environment.ProcessId}");
+        if (outcome.Changed)
+        {
+            changes++;
+        }
+    }
+
+    return changes;
+}
