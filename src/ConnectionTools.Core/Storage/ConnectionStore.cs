@@ -122,7 +122,7 @@ namespace ConnectionTools.Storage
                 Sql.Execute(
                     db,
                     tx,
-                    $"INSERT INTO connections ({Columns}) VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version);",
+                    "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version) VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version);",
                     RowParameters(created));
                 AppendAudit(db, tx, null, created, LifecycleAction.Create, actor, now);
                 return created;
