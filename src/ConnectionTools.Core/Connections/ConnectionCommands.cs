@@ -30,59 +30,50 @@ namespace ConnectionTools.Connections
         /// </summary>
         public void Get(ConnectionQuery query)
         {
-            var names = query.Names?.Where(n => !string.IsNullOrEmpty(n)).ToList();
-            var patterns = names?.Where(WildcardPattern.ContainsWildcards).Select(WildcardPattern.Parse).ToList();
-            var exact = names?.Where(n => !WildcardPattern.ContainsWildcards(n)).ToList();
-            var onlyExactNames = exact != null && exact.Count > 0 && (patterns is null || patterns.Count == 0);
-            var includeRemoved = query.IncludeRemoved || (query.Statuses?.Contains(ConnectionStatus.Removed) ?? false) || (query.Ids?.Count > 0);
+            var names = (query.Names ?? Array.Empty<string>()).Where(n => !string.IsNullOrEmpty(n)).ToList();
+            var exact = names.Where(n => !WildcardPattern.ContainsWildcards(n)).ToList();
+            var patterns = names.Where(WildcardPattern.ContainsWildcards).Select(WildcardPattern.Parse).ToList();
+            var ids = query.Ids ?? Array.Empty<Guid>();
+            var showRemoved = query.IncludeRemoved || (query.Statuses?.Contains(ConnectionStatus.Removed) ?? false);
 
             var rows = _node.Store.List(new ConnectionFilter
             {
-                ExactNames = onlyExactNames ? exact : null,
-                Ids = query.Ids?.Count > 0 ? query.Ids : null,
+                // Exact names alone can be filtered in SQL; with a wildcard every row is matched here.
+                ExactNames = patterns.Count == 0 && exact.Count > 0 ? exact : null,
+                Ids = ids.Count > 0 ? ids : null,
                 Statuses = query.Statuses?.Count > 0 ? query.Statuses : null,
                 Types = query.Types?.Count > 0 ? query.Types : null,
-                IncludeRemoved = includeRemoved,
+                IncludeRemoved = showRemoved || ids.Count > 0,
             });
 
-            var found = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var missingNames = new HashSet<string>(exact, StringComparer.OrdinalIgnoreCase);
+            var missingIds = new HashSet<Guid>(ids);
             foreach (var connection in rows)
             {
-                if (!query.IncludeRemoved && connection.Status == ConnectionStatus.Removed && !(query.Ids?.Contains(connection.Id) ?? false)
-                    && !(query.Statuses?.Contains(ConnectionStatus.Removed) ?? false))
+                // An id asked for by the user finds a removed connection; a listing shows tombstones only when asked.
+                var askedById = missingIds.Count > 0 && ids.Contains(connection.Id);
+                if (connection.Status == ConnectionStatus.Removed && !showRemoved && !askedById)
                 {
                     continue;
                 }
 
-                if (names != null && names.Count > 0)
+                if (names.Count > 0 && !missingNames.Remove(connection.Name) && !exact.Any(n => ConnectionNames.Same(n, connection.Name)) && !patterns.Any(p => p.IsMatch(connection.Name)))
                 {
-                    var byName = exact!.Any(n => ConnectionNames.Same(n, connection.Name));
-                    var byPattern = patterns!.Any(p => p.IsMatch(connection.Name));
-                    if (!byName && !byPattern)
-                    {
-                        continue;
-                    }
+                    continue;
                 }
 
-                found.Add(connection.Name);
-                found.Add(ConnectionStore.FormatId(connection.Id));
+                missingIds.Remove(connection.Id);
                 _host.WriteObject(connection);
             }
 
-            foreach (var name in exact ?? Enumerable.Empty<string>())
+            foreach (var name in exact.Where(missingNames.Contains))
             {
-                if (!found.Contains(name))
-                {
-                    _host.WriteError(ConnectionStore.NotFound(name));
-                }
+                _host.WriteError(ConnectionStore.NotFound(name));
             }
 
-            foreach (var id in query.Ids ?? Array.Empty<Guid>())
+            foreach (var id in ids.Where(missingIds.Contains))
             {
-                if (!found.Contains(ConnectionStore.FormatId(id)))
-                {
-                    _host.WriteError(ConnectionStore.NotFound(id.ToString()));
-                }
+                _host.WriteError(ConnectionStore.NotFound(id.ToString()));
             }
         }
 

@@ -82,7 +82,7 @@ namespace ConnectionTools.Storage
             AddIn(where, parameters, "status", "s", filter.Statuses?.Select(s => s.ToString()));
             AddIn(where, parameters, "type", "t", filter.Types?.Select(t => t.ToString()));
 
-            var sql = $"SELECT {Columns} FROM connections" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY name_key, created_at";
+            var sql = $"SELECT {Columns} FROM connections" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY name_key";
             return Read(connection =>
             {
                 using (var command = Sql.Command(connection, null, sql, parameters.ToArray()))
@@ -193,7 +193,7 @@ namespace ConnectionTools.Storage
                         ConnectionName = reader.GetString(2),
                         At = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
                         Actor = reader.GetString(4),
-                        Action = (LifecycleAction)Enum.Parse(typeof(LifecycleAction), reader.GetString(5)),
+                        Action = EnumText<LifecycleAction>.Parse(reader.GetString(5)),
                         Summary = reader.GetString(6),
                         Before = reader.GetString(7),
                         After = reader.GetString(8),
@@ -500,7 +500,7 @@ namespace ConnectionTools.Storage
             Description = r.GetString(2),
             Type = ParseType(r.GetString(3)),
             Status = ParseStatus(r.GetString(4)),
-            InactiveReason = r.IsDBNull(5) ? (InactiveReason?)null : (InactiveReason)Enum.Parse(typeof(InactiveReason), r.GetString(5)),
+            InactiveReason = r.IsDBNull(5) ? (InactiveReason?)null : EnumText<InactiveReason>.Parse(r.GetString(5)),
             CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
             CreatedBy = r.GetString(7),
             ModifiedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
@@ -509,9 +509,9 @@ namespace ConnectionTools.Storage
             Version = r.GetInt64(11),
         };
 
-        private static ConnectionStatus ParseStatus(string value) => (ConnectionStatus)Enum.Parse(typeof(ConnectionStatus), value);
+        private static ConnectionStatus ParseStatus(string value) => EnumText<ConnectionStatus>.Parse(value);
 
-        private static ConnectionType ParseType(string value) => (ConnectionType)Enum.Parse(typeof(ConnectionType), value);
+        private static ConnectionType ParseType(string value) => EnumText<ConnectionType>.Parse(value);
 
         internal static string FormatId(Guid id) => id.ToString("D");
 

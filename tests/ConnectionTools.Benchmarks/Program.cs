@@ -1,0 +1,104 @@
+using System.Diagnostics;
+using System.Globalization;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+
+// Figures for the walking-skeleton issue, measured through Core against a real store on disk.
+var folder = Path.Combine(Path.GetTempPath(), "ct-bench-" + Guid.NewGuid().ToString("N"));
+Directory.CreateDirectory(folder);
+try
+{
+    using var node = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "store.db"), StoreSource.Session), actor: "bench");
+    Seed(node.Store, 10_000);
+
+    // Get-Connection over 10,000 connections: one query, every row mapped and written to the host.
+    var host = new CountingHost();
+    var commands = new ConnectionCommands(node, host);
+    var listTimes = Measure(runs: 30, () => commands.Get(new ConnectionQuery()));
+    Report("Get-Connection, 10,000 connections", listTimes, "target: median under 50 ms");
+    Console.WriteLine($"  rows per call: {host.Objects / 31}");
+
+    Report("  of which the store read (ConnectionStore.List)", Measure(runs: 30, () => node.Store.List(new ConnectionFilter())), "");
+
+    var wildcardTimes = Measure(runs: 30, () => commands.Get(new ConnectionQuery { Names = new[] { "conn-01*" } }));
+    Report("Get-Connection -Name conn-01*, 10,000 connections", wildcardTimes, "");
+
+    // 1,000 sequential state changes: suspend/resume, each its own transaction with an audit entry.
+    var targets = new[] { ConnectionTarget.ByName("conn-00042") };
+    var clock = Stopwatch.StartNew();
+    for (var i = 0; i < 500; i++)
+    {
+        commands.Suspend(targets, passThru: false);
+        commands.Resume(targets, passThru: false);
+    }
+
+    clock.Stop();
+    Console.WriteLine($"1,000 sequential state changes (suspend/resume): {clock.Elapsed.TotalMilliseconds:0} ms total, {clock.Elapsed.TotalMilliseconds / 1000:0.00} ms each (target: under 2,000 ms total)");
+    Console.WriteLine($"  audit entries: {node.Store.AuditCount():N0}");
+}
+finally
+{
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    Directory.Delete(folder, recursive: true);
+}
+
+static void Seed(ConnectionStore store, int count)
+{
+    var clock = Stopwatch.StartNew();
+    for (var i = 0; i < count; i++)
+    {
+        var created = store.Create(new Connection { Id = Guid.NewGuid(), Name = $"conn-{i:00000}", Type = (ConnectionType)(i % 4), Status = ConnectionStatus.Pending, Description = "benchmark" }, "bench");
+        store.Change(created.Id, LifecycleAction.Accept, c => c with { Status = ConnectionStatus.Active }, "bench");
+    }
+
+    Console.WriteLine($"Seeded {count:N0} connections in {clock.Elapsed.TotalSeconds:0.0} s");
+}
+
+static List<double> Measure(int runs, Action action)
+{
+    action(); // warm-up
+    var times = new List<double>();
+    for (var i = 0; i < runs; i++)
+    {
+        var clock = Stopwatch.StartNew();
+        action();
+        times.Add(clock.Elapsed.TotalMilliseconds);
+    }
+
+    return times;
+}
+
+static void Report(string what, List<double> times, string target)
+{
+    times.Sort();
+    string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
+    Console.WriteLine($"{what}: median {F(times[times.Count / 2])} ms, p90 {F(times[(int)(times.Count * 0.9)])} ms, min {F(times[0])} ms ({target})");
+}
+
+internal sealed class CountingHost : IHostContext
+{
+    public long Objects { get; private set; }
+
+    public CancellationToken CancellationToken => CancellationToken.None;
+
+    public void WriteObject(object value) => Objects++;
+
+    public void WriteError(ConnectionToolsException error) => throw error;
+
+    public void WriteWarning(string message)
+    {
+    }
+
+    public void WriteVerbose(string message)
+    {
+    }
+
+    public void WriteProgress(ProgressInfo progress)
+    {
+    }
+
+    public bool ShouldProcess(string target, string action) => true;
+}
