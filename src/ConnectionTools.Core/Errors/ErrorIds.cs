@@ -21,6 +21,28 @@ namespace ConnectionTools.Errors
         public const string StoreInvalidPath = "ConnectionTools.Store.InvalidPath";
         public const string StoreFailed = "ConnectionTools.Store.Failed";
 
+        public const string InvitationMalformed = "ConnectionTools.Invitation.Malformed";
+        public const string InvitationUnsupportedVersion = "ConnectionTools.Invitation.UnsupportedVersion";
+        public const string InvitationTruncated = "ConnectionTools.Invitation.Truncated";
+        public const string InvitationMistyped = "ConnectionTools.Invitation.Mistyped";
+        public const string InvitationTampered = "ConnectionTools.Invitation.Tampered";
+        public const string InvitationExpired = "ConnectionTools.Invitation.Expired";
+        public const string InvitationAlreadyUsed = "ConnectionTools.Invitation.AlreadyUsed";
+        public const string InvitationSuperseded = "ConnectionTools.Invitation.Superseded";
+        public const string InvitationConnectionRemoved = "ConnectionTools.Invitation.ConnectionRemoved";
+        public const string InvitationWrongSecret = "ConnectionTools.Invitation.WrongSecret";
+        public const string InvitationNotPending = "ConnectionTools.Invitation.NotPending";
+
+        public const string NodeNoPublicUrl = "ConnectionTools.Node.NoPublicUrl";
+        public const string NodeInsecureUrl = "ConnectionTools.Node.InsecureUrl";
+
+        public const string PeerUnreachable = "ConnectionTools.Peer.Unreachable";
+        public const string PeerUnknownConnection = "ConnectionTools.Peer.UnknownConnection";
+        public const string PeerBadSignature = "ConnectionTools.Peer.BadSignature";
+        public const string PeerTokenExpired = "ConnectionTools.Peer.TokenExpired";
+        public const string PeerReplay = "ConnectionTools.Peer.Replay";
+        public const string PeerProtocol = "ConnectionTools.Peer.Protocol";
+
         public const string OperationStopped = "ConnectionTools.OperationStopped";
     }
 }
