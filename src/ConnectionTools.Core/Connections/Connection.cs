@@ -1,4 +1,5 @@
 using System;
+using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Connections
 {
@@ -30,6 +31,32 @@ namespace ConnectionTools.Connections
         public string ModifiedBy { get; init; } = "";
 
         public DateTimeOffset? RemovedAt { get; init; }
+
+        /// <summary>Private connections: Basic (generated, read-only sync rules) or Script (editable). Upgrades one way.</summary>
+        public PrivateConnectionMode? Mode { get; init; }
+
+        /// <summary>Private connections: whether this node is the public or the private side.</summary>
+        public PrivateConnectionSide? Side { get; init; }
+
+        public string? LocalInstanceName { get; init; }
+
+        /// <summary>The other side's instance name; unknown (null) until the invitation is accepted.</summary>
+        public string? RemoteInstanceName { get; init; }
+
+        public Guid? PeerNodeId { get; init; }
+
+        public string? PeerNodeVersion { get; init; }
+
+        /// <summary>On the private side: the public node's URL, where every request goes.</summary>
+        public Uri? PeerUrl { get; init; }
+
+        /// <summary>The other side's status as of the last exchange.</summary>
+        public ConnectionStatus? PeerStatus { get; init; }
+
+        public DateTimeOffset? LastExchangeAt { get; init; }
+
+        /// <summary>On the public side, while Pending: when the current invitation code expires.</summary>
+        public DateTimeOffset? InvitationExpiresAt { get; init; }
 
         /// <summary>The optimistic concurrency version: 1 when created, one more for every change.</summary>
         public long Version { get; init; }

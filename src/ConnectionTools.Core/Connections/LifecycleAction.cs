@@ -11,5 +11,11 @@ namespace ConnectionTools.Connections
         Deactivate,
         Reauthorize,
         Remove,
+
+        /// <summary>A new invitation code replaced the current one.</summary>
+        RenewInvitation,
+
+        /// <summary>A node setting changed (audited under the node's id).</summary>
+        ConfigureNode,
     }
 }

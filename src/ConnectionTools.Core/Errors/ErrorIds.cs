@@ -33,6 +33,9 @@ namespace ConnectionTools.Errors
         public const string InvitationWrongSecret = "ConnectionTools.Invitation.WrongSecret";
         public const string InvitationNotPending = "ConnectionTools.Invitation.NotPending";
 
+        public const string SecretUnreadable = "ConnectionTools.Secret.Unreadable";
+        public const string SecretKeyUnavailable = "ConnectionTools.Secret.KeyUnavailable";
+
         public const string NodeNoPublicUrl = "ConnectionTools.Node.NoPublicUrl";
         public const string NodeInsecureUrl = "ConnectionTools.Node.InsecureUrl";
 

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
+using ConnectionTools.Invitations;
 using ConnectionTools.Text;
 using Microsoft.Data.Sqlite;
 
@@ -18,7 +19,8 @@ namespace ConnectionTools.Storage
     /// </summary>
     public sealed class ConnectionStore : IDisposable
     {
-        private const string Columns = "id, name, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version";
+        private const string Columns = "id, name, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
+            "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at";
 
         private readonly string _connectionString;
         private readonly StoreOptions _options;
@@ -105,7 +107,10 @@ namespace ConnectionTools.Storage
         public Connection? FindByName(string name) => Read(connection => FindLiveByName(connection, null, name));
 
         /// <summary>Adds a new connection and its Create audit entry in one transaction.</summary>
-        public Connection Create(Connection connection, string actor)
+        public Connection Create(Connection connection, string actor) => Create(connection, actor, null);
+
+        /// <summary>Creates a connection, and whatever else must exist with it, in one transaction.</summary>
+        internal Connection Create(Connection connection, string actor, Action<SqliteConnection, SqliteTransaction>? alsoWrite)
         {
             return Write((db, tx) =>
             {
@@ -122,8 +127,12 @@ namespace ConnectionTools.Storage
                 Sql.Execute(
                     db,
                     tx,
-                    "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version) VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version);",
+                    "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
+                    "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at) " +
+                    "VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version, " +
+                    "$mode, $side, $local_instance, $remote_instance, $peer_node_id, $peer_node_version, $peer_url, $peer_status, $last_exchange_at, $invitation_expires_at);",
                     RowParameters(created));
+                alsoWrite?.Invoke(db, tx);
                 AppendAudit(db, tx, null, created, LifecycleAction.Create, actor, now);
                 return created;
             });
@@ -133,7 +142,10 @@ namespace ConnectionTools.Storage
         /// Applies <paramref name="change"/> to the connection's current row inside one IMMEDIATE transaction.
         /// The change returns null when there is nothing to do; then nothing is written and no audit entry is made.
         /// </summary>
-        public ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor)
+        public ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor) => Change(id, action, change, actor, null);
+
+        /// <summary>As <see cref="Change(Guid, LifecycleAction, Func{Connection, Connection?}, string)"/>, writing related rows in the same transaction when the change takes effect.</summary>
+        internal ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<SqliteConnection, SqliteTransaction, Connection>? alsoWrite)
         {
             return Write((db, tx) =>
             {
@@ -159,7 +171,9 @@ namespace ConnectionTools.Storage
                     db,
                     tx,
                     "UPDATE connections SET name = $name, name_key = $name_key, description = $description, type = $type, status = $status, " +
-                    "inactive_reason = $reason, modified_at = $modified_at, modified_by = $modified_by, removed_at = $removed_at, version = $version " +
+                    "inactive_reason = $reason, modified_at = $modified_at, modified_by = $modified_by, removed_at = $removed_at, version = $version, " +
+                    "mode = $mode, side = $side, local_instance = $local_instance, remote_instance = $remote_instance, peer_node_id = $peer_node_id, " +
+                    "peer_node_version = $peer_node_version, peer_url = $peer_url, peer_status = $peer_status, last_exchange_at = $last_exchange_at, invitation_expires_at = $invitation_expires_at " +
                     "WHERE id = $id AND version = $expected;",
                     parameters);
                 if (updated != 1)
@@ -168,6 +182,7 @@ namespace ConnectionTools.Storage
                     throw Conflict(before, null);
                 }
 
+                alsoWrite?.Invoke(db, tx, after);
                 AppendAudit(db, tx, before, after, action, actor, now);
                 return new ChangeOutcome(before, after, changed: true);
             });
@@ -202,6 +217,33 @@ namespace ConnectionTools.Storage
 
                 return (IReadOnlyList<AuditEntry>)entries;
             }
+        });
+
+        /// <summary>A node setting, such as its public URL; null when it was never set.</summary>
+        public string? GetNodeSetting(string key) => Read(connection => (string?)Sql.Scalar(connection, null, "SELECT value FROM node WHERE key = $key;", ("$key", key)));
+
+        /// <summary>Sets a node setting; the change is audited under the node's id.</summary>
+        public void SetNodeSetting(string key, string value, string actor) => Write((db, tx) =>
+        {
+            var before = (string?)Sql.Scalar(db, tx, "SELECT value FROM node WHERE key = $key;", ("$key", key));
+            if (before == value)
+            {
+                return 0;
+            }
+
+            Sql.Execute(db, tx, "INSERT INTO node (key, value) VALUES ($key, $value) ON CONFLICT(key) DO UPDATE SET value = excluded.value;", ("$key", key), ("$value", value));
+            Sql.Execute(
+                db,
+                tx,
+                "INSERT INTO audit (connection_id, connection_name, at, actor, action, summary, before_json, after_json) VALUES ($id, '(node)', $at, $actor, $action, $summary, $before, $after);",
+                ("$id", FormatId(NodeId)),
+                ("$at", Now().ToUnixTimeMilliseconds()),
+                ("$actor", actor),
+                ("$action", LifecycleAction.ConfigureNode.ToString()),
+                ("$summary", $"Node setting {key}: {before ?? "(not set)"} -> {value}"),
+                ("$before", new JsonObjectWriter().Add(key, before).ToString()),
+                ("$after", new JsonObjectWriter().Add(key, value).ToString()));
+            return 1;
         });
 
         public long AuditCount() => Read(connection => (long)Sql.Scalar(connection, null, "SELECT COUNT(*) FROM audit;")!);
@@ -461,6 +503,26 @@ namespace ConnectionTools.Storage
                 parts.Add($"Status: {Describe(before)} -> {Describe(after)}");
             }
 
+            if (before.Mode != after.Mode)
+            {
+                parts.Add($"Mode: {before.Mode} -> {after.Mode}");
+            }
+
+            if (before.PeerStatus != after.PeerStatus)
+            {
+                parts.Add($"Peer status: {before.PeerStatus?.ToString() ?? "unknown"} -> {after.PeerStatus?.ToString() ?? "unknown"}");
+            }
+
+            if (before.RemoteInstanceName != after.RemoteInstanceName)
+            {
+                parts.Add($"Remote instance: {before.RemoteInstanceName ?? "unknown"} -> {after.RemoteInstanceName ?? "unknown"}");
+            }
+
+            if (before.InvitationExpiresAt != after.InvitationExpiresAt && after.InvitationExpiresAt != null)
+            {
+                parts.Add($"Invitation renewed, expires {after.InvitationExpiresAt:u}");
+            }
+
             return parts.Count == 0 ? "No visible change" : string.Join("; ", parts);
         }
 
@@ -473,6 +535,10 @@ namespace ConnectionTools.Storage
             .Add("type", c.Type.ToString())
             .Add("status", c.Status.ToString())
             .Add("inactiveReason", c.InactiveReason?.ToString())
+            .Add("mode", c.Mode?.ToString())
+            .Add("side", c.Side?.ToString())
+            .Add("remoteInstanceName", c.RemoteInstanceName)
+            .Add("peerStatus", c.PeerStatus?.ToString())
             .Add("version", c.Version)
             .ToString();
 
@@ -491,6 +557,16 @@ namespace ConnectionTools.Storage
             ("$modified_by", c.ModifiedBy),
             ("$removed_at", c.RemovedAt?.ToUnixTimeMilliseconds()),
             ("$version", c.Version),
+            ("$mode", c.Mode?.ToString()),
+            ("$side", c.Side?.ToString()),
+            ("$local_instance", c.LocalInstanceName),
+            ("$remote_instance", c.RemoteInstanceName),
+            ("$peer_node_id", c.PeerNodeId is null ? null : FormatId(c.PeerNodeId.Value)),
+            ("$peer_node_version", c.PeerNodeVersion),
+            ("$peer_url", c.PeerUrl?.AbsoluteUri),
+            ("$peer_status", c.PeerStatus?.ToString()),
+            ("$last_exchange_at", c.LastExchangeAt?.ToUnixTimeMilliseconds()),
+            ("$invitation_expires_at", c.InvitationExpiresAt?.ToUnixTimeMilliseconds()),
         };
 
         private static Connection Map(SqliteDataReader r) => new Connection
@@ -505,9 +581,22 @@ namespace ConnectionTools.Storage
             CreatedBy = r.GetString(7),
             ModifiedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
             ModifiedBy = r.GetString(9),
-            RemovedAt = r.IsDBNull(10) ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(10)),
+            RemovedAt = ReadTime(r, 10),
             Version = r.GetInt64(11),
+            Mode = r.IsDBNull(12) ? (PrivateConnectionMode?)null : EnumText<PrivateConnectionMode>.Parse(r.GetString(12)),
+            Side = r.IsDBNull(13) ? (PrivateConnectionSide?)null : EnumText<PrivateConnectionSide>.Parse(r.GetString(13)),
+            LocalInstanceName = r.IsDBNull(14) ? null : r.GetString(14),
+            RemoteInstanceName = r.IsDBNull(15) ? null : r.GetString(15),
+            PeerNodeId = r.IsDBNull(16) ? (Guid?)null : Guid.Parse(r.GetString(16)),
+            PeerNodeVersion = r.IsDBNull(17) ? null : r.GetString(17),
+            PeerUrl = r.IsDBNull(18) ? null : new Uri(r.GetString(18)),
+            PeerStatus = r.IsDBNull(19) ? (ConnectionStatus?)null : ParseStatus(r.GetString(19)),
+            LastExchangeAt = ReadTime(r, 20),
+            InvitationExpiresAt = ReadTime(r, 21),
         };
+
+        private static DateTimeOffset? ReadTime(SqliteDataReader r, int ordinal) =>
+            r.IsDBNull(ordinal) ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(ordinal));
 
         private static ConnectionStatus ParseStatus(string value) => EnumText<ConnectionStatus>.Parse(value);
 

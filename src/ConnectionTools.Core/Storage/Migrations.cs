@@ -13,6 +13,7 @@ namespace ConnectionTools.Storage
         private static readonly IReadOnlyList<Action<SqliteConnection, SqliteTransaction>> Steps = new Action<SqliteConnection, SqliteTransaction>[]
         {
             V1,
+            V2,
         };
 
         public static int Latest => Steps.Count;
@@ -25,6 +26,49 @@ namespace ConnectionTools.Storage
             }
 
             Sql.Execute(connection, transaction, $"PRAGMA user_version = {Latest};");
+        }
+
+        /// <summary>Private connections: their side and peer, invitations (verifier only, never the secret), peer keys and the replay guard.</summary>
+        private static void V2(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Sql.Execute(connection, transaction, @"
+ALTER TABLE connections ADD COLUMN mode TEXT NULL;
+ALTER TABLE connections ADD COLUMN side TEXT NULL;
+ALTER TABLE connections ADD COLUMN local_instance TEXT NULL;
+ALTER TABLE connections ADD COLUMN remote_instance TEXT NULL;
+ALTER TABLE connections ADD COLUMN peer_node_id TEXT NULL;
+ALTER TABLE connections ADD COLUMN peer_node_version TEXT NULL;
+ALTER TABLE connections ADD COLUMN peer_url TEXT NULL;
+ALTER TABLE connections ADD COLUMN peer_status TEXT NULL;
+ALTER TABLE connections ADD COLUMN last_exchange_at INTEGER NULL;
+ALTER TABLE connections ADD COLUMN invitation_expires_at INTEGER NULL;
+-- One current invitation per pending connection. The code is kept encrypted so Get-InvitationCode can show it again;
+-- the verifier (a hash of the secret) is what acceptance is checked against.
+CREATE TABLE invitations (
+    connection_id  TEXT PRIMARY KEY,
+    verifier       TEXT NOT NULL,
+    code_protected BLOB NULL,
+    issued_at      INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL
+);
+-- Codes that no longer work, so a late or old code gets the right error (used, or replaced by a renewal).
+CREATE TABLE invitation_history (
+    verifier      TEXT PRIMARY KEY,
+    connection_id TEXT NOT NULL,
+    outcome       TEXT NOT NULL,
+    at            INTEGER NOT NULL
+);
+-- The key each side signs peer requests with, encrypted with the node's secret protector.
+CREATE TABLE peer_keys (
+    connection_id TEXT PRIMARY KEY,
+    key_protected BLOB NOT NULL
+);
+-- Token ids already seen, until they expire: a replayed request is refused.
+CREATE TABLE peer_replay (
+    token_id   TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
+");
         }
 
         private static void V1(SqliteConnection connection, SqliteTransaction transaction)
