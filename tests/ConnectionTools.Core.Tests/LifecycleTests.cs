@@ -10,7 +10,6 @@ public class LifecycleTests
     [Theory]
     [InlineData(ConnectionStatus.Pending, LifecycleAction.Accept, ConnectionStatus.Active)]
     [InlineData(ConnectionStatus.Active, LifecycleAction.Suspend, ConnectionStatus.Paused)]
-    [InlineData(ConnectionStatus.Inactive, LifecycleAction.Suspend, ConnectionStatus.Paused)]
     [InlineData(ConnectionStatus.Paused, LifecycleAction.Resume, ConnectionStatus.Active)]
     [InlineData(ConnectionStatus.Active, LifecycleAction.Deactivate, ConnectionStatus.Inactive)]
     [InlineData(ConnectionStatus.Paused, LifecycleAction.Deactivate, ConnectionStatus.Inactive)]
@@ -42,7 +41,7 @@ public class LifecycleTests
         Assert.Equal(ErrorKind.InvalidOperation, error.Kind);
         Assert.Equal("crm", error.Target);
         Assert.Contains("its status is Pending", error.Message);
-        Assert.Contains("Suspend is allowed only when the status is Active or Inactive", error.Message);
+        Assert.Contains("Suspend is allowed only when the status is Active.", error.Message);
         Assert.Contains("From Pending the allowed actions are: Accept, Remove", error.Message);
     }
 
@@ -50,6 +49,14 @@ public class LifecycleTests
     public void Resuming_an_inactive_connection_points_to_reauthorization()
     {
         var error = Assert.Throws<ConnectionToolsException>(() => Lifecycle.Decide(In(ConnectionStatus.Inactive), LifecycleAction.Resume));
+
+        Assert.Contains("Update-ConnectionAuthorization", error.RecommendedAction);
+    }
+
+    [Fact]
+    public void An_inactive_connection_cannot_be_paused_around_its_reauthorization()
+    {
+        var error = Assert.Throws<ConnectionToolsException>(() => Lifecycle.Decide(In(ConnectionStatus.Inactive), LifecycleAction.Suspend));
 
         Assert.Contains("Update-ConnectionAuthorization", error.RecommendedAction);
     }

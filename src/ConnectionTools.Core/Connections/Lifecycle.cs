@@ -26,7 +26,8 @@ namespace ConnectionTools.Connections
         private static readonly Dictionary<LifecycleAction, Rule> Rules = new Dictionary<LifecycleAction, Rule>
         {
             [LifecycleAction.Accept] = new Rule(ConnectionStatus.Active, ConnectionStatus.Pending),
-            [LifecycleAction.Suspend] = new Rule(ConnectionStatus.Paused, ConnectionStatus.Active, ConnectionStatus.Inactive),
+            // Not from Inactive: a later Resume would make it Active without the re-authorization it needs.
+            [LifecycleAction.Suspend] = new Rule(ConnectionStatus.Paused, ConnectionStatus.Active),
             [LifecycleAction.Resume] = new Rule(ConnectionStatus.Active, ConnectionStatus.Paused),
             [LifecycleAction.Deactivate] = new Rule(ConnectionStatus.Inactive, ConnectionStatus.Active, ConnectionStatus.Paused),
             [LifecycleAction.Reauthorize] = new Rule(ConnectionStatus.Active, ConnectionStatus.Inactive),
@@ -89,7 +90,7 @@ namespace ConnectionTools.Connections
         {
             switch (connection.Status)
             {
-                case ConnectionStatus.Inactive when action == LifecycleAction.Resume:
+                case ConnectionStatus.Inactive when action == LifecycleAction.Resume || action == LifecycleAction.Suspend:
                     return $"An inactive connection becomes active again when it is re-authorized: Update-ConnectionAuthorization -Name '{connection.Name}'.";
                 case ConnectionStatus.Pending:
                     return "A pending connection becomes active when its invitation is accepted on the other side (Approve-ConnectionInvitation), or it can be removed.";
