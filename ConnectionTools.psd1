@@ -10,16 +10,21 @@
     CompatiblePSEditions = @('Desktop', 'Core')
     FormatsToProcess     = @('ConnectionTools.format.ps1xml')
     CmdletsToExport      = @(
+        'Approve-ConnectionInvitation'
         'Connect-ConnectionNode'
         'Get-Connection'
         'Get-ConnectionHistory'
         'Get-ConnectionNode'
+        'Get-InvitationCode'
+        'New-PrivateConnection'
         'Remove-Connection'
         'Resume-Connection'
         'Set-Connection'
+        'Set-ConnectionNode'
         'Suspend-Connection'
+        'Sync-Connection'
     )
-    AliasesToExport      = @()
+    AliasesToExport      = @('Accept-ConnectionInvitation')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     PrivateData          = @{

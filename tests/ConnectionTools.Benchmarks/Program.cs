@@ -6,7 +6,24 @@ using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
-// Figures for the walking-skeleton issue, measured through Core against a real store on disk.
+// Figures measured through Core against real stores on disk and real HTTP on loopback.
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer]
+var suites = args.Length == 0 ? new[] { "store", "invitation", "peer" } : args;
+if (suites.Contains("invitation"))
+{
+    InvitationBenchmark.Run();
+}
+
+if (suites.Contains("peer"))
+{
+    await PeerBenchmark.RunAsync();
+}
+
+if (!suites.Contains("store"))
+{
+    return;
+}
+
 var folder = Path.Combine(Path.GetTempPath(), "ct-bench-" + Guid.NewGuid().ToString("N"));
 Directory.CreateDirectory(folder);
 try
@@ -17,14 +34,14 @@ try
     // Get-Connection over 10,000 connections: one query, every row mapped and written to the host.
     var host = new CountingHost();
     var commands = new ConnectionCommands(node, host);
-    var listTimes = Measure(runs: 30, () => commands.Get(new ConnectionQuery()));
-    Report("Get-Connection, 10,000 connections", listTimes, "target: median under 50 ms");
+    var listTimes = Figures.Measure(runs: 30, () => commands.Get(new ConnectionQuery()));
+    Figures.Report("Get-Connection, 10,000 connections", listTimes, "target: median under 50 ms");
     Console.WriteLine($"  rows per call: {host.Objects / 31}");
 
-    Report("  of which the store read (ConnectionStore.List)", Measure(runs: 30, () => node.Store.List(new ConnectionFilter())), "");
+    Figures.Report("  of which the store read (ConnectionStore.List)", Figures.Measure(runs: 30, () => node.Store.List(new ConnectionFilter())), "");
 
-    var wildcardTimes = Measure(runs: 30, () => commands.Get(new ConnectionQuery { Names = new[] { "conn-01*" } }));
-    Report("Get-Connection -Name conn-01*, 10,000 connections", wildcardTimes, "");
+    var wildcardTimes = Figures.Measure(runs: 30, () => commands.Get(new ConnectionQuery { Names = new[] { "conn-01*" } }));
+    Figures.Report("Get-Connection -Name conn-01*, 10,000 connections", wildcardTimes, "");
 
     // 1,000 sequential state changes: suspend/resume, each its own transaction with an audit entry.
     var targets = new[] { ConnectionTarget.ByName("conn-00042") };
@@ -57,28 +74,7 @@ static void Seed(ConnectionStore store, int count)
     Console.WriteLine($"Seeded {count:N0} connections in {clock.Elapsed.TotalSeconds:0.0} s");
 }
 
-static List<double> Measure(int runs, Action action)
-{
-    action(); // warm-up
-    var times = new List<double>();
-    for (var i = 0; i < runs; i++)
-    {
-        var clock = Stopwatch.StartNew();
-        action();
-        times.Add(clock.Elapsed.TotalMilliseconds);
-    }
-
-    return times;
-}
-
-static void Report(string what, List<double> times, string target)
-{
-    times.Sort();
-    string F(double v) => v.ToString("0.0", CultureInfo.InvariantCulture);
-    Console.WriteLine($"{what}: median {F(times[times.Count / 2])} ms, p90 {F(times[(int)(times.Count * 0.9)])} ms, min {F(times[0])} ms ({target})");
-}
-
-internal sealed class CountingHost : IHostContext
+public sealed class CountingHost : IHostContext
 {
     public long Objects { get; private set; }
 

@@ -289,6 +289,7 @@ public sealed class ConnectionCommandsTests : IDisposable
         Assert.Equal(ErrorKind.ResourceExists, error.Kind);
         Assert.Contains("'crm' already exists", error.Message);
         Assert.Equal("erp", _store.Get("erp").Name);
+        Assert.Empty(_host.ShouldProcessCalls);
     }
 
     [Fact]

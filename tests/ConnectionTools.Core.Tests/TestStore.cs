@@ -7,12 +7,18 @@ namespace ConnectionTools.Core.Tests;
 /// <summary>A real store in a fresh temporary folder, deleted afterwards.</summary>
 internal sealed class TestStore : IDisposable
 {
-    public TestStore()
+    public TestStore(Func<DateTimeOffset>? clock = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "ct-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
         Path_ = System.IO.Path.Combine(Folder, "store.db");
-        Node = ConnectionNode.Open(new StoreLocation(Path_, StoreSource.Session), actor: "tester");
+        var options = new StoreOptions();
+        if (clock != null)
+        {
+            options.Clock = clock;
+        }
+
+        Node = ConnectionNode.Open(new StoreLocation(Path_, StoreSource.Session), options, actor: "tester");
     }
 
     public string Folder { get; }

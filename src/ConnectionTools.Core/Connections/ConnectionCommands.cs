@@ -4,6 +4,7 @@ using System.Linq;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
+using ConnectionTools.Peering;
 using ConnectionTools.Storage;
 using ConnectionTools.Text;
 
@@ -17,11 +18,14 @@ namespace ConnectionTools.Connections
     {
         private readonly ConnectionNode _node;
         private readonly IHostContext _host;
+        private readonly PeerClient? _peers;
 
-        public ConnectionCommands(ConnectionNode node, IHostContext host)
+        /// <param name="peers">Lets removal on the private side of a private connection tell the public side; without it, the public side learns nothing.</param>
+        public ConnectionCommands(ConnectionNode node, IHostContext host, PeerClient? peers = null)
         {
             _node = node ?? throw new ArgumentNullException(nameof(node));
             _host = host ?? throw new ArgumentNullException(nameof(host));
+            _peers = peers;
         }
 
         /// <summary>
@@ -85,132 +89,131 @@ namespace ConnectionTools.Connections
         public void Remove(IEnumerable<ConnectionTarget> targets, bool passThru) => Transition(targets, LifecycleAction.Remove, passThru);
 
         /// <summary>Renames a connection or changes its description. A stale object from the pipeline is refused, never overwritten.</summary>
-        public void Set(IEnumerable<ConnectionTarget> targets, ConnectionEdit edit, bool passThru)
+        public void Set(IEnumerable<ConnectionTarget> targets, ConnectionEdit edit, bool passThru) => ConnectionTargets.ForEach(_host, targets, target =>
         {
-            foreach (var target in targets)
+            var current = ConnectionTargets.Resolve(_node.Store, target);
+            if (current.Status == ConnectionStatus.Removed)
             {
-                PerItem(target, () =>
-                {
-                    var current = Resolve(target);
-                    if (current.Status == ConnectionStatus.Removed)
-                    {
-                        throw new ConnectionToolsException(
-                            ErrorIds.ConnectionRemoved,
-                            ErrorKind.InvalidOperation,
-                            $"Connection '{current.Name}' is removed and can no longer be changed.",
-                            current.Name,
-                            "Removed connections are kept only for their history.");
-                    }
-
-                    var newName = edit.NewName is null ? current.Name : ConnectionNames.Validate(edit.NewName);
-                    var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
-                    var proposed = current with { Name = newName, Description = description };
-                    CheckVersion(target, current);
-                    if (proposed == current)
-                    {
-                        _host.WriteVerbose($"Connection '{current.Name}' already has these values; nothing to change.");
-                        WriteIf(passThru, current);
-                        return;
-                    }
-
-                    if (!_host.ShouldProcess(Describe(current), "Set: " + ConnectionStore.Summarize(current, proposed)))
-                    {
-                        return;
-                    }
-
-                    var outcome = _node.Store.Change(
-                        current.Id,
-                        LifecycleAction.Edit,
-                        latest =>
-                        {
-                            CheckVersion(target, latest);
-                            var next = latest with { Name = newName, Description = description };
-                            return next == latest ? null : next;
-                        },
-                        _node.ActorName);
-                    Report(outcome, LifecycleAction.Edit);
-                    WriteIf(passThru, outcome.After);
-                });
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionRemoved,
+                    ErrorKind.InvalidOperation,
+                    $"Connection '{current.Name}' is removed and can no longer be changed.",
+                    current.Name,
+                    "Removed connections are kept only for their history.");
             }
-        }
+
+            var newName = edit.NewName is null ? current.Name : ConnectionNames.Validate(edit.NewName);
+            var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
+            var proposed = current with { Name = newName, Description = description };
+            CheckVersion(target, current);
+            if (!ConnectionNames.Same(newName, current.Name) && _node.Store.FindByName(newName) is { } taken)
+            {
+                throw ConnectionStore.NameInUse(taken, newName);
+            }
+
+            if (proposed == current)
+            {
+                _host.WriteVerbose($"Connection '{current.Name}' already has these values; nothing to change.");
+                WriteIf(passThru, current);
+                return;
+            }
+
+            if (!_host.ShouldProcess(Describe(current), "Set: " + ConnectionStore.Summarize(current, proposed)))
+            {
+                return;
+            }
+
+            var outcome = _node.Store.Change(
+                current.Id,
+                LifecycleAction.Edit,
+                latest =>
+                {
+                    CheckVersion(target, latest);
+                    var next = latest with { Name = newName, Description = description };
+                    return next == latest ? null : next;
+                },
+                _node.ActorName);
+            Report(outcome, LifecycleAction.Edit);
+            WriteIf(passThru, outcome.After);
+        });
 
         /// <summary>Writes the audit entries of each target, oldest first. Removed connections keep theirs.</summary>
-        public void History(IEnumerable<ConnectionTarget> targets)
+        public void History(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, targets, target =>
         {
-            foreach (var target in targets)
+            foreach (var connection in ResolveIncludingRemoved(target))
             {
-                PerItem(target, () =>
+                foreach (var entry in _node.Store.History(connection.Id))
                 {
-                    foreach (var connection in ResolveIncludingRemoved(target))
-                    {
-                        foreach (var entry in _node.Store.History(connection.Id))
-                        {
-                            _host.WriteObject(entry);
-                        }
-                    }
-                });
+                    _host.WriteObject(entry);
+                }
             }
-        }
+        });
 
-        private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru)
+        private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru) => ConnectionTargets.ForEach(_host, targets, target =>
         {
-            foreach (var target in targets)
+            var current = ConnectionTargets.Resolve(_node.Store, target);
+            if (Lifecycle.IsNoOp(current.Status, action))
             {
-                PerItem(target, () =>
-                {
-                    var current = Resolve(target);
-                    if (Lifecycle.IsNoOp(current.Status, action))
-                    {
-                        _host.WriteVerbose($"Connection '{current.Name}' is already {current.Status}; nothing to {action.ToString().ToLowerInvariant()}.");
-                        WriteIf(passThru, current);
-                        return;
-                    }
-
-                    // Refuse before asking, so -WhatIf never promises an illegal change.
-                    Lifecycle.Decide(current, action);
-                    if (!_host.ShouldProcess(Describe(current), $"{action} ({current.Status} -> {Lifecycle.TargetOf(action)})"))
-                    {
-                        return;
-                    }
-
-                    var now = _node.Clock();
-                    var outcome = _node.Store.Change(
-                        current.Id,
-                        action,
-                        latest =>
-                        {
-                            var to = Lifecycle.Decide(latest, action);
-                            return to is null
-                                ? null
-                                : latest with
-                                {
-                                    Status = to.Value,
-                                    InactiveReason = null,
-                                    RemovedAt = to == ConnectionStatus.Removed ? now : latest.RemovedAt,
-                                };
-                        },
-                        _node.ActorName);
-                    Report(outcome, action);
-                    WriteIf(passThru, outcome.After);
-                });
+                _host.WriteVerbose($"Connection '{current.Name}' is already {current.Status}; nothing to {action.ToString().ToLowerInvariant()}.");
+                WriteIf(passThru, current);
+                return;
             }
-        }
 
-        private void PerItem(ConnectionTarget target, Action work)
+            // Refuse before asking, so -WhatIf never promises an illegal change.
+            Lifecycle.Decide(current, action);
+            if (!_host.ShouldProcess(Describe(current), $"{action} ({current.Status} -> {Lifecycle.TargetOf(action)})"))
+            {
+                return;
+            }
+
+            var now = _node.Clock();
+            var outcome = _node.Store.Change(
+                current.Id,
+                action,
+                latest =>
+                {
+                    var to = Lifecycle.Decide(latest, action);
+                    return to is null
+                        ? null
+                        : latest with
+                        {
+                            Status = to.Value,
+                            InactiveReason = null,
+                            RemovedAt = to == ConnectionStatus.Removed ? now : latest.RemovedAt,
+                        };
+                },
+                _node.ActorName);
+            Report(outcome, action);
+            var result = outcome.After;
+            if (action == LifecycleAction.Remove && outcome.Changed)
+            {
+                result = TellPublicSideAboutRemoval(result);
+            }
+
+            WriteIf(passThru, result);
+        });
+
+        /// <summary>
+        /// The public side cannot call the private side, so the private side says goodbye itself. Best effort: the connection
+        /// is removed here either way, and a failure is a warning.
+        /// </summary>
+        private Connection TellPublicSideAboutRemoval(Connection removed)
         {
-            _host.CancellationToken.ThrowIfCancellationRequested();
+            if (_peers is null || removed.Side != PrivateConnectionSide.Private || removed.PeerStatus == ConnectionStatus.Removed)
+            {
+                return removed;
+            }
+
             try
             {
-                work();
+                return new PeerCommands(_node, _host, _peers).Exchange(removed, ConnectionStatus.Removed);
             }
-            catch (ConnectionToolsException e) when (!IsStoreWide(e))
+            catch (ConnectionToolsException e)
             {
-                _host.WriteError(e);
+                _host.WriteWarning($"Connection '{removed.Name}' is removed here, but the public side could not be told ({e.ErrorId}: {e.Message}). Its admin can remove it there too.");
+                return removed;
             }
         }
-
-        /// <summary>A store that cannot be used fails every item the same way, so it ends the command instead of repeating.</summary>
-        private static bool IsStoreWide(ConnectionToolsException e) => e.ErrorId.StartsWith("ConnectionTools.Store.", StringComparison.Ordinal);
 
         private void Report(ChangeOutcome outcome, LifecycleAction action)
         {
@@ -237,26 +240,11 @@ namespace ConnectionTools.Connections
 
         private static string Describe(Connection c) => $"Connection '{c.Name}' ({c.Type}, {c.Status})";
 
-        private Connection Resolve(ConnectionTarget target)
-        {
-            if (target.Connection != null)
-            {
-                return _node.Store.Find(target.Connection.Id) ?? throw ConnectionStore.NotFound(target.Connection.Name);
-            }
-
-            if (target.Id != null)
-            {
-                return _node.Store.Find(target.Id.Value) ?? throw ConnectionStore.NotFound(target.Id.Value.ToString());
-            }
-
-            return _node.Store.FindByName(target.Name ?? "") ?? throw ConnectionStore.NotFound(target.Name ?? "");
-        }
-
         private IReadOnlyList<Connection> ResolveIncludingRemoved(ConnectionTarget target)
         {
             if (target.Name is null)
             {
-                return new[] { Resolve(target) };
+                return new[] { ConnectionTargets.Resolve(_node.Store, target) };
             }
 
             // A name may belong to a live connection and to earlier, removed ones: show them all.

@@ -31,6 +31,7 @@ namespace ConnectionTools.Errors
         public const string InvitationSuperseded = "ConnectionTools.Invitation.Superseded";
         public const string InvitationConnectionRemoved = "ConnectionTools.Invitation.ConnectionRemoved";
         public const string InvitationWrongSecret = "ConnectionTools.Invitation.WrongSecret";
+        public const string InvitationInvalidLifetime = "ConnectionTools.Invitation.InvalidLifetime";
         public const string InvitationNotPending = "ConnectionTools.Invitation.NotPending";
 
         public const string SecretUnreadable = "ConnectionTools.Secret.Unreadable";
@@ -44,6 +45,7 @@ namespace ConnectionTools.Errors
         public const string PeerBadSignature = "ConnectionTools.Peer.BadSignature";
         public const string PeerTokenExpired = "ConnectionTools.Peer.TokenExpired";
         public const string PeerReplay = "ConnectionTools.Peer.Replay";
+        public const string PeerNotPrivateSide = "ConnectionTools.Peer.NotPrivateSide";
         public const string PeerProtocol = "ConnectionTools.Peer.Protocol";
 
         public const string OperationStopped = "ConnectionTools.OperationStopped";

@@ -1,5 +1,6 @@
 using System;
 using ConnectionTools.Connections;
+using ConnectionTools.Security;
 using ConnectionTools.Storage;
 
 namespace ConnectionTools.Nodes
@@ -9,13 +10,32 @@ namespace ConnectionTools.Nodes
     /// </summary>
     public sealed class ConnectionNode : IDisposable
     {
-        private ConnectionNode(StoreLocation location, ConnectionStore store, string actor, Func<DateTimeOffset> clock)
+        public const string PublicUrlSetting = "public_url";
+
+        private ConnectionNode(StoreLocation location, ConnectionStore store, string actor, Func<DateTimeOffset> clock, ISecretProtector secrets)
         {
             Location = location;
             Store = store;
             ActorName = actor;
             Clock = clock;
+            Secrets = secrets;
         }
+
+        /// <summary>This module's version, as a peer sees it.</summary>
+        public static string Version
+        {
+            get
+            {
+                var version = typeof(ConnectionNode).Assembly.GetName().Version!;
+                return $"{version.Major}.{version.Minor}.{version.Build}";
+            }
+        }
+
+        /// <summary>Protects secrets before they are stored.</summary>
+        public ISecretProtector Secrets { get; }
+
+        /// <summary>The URL the private side reaches this node at; null until Set-ConnectionNode -PublicUrl.</summary>
+        public Uri? PublicUrl => Store.GetNodeSetting(PublicUrlSetting) is { } url ? new Uri(url) : null;
 
         public StoreLocation Location { get; }
 
@@ -30,7 +50,7 @@ namespace ConnectionTools.Nodes
         {
             options ??= new StoreOptions();
             var store = ConnectionStore.Open(location.Path, options);
-            return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock);
+            return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock, SecretProtectors.ForStore(location.Path));
         }
 
         public NodeInfo Describe()
@@ -43,6 +63,9 @@ namespace ConnectionTools.Nodes
                 StorePath = Store.Path,
                 StoreSource = Location.Source,
                 SchemaVersion = ConnectionStore.SchemaVersion,
+                NodeVersion = Version,
+                PublicUrl = PublicUrl,
+                SecretProtection = Secrets.Description,
                 ActiveCount = Count(ConnectionStatus.Active),
                 PausedCount = Count(ConnectionStatus.Paused),
                 InactiveCount = Count(ConnectionStatus.Inactive),

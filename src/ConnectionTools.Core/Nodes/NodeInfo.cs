@@ -15,6 +15,14 @@ namespace ConnectionTools.Nodes
 
         public int SchemaVersion { get; init; }
 
+        public string NodeVersion { get; init; } = "";
+
+        /// <summary>Where private sides reach this node; empty until set with Set-ConnectionNode -PublicUrl.</summary>
+        public Uri? PublicUrl { get; init; }
+
+        /// <summary>What protects stored secrets: DPAPI on Windows, an owner-only key file elsewhere.</summary>
+        public string SecretProtection { get; init; } = "";
+
         public int ConnectionCount { get; init; }
 
         public int ActiveCount { get; init; }

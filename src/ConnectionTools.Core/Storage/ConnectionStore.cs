@@ -144,14 +144,18 @@ namespace ConnectionTools.Storage
         /// </summary>
         public ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor) => Change(id, action, change, actor, null);
 
-        /// <summary>As <see cref="Change(Guid, LifecycleAction, Func{Connection, Connection?}, string)"/>, writing related rows in the same transaction when the change takes effect.</summary>
-        internal ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<SqliteConnection, SqliteTransaction, Connection>? alsoWrite)
+        /// <summary>
+        /// As <see cref="Change(Guid, LifecycleAction, Func{Connection, Connection?}, string)"/>, writing related rows in the same transaction
+        /// when the change takes effect. With <paramref name="always"/>, a change whose visible fields end up equal still counts
+        /// (a renewed invitation may expire in the same second as the one it replaces).
+        /// </summary>
+        internal ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<SqliteConnection, SqliteTransaction, Connection>? alsoWrite, bool always = false)
         {
             return Write((db, tx) =>
             {
                 var before = FindById(db, tx, id) ?? throw NotFound(FormatId(id));
                 var proposed = change(before);
-                if (proposed is null || proposed == before)
+                if (proposed is null || (proposed == before && !always))
                 {
                     return new ChangeOutcome(before, before, changed: false);
                 }
@@ -440,14 +444,16 @@ namespace ConnectionTools.Storage
             var existing = FindLiveByName(db, tx, name);
             if (existing != null && existing.Id != id)
             {
-                throw new ConnectionToolsException(
-                    ErrorIds.ConnectionNameInUse,
-                    ErrorKind.ResourceExists,
-                    $"A connection named '{existing.Name}' already exists (id {existing.Id}, status {existing.Status}). Names are unique on a node, regardless of case.",
-                    name,
-                    "Choose another name, or rename or remove the existing connection first.");
+                throw NameInUse(existing, name);
             }
         }
+
+        internal static ConnectionToolsException NameInUse(Connection existing, string requestedName) => new ConnectionToolsException(
+            ErrorIds.ConnectionNameInUse,
+            ErrorKind.ResourceExists,
+            $"A connection named '{existing.Name}' already exists (id {existing.Id}, status {existing.Status}). Names are unique on a node, regardless of case.",
+            requestedName,
+            "Choose another name, or rename or remove the existing connection first.");
 
         private static Connection? FindById(SqliteConnection db, SqliteTransaction? tx, Guid id) =>
             Single(db, tx, $"SELECT {Columns} FROM connections WHERE id = $id;", ("$id", FormatId(id)));

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using ConnectionTools.Connections;
+using ConnectionTools.Peering;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
@@ -11,6 +12,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext).Remove(Targets(), PassThru));
+        protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).Remove(Targets(), PassThru));
     }
 }

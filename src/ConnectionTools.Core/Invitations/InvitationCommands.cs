@@ -1,0 +1,208 @@
+using System;
+using System.Collections.Generic;
+using System.Text;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+
+namespace ConnectionTools.Invitations
+{
+    /// <summary>The public side of a private connection: creating it with an invitation, and showing or renewing the code.</summary>
+    public sealed class InvitationCommands
+    {
+        private readonly ConnectionNode _node;
+        private readonly IHostContext _host;
+
+        public InvitationCommands(ConnectionNode node, IHostContext host)
+        {
+            _node = node ?? throw new ArgumentNullException(nameof(node));
+            _host = host ?? throw new ArgumentNullException(nameof(host));
+        }
+
+        /// <summary>
+        /// Creates a Pending private connection and its invitation code in one transaction. Refused before anything is written
+        /// when the node has no public URL, or a name, instance name or lifetime is not usable.
+        /// </summary>
+        public void New(NewPrivateConnectionRequest request)
+        {
+            var name = ConnectionNames.Validate(request.Name);
+            var description = ConnectionNames.ValidateDescription(request.Description, name);
+            var localInstance = ValidateInstanceName(request.LocalInstanceName, "-LocalInstanceName", name);
+            var remoteInstance = request.RemoteInstanceName is null ? null : ValidateInstanceName(request.RemoteInstanceName, "-RemoteInstanceName", name);
+            ValidateLifetime(request.InvitationLifetime, name);
+            var publicUrl = _node.PublicUrl ?? throw NoPublicUrl(name);
+
+            var expiresAt = ExpiryFrom(request.InvitationLifetime);
+            if (!_host.ShouldProcess($"Private connection '{name}'", $"Create ({request.Mode} mode, Pending) with an invitation code valid until {expiresAt:u}"))
+            {
+                return;
+            }
+
+            var id = Guid.NewGuid();
+            var (code, row) = Issue(id, name, request.Mode, localInstance, publicUrl, expiresAt);
+            var created = _node.Store.Create(
+                new Connection
+                {
+                    Id = id,
+                    Name = name,
+                    Description = description,
+                    Type = ConnectionType.Private,
+                    Status = ConnectionStatus.Pending,
+                    Mode = request.Mode,
+                    Side = PrivateConnectionSide.Public,
+                    LocalInstanceName = localInstance,
+                    RemoteInstanceName = remoteInstance,
+                    InvitationExpiresAt = expiresAt,
+                },
+                _node.ActorName,
+                (db, tx) => InvitationRows.Insert(db, tx, row));
+
+            _host.WriteVerbose($"Created private connection '{name}' (Pending). Give the invitation code to the private side's admin; it works once, until {expiresAt:u}.");
+            _host.WriteObject(new PrivateConnectionInvitation(created, code, expiresAt, publicUrl));
+        }
+
+        /// <summary>Shows the current code of each pending connection, or with <paramref name="renew"/> replaces it (the old code stops working).</summary>
+        public void Get(IEnumerable<ConnectionTarget> targets, bool renew, TimeSpan lifetime)
+        {
+            ConnectionTargets.ForEach(_host, targets, target =>
+            {
+                var connection = ConnectionTargets.Resolve(_node.Store, target);
+                EnsurePendingOnPublicSide(connection);
+                if (renew)
+                {
+                    Renew(connection, lifetime);
+                }
+                else
+                {
+                    Show(connection);
+                }
+            });
+        }
+
+        private void Show(Connection connection)
+        {
+            var row = _node.Store.Read(db => InvitationRows.Find(db, null, connection.Id))
+                ?? throw NotPending(connection, "it has no current invitation");
+            var code = Encoding.UTF8.GetString(_node.Secrets.Unprotect(row.CodeProtected ?? throw NotPending(connection, "its code is no longer kept")));
+            if (row.ExpiresAt <= _node.Clock())
+            {
+                _host.WriteWarning($"The invitation code of '{connection.Name}' expired at {row.ExpiresAt:u}. Issue a new one with: Get-InvitationCode -Name '{connection.Name}' -Renew");
+            }
+
+            _host.WriteObject(new PrivateConnectionInvitation(connection, code, row.ExpiresAt, _node.PublicUrl ?? throw NoPublicUrl(connection.Name)));
+        }
+
+        private void Renew(Connection connection, TimeSpan lifetime)
+        {
+            ValidateLifetime(lifetime, connection.Name);
+            var publicUrl = _node.PublicUrl ?? throw NoPublicUrl(connection.Name);
+            var expiresAt = ExpiryFrom(lifetime);
+            if (!_host.ShouldProcess($"Private connection '{connection.Name}'", $"Renew its invitation code (the current code stops working); the new one is valid until {expiresAt:u}"))
+            {
+                return;
+            }
+
+            var (code, row) = Issue(connection.Id, connection.Name, connection.Mode ?? PrivateConnectionMode.Basic, connection.LocalInstanceName ?? "", publicUrl, expiresAt);
+            var now = _node.Clock();
+            var outcome = _node.Store.Change(
+                connection.Id,
+                LifecycleAction.RenewInvitation,
+                latest =>
+                {
+                    EnsurePendingOnPublicSide(latest);
+                    return latest with { InvitationExpiresAt = expiresAt };
+                },
+                _node.ActorName,
+                (db, tx, _) =>
+                {
+                    InvitationRows.Retire(db, tx, connection.Id, InvitationOutcome.Superseded, now);
+                    InvitationRows.Insert(db, tx, row);
+                },
+                always: true);
+            _host.WriteVerbose($"Renewed the invitation code of '{connection.Name}'; the previous code no longer works.");
+            _host.WriteObject(new PrivateConnectionInvitation(outcome.After, code, expiresAt, publicUrl));
+        }
+
+        private (string Code, InvitationRow Row) Issue(Guid id, string name, PrivateConnectionMode mode, string localInstance, Uri publicUrl, DateTimeOffset expiresAt)
+        {
+            var secret = InvitationSecret.New();
+            var code = InvitationCodec.Encode(new Invitation(id, name, mode, publicUrl, _node.Store.NodeId, ConnectionNode.Version, localInstance, expiresAt, secret));
+            var row = new InvitationRow(id, secret.ComputeVerifier(), _node.Secrets.Protect(Encoding.UTF8.GetBytes(code)), _node.Clock(), expiresAt);
+            return (code, row);
+        }
+
+        /// <summary>Whole seconds, as the code carries them, so the code and the store agree.</summary>
+        private DateTimeOffset ExpiryFrom(TimeSpan lifetime) =>
+            DateTimeOffset.FromUnixTimeSeconds(_node.Clock().Add(lifetime).ToUnixTimeSeconds());
+
+        private static void EnsurePendingOnPublicSide(Connection connection)
+        {
+            if (connection.Type != ConnectionType.Private || connection.Side != PrivateConnectionSide.Public)
+            {
+                throw NotPending(connection, "only the public side of a private connection has an invitation code");
+            }
+
+            if (connection.Status != ConnectionStatus.Pending)
+            {
+                throw NotPending(connection, connection.Status == ConnectionStatus.Removed ? "it is removed" : "its invitation was already accepted");
+            }
+        }
+
+        private static ConnectionToolsException NotPending(Connection connection, string why) => new ConnectionToolsException(
+            ErrorIds.InvitationNotPending,
+            ErrorKind.InvalidOperation,
+            $"Connection '{connection.Name}' ({connection.Type}, {connection.Status}) has no invitation code to show: {why}.",
+            connection.Name,
+            "Invitation codes exist only while a private connection is Pending on its public side. Create one with New-PrivateConnection.");
+
+        private static ConnectionToolsException NoPublicUrl(string name) => new ConnectionToolsException(
+            ErrorIds.NodeNoPublicUrl,
+            ErrorKind.InvalidOperation,
+            $"Cannot create an invitation for '{name}': this node has no public URL, so the private side would not know where to connect.",
+            name,
+            "Set it first: Set-ConnectionNode -PublicUrl https://node.example.com/ (or start the node host with --public-url).");
+
+        private static void ValidateLifetime(TimeSpan lifetime, string name)
+        {
+            if (lifetime < NewPrivateConnectionRequest.MinimumLifetime || lifetime > NewPrivateConnectionRequest.MaximumLifetime)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.InvitationInvalidLifetime,
+                    ErrorKind.InvalidArgument,
+                    $"An invitation for '{name}' cannot live {lifetime}: the lifetime must be between {NewPrivateConnectionRequest.MinimumLifetime.TotalMinutes:0} minutes and {NewPrivateConnectionRequest.MaximumLifetime.TotalDays:0} days.",
+                    name,
+                    "Use for example -InvitationLifetime (New-TimeSpan -Hours 72).");
+            }
+        }
+
+        private static string ValidateInstanceName(string? value, string parameter, string connectionName)
+        {
+            if (string.IsNullOrWhiteSpace(value) || value!.Length > ConnectionNames.MaxNameLength || value.Trim() != value || HasControl(value))
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionInvalidName,
+                    ErrorKind.InvalidArgument,
+                    $"{parameter} '{value}' for connection '{connectionName}' is not a valid instance name: use 1 to {ConnectionNames.MaxNameLength} characters without control characters or surrounding spaces.",
+                    connectionName,
+                    "Name the instance the way its admins know it, for example 'contoso-eu'.");
+            }
+
+            return value;
+        }
+
+        private static bool HasControl(string value)
+        {
+            foreach (var c in value)
+            {
+                if (char.IsControl(c))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
+}

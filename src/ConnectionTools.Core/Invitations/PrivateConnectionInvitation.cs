@@ -1,0 +1,38 @@
+using System;
+using ConnectionTools.Connections;
+
+namespace ConnectionTools.Invitations
+{
+    /// <summary>
+    /// A pending private connection with the code its partner needs. The code carries a one-time secret: it is shown here,
+    /// to be handed to the private side's admin, and nowhere else (never in verbose output, logs or the audit).
+    /// </summary>
+    public sealed class PrivateConnectionInvitation
+    {
+        public PrivateConnectionInvitation(Connection connection, string invitationCode, DateTimeOffset expiresAt, Uri publicUrl)
+        {
+            Connection = connection;
+            InvitationCode = invitationCode;
+            ExpiresAt = expiresAt;
+            PublicUrl = publicUrl;
+        }
+
+        public Guid Id => Connection.Id;
+
+        public string Name => Connection.Name;
+
+        public ConnectionStatus Status => Connection.Status;
+
+        public PrivateConnectionMode? Mode => Connection.Mode;
+
+        public Uri PublicUrl { get; }
+
+        public DateTimeOffset ExpiresAt { get; }
+
+        public string InvitationCode { get; }
+
+        public Connection Connection { get; }
+
+        public override string ToString() => Name;
+    }
+}

@@ -1,0 +1,151 @@
+using System;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionTools.Errors;
+
+namespace ConnectionTools.Peering
+{
+    /// <summary>
+    /// The private side's HTTP calls to the public node. Every call has a timeout and the caller's cancellation token,
+    /// and is retried on 429 and 503, honouring Retry-After, at most three attempts in all.
+    /// </summary>
+    public sealed class PeerClient
+    {
+        public const int MaxAttempts = 3;
+        private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
+
+        /// <summary>
+        /// One HttpClient for the process: it pools connections and holds no session state, so sharing it across runspaces is safe.
+        /// </summary>
+        public static readonly HttpClient SharedHttp = new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+
+        public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
+
+        private readonly HttpClient _http;
+        private readonly TimeSpan _timeout;
+
+        /// <param name="http">Shared per process by the caller: HttpClient pools connections and is safe across threads.</param>
+        public PeerClient(HttpClient http, TimeSpan timeout)
+        {
+            _http = http ?? throw new ArgumentNullException(nameof(http));
+            _timeout = timeout;
+        }
+
+        public Task<AcceptResponse> AcceptAsync(Uri publicUrl, AcceptRequest request, CancellationToken cancellationToken) =>
+            SendAsync<AcceptResponse>(publicUrl, PeerPaths.Accept, request, null, cancellationToken);
+
+        public Task<ExchangeMessage> ExchangeAsync(Uri publicUrl, Guid connectionId, Func<string> token, ExchangeMessage message, CancellationToken cancellationToken) =>
+            SendAsync<ExchangeMessage>(publicUrl, PeerPaths.Exchange(connectionId), message, token, cancellationToken);
+
+        private async Task<T> SendAsync<T>(Uri publicUrl, string path, object body, Func<string>? token, CancellationToken cancellationToken)
+            where T : class
+        {
+            var target = new Uri(publicUrl, path);
+            var payload = JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), PeerJson.Options);
+            for (var attempt = 1; ; attempt++)
+            {
+                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    timeout.CancelAfter(_timeout);
+                    HttpResponseMessage response;
+                    try
+                    {
+                        using (var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(payload) })
+                        {
+                            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                            if (token != null)
+                            {
+                                // A fresh token per attempt: a retried request must not look like a replay.
+                                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token());
+                            }
+
+                            response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+                        }
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        throw Unreachable(publicUrl, $"no answer within {_timeout.TotalSeconds:0} seconds", null);
+                    }
+                    catch (HttpRequestException e)
+                    {
+                        throw Unreachable(publicUrl, e.InnerException?.Message ?? e.Message, e);
+                    }
+
+                    using (response)
+                    {
+                        var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                        if (response.IsSuccessStatusCode)
+                        {
+                            return Parse<T>(text) ?? throw PeerErrors.Protocol($"the public node answered {(int)response.StatusCode} without a body");
+                        }
+
+                        var delay = RetryDelay(response);
+                        if (delay != null && attempt < MaxAttempts)
+                        {
+                            await Task.Delay(delay.Value, cancellationToken).ConfigureAwait(false);
+                            continue;
+                        }
+
+                        throw Refusal(publicUrl, response.StatusCode, Parse<PeerError>(text));
+                    }
+                }
+            }
+        }
+
+        private static TimeSpan? RetryDelay(HttpResponseMessage response)
+        {
+            if (response.StatusCode != (HttpStatusCode)429 && response.StatusCode != HttpStatusCode.ServiceUnavailable)
+            {
+                return null;
+            }
+
+            var retryAfter = response.Headers.RetryAfter;
+            var delay = retryAfter?.Delta ?? (retryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : TimeSpan.FromSeconds(1));
+            return delay < TimeSpan.Zero ? TimeSpan.Zero : delay > MaxRetryDelay ? MaxRetryDelay : delay;
+        }
+
+        private static T? Parse<T>(string text)
+            where T : class
+        {
+            try
+            {
+                return string.IsNullOrWhiteSpace(text) ? null : JsonSerializer.Deserialize<T>(text, PeerJson.Options);
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+        }
+
+        private static ConnectionToolsException Refusal(Uri publicUrl, HttpStatusCode status, PeerError? error)
+        {
+            if (error is null || string.IsNullOrEmpty(error.ErrorId) || !error.ErrorId.StartsWith("ConnectionTools.", StringComparison.Ordinal))
+            {
+                return new ConnectionToolsException(
+                    ErrorIds.PeerProtocol,
+                    ErrorKind.ConnectionError,
+                    $"The public node at {publicUrl} answered HTTP {(int)status} {status} without a ConnectionTools error. Is that URL a ConnectionTools node?",
+                    publicUrl.ToString(),
+                    "Check the public URL in the invitation code, and any proxy in front of the node.");
+            }
+
+            // Carried over with the public node's id, so scripts match the same ids on both sides.
+            var kind = status == HttpStatusCode.NotFound ? ErrorKind.ObjectNotFound
+                : status == HttpStatusCode.Unauthorized || status == HttpStatusCode.Forbidden ? ErrorKind.AuthenticationError
+                : ErrorKind.InvalidOperation;
+            return new ConnectionToolsException(error.ErrorId, kind, $"{error.Message} (answer of the public node at {publicUrl})", publicUrl.ToString(), error.RecommendedAction);
+        }
+
+        private static ConnectionToolsException Unreachable(Uri publicUrl, string why, Exception? inner) => new ConnectionToolsException(
+            ErrorIds.PeerUnreachable,
+            ErrorKind.ConnectionError,
+            $"Could not reach the public node at {publicUrl}: {why}. Nothing was changed.",
+            publicUrl.ToString(),
+            "Check that the node host runs at that URL and that this machine can reach it (proxy, firewall, DNS), then try again.",
+            inner);
+    }
+}

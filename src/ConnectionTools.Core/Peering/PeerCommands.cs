@@ -1,0 +1,195 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Invitations;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+
+namespace ConnectionTools.Peering
+{
+    /// <summary>The private side of a private connection: accepting an invitation and exchanging status. Every request starts here.</summary>
+    public sealed class PeerCommands
+    {
+        private readonly ConnectionNode _node;
+        private readonly IHostContext _host;
+        private readonly PeerClient _client;
+
+        public PeerCommands(ConnectionNode node, IHostContext host, PeerClient client)
+        {
+            _node = node ?? throw new ArgumentNullException(nameof(node));
+            _host = host ?? throw new ArgumentNullException(nameof(host));
+            _client = client ?? throw new ArgumentNullException(nameof(client));
+        }
+
+        /// <summary>
+        /// Accepts an invitation code. Everything that can be checked locally (format, checksum, expiry, URL, name) is checked
+        /// before any network call; the connection is created here only after the public node has accepted.
+        /// </summary>
+        public void Accept(string invitationCode, string? name, string? localInstanceName)
+        {
+            var invitation = InvitationCodec.Decode(invitationCode);
+            var connectionName = ConnectionNames.Validate(name ?? invitation.ConnectionName);
+            var instance = string.IsNullOrWhiteSpace(localInstanceName) ? Environment.MachineName : localInstanceName!.Trim();
+            if (invitation.IsExpired(_node.Clock()))
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.InvitationExpired,
+                    ErrorKind.InvalidOperation,
+                    $"The invitation code for '{invitation.ConnectionName}' expired at {invitation.ExpiresAt:u}.",
+                    invitation.ConnectionName,
+                    $"Ask the public side's admin for a new one: Get-InvitationCode -Name '{invitation.ConnectionName}' -Renew");
+            }
+
+            PeerUrls.ValidatePublicUrl(invitation.PublicNodeUrl.AbsoluteUri);
+            if (_node.Store.Find(invitation.ConnectionId) is { } existing && existing.Status != ConnectionStatus.Removed)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.InvitationAlreadyUsed,
+                    ErrorKind.ResourceExists,
+                    $"This node already has the connection of this invitation, as '{existing.Name}' ({existing.Status}).",
+                    existing.Name,
+                    "Nothing to do; see it with Get-Connection.");
+            }
+
+            if (_node.Store.FindByName(connectionName) is { } clash)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionNameInUse,
+                    ErrorKind.ResourceExists,
+                    $"A connection named '{clash.Name}' already exists on this node (status {clash.Status}).",
+                    connectionName,
+                    "Accept under another name with -Name.");
+            }
+
+            if (!_host.ShouldProcess($"Invitation to '{invitation.ConnectionName}' from {invitation.InitiatorInstanceName} at {invitation.PublicNodeUrl}", $"Accept as private connection '{connectionName}'"))
+            {
+                return;
+            }
+
+            var response = Wait(_client.AcceptAsync(
+                invitation.PublicNodeUrl,
+                new AcceptRequest
+                {
+                    ConnectionId = invitation.ConnectionId.ToString("D"),
+                    Secret = PeerToken.Base64Url(invitation.Secret.ToArray()),
+                    Node = new PeerNodeDescription { NodeId = _node.Store.NodeId.ToString("D"), Version = ConnectionNode.Version, InstanceName = instance },
+                },
+                _host.CancellationToken));
+
+            var peerKey = _node.Secrets.Protect(invitation.Secret.DeriveKey(PeerServer.PeerKeyPurpose, invitation.ConnectionId));
+            var created = _node.Store.Create(
+                new Connection
+                {
+                    Id = invitation.ConnectionId,
+                    Name = connectionName,
+                    Type = ConnectionType.Private,
+                    Status = ConnectionStatus.Active,
+                    Mode = invitation.Mode,
+                    Side = PrivateConnectionSide.Private,
+                    LocalInstanceName = instance,
+                    RemoteInstanceName = response.Node.InstanceName,
+                    PeerNodeId = Guid.TryParse(response.Node.NodeId, out var peerId) ? peerId : invitation.PublicNodeId,
+                    PeerNodeVersion = response.Node.Version,
+                    PeerUrl = invitation.PublicNodeUrl,
+                    PeerStatus = ConnectionStatus.Active,
+                    LastExchangeAt = _node.Clock(),
+                },
+                _node.ActorName,
+                (db, tx) => PeerRows.SaveKey(db, tx, invitation.ConnectionId, peerKey));
+            _host.WriteVerbose($"Accepted: '{created.Name}' is Active on both sides, with {created.RemoteInstanceName} (node {created.PeerNodeId}, version {created.PeerNodeVersion}).");
+            _host.WriteObject(created);
+        }
+
+        /// <summary>
+        /// Runs one status exchange per private-side connection: sends this side's status and records the public side's.
+        /// With no targets, every private-side connection that is not removed.
+        /// </summary>
+        public void Sync(IEnumerable<ConnectionTarget>? targets, bool passThru)
+        {
+            var list = targets?.ToList();
+            if (list is null || list.Count == 0)
+            {
+                list = _node.Store.List(new ConnectionFilter { Types = new[] { ConnectionType.Private } })
+                    .Where(c => c.Side == PrivateConnectionSide.Private)
+                    .Select(ConnectionTarget.ByObject)
+                    .ToList();
+            }
+
+            ConnectionTargets.ForEach(_host, list, target =>
+            {
+                var connection = ConnectionTargets.Resolve(_node.Store, target);
+                if (connection.Type != ConnectionType.Private || connection.Side != PrivateConnectionSide.Private || connection.PeerUrl is null || connection.PeerNodeId is null)
+                {
+                    throw new ConnectionToolsException(
+                        ErrorIds.PeerNotPrivateSide,
+                        ErrorKind.InvalidOperation,
+                        $"Connection '{connection.Name}' is not the private side of a private connection; only the private side starts exchanges.",
+                        connection.Name,
+                        "Run Sync-Connection on the node that accepted the invitation.");
+                }
+
+                if (_host.ShouldProcess($"Connection '{connection.Name}' with {connection.RemoteInstanceName} at {connection.PeerUrl}", $"Exchange status (sends {connection.Status})"))
+                {
+                    WriteIf(passThru, Exchange(connection, connection.Status));
+                }
+            });
+        }
+
+        /// <summary>Tells the public side this side's status, and records the answer. Used by Sync and on removal.</summary>
+        internal Connection Exchange(Connection connection, ConnectionStatus ownStatus)
+        {
+            var key = _node.Secrets.Unprotect(_node.Store.Read(db => PeerRows.FindKey(db, null, connection.Id))
+                ?? throw PeerErrors.UnknownConnection(connection.Id));
+            ConnectionStatus peerStatus;
+            try
+            {
+                var answer = Wait(_client.ExchangeAsync(
+                    connection.PeerUrl!,
+                    connection.Id,
+                    () => PeerToken.Create(key, _node.Store.NodeId, connection.PeerNodeId!.Value, connection.Id, _node.Clock()),
+                    new ExchangeMessage { Status = ownStatus.ToString() },
+                    _host.CancellationToken));
+                peerStatus = PeerServer.ParsePeerStatus(answer.Status);
+            }
+            catch (ConnectionToolsException e) when (e.ErrorId == ErrorIds.InvitationConnectionRemoved)
+            {
+                peerStatus = ConnectionStatus.Removed;
+                _host.WriteWarning($"The public side removed connection '{connection.Name}'. Remove it here too with: Remove-Connection -Name '{connection.Name}'");
+            }
+
+            var now = _node.Clock();
+            var outcome = _node.Store.Change(
+                connection.Id,
+                LifecycleAction.Edit,
+                current => current.PeerStatus == peerStatus ? null : current with { PeerStatus = peerStatus },
+                _node.ActorName);
+            _node.Store.Write((db, tx) =>
+            {
+                PeerRows.TouchExchange(db, tx, connection.Id, now);
+                return 0;
+            });
+            _host.WriteVerbose(outcome.Changed
+                ? $"'{connection.Name}': the public side is now {peerStatus} (was {outcome.Before.PeerStatus?.ToString() ?? "unknown"})."
+                : $"'{connection.Name}': the public side is still {peerStatus}.");
+            return outcome.After with { LastExchangeAt = now };
+        }
+
+        private void WriteIf(bool passThru, Connection connection)
+        {
+            if (passThru)
+            {
+                _host.WriteObject(connection);
+            }
+        }
+
+        /// <summary>
+        /// Waits for an HTTP call from the synchronous pipeline. Our awaits use ConfigureAwait(false) and PowerShell's pipeline
+        /// thread has no synchronization context, so this cannot deadlock; Ctrl+C cancels the token the call runs with.
+        /// </summary>
+        private static T Wait<T>(Task<T> task) => task.GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,193 @@
+using System;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Invitations;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+
+namespace ConnectionTools.Peering
+{
+    /// <summary>
+    /// The public side's answers to peer requests. The node host maps HTTP onto these methods; every refusal is a
+    /// ConnectionToolsException whose id and <see cref="PeerErrors.StatusCodeFor"/> status go back to the private side.
+    /// Nothing here ever opens a connection to the private side.
+    /// </summary>
+    public sealed class PeerServer
+    {
+        internal const string PeerKeyPurpose = "ct-peer-key";
+
+        private readonly ConnectionNode _node;
+
+        public PeerServer(ConnectionNode node) => _node = node ?? throw new ArgumentNullException(nameof(node));
+
+        /// <summary>
+        /// Accepts an invitation: checks the one-time secret against the stored verifier, makes the connection Active with
+        /// the private side's identity, retires the code and keeps the derived peer key, all in one transaction.
+        /// </summary>
+        public AcceptResponse Accept(AcceptRequest request)
+        {
+            var id = ParseId(request.ConnectionId);
+            var secret = ParseSecret(request.Secret, id);
+            var peerNodeId = ParseId(request.Node.NodeId);
+            var now = _node.Clock();
+            var verifier = secret.ComputeVerifier();
+            if (_node.Store.Find(id) is null)
+            {
+                throw PeerErrors.UnknownConnection(id);
+            }
+
+            var outcome = _node.Store.Change(
+                id,
+                LifecycleAction.Accept,
+                current =>
+                {
+                    EnsurePublicSide(current);
+                    if (current.Status == ConnectionStatus.Removed)
+                    {
+                        throw Refused(ErrorIds.InvitationConnectionRemoved, $"Connection '{current.Name}' was removed on the public side, so its invitation no longer works.", "Ask the public side's admin for a new connection and code.");
+                    }
+
+                    return current with
+                    {
+                        Status = ConnectionStatus.Active,
+                        RemoteInstanceName = request.Node.InstanceName,
+                        PeerNodeId = peerNodeId,
+                        PeerNodeVersion = request.Node.Version,
+                        PeerStatus = ConnectionStatus.Active,
+                        InvitationExpiresAt = null,
+                    };
+                },
+                _node.ActorName,
+                (db, tx, after) =>
+                {
+                    // Checked inside the transaction, so two private sides racing with the same code cannot both win.
+                    var row = InvitationRows.Find(db, tx, id);
+                    if (row is null || !secret.Matches(row.Verifier))
+                    {
+                        throw InvitationInvalid(InvitationRows.PastOutcome(db, tx, verifier), after.Name);
+                    }
+
+                    if (row.ExpiresAt <= now)
+                    {
+                        throw Refused(ErrorIds.InvitationExpired, $"The invitation code of '{after.Name}' expired at {row.ExpiresAt:u}.", $"Ask the public side's admin to run: Get-InvitationCode -Name '{after.Name}' -Renew");
+                    }
+
+                    InvitationRows.Retire(db, tx, id, InvitationOutcome.Used, now);
+                    PeerRows.SaveKey(db, tx, id, _node.Secrets.Protect(secret.DeriveKey(PeerKeyPurpose, id)));
+                });
+
+            if (!outcome.Changed)
+            {
+                // Already Active: this code was used before. Tell it apart from a wrong code.
+                throw _node.Store.Read(db => InvitationInvalid(InvitationRows.PastOutcome(db, null, verifier), outcome.After.Name));
+            }
+
+            return new AcceptResponse
+            {
+                ConnectionId = id.ToString("D"),
+                Name = outcome.After.Name,
+                Mode = (outcome.After.Mode ?? PrivateConnectionMode.Basic).ToString(),
+                Node = new PeerNodeDescription { NodeId = _node.Store.NodeId.ToString("D"), Version = ConnectionNode.Version, InstanceName = outcome.After.LocalInstanceName ?? "" },
+            };
+        }
+
+        /// <summary>
+        /// One status exchange: the private side tells its status and learns ours. The token must be signed with the
+        /// connection's key, addressed to this node, unexpired and never seen before.
+        /// </summary>
+        public ExchangeMessage Exchange(Guid connectionId, string? token, ExchangeMessage message)
+        {
+            var now = _node.Clock();
+            var connection = _node.Store.Find(connectionId);
+            if (connection is null || connection.Type != ConnectionType.Private || connection.Side != PrivateConnectionSide.Public)
+            {
+                throw PeerErrors.UnknownConnection(connectionId);
+            }
+
+            var keyProtected = _node.Store.Read(db => PeerRows.FindKey(db, null, connectionId)) ?? throw PeerErrors.UnknownConnection(connectionId);
+            var claims = PeerToken.Validate(token, _node.Secrets.Unprotect(keyProtected), _node.Store.NodeId, connectionId, now);
+            var peerStatus = ParsePeerStatus(message.Status);
+
+            // The token id is recorded first, so a replayed request changes nothing.
+            _node.Store.Write((db, tx) =>
+            {
+                if (!PeerRows.TryUseTokenId(db, tx, claims.TokenId, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt).Add(PeerToken.ClockSkew), now))
+                {
+                    throw new ConnectionToolsException(
+                        ErrorIds.PeerReplay,
+                        ErrorKind.AuthenticationError,
+                        $"A peer request for connection {connectionId} reused a token that was already seen; replays are refused.",
+                        connectionId,
+                        "Each request must carry a new token. If this repeats, someone may be replaying captured traffic.");
+                }
+
+                PeerRows.TouchExchange(db, tx, connectionId, now);
+                return 0;
+            });
+
+            var outcome = _node.Store.Change(
+                connectionId,
+                LifecycleAction.Edit,
+                current => current.PeerStatus == peerStatus ? null : current with { PeerStatus = peerStatus },
+                _node.ActorName);
+
+            if (outcome.After.Status == ConnectionStatus.Removed)
+            {
+                throw Refused(ErrorIds.InvitationConnectionRemoved, $"Connection '{outcome.After.Name}' was removed on the public side.", "Remove it on this side too (Remove-Connection).");
+            }
+
+            return new ExchangeMessage { Status = outcome.After.Status.ToString() };
+        }
+
+        internal static ConnectionStatus ParsePeerStatus(string? status)
+        {
+            switch (status)
+            {
+                case nameof(ConnectionStatus.Active): return ConnectionStatus.Active;
+                case nameof(ConnectionStatus.Paused): return ConnectionStatus.Paused;
+                case nameof(ConnectionStatus.Inactive): return ConnectionStatus.Inactive;
+                case nameof(ConnectionStatus.Removed): return ConnectionStatus.Removed;
+                default: throw PeerErrors.Protocol($"'{status}' is not a status a peer can report");
+            }
+        }
+
+        private static void EnsurePublicSide(Connection connection)
+        {
+            if (connection.Type != ConnectionType.Private || connection.Side != PrivateConnectionSide.Public)
+            {
+                throw PeerErrors.UnknownConnection(connection.Id);
+            }
+        }
+
+        private static ConnectionToolsException InvitationInvalid(InvitationOutcome? past, string name)
+        {
+            switch (past)
+            {
+                case InvitationOutcome.Used:
+                    return Refused(ErrorIds.InvitationAlreadyUsed, $"The invitation code of '{name}' was already used; a code works once.", "If the connection is not set up on your side, ask the public side's admin to remove it and create a new one.");
+                case InvitationOutcome.Superseded:
+                    return Refused(ErrorIds.InvitationSuperseded, $"The invitation code of '{name}' was replaced by a newer one and no longer works.", "Ask the public side's admin for the current code (Get-InvitationCode).");
+                default:
+                    return Refused(ErrorIds.InvitationWrongSecret, $"The invitation code does not match connection '{name}'.", "Copy the whole code again from the public side's admin.");
+            }
+        }
+
+        private static ConnectionToolsException Refused(string errorId, string message, string fix) =>
+            new ConnectionToolsException(errorId, ErrorKind.InvalidOperation, message, null, fix);
+
+        private static Guid ParseId(string? value) =>
+            Guid.TryParse(value, out var id) ? id : throw PeerErrors.Protocol("a node or connection id is missing or malformed");
+
+        private static InvitationSecret ParseSecret(string? value, Guid connectionId)
+        {
+            try
+            {
+                return InvitationSecret.FromBytes(PeerToken.FromBase64Url(value ?? ""));
+            }
+            catch (Exception e) when (e is FormatException || e is ArgumentException)
+            {
+                throw Refused(ErrorIds.InvitationWrongSecret, $"The invitation secret sent for connection {connectionId} is malformed.", "Copy the whole code again from the public side's admin.");
+            }
+        }
+    }
+}

@@ -1,0 +1,42 @@
+namespace ConnectionTools.Node;
+
+/// <summary>The node host's command line: --store PATH [--public-url URL] [--private [--interval SECONDS]] (plus ASP.NET's own --urls).</summary>
+public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Private, TimeSpan Interval)
+{
+    public static NodeOptions Parse(string[] args)
+    {
+        string? store = null, publicUrl = null;
+        var isPrivate = false;
+        var interval = TimeSpan.FromSeconds(1);
+        for (var i = 0; i < args.Length; i++)
+        {
+            switch (args[i])
+            {
+                case "--store":
+                    store = Value(args, ref i);
+                    break;
+                case "--public-url":
+                    publicUrl = Value(args, ref i);
+                    break;
+                case "--private":
+                    isPrivate = true;
+                    break;
+                case "--interval":
+                    interval = TimeSpan.FromSeconds(double.Parse(Value(args, ref i), System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+                case "--urls":
+                    i++; // ASP.NET reads it.
+                    break;
+            }
+        }
+
+        return new NodeOptions(
+            store ?? throw new ArgumentException("--store PATH is required: the store file this node serves (the same one the module uses)."),
+            publicUrl,
+            isPrivate,
+            interval);
+    }
+
+    private static string Value(string[] args, ref int i) =>
+        ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
+}

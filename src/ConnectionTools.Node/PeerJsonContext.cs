@@ -1,0 +1,14 @@
+using System.Text.Json.Serialization;
+using ConnectionTools.Peering;
+
+namespace ConnectionTools.Node;
+
+/// <summary>The wire format, camelCase, matching the private side's client.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(AcceptRequest))]
+[JsonSerializable(typeof(AcceptResponse))]
+[JsonSerializable(typeof(ExchangeMessage))]
+[JsonSerializable(typeof(PeerError))]
+internal sealed partial class PeerJsonContext : JsonSerializerContext
+{
+}
