@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
+using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
 using ConnectionTools.Storage;
@@ -104,7 +105,8 @@ namespace ConnectionTools.Connections
 
             var newName = edit.NewName is null ? current.Name : ConnectionNames.Validate(edit.NewName);
             var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
-            var proposed = current with { Name = newName, Description = description };
+            var mode = edit.Mode is null ? current.Mode : DecideMode(current, edit.Mode);
+            var proposed = current with { Name = newName, Description = description, Mode = mode };
             CheckVersion(target, current);
             if (!ConnectionNames.Same(newName, current.Name) && _node.Store.FindByName(newName) is { } taken)
             {
@@ -129,13 +131,45 @@ namespace ConnectionTools.Connections
                 latest =>
                 {
                     CheckVersion(target, latest);
-                    var next = latest with { Name = newName, Description = description };
+                    var next = latest with { Name = newName, Description = description, Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode) };
                     return next == latest ? null : next;
                 },
                 _node.ActorName);
             Report(outcome, LifecycleAction.Edit);
             WriteIf(passThru, outcome.After);
         });
+
+        /// <summary>
+        /// The mode a private connection may move to: Basic upgrades to Script, one way. Visual is not offered for private
+        /// connections, and system connections have no mode; both are refused with the reason.
+        /// </summary>
+        private static PrivateConnectionMode? DecideMode(Connection current, string requested)
+        {
+            if (current.Type != ConnectionType.Private)
+            {
+                throw new ConnectionToolsException(ErrorIds.ConnectionModeNotOffered, ErrorKind.InvalidArgument,
+                    $"Connection '{current.Name}' is a {current.Type} connection; modes (Basic, Script) apply to private connections only.", current.Name, null);
+            }
+
+            if (string.Equals(requested, "Visual", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ConnectionToolsException(ErrorIds.ConnectionModeNotOffered, ErrorKind.InvalidArgument,
+                    $"Visual mode is not offered for private connections: the visual editor configures both sides at once, and the public side can never reach the private side behind its firewall. '{current.Name}' stays {current.Mode}.",
+                    current.Name, $"Use Script mode to edit the rules: Set-Connection -Name '{current.Name}' -Mode Script");
+            }
+
+            var mode = string.Equals(requested, "Script", StringComparison.OrdinalIgnoreCase) ? PrivateConnectionMode.Script
+                : string.Equals(requested, "Basic", StringComparison.OrdinalIgnoreCase) ? PrivateConnectionMode.Basic
+                : throw new ConnectionToolsException(ErrorIds.ConnectionModeNotOffered, ErrorKind.InvalidArgument, $"'{requested}' is not a mode. Private connections are Basic or Script.", current.Name, null);
+            if (current.Mode == PrivateConnectionMode.Script && mode == PrivateConnectionMode.Basic)
+            {
+                throw new ConnectionToolsException(ErrorIds.ConnectionModeDowngrade, ErrorKind.InvalidOperation,
+                    $"Connection '{current.Name}' is in Script mode and cannot go back to Basic: the upgrade is one way, so edited rules are never silently replaced.",
+                    current.Name, "To start again from generated rules, create a new private connection.");
+            }
+
+            return mode;
+        }
 
         /// <summary>Writes the audit entries of each target, oldest first. Removed connections keep theirs.</summary>
         public void History(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, targets, target =>

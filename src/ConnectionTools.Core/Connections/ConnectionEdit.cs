@@ -7,6 +7,9 @@ namespace ConnectionTools.Connections
 
         public string? Description { get; set; }
 
-        public bool IsEmpty => NewName is null && Description is null;
+        /// <summary>Basic, Script or Visual, as typed; private connections upgrade Basic to Script only.</summary>
+        public string? Mode { get; set; }
+
+        public bool IsEmpty => NewName is null && Description is null && Mode is null;
     }
 }

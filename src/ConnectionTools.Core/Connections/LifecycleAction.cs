@@ -15,6 +15,9 @@ namespace ConnectionTools.Connections
         /// <summary>A new invitation code replaced the current one.</summary>
         RenewInvitation,
 
+        /// <summary>A sync rule script was edited (Script mode only).</summary>
+        EditSyncRule,
+
         /// <summary>A node setting changed (audited under the node's id).</summary>
         ConfigureNode,
     }

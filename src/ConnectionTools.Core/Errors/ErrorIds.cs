@@ -10,6 +10,10 @@ namespace ConnectionTools.Errors
         public const string ConnectionIllegalTransition = "ConnectionTools.Connection.IllegalTransition";
         public const string ConnectionConflict = "ConnectionTools.Connection.Conflict";
         public const string ConnectionRemoved = "ConnectionTools.Connection.Removed";
+        public const string ConnectionModeNotOffered = "ConnectionTools.Connection.ModeNotOffered";
+        public const string ConnectionModeDowngrade = "ConnectionTools.Connection.ModeDowngrade";
+        public const string SyncRuleReadOnlyInBasicMode = "ConnectionTools.SyncRule.ReadOnlyInBasicMode";
+        public const string SyncRuleInvalidScript = "ConnectionTools.SyncRule.InvalidScript";
 
         public const string StorePathIsDirectory = "ConnectionTools.Store.PathIsDirectory";
         public const string StoreAccessDenied = "ConnectionTools.Store.AccessDenied";

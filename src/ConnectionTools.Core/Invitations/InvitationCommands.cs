@@ -57,7 +57,11 @@ namespace ConnectionTools.Invitations
                     InvitationExpiresAt = expiresAt,
                 },
                 _node.ActorName,
-                (db, tx) => InvitationRows.Insert(db, tx, row));
+                (db, tx) =>
+                {
+                    InvitationRows.Insert(db, tx, row);
+                    SyncRuleRows.InsertBasic(db, tx, id);
+                });
 
             _host.WriteVerbose($"Created private connection '{name}' (Pending). Give the invitation code to the private side's admin; it works once, until {expiresAt:u}.");
             _host.WriteObject(new PrivateConnectionInvitation(created, code, expiresAt, publicUrl));

@@ -99,7 +99,11 @@ namespace ConnectionTools.Peering
                     LastExchangeAt = _node.Clock(),
                 },
                 _node.ActorName,
-                (db, tx) => PeerRows.SaveKey(db, tx, invitation.ConnectionId, peerKey));
+                (db, tx) =>
+                {
+                    PeerRows.SaveKey(db, tx, invitation.ConnectionId, peerKey);
+                    SyncRuleRows.InsertBasic(db, tx, invitation.ConnectionId);
+                });
             _host.WriteVerbose($"Accepted: '{created.Name}' is Active on both sides, with {created.RemoteInstanceName} (node {created.PeerNodeId}, version {created.PeerNodeVersion}).");
             _host.WriteObject(created);
         }

@@ -149,7 +149,8 @@ namespace ConnectionTools.Storage
         /// when the change takes effect. With <paramref name="always"/>, a change whose visible fields end up equal still counts
         /// (a renewed invitation may expire in the same second as the one it replaces).
         /// </summary>
-        internal ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<SqliteConnection, SqliteTransaction, Connection>? alsoWrite, bool always = false)
+        /// <param name="note">Appended to the audit summary, for changes the connection's own fields do not show.</param>
+        internal ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<SqliteConnection, SqliteTransaction, Connection>? alsoWrite, bool always = false, string? note = null)
         {
             return Write((db, tx) =>
             {
@@ -187,7 +188,7 @@ namespace ConnectionTools.Storage
                 }
 
                 alsoWrite?.Invoke(db, tx, after);
-                AppendAudit(db, tx, before, after, action, actor, now);
+                AppendAudit(db, tx, before, after, action, actor, now, note);
                 return new ChangeOutcome(before, after, changed: true);
             });
         }
@@ -470,7 +471,7 @@ namespace ConnectionTools.Storage
             }
         }
 
-        private static void AppendAudit(SqliteConnection db, SqliteTransaction tx, Connection? before, Connection after, LifecycleAction action, string actor, DateTimeOffset at)
+        private static void AppendAudit(SqliteConnection db, SqliteTransaction tx, Connection? before, Connection after, LifecycleAction action, string actor, DateTimeOffset at, string? note = null)
         {
             Sql.Execute(
                 db,
@@ -481,7 +482,7 @@ namespace ConnectionTools.Storage
                 ("$at", at.ToUnixTimeMilliseconds()),
                 ("$actor", actor),
                 ("$action", action.ToString()),
-                ("$summary", Summarize(before, after)),
+                ("$summary", note is null ? Summarize(before, after) : note),
                 ("$before", before is null ? "" : Snapshot(before)),
                 ("$after", Snapshot(after)));
         }

@@ -14,6 +14,7 @@ namespace ConnectionTools.Storage
         {
             V1,
             V2,
+            V3,
         };
 
         public static int Latest => Steps.Count;
@@ -67,6 +68,20 @@ CREATE TABLE peer_keys (
 CREATE TABLE peer_replay (
     token_id   TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
+);
+");
+        }
+
+        /// <summary>Sync rules of private connections, one script per direction.</summary>
+        private static void V3(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Sql.Execute(connection, transaction, @"
+CREATE TABLE sync_rules (
+    connection_id TEXT NOT NULL,
+    direction     TEXT NOT NULL,
+    entity        TEXT NOT NULL,
+    script        TEXT NOT NULL,
+    PRIMARY KEY (connection_id, direction, entity)
 );
 ");
         }

@@ -16,12 +16,17 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [AllowEmptyString]
         public string? Description { get; set; }
 
+        /// <summary>Private connections: Script upgrades Basic (one way). Visual is listed so that it is refused with its reason.</summary>
+        [Parameter]
+        [ValidateSet("Basic", "Script", "Visual")]
+        public string? Mode { get; set; }
+
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
         protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext).Set(
             Targets(),
-            new ConnectionEdit { NewName = NewName, Description = Description },
+            new ConnectionEdit { NewName = NewName, Description = Description, Mode = Mode },
             PassThru));
     }
 }
