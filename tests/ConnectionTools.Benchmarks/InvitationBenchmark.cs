@@ -10,7 +10,11 @@ public static class InvitationBenchmark
     public static void Run()
     {
         var typical = Create("crm-eu-prod", "https://node.example.com");
-        var worst = Create(new string('n', 128), "https://node.example.com/" + new string('p', 200 - "https://node.example.com/".Length));
+        var longUrl = "https://node.example.com/" + new string('p', 200 - "https://node.example.com/".Length);
+        var worst = Create(new string('n', 128), longUrl);
+
+        // Three UTF-8 bytes per character: the longest name ConnectionNames allows, in bytes.
+        var worstNonAscii = Create(new string('名', 128), longUrl);
 
         // Warm up, so the figures are for jitted code.
         for (var i = 0; i < 1_000; i++)
@@ -34,6 +38,7 @@ public static class InvitationBenchmark
         var worstCode = InvitationCodec.Encode(worst);
         Console.WriteLine($"  typical code (name 'crm-eu-prod', URL {typical.PublicNodeUrl}): {typicalCode.Length} characters (target: under 600)");
         Console.WriteLine($"  worst-case code (128-character name, 200-character URL): {worstCode.Length} characters");
+        Console.WriteLine($"  the same with a 128-character CJK name (384 bytes of UTF-8): {InvitationCodec.Encode(worstNonAscii).Length} characters");
     }
 
     private static Invitation Create(string name, string url) => new(

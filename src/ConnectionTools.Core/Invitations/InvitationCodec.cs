@@ -54,6 +54,8 @@ namespace ConnectionTools.Invitations
         private const int HeaderLength = ConnectionIdOffset;
 
         private const int MinLength = TextOffset + (TextCount * 2) + TagLength + CrcLength;
+
+        /// <summary>The most bytes a text of <see cref="MaxCodeLength"/> can hold; a header declaring more was mistyped.</summary>
         private const int MaxDecodableLength = MaxCodeLength * 5 / 8;
 
         // Wire values are fixed here rather than taken from the enum, so reordering the enum cannot change what old codes mean.

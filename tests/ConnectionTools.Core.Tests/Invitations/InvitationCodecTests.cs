@@ -361,6 +361,19 @@ public class InvitationCodecTests
     }
 
     [Fact]
+    public void A_last_character_that_differs_only_in_its_unused_bits_is_a_typo()
+    {
+        // Pick a name that leaves unused bits in the last symbol; the CRC cannot see them, so they must be zero.
+        var code = Enumerable.Range(1, 5)
+            .Select(n => InvitationCodec.Encode(With(name: new string('c', n))))
+            .First(c => Symbols(c).Length * 5 > InvitationCodec.ToBytes(c).Length * 8);
+        var last = Base32.ValueOf(code[^1]);
+        Assert.Equal(0, last & 1);
+
+        DecodeFails(code[..^1] + Base32.Alphabet[last | 1], ErrorIds.InvitationMistyped);
+    }
+
+    [Fact]
     public void Two_swapped_characters_are_a_typo()
     {
         var code = InvitationCodec.Encode(Typical());
