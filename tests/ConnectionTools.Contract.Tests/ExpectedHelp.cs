@@ -6,11 +6,16 @@ namespace ConnectionTools.Contract.Tests;
 /// <summary>What a cmdlet's help has to say about its parameters, read from the assembly the way PowerShell binds them.</summary>
 internal static class ExpectedHelp
 {
-    /// <summary>The cmdlet's parameter sets; a cmdlet without named sets has the one set PowerShell calls __AllParameterSets.</summary>
+    /// <summary>
+    /// The cmdlet's parameter sets. PowerShell adds the default set even when no parameter names it (so that the cmdlet can
+    /// run with none of the set-specific parameters); a cmdlet with no named set at all has the one set __AllParameterSets.
+    /// </summary>
     public static IReadOnlyList<string> ParameterSets(Type cmdlet)
     {
+        var defaultSet = CmdletAssembly.Info(cmdlet).DefaultParameterSetName;
         var named = CmdletAssembly.Parameters(cmdlet)
             .Select(p => p.Parameter.ParameterSetName)
+            .Append(defaultSet)
             .OfType<string>()
             .Where(s => s != CommandHelp.AllParameterSets)
             .Distinct()

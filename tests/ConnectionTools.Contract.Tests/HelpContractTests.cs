@@ -1,3 +1,4 @@
+using System.Management.Automation;
 using System.Text;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
@@ -165,20 +166,29 @@ public partial class HelpContractTests
         Assert.Equal(CmdletAssembly.Aliases(Cmdlet(name)).Order(StringComparer.OrdinalIgnoreCase), Doc(name).Aliases.Order(StringComparer.OrdinalIgnoreCase), StringComparer.OrdinalIgnoreCase);
     }
 
+    /// <summary>
+    /// INPUTS names the types bound from the pipeline by value; a cmdlet that binds only by property name takes any object
+    /// with those properties (PSObject), and one that binds nothing from the pipeline says None.
+    /// </summary>
     [Theory]
     [MemberData(nameof(CmdletNames))]
     public void Inputs_and_outputs_name_the_types_the_cmdlet_takes_and_writes(string name)
     {
         var type = Cmdlet(name);
-        var inputs = CmdletAssembly.Parameters(type)
+        var parameters = CmdletAssembly.Parameters(type).ToList();
+        var inputs = parameters
             .Where(p => p.Parameter.ValueFromPipeline)
             .Select(p => (p.Property.PropertyType.IsArray ? p.Property.PropertyType.GetElementType()! : p.Property.PropertyType).FullName!)
             .Distinct()
             .Order()
             .ToList();
+        if (inputs.Count == 0)
+        {
+            inputs.Add(parameters.Any(p => p.Parameter.ValueFromPipelineByPropertyName) ? typeof(PSObject).FullName! : "None");
+        }
 
         Assert.Equal(CmdletAssembly.OutputTypes(type).Select(t => t.FullName!).Order(), Doc(name).Outputs.Select(o => o.TypeName).Order());
-        Assert.Equal(inputs.Count == 0 ? new List<string> { "None" } : inputs, Doc(name).Inputs.Select(i => i.TypeName).Order());
+        Assert.Equal(inputs, Doc(name).Inputs.Select(i => i.TypeName).Order());
     }
 
     [Theory]
@@ -195,7 +205,7 @@ public partial class HelpContractTests
         Assert.True(doc.Examples.Count >= 2, $"{name} has {doc.Examples.Count} example(s); it needs at least two");
         Assert.All(doc.Examples, e =>
         {
-            Assert.Contains(name, e.Code, StringComparison.OrdinalIgnoreCase);
+            Assert.True(Shows(e.Code, Cmdlet(name)), $"{name}: the example '{e.Title}' does not run {name} or an alias of it");
             Assert.NotEmpty(e.Remarks);
         });
     }
@@ -216,8 +226,8 @@ public partial class HelpContractTests
         Assert.True(unknown.Count == 0, $"{name}: its doc names error ids that do not exist: {string.Join(", ", unknown)}");
         Assert.True(unnamed.Count == 0, $"{name}: its doc does not name the store errors {string.Join(", ", unnamed)}");
 
-        // A connection named by -Name or -Id may not exist.
-        if (ExpectedHelp.Parameters(Cmdlet(name)).Any(p => p.Name is "Name" or "Id"))
+        // A cmdlet that takes existing connections (by -Id or -InputObject, and then by -Name too) can be given one that does not exist.
+        if (ExpectedHelp.Parameters(Cmdlet(name)).Any(p => p.Name is "Id" or "InputObject"))
         {
             Assert.Contains(ErrorIds.ConnectionNotFound, mentioned);
         }
@@ -374,10 +384,14 @@ public partial class HelpContractTests
         Assert.All(examples, e =>
         {
             Assert.False(string.IsNullOrWhiteSpace(e.Element(Maml + "title")?.Value));
-            Assert.Contains(name, e.Element(Dev + "code")?.Value ?? "", StringComparison.OrdinalIgnoreCase);
+            Assert.True(Shows(e.Element(Dev + "code")?.Value ?? "", type), $"{name}: an example does not run {name} or an alias of it");
             Assert.NotEmpty(e.Element(Dev + "remarks")!.Elements(Maml + "para"));
         });
     }
+
+    /// <summary>Whether example code runs the cmdlet, by its name or an alias.</summary>
+    private static bool Shows(string code, Type cmdlet) =>
+        CmdletAssembly.Aliases(cmdlet).Append(CmdletAssembly.NameOf(cmdlet)).Any(n => code.Contains(n, StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The pipelineInput text Get-Help shows as "Accept pipeline input?".</summary>
     private static string PipelineInput(ExpectedBinding binding) => (binding.ByValue, binding.ByPropertyName) switch
