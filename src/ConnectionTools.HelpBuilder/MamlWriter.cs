@@ -16,6 +16,10 @@ internal static class MamlWriter
     public static XDocument Write(IEnumerable<CommandHelp> commands) =>
         new(new XDeclaration("1.0", "utf-8", null), new XElement(Msh + "helpItems", new XAttribute("schema", "maml"), commands.Select(CommandElement)));
 
+    /// <summary>
+    /// Classic MAML has no element for a command's aliases, so they close the description. The parameters section has one
+    /// entry per parameter: where a parameter binds differently per set, its first YAML block stands for it, as in platyPS.
+    /// </summary>
     private static XElement CommandElement(CommandHelp help) =>
         new(
             Command + "command",
