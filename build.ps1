@@ -45,6 +45,8 @@ $ExpectedModuleFiles = @(
     'ConnectionTools.Loader.dll'
     'ConnectionTools.format.ps1xml'
     'en-US/about_ConnectionTools.help.txt'
+    # Get-Help's cmdlet help, built from docs/cmdlets by src/ConnectionTools.HelpBuilder.
+    'en-US/ConnectionTools.PowerShell.dll-Help.xml'
     'dependencies/ConnectionTools.Core.dll'
     'dependencies/Microsoft.Data.Sqlite.dll'
     'dependencies/SQLitePCLRaw.core.dll'

@@ -43,7 +43,8 @@ internal static partial class CmdletAssembly
             (string)data.ConstructorArguments[0].Value!,
             (string)data.ConstructorArguments[1].Value!,
             Named(data, nameof(CmdletAttribute.SupportsShouldProcess), false),
-            (ConfirmImpact)Named(data, nameof(CmdletAttribute.ConfirmImpact), (int)ConfirmImpact.Medium));
+            (ConfirmImpact)Named(data, nameof(CmdletAttribute.ConfirmImpact), (int)ConfirmImpact.Medium),
+            Named<string?>(data, nameof(CmdletAttribute.DefaultParameterSetName), null));
     }
 
     public static string NameOf(Type cmdlet) => Info(cmdlet).Verb + "-" + Info(cmdlet).Noun;
@@ -54,19 +55,16 @@ internal static partial class CmdletAssembly
                 Named(a, nameof(ParameterAttribute.Mandatory), false),
                 Named(a, nameof(ParameterAttribute.ValueFromPipeline), false),
                 Named(a, nameof(ParameterAttribute.ValueFromPipelineByPropertyName), false),
-                Named<string?>(a, nameof(ParameterAttribute.ParameterSetName), null)))));
+                Named<string?>(a, nameof(ParameterAttribute.ParameterSetName), null),
+                Named(a, nameof(ParameterAttribute.Position), int.MinValue) is var position && position == int.MinValue ? null : position))));
 
-    public static IEnumerable<Type> OutputTypes(Type cmdlet) =>
-        cmdlet.CustomAttributes.Where(a => a.AttributeType == typeof(OutputTypeAttribute))
-            .SelectMany(a => a.ConstructorArguments)
-            .SelectMany(arg => arg.Value is ReadOnlyCollection<CustomAttributeTypedArgument> many ? many.Select(m => m.Value) : new[] { arg.Value })
-            .OfType<Type>();
+    public static IEnumerable<Type> OutputTypes(Type cmdlet) => ConstructorValues<OutputTypeAttribute>(cmdlet).OfType<Type>();
 
-    public static IEnumerable<string> Aliases(Type cmdlet) =>
-        cmdlet.CustomAttributes.Where(a => a.AttributeType == typeof(AliasAttribute))
-            .SelectMany(a => a.ConstructorArguments)
-            .SelectMany(arg => arg.Value is ReadOnlyCollection<CustomAttributeTypedArgument> many ? many.Select(m => m.Value) : new[] { arg.Value })
-            .OfType<string>();
+    /// <summary>The names an [Alias] gives a cmdlet or a parameter.</summary>
+    public static IEnumerable<string> Aliases(MemberInfo member) => ConstructorValues<AliasAttribute>(member).OfType<string>();
+
+    /// <summary>The values a [ValidateSet] allows; empty when there is none.</summary>
+    public static IEnumerable<string> ValidateSet(MemberInfo member) => ConstructorValues<ValidateSetAttribute>(member).OfType<string>();
 
     public static bool Has<TAttribute>(MemberInfo member) => member.CustomAttributes.Any(a => a.AttributeType == typeof(TAttribute));
 
@@ -87,6 +85,12 @@ internal static partial class CmdletAssembly
         return match.Groups[1].Value;
     }
 
+    /// <summary>The constructor arguments of every such attribute, with params arrays flattened.</summary>
+    private static IEnumerable<object?> ConstructorValues<TAttribute>(MemberInfo member) =>
+        member.CustomAttributes.Where(a => a.AttributeType == typeof(TAttribute))
+            .SelectMany(a => a.ConstructorArguments)
+            .SelectMany(arg => arg.Value is ReadOnlyCollection<CustomAttributeTypedArgument> many ? many.Select(m => m.Value) : new[] { arg.Value });
+
     private static CustomAttributeData? Data<TAttribute>(MemberInfo member) =>
         member.CustomAttributes.FirstOrDefault(a => a.AttributeType == typeof(TAttribute));
 
@@ -100,6 +104,7 @@ internal static partial class CmdletAssembly
     private static partial Regex QuotedString();
 }
 
-internal sealed record CmdletInfo(string Verb, string Noun, bool SupportsShouldProcess, ConfirmImpact ConfirmImpact);
+internal sealed record CmdletInfo(string Verb, string Noun, bool SupportsShouldProcess, ConfirmImpact ConfirmImpact, string? DefaultParameterSetName);
 
-internal sealed record ParameterInfo(bool Mandatory, bool ValueFromPipeline, bool ValueFromPipelineByPropertyName, string? ParameterSetName);
+/// <summary>One [Parameter] attribute. <see cref="Position"/> is null for a named parameter; a null set name means every set.</summary>
+internal sealed record ParameterInfo(bool Mandatory, bool ValueFromPipeline, bool ValueFromPipelineByPropertyName, string? ParameterSetName, int? Position);

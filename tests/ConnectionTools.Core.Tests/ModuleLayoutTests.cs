@@ -3,6 +3,8 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Runtime.Loader;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
 using ConnectionTools.Loader;
 
 namespace ConnectionTools.Core.Tests;
@@ -70,7 +72,7 @@ public sealed class ModuleLayoutTests : IClassFixture<PublishedModule>
     [Fact]
     public void The_module_folder_has_the_cmdlets_on_top_and_the_engine_in_dependencies()
     {
-        foreach (var file in new[] { "ConnectionTools.psd1", "ConnectionTools.PowerShell.dll", "ConnectionTools.Loader.dll", "ConnectionTools.format.ps1xml", Path.Combine("en-US", "about_ConnectionTools.help.txt") })
+        foreach (var file in new[] { "ConnectionTools.psd1", "ConnectionTools.PowerShell.dll", "ConnectionTools.Loader.dll", "ConnectionTools.format.ps1xml", Path.Combine("en-US", "about_ConnectionTools.help.txt"), Path.Combine("en-US", "ConnectionTools.PowerShell.dll-Help.xml") })
         {
             Assert.True(File.Exists(Path.Combine(_module.Folder, file)), file + " is missing");
         }
@@ -82,6 +84,20 @@ public sealed class ModuleLayoutTests : IClassFixture<PublishedModule>
         {
             Assert.True(File.Exists(Path.Combine(_module.Dependencies, "runtimes", rid)), rid + " is missing");
         }
+    }
+
+    [Fact]
+    public void The_cmdlet_help_is_MAML_with_an_entry_for_every_exported_cmdlet()
+    {
+        XNamespace command = "http://schemas.microsoft.com/maml/dev/command/2004/10";
+        var help = XDocument.Load(Path.Combine(_module.Folder, "en-US", "ConnectionTools.PowerShell.dll-Help.xml"));
+        var manifest = File.ReadAllText(Path.Combine(_module.Folder, "ConnectionTools.psd1"));
+        var exported = Regex.Match(manifest, @"CmdletsToExport\s*=\s*@\((?<names>[^)]*)\)").Groups["names"].Value;
+
+        Assert.Equal("helpItems", help.Root!.Name.LocalName);
+        Assert.Equal(
+            Regex.Matches(exported, "'([^']+)'").Select(m => m.Groups[1].Value).Order(),
+            help.Root.Elements(command + "command").Select(c => c.Element(command + "details")!.Element(command + "name")!.Value).Order());
     }
 
     [Fact]

@@ -1,0 +1,3 @@
+using ConnectionTools.HelpBuilder;
+
+return HelpBuild.Run(args, Console.Out, Console.Error);
