@@ -25,8 +25,10 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
                     interval = TimeSpan.FromSeconds(double.Parse(Value(args, ref i), System.Globalization.CultureInfo.InvariantCulture));
                     break;
                 case "--urls":
-                    i++; // ASP.NET reads it.
+                    Value(args, ref i); // ASP.NET reads it.
                     break;
+                default:
+                    throw new ArgumentException($"Unknown option '{args[i]}'.");
             }
         }
 

@@ -1,3 +1,4 @@
+using ConnectionTools.Errors;
 using ConnectionTools.Node;
 
 NodeOptions options;
@@ -12,13 +13,27 @@ catch (Exception e) when (e is ArgumentException or FormatException)
     return 2;
 }
 
-if (options.Private)
+try
 {
-    await NodeHost.BuildPrivate(args, options).RunAsync();
+    if (options.Private)
+    {
+        await NodeHost.BuildPrivate(args, options).RunAsync();
+    }
+    else
+    {
+        await NodeHost.BuildPublic(args, options).RunAsync();
+    }
 }
-else
+catch (ConnectionToolsException e)
 {
-    await NodeHost.BuildPublic(args, options).RunAsync();
+    // A bad --public-url or an unusable store: say what and how to fix it, without a stack trace.
+    Console.Error.WriteLine($"{e.ErrorId}: {e.Message}");
+    if (e.RecommendedAction != null)
+    {
+        Console.Error.WriteLine(e.RecommendedAction);
+    }
+
+    return 1;
 }
 
 return 0;

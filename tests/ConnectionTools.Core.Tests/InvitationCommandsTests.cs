@@ -251,4 +251,56 @@ public sealed class InvitationCommandsTests : IDisposable
 
         Assert.Equal(ErrorIds.ConnectionNameInUse, error.ErrorId);
     }
+
+    [Fact]
+    public void Removing_a_pending_connection_withdraws_its_code_from_the_store()
+    {
+        var created = CreateInvitation();
+
+        new ConnectionCommands(_store.Node, _host).Remove(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
+
+        var verifier = InvitationCodec.Decode(created.InvitationCode).Secret.ComputeVerifier();
+        var (row, past) = _store.Store.Read(db => (Storage.InvitationRows.Find(db, null, created.Id), Storage.InvitationRows.PastOutcome(db, null, verifier)));
+        Assert.Null(row);
+        Assert.Equal(Storage.InvitationOutcome.Withdrawn, past);
+        Assert.Null(_store.Store.Find(created.Id)!.InvitationExpiresAt);
+    }
+
+    [Fact]
+    public void Get_shows_the_URL_the_code_carries_even_after_the_node_URL_changed()
+    {
+        CreateInvitation();
+        Node.SetPublicUrl("https://moved.contoso.example/", passThru: false);
+        _host.Output.Clear();
+
+        Invitations.Get(new[] { ConnectionTarget.ByName("crm-eu") }, renew: false, NewPrivateConnectionRequest.DefaultLifetime);
+
+        Assert.Equal(new Uri("https://node.contoso.example:8443/"), Assert.Single(_host.OutputOf<PrivateConnectionInvitation>()).PublicUrl);
+    }
+
+    [Fact]
+    public void An_invitation_too_long_to_encode_is_a_clear_error_and_nothing_is_created()
+    {
+        Node.SetPublicUrl("https://node.contoso.example/" + new string('p', 3000) + "/", passThru: false);
+
+        var error = Assert.Throws<ConnectionToolsException>(() => Invitations.New(new NewPrivateConnectionRequest { Name = "crm", LocalInstanceName = "contoso" }));
+
+        Assert.Equal(ErrorIds.InvitationTooLong, error.ErrorId);
+        Assert.Null(_store.Store.FindByName("crm"));
+    }
+
+    [Theory]
+    [InlineData("https://user:pass@node.contoso.example/")]
+    public void A_public_URL_with_credentials_is_refused(string url)
+    {
+        Assert.Equal(ErrorIds.NodeInsecureUrl, Assert.Throws<ConnectionToolsException>(() => Node.SetPublicUrl(url, passThru: false)).ErrorId);
+    }
+
+    [Fact]
+    public void A_public_URL_gets_a_trailing_slash_so_peer_paths_stay_under_it()
+    {
+        Node.SetPublicUrl("https://proxy.contoso.example/ct", passThru: false);
+
+        Assert.Equal(new Uri("https://proxy.contoso.example/ct/"), _store.Node.PublicUrl);
+    }
 }

@@ -86,6 +86,18 @@ public sealed class PrivateConnectionFlowTests
     }
 
     [Fact]
+    public async Task An_unusable_local_instance_name_is_refused_before_any_request()
+    {
+        await using var nodes = await TwoNodes.StartAsync();
+        var code = nodes.Invite("crm-eu").InvitationCode;
+
+        var error = Assert.Throws<ConnectionToolsException>(() => nodes.PrivateSide().Accept(code, null, "bad\u001bname"));
+
+        Assert.Equal(ErrorIds.ConnectionInvalidName, error.ErrorId);
+        Assert.Equal(ConnectionStatus.Pending, nodes.Public.Get("crm-eu").Status);
+    }
+
+    [Fact]
     public async Task A_renamed_acceptance_keeps_the_connection_id()
     {
         await using var nodes = await TwoNodes.StartAsync();

@@ -214,9 +214,18 @@ namespace ConnectionTools.Connections
                             Status = to.Value,
                             InactiveReason = null,
                             RemovedAt = to == ConnectionStatus.Removed ? now : latest.RemovedAt,
+                            InvitationExpiresAt = to == ConnectionStatus.Removed ? null : latest.InvitationExpiresAt,
                         };
                 },
-                _node.ActorName);
+                _node.ActorName,
+                (db, tx, after) =>
+                {
+                    if (after.Status == ConnectionStatus.Removed)
+                    {
+                        // A pending connection's code (kept encrypted for Get-InvitationCode) has no use any more.
+                        InvitationRows.Retire(db, tx, after.Id, InvitationOutcome.Withdrawn, now);
+                    }
+                });
             Report(outcome, action);
             var result = outcome.After;
             if (action == LifecycleAction.Remove && outcome.Changed)

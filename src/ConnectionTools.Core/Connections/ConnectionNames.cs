@@ -61,6 +61,38 @@ namespace ConnectionTools.Connections
             return name!;
         }
 
+        /// <summary>An instance name as admins know it: 1 to 128 characters, no control characters or surrounding spaces.</summary>
+        public static string ValidateInstanceName(string? value, string parameter, string connectionName)
+        {
+            if (!IsValidInstanceName(value))
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionInvalidName,
+                    ErrorKind.InvalidArgument,
+                    $"{parameter} '{value}' for connection '{connectionName}' is not a valid instance name: use 1 to {MaxNameLength} characters without control characters or surrounding spaces.",
+                    connectionName,
+                    "Name the instance the way its admins know it, for example 'contoso-eu'.");
+            }
+
+            return value!;
+        }
+
+        public static bool IsValidInstanceName(string? value) =>
+            !string.IsNullOrWhiteSpace(value) && value!.Length <= MaxNameLength && value.Trim() == value && !HasControl(value);
+
+        private static bool HasControl(string value)
+        {
+            foreach (var c in value)
+            {
+                if (char.IsControl(c))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+
         public static string ValidateDescription(string? description, string connectionName)
         {
             var value = description ?? "";

@@ -35,6 +35,7 @@ namespace ConnectionTools.Errors
         public const string InvitationSuperseded = "ConnectionTools.Invitation.Superseded";
         public const string InvitationConnectionRemoved = "ConnectionTools.Invitation.ConnectionRemoved";
         public const string InvitationWrongSecret = "ConnectionTools.Invitation.WrongSecret";
+        public const string InvitationTooLong = "ConnectionTools.Invitation.TooLong";
         public const string InvitationInvalidLifetime = "ConnectionTools.Invitation.InvalidLifetime";
         public const string InvitationNotPending = "ConnectionTools.Invitation.NotPending";
 
@@ -51,7 +52,5 @@ namespace ConnectionTools.Errors
         public const string PeerReplay = "ConnectionTools.Peer.Replay";
         public const string PeerNotPrivateSide = "ConnectionTools.Peer.NotPrivateSide";
         public const string PeerProtocol = "ConnectionTools.Peer.Protocol";
-
-        public const string OperationStopped = "ConnectionTools.OperationStopped";
     }
 }

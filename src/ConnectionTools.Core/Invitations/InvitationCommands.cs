@@ -29,8 +29,8 @@ namespace ConnectionTools.Invitations
         {
             var name = ConnectionNames.Validate(request.Name);
             var description = ConnectionNames.ValidateDescription(request.Description, name);
-            var localInstance = ValidateInstanceName(request.LocalInstanceName, "-LocalInstanceName", name);
-            var remoteInstance = request.RemoteInstanceName is null ? null : ValidateInstanceName(request.RemoteInstanceName, "-RemoteInstanceName", name);
+            var localInstance = ConnectionNames.ValidateInstanceName(request.LocalInstanceName, "-LocalInstanceName", name);
+            var remoteInstance = request.RemoteInstanceName is null ? null : ConnectionNames.ValidateInstanceName(request.RemoteInstanceName, "-RemoteInstanceName", name);
             ValidateLifetime(request.InvitationLifetime, name);
             var publicUrl = _node.PublicUrl ?? throw NoPublicUrl(name);
 
@@ -95,7 +95,8 @@ namespace ConnectionTools.Invitations
                 _host.WriteWarning($"The invitation code of '{connection.Name}' expired at {row.ExpiresAt:u}. Issue a new one with: Get-InvitationCode -Name '{connection.Name}' -Renew");
             }
 
-            _host.WriteObject(new PrivateConnectionInvitation(connection, code, row.ExpiresAt, _node.PublicUrl ?? throw NoPublicUrl(connection.Name)));
+            // The code's own URL: the node's may have changed since it was issued.
+            _host.WriteObject(new PrivateConnectionInvitation(connection, code, row.ExpiresAt, InvitationCodec.Decode(code).PublicNodeUrl));
         }
 
         private void Renew(Connection connection, TimeSpan lifetime)
@@ -132,7 +133,21 @@ namespace ConnectionTools.Invitations
         private (string Code, InvitationRow Row) Issue(Guid id, string name, PrivateConnectionMode mode, string localInstance, Uri publicUrl, DateTimeOffset expiresAt)
         {
             var secret = InvitationSecret.New();
-            var code = InvitationCodec.Encode(new Invitation(id, name, mode, publicUrl, _node.Store.NodeId, ConnectionNode.Version, localInstance, expiresAt, secret));
+            string code;
+            try
+            {
+                code = InvitationCodec.Encode(new Invitation(id, name, mode, publicUrl, _node.Store.NodeId, ConnectionNode.Version, localInstance, expiresAt, secret));
+            }
+            catch (ArgumentException e)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.InvitationTooLong,
+                    ErrorKind.InvalidArgument,
+                    $"The invitation for '{name}' cannot be made: {e.Message}",
+                    name,
+                    "Use a shorter connection name, instance name or public URL.");
+            }
+
             var row = new InvitationRow(id, secret.ComputeVerifier(), _node.Secrets.Protect(Encoding.UTF8.GetBytes(code)), _node.Clock(), expiresAt);
             return (code, row);
         }
@@ -179,34 +194,6 @@ namespace ConnectionTools.Invitations
                     name,
                     "Use for example -InvitationLifetime (New-TimeSpan -Hours 72).");
             }
-        }
-
-        private static string ValidateInstanceName(string? value, string parameter, string connectionName)
-        {
-            if (string.IsNullOrWhiteSpace(value) || value!.Length > ConnectionNames.MaxNameLength || value.Trim() != value || HasControl(value))
-            {
-                throw new ConnectionToolsException(
-                    ErrorIds.ConnectionInvalidName,
-                    ErrorKind.InvalidArgument,
-                    $"{parameter} '{value}' for connection '{connectionName}' is not a valid instance name: use 1 to {ConnectionNames.MaxNameLength} characters without control characters or surrounding spaces.",
-                    connectionName,
-                    "Name the instance the way its admins know it, for example 'contoso-eu'.");
-            }
-
-            return value;
-        }
-
-        private static bool HasControl(string value)
-        {
-            foreach (var c in value)
-            {
-                if (char.IsControl(c))
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
     }
 }

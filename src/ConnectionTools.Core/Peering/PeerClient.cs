@@ -44,7 +44,9 @@ namespace ConnectionTools.Peering
         private async Task<T> SendAsync<T>(Uri publicUrl, string path, object body, Func<string>? token, CancellationToken cancellationToken)
             where T : class
         {
-            var target = new Uri(publicUrl, path);
+            // Relative to the public URL, so a prefix such as https://proxy.example/ct/ is kept.
+            var baseUrl = publicUrl.AbsoluteUri.EndsWith("/", StringComparison.Ordinal) ? publicUrl : new Uri(publicUrl.AbsoluteUri + "/");
+            var target = new Uri(baseUrl, path.TrimStart('/'));
             var payload = JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), PeerJson.Options);
             for (var attempt = 1; ; attempt++)
             {

@@ -33,7 +33,7 @@ namespace ConnectionTools.Peering
         {
             var invitation = InvitationCodec.Decode(invitationCode);
             var connectionName = ConnectionNames.Validate(name ?? invitation.ConnectionName);
-            var instance = string.IsNullOrWhiteSpace(localInstanceName) ? Environment.MachineName : localInstanceName!.Trim();
+            var instance = ConnectionNames.ValidateInstanceName(localInstanceName ?? Environment.MachineName, "-LocalInstanceName", connectionName);
             if (invitation.IsExpired(_node.Clock()))
             {
                 throw new ConnectionToolsException(

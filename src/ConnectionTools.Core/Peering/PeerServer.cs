@@ -29,6 +29,10 @@ namespace ConnectionTools.Peering
             var id = ParseId(request.ConnectionId);
             var secret = ParseSecret(request.Secret, id);
             var peerNodeId = ParseId(request.Node.NodeId);
+            if (!ConnectionNames.IsValidInstanceName(request.Node.InstanceName))
+            {
+                throw PeerErrors.Protocol("the private side's instance name is missing, too long or has control characters");
+            }
             var now = _node.Clock();
             var verifier = secret.ComputeVerifier();
             if (_node.Store.Find(id) is null)

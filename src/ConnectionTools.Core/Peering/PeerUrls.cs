@@ -10,12 +10,13 @@ namespace ConnectionTools.Peering
         public static Uri ValidatePublicUrl(string? value)
         {
             if (string.IsNullOrWhiteSpace(value) || !Uri.TryCreate(value!.Trim(), UriKind.Absolute, out var url) ||
-                (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp) || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment))
+                (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp) || !string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment) ||
+                !string.IsNullOrEmpty(url.UserInfo))
             {
                 throw new ConnectionToolsException(
                     ErrorIds.NodeInsecureUrl,
                     ErrorKind.InvalidArgument,
-                    $"'{value}' is not a usable public URL: it must be an absolute https:// URL without a query string.",
+                    $"'{value}' is not a usable public URL: it must be an absolute https:// URL without a query string or credentials.",
                     value,
                     "Give the URL the private side will reach this node at, for example https://node.contoso.com:8443/.");
             }
@@ -30,7 +31,8 @@ namespace ConnectionTools.Peering
                     "Use an https:// URL, with a certificate the private side trusts.");
             }
 
-            return url;
+            // A trailing slash makes peer paths resolve under the URL's own path rather than replace it.
+            return url.AbsolutePath.EndsWith("/", StringComparison.Ordinal) ? url : new Uri(url.AbsoluteUri + "/");
         }
 
         public static bool IsLoopback(Uri url) =>

@@ -33,6 +33,9 @@ namespace ConnectionTools.Storage
     {
         Used,
         Superseded,
+
+        /// <summary>The connection was removed while pending.</summary>
+        Withdrawn,
     }
 
     /// <summary>SQL for invitations, run inside the store's transactions.</summary>
