@@ -48,6 +48,16 @@ public partial class HelpContractTests
         .ToList();
 
     [Fact]
+    public void The_README_cmdlet_reference_links_every_cmdlet_s_doc_and_nothing_else()
+    {
+        var readme = File.ReadAllText(Path.Combine(DocsFolder, "..", "..", "README.md"));
+        var linked = Regex.Matches(readme, @"\(docs/cmdlets/([A-Za-z]+-[A-Za-z]+)\.md\)").Select(m => m.Groups[1].Value).ToHashSet(StringComparer.Ordinal);
+        var cmdlets = CmdletAssembly.Cmdlets.Select(CmdletAssembly.NameOf).ToHashSet(StringComparer.Ordinal);
+
+        Assert.True(cmdlets.SetEquals(linked), $"README links missing for: [{string.Join(", ", cmdlets.Except(linked))}]; links to no cmdlet: [{string.Join(", ", linked.Except(cmdlets))}].");
+    }
+
+    [Fact]
     public void Every_cmdlet_has_a_doc_and_every_doc_is_for_a_cmdlet()
     {
         var cmdlets = CmdletAssembly.Cmdlets.Select(CmdletAssembly.NameOf).ToHashSet(StringComparer.Ordinal);
