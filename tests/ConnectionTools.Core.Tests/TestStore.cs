@@ -1,6 +1,7 @@
 using ConnectionTools.Connections;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.Testing;
 
 namespace ConnectionTools.Core.Tests;
 
@@ -32,28 +33,8 @@ internal sealed class TestStore : IDisposable
     public ConnectionCommands Commands(RecordingHost host) => new(Node, host);
 
     /// <summary>Creates a connection and walks it through the real lifecycle to <paramref name="status"/>.</summary>
-    public Connection Add(string name, ConnectionStatus status = ConnectionStatus.Active, ConnectionType type = ConnectionType.Private)
-    {
-        var created = Store.Create(new Connection { Id = Guid.NewGuid(), Name = name, Type = type, Status = ConnectionStatus.Pending }, "tester");
-        var path = status switch
-        {
-            ConnectionStatus.Active => new[] { LifecycleAction.Accept },
-            ConnectionStatus.Paused => new[] { LifecycleAction.Accept, LifecycleAction.Suspend },
-            ConnectionStatus.Inactive => new[] { LifecycleAction.Accept, LifecycleAction.Deactivate },
-            ConnectionStatus.Removed => new[] { LifecycleAction.Remove },
-            _ => Array.Empty<LifecycleAction>(),
-        };
-        foreach (var action in path)
-        {
-            created = Store.Change(created.Id, action, c => c with
-            {
-                Status = Lifecycle.Decide(c, action)!.Value,
-                InactiveReason = action == LifecycleAction.Deactivate ? InactiveReason.Revoked : null,
-            }, "tester").After;
-        }
-
-        return created;
-    }
+    public Connection Add(string name, ConnectionStatus status = ConnectionStatus.Active, ConnectionType type = ConnectionType.Private) =>
+        Seeding.Add(Store, name, type, status, InactiveReason.Revoked, "tester");
 
     public Connection Get(string name) => Store.FindByName(name) ?? throw new InvalidOperationException("no " + name);
 

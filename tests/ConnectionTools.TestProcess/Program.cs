@@ -1,5 +1,6 @@
 using ConnectionTools.Connections;
 using ConnectionTools.Storage;
+using ConnectionTools.Testing;
 
 // Usage:
 //   seed  <store> <name> <type> <status>   create a connection and move it to a status (Pester and benchmarks use it)
@@ -13,7 +14,7 @@ static int Run(string[] args)
     switch (args[0])
     {
         case "seed":
-            Seed(store, args[2], Enum.Parse<ConnectionType>(args[3], ignoreCase: true), Enum.Parse<ConnectionStatus>(args[4], ignoreCase: true));
+            Seeding.Add(store, args[2], Enum.Parse<ConnectionType>(args[3], ignoreCase: true), Enum.Parse<ConnectionStatus>(args[4], ignoreCase: true), InactiveReason.Expired, "seed");
             return 0;
         case "churn":
             Console.WriteLine(Churn(store, args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture)));
@@ -31,33 +32,6 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name>");
     return 2;
-}
-
-static void Seed(ConnectionStore store, string name, ConnectionType type, ConnectionStatus status)
-{
-    var created = store.Create(new Connection { Id = Guid.NewGuid(), Name = name, Type = type, Status = ConnectionStatus.Pending }, "seed");
-    if (status == ConnectionStatus.Pending)
-    {
-        return;
-    }
-
-    // Walk the real lifecycle to the requested status, so every step is legal and audited.
-    var path = status switch
-    {
-        ConnectionStatus.Active => new[] { LifecycleAction.Accept },
-        ConnectionStatus.Paused => new[] { LifecycleAction.Accept, LifecycleAction.Suspend },
-        ConnectionStatus.Inactive => new[] { LifecycleAction.Accept, LifecycleAction.Deactivate },
-        ConnectionStatus.Removed => new[] { LifecycleAction.Remove },
-        _ => Array.Empty<LifecycleAction>(),
-    };
-    foreach (var action in path)
-    {
-        store.Change(created.Id, action, c => c with
-        {
-            Status = Lifecycle.Decide(c, action) ?? c.Status,
-            InactiveReason = action == LifecycleAction.Deactivate ? InactiveReason.Expired : null,
-        }, "seed");
-    }
 }
 
 static int Churn(ConnectionStore store, string name, int count)
