@@ -8,12 +8,12 @@ namespace ConnectionTools.Core.Tests;
 /// <summary>A real store in a fresh temporary folder, deleted afterwards.</summary>
 internal sealed class TestStore : IDisposable
 {
-    public TestStore(Func<DateTimeOffset>? clock = null)
+    public TestStore(Func<DateTimeOffset>? clock = null, StoreOptions? options = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "ct-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
         Path_ = System.IO.Path.Combine(Folder, "store.db");
-        var options = new StoreOptions();
+        options ??= new StoreOptions();
         if (clock != null)
         {
             options.Clock = clock;

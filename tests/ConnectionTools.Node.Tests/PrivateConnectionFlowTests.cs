@@ -98,6 +98,49 @@ public sealed class PrivateConnectionFlowTests
     }
 
     [Fact]
+    public async Task If_the_private_store_cannot_take_the_connection_the_public_side_is_never_asked()
+    {
+        await using var nodes = await TwoNodes.StartAsync();
+        var code = nodes.Invite("crm-eu").InvitationCode;
+        using var busy = new Core.Tests.TestStore(options: new Storage.StoreOptions { BusyTimeout = TimeSpan.FromMilliseconds(100), RetryBudget = TimeSpan.FromMilliseconds(300) });
+        var requests = nodes.Log.Count(l => l.Contains("/invitations/accept ->", StringComparison.Ordinal));
+
+        // Another process holds the private store's write lock for the whole attempt.
+        using (var holder = new SqliteConnection($"Data Source={busy.Path_};Pooling=False"))
+        {
+            holder.Open();
+            using var exclusive = holder.CreateCommand();
+            exclusive.CommandText = "BEGIN IMMEDIATE;";
+            exclusive.ExecuteNonQuery();
+
+            var error = Assert.Throws<ConnectionToolsException>(() =>
+                new PeerCommands(busy.Node, new Core.Tests.RecordingHost(), new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(10))).Accept(code, null, null));
+            Assert.Equal(ErrorIds.StoreBusy, error.ErrorId);
+        }
+
+        Assert.Equal(requests, nodes.Log.Count(l => l.Contains("/invitations/accept ->", StringComparison.Ordinal)));
+        Assert.Equal(ConnectionStatus.Pending, nodes.Public.Get("crm-eu").Status);
+
+        // The code is still good: the same admin tries again once the store is free.
+        new PeerCommands(busy.Node, new Core.Tests.RecordingHost(), new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(10))).Accept(code, null, null);
+        Assert.Equal(ConnectionStatus.Active, nodes.Public.Get("crm-eu").Status);
+    }
+
+    [Fact]
+    public async Task A_refused_acceptance_leaves_nothing_in_the_private_store()
+    {
+        await using var nodes = await TwoNodes.StartAsync();
+        var code = nodes.Invite("crm-eu").InvitationCode;
+        Commands(nodes.Public, nodes.PublicAdmin).Remove(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
+
+        Assert.Throws<ConnectionToolsException>(() => nodes.PrivateSide().Accept(code, null, null));
+
+        Assert.Empty(nodes.Private.Store.List(new Storage.ConnectionFilter { IncludeRemoved = true }));
+        Assert.Equal(0, nodes.Private.Store.AuditCount());
+        Assert.Null(nodes.Private.Store.Read(db => Storage.PeerRows.FindKey(db, null, InvitationCodec.Decode(code).ConnectionId)));
+    }
+
+    [Fact]
     public async Task A_renamed_acceptance_keeps_the_connection_id()
     {
         await using var nodes = await TwoNodes.StartAsync();

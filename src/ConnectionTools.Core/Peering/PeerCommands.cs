@@ -70,17 +70,11 @@ namespace ConnectionTools.Peering
                 return;
             }
 
-            var response = Wait(_client.AcceptAsync(
-                invitation.PublicNodeUrl,
-                new AcceptRequest
-                {
-                    ConnectionId = invitation.ConnectionId.ToString("D"),
-                    Secret = PeerToken.Base64Url(invitation.Secret.ToArray()),
-                    Node = new PeerNodeDescription { NodeId = _node.Store.NodeId.ToString("D"), Version = ConnectionNode.Version, InstanceName = instance },
-                },
-                _host.CancellationToken));
-
+            // Everything local that can fail is done first, and the public side is asked while this store's write transaction
+            // is open: if it refuses, nothing is saved here; if it accepts, only the commit is left. So neither side is left
+            // Active while the other has nothing.
             var peerKey = _node.Secrets.Protect(invitation.Secret.DeriveKey(PeerServer.PeerKeyPurpose, invitation.ConnectionId));
+            AcceptResponse? response = null;
             var created = _node.Store.Create(
                 new Connection
                 {
@@ -91,9 +85,9 @@ namespace ConnectionTools.Peering
                     Mode = invitation.Mode,
                     Side = PrivateConnectionSide.Private,
                     LocalInstanceName = instance,
-                    RemoteInstanceName = response.Node.InstanceName,
-                    PeerNodeId = Guid.TryParse(response.Node.NodeId, out var peerId) ? peerId : invitation.PublicNodeId,
-                    PeerNodeVersion = response.Node.Version,
+                    RemoteInstanceName = invitation.InitiatorInstanceName,
+                    PeerNodeId = invitation.PublicNodeId,
+                    PeerNodeVersion = invitation.PublicNodeVersion,
                     PeerUrl = invitation.PublicNodeUrl,
                     PeerStatus = ConnectionStatus.Active,
                     LastExchangeAt = _node.Clock(),
@@ -103,7 +97,29 @@ namespace ConnectionTools.Peering
                 {
                     PeerRows.SaveKey(db, tx, invitation.ConnectionId, peerKey);
                     SyncRuleRows.InsertBasic(db, tx, invitation.ConnectionId);
+
+                    // Once accepted, never again: if the store retries this unit of work, the answer is reused.
+                    response ??= Wait(_client.AcceptAsync(
+                        invitation.PublicNodeUrl,
+                        new AcceptRequest
+                        {
+                            ConnectionId = invitation.ConnectionId.ToString("D"),
+                            Secret = PeerToken.Base64Url(invitation.Secret.ToArray()),
+                            Node = new PeerNodeDescription { NodeId = _node.Store.NodeId.ToString("D"), Version = ConnectionNode.Version, InstanceName = instance },
+                        },
+                        _host.CancellationToken));
                 });
+
+            // The public node may have been upgraded since it issued the code: record what it says now.
+            if (response!.Node.Version != created.PeerNodeVersion || response.Node.InstanceName != created.RemoteInstanceName)
+            {
+                created = _node.Store.Change(
+                    created.Id,
+                    LifecycleAction.Edit,
+                    c => c with { PeerNodeVersion = response.Node.Version, RemoteInstanceName = response.Node.InstanceName },
+                    _node.ActorName).After;
+            }
+
             _host.WriteVerbose($"Accepted: '{created.Name}' is Active on both sides, with {created.RemoteInstanceName} (node {created.PeerNodeId}, version {created.PeerNodeVersion}).");
             _host.WriteObject(created);
         }
