@@ -24,23 +24,12 @@ namespace ConnectionTools.Connections
             return store.FindByName(target.Name ?? "") ?? throw ConnectionStore.NotFound(target.Name ?? "");
         }
 
-        /// <summary>
-        /// Runs <paramref name="work"/> for each target. A failure on one target is written as a non-terminating error and the
-        /// next goes on; a store that cannot be used fails every item the same way, so that ends the command instead.
-        /// </summary>
+        /// <summary>Runs <paramref name="work"/> for each target, each as one <see cref="PerItem"/>.</summary>
         public static void ForEach(IHostContext host, IEnumerable<ConnectionTarget> targets, Action<ConnectionTarget> work)
         {
             foreach (var target in targets)
             {
-                host.CancellationToken.ThrowIfCancellationRequested();
-                try
-                {
-                    work(target);
-                }
-                catch (ConnectionToolsException e) when (!e.ErrorId.StartsWith("ConnectionTools.Store.", StringComparison.Ordinal))
-                {
-                    host.WriteError(e);
-                }
+                PerItem.Run(host, () => work(target));
             }
         }
     }

@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 
 namespace ConnectionTools.PowerShell.Cmdlets
@@ -36,7 +37,8 @@ namespace ConnectionTools.PowerShell.Cmdlets
 
         private object? _mode;
 
-        protected override void ProcessRecord() => Run(node => new InvitationCommands(node, HostContext).New(new NewPrivateConnectionRequest
+        // One bad row of a piped list is reported and the rest are still created.
+        protected override void ProcessRecord() => Run(node => PerItem.Run(HostContext, () => new InvitationCommands(node, HostContext).New(new NewPrivateConnectionRequest
         {
             Name = Name,
             LocalInstanceName = LocalInstanceName,
@@ -44,6 +46,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
             Description = Description,
             Mode = Mode,
             InvitationLifetime = InvitationLifetime,
-        }));
+        })));
     }
 }
