@@ -4,10 +4,14 @@ using System.Globalization;
 /// <summary>Timing and reporting shared by the benchmark suites.</summary>
 public static class Figures
 {
-    /// <summary>Runs <paramref name="action"/> once to warm up, then <paramref name="runs"/> times, and returns each time in milliseconds.</summary>
+    /// <summary>Runs <paramref name="action"/> five times to warm up (so tiered JIT has settled), then <paramref name="runs"/> times, and returns each time in milliseconds.</summary>
     public static List<double> Measure(int runs, Action action)
     {
-        action();
+        for (var i = 0; i < 5; i++)
+        {
+            action();
+        }
+
         var times = new List<double>(runs);
         for (var i = 0; i < runs; i++)
         {

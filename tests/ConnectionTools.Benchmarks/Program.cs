@@ -34,11 +34,14 @@ try
     // Get-Connection over 10,000 connections: one query, every row mapped and written to the host.
     var host = new CountingHost();
     var commands = new ConnectionCommands(node, host);
+    var gcBefore = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
     var listTimes = Figures.Measure(runs: 30, () => commands.Get(new ConnectionQuery()));
+    // Rows are streamed to the host: they should die young, with no gen1 or gen2 collections during listings.
+    Console.WriteLine($"  garbage collections during 35 listings: gen0 {GC.CollectionCount(0) - gcBefore.Item1}, gen1 {GC.CollectionCount(1) - gcBefore.Item2}, gen2 {GC.CollectionCount(2) - gcBefore.Item3}");
     Figures.Report("Get-Connection, 10,000 connections", listTimes, "target: median under 50 ms");
-    Console.WriteLine($"  rows per call: {host.Objects / 31}");
+    Console.WriteLine($"  rows per call: {host.Objects / 35}");
 
-    Figures.Report("  of which the store read (ConnectionStore.List)", Figures.Measure(runs: 30, () => node.Store.List(new ConnectionFilter())), "");
+    Figures.Report("  for comparison, the same rows collected into a list (ConnectionStore.List)", Figures.Measure(runs: 30, () => node.Store.List(new ConnectionFilter())), "");
 
     var wildcardTimes = Figures.Measure(runs: 30, () => commands.Get(new ConnectionQuery { Names = new[] { "conn-01*" } }));
     Figures.Report("Get-Connection -Name conn-01*, 10,000 connections", wildcardTimes, "");

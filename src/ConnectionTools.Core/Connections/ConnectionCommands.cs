@@ -41,7 +41,7 @@ namespace ConnectionTools.Connections
             var ids = query.Ids ?? Array.Empty<Guid>();
             var showRemoved = query.IncludeRemoved || (query.Statuses?.Contains(ConnectionStatus.Removed) ?? false);
 
-            var rows = _node.Store.List(new ConnectionFilter
+            var filter = new ConnectionFilter
             {
                 // Exact names alone can be filtered in SQL; with a wildcard every row is matched here.
                 ExactNames = patterns.Count == 0 && exact.Count > 0 ? exact : null,
@@ -49,27 +49,27 @@ namespace ConnectionTools.Connections
                 Statuses = query.Statuses?.Count > 0 ? query.Statuses : null,
                 Types = query.Types?.Count > 0 ? query.Types : null,
                 IncludeRemoved = showRemoved || ids.Count > 0,
-            });
+            };
 
             var missingNames = new HashSet<string>(exact, StringComparer.OrdinalIgnoreCase);
             var missingIds = new HashSet<Guid>(ids);
-            foreach (var connection in rows)
+            _node.Store.Scan(filter, connection =>
             {
                 // An id asked for by the user finds a removed connection; a listing shows tombstones only when asked.
                 var askedById = missingIds.Count > 0 && ids.Contains(connection.Id);
                 if (connection.Status == ConnectionStatus.Removed && !showRemoved && !askedById)
                 {
-                    continue;
+                    return;
                 }
 
                 if (names.Count > 0 && !missingNames.Remove(connection.Name) && !exact.Any(n => ConnectionNames.Same(n, connection.Name)) && !patterns.Any(p => p.IsMatch(connection.Name)))
                 {
-                    continue;
+                    return;
                 }
 
                 missingIds.Remove(connection.Id);
                 _host.WriteObject(connection);
-            }
+            });
 
             foreach (var name in exact.Where(missingNames.Contains))
             {

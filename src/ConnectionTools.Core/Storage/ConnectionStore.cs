@@ -72,6 +72,18 @@ namespace ConnectionTools.Storage
 
         public IReadOnlyList<Connection> List(ConnectionFilter filter)
         {
+            var result = new List<Connection>();
+            Scan(filter, result.Add);
+            return result;
+        }
+
+        /// <summary>
+        /// Hands each matching connection to <paramref name="visit"/> as it is read, in name order, from one query. Nothing is
+        /// collected, so a listing of tens of thousands of connections creates only short-lived objects. A busy store is
+        /// retried only before the first row, so a retry can never visit a row twice.
+        /// </summary>
+        public void Scan(ConnectionFilter filter, Action<Connection> visit)
+        {
             var where = new List<string>();
             var parameters = new List<(string, object?)>();
             if (!filter.IncludeRemoved)
@@ -85,20 +97,34 @@ namespace ConnectionTools.Storage
             AddIn(where, parameters, "type", "t", filter.Types?.Select(t => t.ToString()));
 
             var sql = $"SELECT {Columns} FROM connections" + (where.Count > 0 ? " WHERE " + string.Join(" AND ", where) : "") + " ORDER BY name_key";
-            return Read(connection =>
+            var visited = false;
+            Read(connection =>
             {
                 using (var command = Sql.Command(connection, null, sql, parameters.ToArray()))
                 using (var reader = command.ExecuteReader())
                 {
-                    var result = new List<Connection>();
-                    while (reader.Read())
+                    while (ReadNext(reader, visited))
                     {
-                        result.Add(Map(reader));
+                        visited = true;
+                        visit(Map(reader));
                     }
-
-                    return (IReadOnlyList<Connection>)result;
                 }
+
+                return 0;
             });
+        }
+
+        /// <summary>Steps the reader; once rows have been handed out, a busy store is an error rather than a silent retry.</summary>
+        private bool ReadNext(SqliteDataReader reader, bool visited)
+        {
+            try
+            {
+                return reader.Read();
+            }
+            catch (SqliteException e) when (visited && IsBusy(e))
+            {
+                throw Translate(e);
+            }
         }
 
         public Connection? Find(Guid id) => Read(connection => FindById(connection, null, id));
@@ -347,7 +373,10 @@ namespace ConnectionTools.Storage
                     connection,
                     null,
                     // WAL with synchronous=NORMAL survives a killed process intact; only a power cut can drop the last commits.
-                    "PRAGMA busy_timeout = " + ((int)_options.BusyTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) + "; PRAGMA synchronous = NORMAL;");
+                    // A 32 MB page cache and memory-mapped reads keep a listing of tens of thousands of connections in memory
+                    // instead of re-reading pages on every Get-Connection.
+                    "PRAGMA busy_timeout = " + ((int)_options.BusyTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) +
+                    "; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456;");
                 return connection;
             }
             catch
@@ -576,31 +605,40 @@ namespace ConnectionTools.Storage
             ("$invitation_expires_at", c.InvitationExpiresAt?.ToUnixTimeMilliseconds()),
         };
 
-        private static Connection Map(SqliteDataReader r) => new Connection
+        private static Connection Map(SqliteDataReader r)
         {
-            Id = Guid.Parse(r.GetString(0)),
-            Name = r.GetString(1),
-            Description = r.GetString(2),
-            Type = ParseType(r.GetString(3)),
-            Status = ParseStatus(r.GetString(4)),
-            InactiveReason = r.IsDBNull(5) ? (InactiveReason?)null : EnumText<InactiveReason>.Parse(r.GetString(5)),
-            CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
-            CreatedBy = r.GetString(7),
-            ModifiedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
-            ModifiedBy = r.GetString(9),
-            RemovedAt = ReadTime(r, 10),
-            Version = r.GetInt64(11),
-            Mode = r.IsDBNull(12) ? (PrivateConnectionMode?)null : EnumText<PrivateConnectionMode>.Parse(r.GetString(12)),
-            Side = r.IsDBNull(13) ? (PrivateConnectionSide?)null : EnumText<PrivateConnectionSide>.Parse(r.GetString(13)),
-            LocalInstanceName = r.IsDBNull(14) ? null : r.GetString(14),
-            RemoteInstanceName = r.IsDBNull(15) ? null : r.GetString(15),
-            PeerNodeId = r.IsDBNull(16) ? (Guid?)null : Guid.Parse(r.GetString(16)),
-            PeerNodeVersion = r.IsDBNull(17) ? null : r.GetString(17),
-            PeerUrl = r.IsDBNull(18) ? null : new Uri(r.GetString(18)),
-            PeerStatus = r.IsDBNull(19) ? (ConnectionStatus?)null : ParseStatus(r.GetString(19)),
-            LastExchangeAt = ReadTime(r, 20),
-            InvitationExpiresAt = ReadTime(r, 21),
-        };
+            var connection = new Connection
+            {
+                Id = Guid.Parse(r.GetString(0)),
+                Name = r.GetString(1),
+                Description = r.GetString(2),
+                Type = ParseType(r.GetString(3)),
+                Status = ParseStatus(r.GetString(4)),
+                InactiveReason = r.IsDBNull(5) ? (InactiveReason?)null : EnumText<InactiveReason>.Parse(r.GetString(5)),
+                CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
+                CreatedBy = r.GetString(7),
+                ModifiedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(8)),
+                ModifiedBy = r.GetString(9),
+                RemovedAt = ReadTime(r, 10),
+                Version = r.GetInt64(11),
+            };
+
+            // Reading a column costs a native call; the private-connection columns are always empty for system connections,
+            // and listing tens of thousands of connections must stay fast.
+            return connection.Type != ConnectionType.Private ? connection : connection with
+            {
+                Mode = r.IsDBNull(12) ? (PrivateConnectionMode?)null : EnumText<PrivateConnectionMode>.Parse(r.GetString(12)),
+                Side = r.IsDBNull(13) ? (PrivateConnectionSide?)null : EnumText<PrivateConnectionSide>.Parse(r.GetString(13)),
+                LocalInstanceName = r.IsDBNull(14) ? null : r.GetString(14),
+                RemoteInstanceName = r.IsDBNull(15) ? null : r.GetString(15),
+                PeerNodeId = r.IsDBNull(16) ? (Guid?)null : Guid.Parse(r.GetString(16)),
+                PeerNodeVersion = r.IsDBNull(17) ? null : r.GetString(17),
+                PeerUrl = r.IsDBNull(18) ? null : new Uri(r.GetString(18)),
+                PeerStatus = r.IsDBNull(19) ? (ConnectionStatus?)null : ParseStatus(r.GetString(19)),
+                LastExchangeAt = ReadTime(r, 20),
+                InvitationExpiresAt = ReadTime(r, 21),
+            };
+        }
 
         private static DateTimeOffset? ReadTime(SqliteDataReader r, int ordinal) =>
             r.IsDBNull(ordinal) ? (DateTimeOffset?)null : DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(ordinal));
