@@ -36,16 +36,9 @@ namespace ConnectionTools.Connections
             {
                 problem = "it contains a wildcard character (* ? [ ] `)";
             }
-            else
+            else if (HasControl(name))
             {
-                foreach (var c in name)
-                {
-                    if (char.IsControl(c))
-                    {
-                        problem = "it contains a control character";
-                        break;
-                    }
-                }
+                problem = "it contains a control character";
             }
 
             if (problem != null)
@@ -80,7 +73,8 @@ namespace ConnectionTools.Connections
         public static bool IsValidInstanceName(string? value) =>
             !string.IsNullOrWhiteSpace(value) && value!.Length <= MaxNameLength && value.Trim() == value && !HasControl(value);
 
-        private static bool HasControl(string value)
+        /// <summary>True when the text holds a control character, which would reach a terminal as an escape sequence.</summary>
+        internal static bool HasControl(string value)
         {
             foreach (var c in value)
             {

@@ -432,7 +432,7 @@ namespace ConnectionTools.Invitations
             position += length;
 
             // The texts end up in a terminal; control characters could rewrite what the admin sees.
-            if (HasControl(text))
+            if (ConnectionNames.HasControl(text))
             {
                 throw Invalid($"its {what} contains control characters");
             }
@@ -443,7 +443,7 @@ namespace ConnectionTools.Invitations
         private static byte[] TextToBytes(string value, string what, string parameterName)
         {
             // Refused on both sides: the texts end up in a terminal.
-            if (HasControl(value))
+            if (ConnectionNames.HasControl(value))
             {
                 throw new ArgumentException($"The {what} contains control characters.", parameterName);
             }
@@ -515,19 +515,6 @@ namespace ConnectionTools.Invitations
         {
             var symbols = Base32.SymbolCount(payloadLength);
             return Prefix.Length + symbols + ((symbols + GroupLength - 1) / GroupLength);
-        }
-
-        private static bool HasControl(string text)
-        {
-            foreach (var c in text)
-            {
-                if (char.IsControl(c))
-                {
-                    return true;
-                }
-            }
-
-            return false;
         }
 
         private static bool IsInvisible(char c) =>

@@ -182,11 +182,7 @@ namespace ConnectionTools.Peering
             }
 
             var now = _node.Clock();
-            var outcome = _node.Store.Change(
-                connection.Id,
-                LifecycleAction.Edit,
-                current => current.PeerStatus == peerStatus ? null : current with { PeerStatus = peerStatus },
-                _node.ActorName);
+            var outcome = PeerStatusRecord.Save(_node, connection.Id, peerStatus);
             _node.Store.Write((db, tx) =>
             {
                 PeerRows.TouchExchange(db, tx, connection.Id, now);

@@ -129,11 +129,7 @@ namespace ConnectionTools.Peering
                 return 0;
             });
 
-            var outcome = _node.Store.Change(
-                connectionId,
-                LifecycleAction.Edit,
-                current => current.PeerStatus == peerStatus ? null : current with { PeerStatus = peerStatus },
-                _node.ActorName);
+            var outcome = PeerStatusRecord.Save(_node, connectionId, peerStatus);
 
             if (outcome.After.Status == ConnectionStatus.Removed)
             {
