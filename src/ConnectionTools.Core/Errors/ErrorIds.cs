@@ -42,6 +42,13 @@ namespace ConnectionTools.Errors
         public const string SecretUnreadable = "ConnectionTools.Secret.Unreadable";
         public const string SecretKeyUnavailable = "ConnectionTools.Secret.KeyUnavailable";
 
+        public const string AuthorizationInvalidInstanceUrl = "ConnectionTools.Authorization.InvalidInstanceUrl";
+        public const string AuthorizationExpired = "ConnectionTools.Authorization.Expired";
+        public const string AuthorizationRevoked = "ConnectionTools.Authorization.Revoked";
+        public const string AuthorizationConsentRequired = "ConnectionTools.Authorization.ConsentRequired";
+        public const string AuthorizationPolicyBlocked = "ConnectionTools.Authorization.PolicyBlocked";
+        public const string AuthorizationOrgChanged = "ConnectionTools.Authorization.OrgChanged";
+
         public const string NodeNoPublicUrl = "ConnectionTools.Node.NoPublicUrl";
         public const string NodeInsecureUrl = "ConnectionTools.Node.InsecureUrl";
 
