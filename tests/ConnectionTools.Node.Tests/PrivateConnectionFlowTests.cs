@@ -54,6 +54,11 @@ public sealed class PrivateConnectionFlowTests
         Assert.Equal(ConnectionStatus.Removed, nodes.Private.Get("crm-eu").PeerStatus);
         Assert.Contains(nodes.PrivateAdmin.Warnings, w => w.Contains("Remove-Connection", StringComparison.Ordinal));
         Assert.Empty(nodes.PrivateAdmin.Errors);
+
+        // Told once: the next exchanges (a polling node host) do not repeat it.
+        var warnings = nodes.PrivateAdmin.Warnings.Count;
+        nodes.PrivateSide().Sync(null, passThru: false);
+        Assert.Equal(warnings, nodes.PrivateAdmin.Warnings.Count);
     }
 
     [Fact]

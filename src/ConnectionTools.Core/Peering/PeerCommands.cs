@@ -178,11 +178,15 @@ namespace ConnectionTools.Peering
             catch (ConnectionToolsException e) when (e.ErrorId == ErrorIds.InvitationConnectionRemoved)
             {
                 peerStatus = ConnectionStatus.Removed;
-                _host.WriteWarning($"The public side removed connection '{connection.Name}'. Remove it here too with: Remove-Connection -Name '{connection.Name}'");
             }
 
             var now = _node.Clock();
             var outcome = PeerStatusRecord.Save(_node, connection.Id, peerStatus);
+            if (outcome.Changed && peerStatus == ConnectionStatus.Removed && connection.Status != ConnectionStatus.Removed)
+            {
+                // Once, when this side learns it: a polling node host would otherwise repeat it every interval.
+                _host.WriteWarning($"The public side removed connection '{connection.Name}'. Remove it here too with: Remove-Connection -Name '{connection.Name}'");
+            }
             _node.Store.Write((db, tx) =>
             {
                 PeerRows.TouchExchange(db, tx, connection.Id, now);
