@@ -66,7 +66,7 @@ public static class NodeHost
         catch (ConnectionToolsException e)
         {
             return Results.Json(
-                new PeerError { ErrorId = e.ErrorId, Message = e.Message, RecommendedAction = e.RecommendedAction },
+                new PeerError { ErrorId = e.ErrorId, Message = e.Message, RecommendedAction = e.RecommendedAction, Kind = e.Kind.ToString() },
                 PeerJsonContext.Default.Options,
                 statusCode: PeerErrors.StatusCodeFor(e.ErrorId));
         }

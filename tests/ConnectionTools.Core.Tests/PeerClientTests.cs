@@ -68,13 +68,14 @@ public sealed class PeerClientTests
     [Fact]
     public async Task A_refusal_keeps_the_public_side_s_error_id_and_fix()
     {
-        var handler = new ScriptedHandler(Json(HttpStatusCode.Gone, "{\"errorId\":\"ConnectionTools.Invitation.Superseded\",\"message\":\"replaced\",\"recommendedAction\":\"ask for the current code\"}"));
+        var handler = new ScriptedHandler(Json(HttpStatusCode.Gone, "{\"errorId\":\"ConnectionTools.Invitation.Superseded\",\"message\":\"replaced\",\"recommendedAction\":\"ask for the current code\",\"kind\":\"ResourceUnavailable\"}"));
 
         var error = await Assert.ThrowsAsync<ConnectionToolsException>(() =>
             new PeerClient(new HttpClient(handler), TimeSpan.FromSeconds(5)).AcceptAsync(new Uri("https://node.example/"), new AcceptRequest(), CancellationToken.None));
 
         Assert.Equal(ErrorIds.InvitationSuperseded, error.ErrorId);
         Assert.Equal("ask for the current code", error.RecommendedAction);
+        Assert.Equal(ErrorKind.ResourceUnavailable, error.Kind);
         Assert.Contains("https://node.example/", error.Message);
     }
 

@@ -135,10 +135,13 @@ namespace ConnectionTools.Peering
                     "Check the public URL in the invitation code, and any proxy in front of the node.");
             }
 
-            // Carried over with the public node's id, so scripts match the same ids on both sides.
-            var kind = status == HttpStatusCode.NotFound ? ErrorKind.ObjectNotFound
-                : status == HttpStatusCode.Unauthorized || status == HttpStatusCode.Forbidden ? ErrorKind.AuthenticationError
-                : ErrorKind.InvalidOperation;
+            // Carried over with the public node's id and category, so scripts see the same error on both sides.
+            if (!Enum.TryParse(error.Kind, out ErrorKind kind))
+            {
+                kind = status == HttpStatusCode.NotFound ? ErrorKind.ObjectNotFound
+                    : status == HttpStatusCode.Unauthorized || status == HttpStatusCode.Forbidden ? ErrorKind.AuthenticationError
+                    : ErrorKind.InvalidOperation;
+            }
             return new ConnectionToolsException(error.ErrorId, kind, $"{error.Message} (answer of the public node at {publicUrl})", publicUrl.ToString(), error.RecommendedAction);
         }
 

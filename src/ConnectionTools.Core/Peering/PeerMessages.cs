@@ -87,6 +87,9 @@ namespace ConnectionTools.Peering
 
         public string? RecommendedAction { get; set; }
 
+        /// <summary>The error's category on the public side, so the private side reports the same one.</summary>
+        public string? Kind { get; set; }
+
         /// <summary>Set when the refusal itself tells the peer something, such as that the connection was removed.</summary>
         public string? Status { get; set; }
     }

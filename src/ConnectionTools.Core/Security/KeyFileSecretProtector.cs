@@ -23,7 +23,9 @@ namespace ConnectionTools.Security
         public KeyFileSecretProtector(string keyPath)
         {
             _keyPath = keyPath;
-            _key = new Lazy<byte[]>(LoadOrCreateKey);
+            // PublicationOnly does not cache a failure: a key file made readable again is picked up on the next use.
+            // Two threads creating it at once is safe: the file move lets one win and both read its key.
+            _key = new Lazy<byte[]>(LoadOrCreateKey, System.Threading.LazyThreadSafetyMode.PublicationOnly);
         }
 
         public string Description => $"key file {_keyPath} (owner-only)";
