@@ -18,7 +18,7 @@ namespace ConnectionTools.Loader
         private static ModuleLoadContext? _installed;
 
         private readonly string _dependenciesPath;
-        private readonly HashSet<string> _frameworkAssemblies;
+        private readonly Dictionary<string, string> _frameworkAssemblies;
         private readonly List<string> _loadedNativeLibraries = new List<string>();
 
         public ModuleLoadContext(string dependenciesPath)
@@ -97,9 +97,22 @@ namespace ConnectionTools.Loader
             }
         }
 
+        /// <summary>
+        /// The runtime's copy when it is at least the version asked for, so types such as Span&lt;T&gt; stay one type; ours otherwise.
+        /// PowerShell 7.4 runs on .NET 8, whose System.Text.Json is older than the one Core is built against.
+        /// </summary>
+        public static bool PreferFramework(Version? frameworkVersion, Version? requested) =>
+            frameworkVersion != null && (requested is null || frameworkVersion >= requested);
+
         protected override Assembly? Load(AssemblyName assemblyName)
         {
-            if (assemblyName.Name is null || _frameworkAssemblies.Contains(assemblyName.Name))
+            if (assemblyName.Name is null)
+            {
+                return null;
+            }
+
+            if (_frameworkAssemblies.TryGetValue(assemblyName.Name, out var frameworkPath) &&
+                PreferFramework(AssemblyName.GetAssemblyName(frameworkPath).Version, assemblyName.Version))
             {
                 return null;
             }
@@ -136,18 +149,18 @@ namespace ConnectionTools.Loader
         }
 
         /// <summary>
-        /// The assemblies of the shared framework this process runs on. Only these are left to the default context:
-        /// everything else we ship comes from our folder, even when the host (PowerShell, a test runner) has its own copy.
+        /// The assemblies of the shared framework this process runs on, by name and path. Only these can be left to the default
+        /// context: everything else we ship comes from our folder, even when the host (PowerShell, a test runner) has its own copy.
         /// </summary>
-        private static HashSet<string> FrameworkAssemblyNames()
+        private static Dictionary<string, string> FrameworkAssemblyNames()
         {
-            var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            var names = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             var frameworkFolder = Path.GetDirectoryName(typeof(object).Assembly.Location);
             if (!string.IsNullOrEmpty(frameworkFolder))
             {
                 foreach (var path in Directory.EnumerateFiles(frameworkFolder, "*.dll"))
                 {
-                    names.Add(Path.GetFileNameWithoutExtension(path));
+                    names[Path.GetFileNameWithoutExtension(path)] = path;
                 }
             }
 

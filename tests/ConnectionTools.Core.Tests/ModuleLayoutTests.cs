@@ -131,6 +131,29 @@ public sealed class ModuleLayoutTests : IClassFixture<PublishedModule>
         Assert.Same(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(memory));
     }
 
+    [Theory]
+    [InlineData("10.0.0.0", "10.0.0.0", true)]
+    [InlineData("10.0.0.0", "8.0.0.0", true)]
+    [InlineData("8.0.0.0", "10.0.0.0", false)] // PowerShell 7.4 on .NET 8 asked for System.Text.Json 10: ours must load.
+    [InlineData(null, "1.0.0.0", false)]
+    public void The_runtime_s_copy_is_used_only_when_it_is_new_enough(string? framework, string requested, bool preferFramework)
+    {
+        Assert.Equal(preferFramework, ModuleLoadContext.PreferFramework(framework is null ? null : new Version(framework), new Version(requested)));
+    }
+
+    [Fact]
+    public void A_dependency_newer_than_the_runtime_s_copy_loads_from_the_module()
+    {
+        var context = new ModuleLoadContext(_module.Dependencies);
+        var frameworkVersion = typeof(System.Text.Json.JsonSerializer).Assembly.GetName().Version!;
+
+        // Ask for a version above the runtime's: the context must not hand the request to the runtime, which would refuse it.
+        var json = context.LoadFromAssemblyName(new AssemblyName($"System.Text.Json, Version={frameworkVersion.Major + 1}.0.0.0"));
+
+        Assert.Same(context, AssemblyLoadContext.GetLoadContext(json));
+        Assert.StartsWith(_module.Dependencies, json.Location, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void The_native_library_is_looked_up_by_this_platform_s_rid_and_file_name()
     {
