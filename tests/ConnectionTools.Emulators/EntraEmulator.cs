@@ -31,7 +31,7 @@ public sealed class EntraEmulator : EmulatorHost
         public Guid ApplicationUserId { get; } = Guid.NewGuid();
     }
 
-    private sealed class Grant(string clientId, string? username, string resource)
+    private sealed class Grant(string clientId, string? username, string resource) : IEmulatorGrant
     {
         public string ClientId { get; } = clientId;
         public string? Username { get; } = username;
@@ -60,8 +60,7 @@ public sealed class EntraEmulator : EmulatorHost
     private readonly Dictionary<string, Client> _clients = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Guid> _users = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _resources = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, Grant> _refreshTokens = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AccessToken> _accessTokens = new(StringComparer.Ordinal);
+    private readonly GrantBook<Grant, AccessToken> _grants = new(a => a.Grant);
     private readonly Dictionary<string, DeviceCode> _deviceCodes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, PendingCode> _codes = new(StringComparer.Ordinal);
     private readonly RSA _signingKey = RSA.Create(2048);
@@ -246,13 +245,7 @@ public sealed class EntraEmulator : EmulatorHost
         ArgumentException.ThrowIfNullOrWhiteSpace(token);
         lock (StateGate)
         {
-            var grant = _refreshTokens.TryGetValue(token, out var g) ? g : _accessTokens.TryGetValue(token, out var a) ? a.Grant : null;
-            if (grant is null)
-            {
-                return false;
-            }
-            grant.Revoked = true;
-            return true;
+            return _grants.Revoke(token);
         }
     }
 
@@ -261,9 +254,7 @@ public sealed class EntraEmulator : EmulatorHost
     {
         lock (StateGate)
         {
-            var grants = AllGrants().Where(g => string.Equals(g.Username, username, StringComparison.OrdinalIgnoreCase)).ToList();
-            grants.ForEach(g => g.Revoked = true);
-            return grants.Count;
+            return _grants.RevokeForUser(username);
         }
     }
 
@@ -273,7 +264,7 @@ public sealed class EntraEmulator : EmulatorHost
     {
         lock (StateGate)
         {
-            foreach (var g in AllGrants())
+            foreach (var g in _grants.AllGrants())
             {
                 g.Expired = reason;
             }
@@ -285,8 +276,6 @@ public sealed class EntraEmulator : EmulatorHost
     {
         lock (StateGate) { _organizationId = organizationId; }
     }
-
-    private List<Grant> AllGrants() => _refreshTokens.Values.Concat(_accessTokens.Values.Select(a => a.Grant)).Distinct().ToList();
 
     protected override bool IsThrottled(string path) =>
         path.EndsWith("/oauth2/v2.0/token", StringComparison.Ordinal) ||
@@ -591,10 +580,10 @@ public sealed class EntraEmulator : EmulatorHost
         Grant? grant;
         lock (StateGate)
         {
-            if (_refreshTokens.TryGetValue(form["refresh_token"].ToString(), out grant) && !grant.Revoked && grant.Expired is null)
+            if (_grants.RefreshTokens.TryGetValue(form["refresh_token"].ToString(), out grant) && !grant.Revoked && grant.Expired is null)
             {
                 // Refresh tokens rotate: the one just used stops working.
-                _refreshTokens.Remove(form["refresh_token"].ToString());
+                _grants.RefreshTokens.Remove(form["refresh_token"].ToString());
             }
         }
         if (grant is null || grant.ClientId != client.ClientId)
@@ -755,11 +744,11 @@ public sealed class EntraEmulator : EmulatorHost
         lock (StateGate)
         {
             lifetime = _accessTokenLifetime;
-            _accessTokens[access] = new AccessToken(grant, resource, DateTimeOffset.UtcNow + lifetime);
+            _grants.AccessTokens[access] = new AccessToken(grant, resource, DateTimeOffset.UtcNow + lifetime);
             if (withRefreshToken)
             {
                 refresh = "1.AXoA" + Jws.NewToken(64);
-                _refreshTokens[refresh] = grant;
+                _grants.RefreshTokens[refresh] = grant;
             }
             if (grant.Username is not null)
             {
@@ -814,7 +803,7 @@ public sealed class EntraEmulator : EmulatorHost
         lock (StateGate)
         {
             org = _organizationId;
-            if (token is not null && _accessTokens.TryGetValue(token, out var a) && !a.Grant.Revoked && a.Grant.Expired is null &&
+            if (token is not null && _grants.AccessTokens.TryGetValue(token, out var a) && !a.Grant.Revoked && a.Grant.Expired is null &&
                 a.ExpiresAt > DateTimeOffset.UtcNow && string.Equals(a.Resource.TrimEnd('/'), a.Grant.Resource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
             {
                 userId = a.Grant.Username is not null

@@ -17,10 +17,11 @@ public sealed class SalesforceEmulator : EmulatorHost
         public X509Certificate2? Certificate { get; } = certificate;
     }
 
-    private sealed class Grant(string clientId, string username)
+    private sealed class Grant(string clientId, string username) : IEmulatorGrant
     {
         public string ClientId { get; } = clientId;
         public string Username { get; } = username;
+        string? IEmulatorGrant.Username => Username;
         public string? RefreshToken { get; set; }
         public bool Revoked { get; set; }
         public bool Expired { get; set; }
@@ -42,8 +43,7 @@ public sealed class SalesforceEmulator : EmulatorHost
 
     private readonly Dictionary<string, ConnectedApp> _apps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _users = new(StringComparer.OrdinalIgnoreCase); // username -> user id
-    private readonly Dictionary<string, Grant> _refreshTokens = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, AccessToken> _accessTokens = new(StringComparer.Ordinal);
+    private readonly GrantBook<Grant, AccessToken> _grants = new(a => a.Grant);
     private readonly Dictionary<string, PendingCode> _codes = new(StringComparer.Ordinal);
     private string _organizationId;
     private string? _defaultAuthorizeUser;
@@ -140,13 +140,7 @@ public sealed class SalesforceEmulator : EmulatorHost
         ArgumentException.ThrowIfNullOrWhiteSpace(token);
         lock (StateGate)
         {
-            var grant = _refreshTokens.TryGetValue(token, out var g) ? g : _accessTokens.TryGetValue(token, out var a) ? a.Grant : null;
-            if (grant is null)
-            {
-                return false;
-            }
-            grant.Revoked = true;
-            return true;
+            return _grants.Revoke(token);
         }
     }
 
@@ -155,10 +149,7 @@ public sealed class SalesforceEmulator : EmulatorHost
     {
         lock (StateGate)
         {
-            var grants = _refreshTokens.Values.Concat(_accessTokens.Values.Select(a => a.Grant))
-                .Where(g => string.Equals(g.Username, username, StringComparison.OrdinalIgnoreCase)).Distinct().ToList();
-            grants.ForEach(g => g.Revoked = true);
-            return grants.Count;
+            return _grants.RevokeForUser(username);
         }
     }
 
@@ -168,7 +159,7 @@ public sealed class SalesforceEmulator : EmulatorHost
     {
         lock (StateGate)
         {
-            foreach (var g in _refreshTokens.Values.Concat(_accessTokens.Values.Select(a => a.Grant)))
+            foreach (var g in _grants.AllGrants())
             {
                 g.Expired = true;
             }
@@ -308,7 +299,7 @@ public sealed class SalesforceEmulator : EmulatorHost
         lock (StateGate)
         {
             appKnown = _apps.ContainsKey(clientId);
-            _refreshTokens.TryGetValue(refreshToken, out grant);
+            _grants.RefreshTokens.TryGetValue(refreshToken, out grant);
         }
         if (!appKnown)
         {
@@ -385,9 +376,9 @@ public sealed class SalesforceEmulator : EmulatorHost
             {
                 refresh = "5Aep" + Jws.NewToken(40);
                 grant.RefreshToken = refresh;
-                _refreshTokens[refresh] = grant;
+                _grants.RefreshTokens[refresh] = grant;
             }
-            _accessTokens[access] = new AccessToken(grant);
+            _grants.AccessTokens[access] = new AccessToken(grant);
             org = _organizationId;
             userId = _users.TryGetValue(username, out var u) ? u : RegisterUserUnlocked(username);
         }
@@ -428,7 +419,7 @@ public sealed class SalesforceEmulator : EmulatorHost
         lock (StateGate)
         {
             org = _organizationId;
-            if (token is not null && _accessTokens.TryGetValue(token, out var a) && !a.Revoked && !a.Grant.Revoked && !a.Grant.Expired)
+            if (token is not null && _grants.AccessTokens.TryGetValue(token, out var a) && !a.Revoked && !a.Grant.Revoked && !a.Grant.Expired)
             {
                 username = a.Grant.Username;
                 userId = _users[username];
@@ -463,11 +454,11 @@ public sealed class SalesforceEmulator : EmulatorHost
         var token = HttpMethods.IsPost(context.Request.Method) ? form["token"].ToString() : context.Request.Query["token"].ToString();
         lock (StateGate)
         {
-            if (_refreshTokens.TryGetValue(token, out var grant))
+            if (_grants.RefreshTokens.TryGetValue(token, out var grant))
             {
                 grant.Revoked = true;
             }
-            else if (_accessTokens.TryGetValue(token, out var access))
+            else if (_grants.AccessTokens.TryGetValue(token, out var access))
             {
                 access.Revoked = true;
             }
