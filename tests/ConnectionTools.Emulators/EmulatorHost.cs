@@ -12,7 +12,7 @@ using Microsoft.Extensions.Logging;
 namespace ConnectionTools.Emulators;
 
 /// <summary>One request as the emulator saw it. Never holds secrets, tokens or assertions.</summary>
-public sealed record EmulatorRequest(DateTimeOffset At, string Method, string Path, string? GrantType, int StatusCode);
+public sealed record EmulatorRequest(DateTimeOffset At, string Method, string Path, string? GrantType, int StatusCode, string Host = "");
 
 /// <summary>Kestrel on 127.0.0.1:0 plus the switches shared by every emulator. All members are thread-safe.</summary>
 public abstract class EmulatorHost : IAsyncDisposable, IDisposable
@@ -41,6 +41,10 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
     }
 
     /// <summary>Root of the emulator, ending in '/'. Valid after <see cref="StartAsync"/>.</summary>
+    /// <summary>Whether <paramref name="certificate"/> is the one this emulator serves HTTPS with.</summary>
+    public bool IsServing(System.Security.Cryptography.X509Certificates.X509Certificate certificate) =>
+        _serverCertificate is not null && certificate is not null && certificate.GetCertHashString() == _serverCertificate.GetCertHashString();
+
     public Uri BaseUri { get; private set; } = new("http://127.0.0.1/");
 
     /// <summary>Delay added to token calls (0 .. <see cref="MaxLatency"/>).</summary>
@@ -162,7 +166,7 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
                 if (_log.Count < MaxLogEntries)
                 {
                     _log.Add(new EmulatorRequest(DateTimeOffset.UtcNow, request.Method, path,
-                        string.IsNullOrEmpty(grantType) ? null : grantType, context.Response.StatusCode));
+                        string.IsNullOrEmpty(grantType) ? null : grantType, context.Response.StatusCode, request.Host.Host));
                 }
             }
         }

@@ -1,7 +1,7 @@
 namespace ConnectionTools.Errors
 {
     /// <summary>Every error id Core raises, in one place, so docs and tests can enumerate them.</summary>
-    public static class ErrorIds
+    public static partial class ErrorIds
     {
         public const string ConnectionNotFound = "ConnectionTools.Connection.NotFound";
         public const string ConnectionNameInUse = "ConnectionTools.Connection.NameInUse";
@@ -48,6 +48,21 @@ namespace ConnectionTools.Errors
         public const string AuthorizationConsentRequired = "ConnectionTools.Authorization.ConsentRequired";
         public const string AuthorizationPolicyBlocked = "ConnectionTools.Authorization.PolicyBlocked";
         public const string AuthorizationOrgChanged = "ConnectionTools.Authorization.OrgChanged";
+        public const string AuthorizationProviderUnavailable = "ConnectionTools.Authorization.ProviderUnavailable";
+        public const string AuthorizationProtocol = "ConnectionTools.Authorization.Protocol";
+        public const string AuthorizationInteractionRequired = "ConnectionTools.Authorization.InteractionRequired";
+        public const string AuthorizationTimedOut = "ConnectionTools.Authorization.TimedOut";
+        public const string AuthorizationDeclined = "ConnectionTools.Authorization.Declined";
+        public const string AuthorizationAgreementRequired = "ConnectionTools.Authorization.AgreementRequired";
+        public const string AuthorizationInvalidEnvironmentType = "ConnectionTools.Authorization.InvalidEnvironmentType";
+        public const string AuthorizationInvalidFlow = "ConnectionTools.Authorization.InvalidFlow";
+        public const string AuthorizationCertificateNotFound = "ConnectionTools.Authorization.CertificateNotFound";
+        public const string AuthorizationCertificateNoPrivateKey = "ConnectionTools.Authorization.CertificateNoPrivateKey";
+        public const string AuthorizationCertificatePassword = "ConnectionTools.Authorization.CertificatePassword";
+        public const string AuthorizationInvalidClient = "ConnectionTools.Authorization.InvalidClient";
+        public const string AuthorizationNotSystemConnection = "ConnectionTools.Authorization.NotSystemConnection";
+        public const string AuthorizationNoGrant = "ConnectionTools.Authorization.NoGrant";
+        public const string ConnectionOrganizationInUse = "ConnectionTools.Connection.OrganizationInUse";
 
         public const string NodeNoPublicUrl = "ConnectionTools.Node.NoPublicUrl";
         public const string NodeInsecureUrl = "ConnectionTools.Node.InsecureUrl";

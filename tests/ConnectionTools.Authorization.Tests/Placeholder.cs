@@ -1,0 +1,1 @@
+namespace ConnectionTools.Authorization.Tests;
