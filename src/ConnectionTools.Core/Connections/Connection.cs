@@ -1,4 +1,5 @@
 using System;
+using ConnectionTools.Authorization;
 using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Connections
@@ -57,6 +58,25 @@ namespace ConnectionTools.Connections
 
         /// <summary>On the public side, while Pending: when the current invitation code expires.</summary>
         public DateTimeOffset? InvitationExpiresAt { get; init; }
+
+        /// <summary>System connections: the org's My Domain or the Dataverse environment URL.</summary>
+        public Uri? InstanceUrl { get; init; }
+
+        /// <summary>Dynamics 365 connections: the Microsoft cloud.</summary>
+        public EnvironmentType? EnvironmentType { get; init; }
+
+        /// <summary>
+        /// System connections: the Salesforce Org ID or Dataverse OrganizationId the connection is pinned to. One live connection per org;
+        /// a re-authorization that reaches another org is refused unless -AcceptNewOrganizationId.
+        /// </summary>
+        public string? OrganizationId { get; init; }
+
+        /// <summary>Who the grant acts on behalf of: the user, or app:&lt;client id&gt; for client credentials.</summary>
+        public string? AuthorizedAs { get; init; }
+
+        public DateTimeOffset? AuthorizedAt { get; init; }
+
+        public AuthorizationFlow? AuthorizationFlow { get; init; }
 
         /// <summary>The optimistic concurrency version: 1 when created, one more for every change.</summary>
         public long Version { get; init; }

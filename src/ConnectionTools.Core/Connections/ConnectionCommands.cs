@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using ConnectionTools.Authorization;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
@@ -201,6 +202,7 @@ namespace ConnectionTools.Connections
             }
 
             var now = _node.Clock();
+            byte[]? removedGrant = null;
             var outcome = _node.Store.Change(
                 current.Id,
                 action,
@@ -224,6 +226,10 @@ namespace ConnectionTools.Connections
                     {
                         // A pending connection's code (kept encrypted for Get-InvitationCode) has no use any more.
                         InvitationRows.Retire(db, tx, after.Id, InvitationOutcome.Withdrawn, now);
+
+                        // A tombstone keeps its history, not its grant; the grant is revoked at the provider once the removal is saved.
+                        removedGrant = GrantRows.Find(db, tx, after.Id);
+                        GrantRows.Delete(db, tx, after.Id);
                     }
                 });
             Report(outcome, action);
@@ -231,6 +237,10 @@ namespace ConnectionTools.Connections
             if (action == LifecycleAction.Remove && outcome.Changed)
             {
                 result = TellPublicSideAboutRemoval(result);
+                if (removedGrant != null)
+                {
+                    new SystemConnectionCommands(_node, _host).RevokeAfterRemoval(result, removedGrant);
+                }
             }
 
             WriteIf(passThru, result);

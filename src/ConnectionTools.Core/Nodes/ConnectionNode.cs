@@ -1,7 +1,13 @@
 using System;
+using System.Collections.Generic;
+using System.Net.Http;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Security;
 using ConnectionTools.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Nodes
 {
@@ -45,6 +51,24 @@ namespace ConnectionTools.Nodes
         public string ActorName { get; }
 
         public Func<DateTimeOffset> Clock { get; }
+
+        /// <summary>
+        /// HTTP to Salesforce and Entra ID. One client for the process by default; tests give one whose handler routes the
+        /// real provider hosts to loopback emulators.
+        /// </summary>
+        public HttpClient ProviderHttp { get; set; } = SystemAuthorizers.SharedHttp;
+
+        /// <summary>The OAuth implementation for each system connection type.</summary>
+        public Func<ConnectionType, ISystemAuthorizer> Authorizers { get; set; } = SystemAuthorizers.For;
+
+        /// <summary>Opens the system browser for interactive sign-in; tests follow the authorize URL over HTTP instead.</summary>
+        public Func<Uri, CancellationToken, Task> OpenBrowser { get; set; } = SystemBrowser.OpenAsync;
+
+        /// <summary>
+        /// Runs inside the transaction that makes an Inactive connection Active again after re-authorization: where the jobs
+        /// a connection put on Holding go back to scheduled, atomically with the status.
+        /// </summary>
+        internal List<Action<SqliteConnection, SqliteTransaction, Connection>> OnReauthorized { get; } = new List<Action<SqliteConnection, SqliteTransaction, Connection>>();
 
         public static ConnectionNode Open(StoreLocation location, StoreOptions? options = null, string? actor = null)
         {

@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
+using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
@@ -20,7 +21,8 @@ namespace ConnectionTools.Storage
     public sealed class ConnectionStore : IDisposable
     {
         private const string Columns = "id, name, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
-            "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at";
+            "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at, " +
+            "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow";
 
         private readonly string _connectionString;
         private readonly StoreOptions _options;
@@ -141,6 +143,7 @@ namespace ConnectionTools.Storage
             return Write((db, tx) =>
             {
                 EnsureNameFree(db, tx, connection.Name, connection.Id);
+                EnsureOrganizationFree(db, tx, connection.OrganizationId, connection.Id);
                 var now = Now();
                 var created = connection with
                 {
@@ -154,9 +157,11 @@ namespace ConnectionTools.Storage
                     db,
                     tx,
                     "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
-                    "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at) " +
+                    "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at, " +
+                    "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow) " +
                     "VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version, " +
-                    "$mode, $side, $local_instance, $remote_instance, $peer_node_id, $peer_node_version, $peer_url, $peer_status, $last_exchange_at, $invitation_expires_at);",
+                    "$mode, $side, $local_instance, $remote_instance, $peer_node_id, $peer_node_version, $peer_url, $peer_status, $last_exchange_at, $invitation_expires_at, " +
+                    "$instance_url, $environment_type, $organization_id, $authorized_as, $authorized_at, $authorization_flow);",
                     RowParameters(created));
                 alsoWrite?.Invoke(db, tx);
                 AppendAudit(db, tx, null, created, LifecycleAction.Create, actor, now);
@@ -195,6 +200,11 @@ namespace ConnectionTools.Storage
                     }
                 }
 
+                if (proposed.OrganizationId != before.OrganizationId && proposed.Status != ConnectionStatus.Removed)
+                {
+                    EnsureOrganizationFree(db, tx, proposed.OrganizationId, id);
+                }
+
                 var now = Now();
                 var after = proposed with { Id = before.Id, Version = before.Version + 1, ModifiedAt = now, ModifiedBy = actor };
                 var parameters = RowParameters(after).Concat(new (string, object?)[] { ("$expected", before.Version) }).ToArray();
@@ -204,7 +214,9 @@ namespace ConnectionTools.Storage
                     "UPDATE connections SET name = $name, name_key = $name_key, description = $description, type = $type, status = $status, " +
                     "inactive_reason = $reason, modified_at = $modified_at, modified_by = $modified_by, removed_at = $removed_at, version = $version, " +
                     "mode = $mode, side = $side, local_instance = $local_instance, remote_instance = $remote_instance, peer_node_id = $peer_node_id, " +
-                    "peer_node_version = $peer_node_version, peer_url = $peer_url, peer_status = $peer_status, last_exchange_at = $last_exchange_at, invitation_expires_at = $invitation_expires_at " +
+                    "peer_node_version = $peer_node_version, peer_url = $peer_url, peer_status = $peer_status, last_exchange_at = $last_exchange_at, invitation_expires_at = $invitation_expires_at, " +
+                    "instance_url = $instance_url, environment_type = $environment_type, organization_id = $organization_id, authorized_as = $authorized_as, " +
+                    "authorized_at = $authorized_at, authorization_flow = $authorization_flow " +
                     "WHERE id = $id AND version = $expected;",
                     parameters);
                 if (updated != 1)
@@ -478,6 +490,35 @@ namespace ConnectionTools.Storage
             }
         }
 
+        private static void EnsureOrganizationFree(SqliteConnection db, SqliteTransaction tx, string? organizationId, Guid id)
+        {
+            var existing = organizationId is null ? null : FindLiveByOrganization(db, tx, organizationId);
+            if (existing != null && existing.Id != id)
+            {
+                throw OrganizationInUse(existing, organizationId!);
+            }
+        }
+
+        internal static ConnectionToolsException OrganizationInUse(Connection existing, string organizationId) => new ConnectionToolsException(
+            ErrorIds.ConnectionOrganizationInUse,
+            ErrorKind.ResourceExists,
+            $"Organization {organizationId} is already connected on this node by '{existing.Name}' (id {existing.Id}, status {existing.Status}). An org can be connected only once per node. Nothing was saved.",
+            existing.Name,
+            $"Use the existing connection (re-authorize it with Update-ConnectionAuthorization -Name '{existing.Name}'), or remove it first with Remove-Connection -Name '{existing.Name}'.");
+
+        /// <summary>The live connection pinned to an org, if any.</summary>
+        public Connection? FindByOrganization(string organizationId) => Read(connection => FindLiveByOrganization(connection, null, organizationId));
+
+        /// <summary>The most recently removed connection that was pinned to an org, whose settings a new connection to it reuses.</summary>
+        public Connection? FindRemovedByOrganization(string organizationId) => Read(connection => Single(
+            connection,
+            null,
+            $"SELECT {Columns} FROM connections WHERE organization_id = $org AND status = 'Removed' ORDER BY removed_at DESC LIMIT 1;",
+            ("$org", organizationId)));
+
+        private static Connection? FindLiveByOrganization(SqliteConnection db, SqliteTransaction? tx, string organizationId) =>
+            Single(db, tx, $"SELECT {Columns} FROM connections WHERE organization_id = $org AND status <> 'Removed';", ("$org", organizationId));
+
         internal static ConnectionToolsException NameInUse(Connection existing, string requestedName) => new ConnectionToolsException(
             ErrorIds.ConnectionNameInUse,
             ErrorKind.ResourceExists,
@@ -554,6 +595,16 @@ namespace ConnectionTools.Storage
                 parts.Add($"Remote instance: {before.RemoteInstanceName ?? "unknown"} -> {after.RemoteInstanceName ?? "unknown"}");
             }
 
+            if (before.OrganizationId != after.OrganizationId)
+            {
+                parts.Add($"Organization: {before.OrganizationId ?? "none"} -> {after.OrganizationId ?? "none"}");
+            }
+
+            if (before.AuthorizedAt != after.AuthorizedAt && after.AuthorizedAt != null)
+            {
+                parts.Add($"Authorized as {after.AuthorizedAs} ({after.AuthorizationFlow})");
+            }
+
             if (before.InvitationExpiresAt != after.InvitationExpiresAt && after.InvitationExpiresAt != null)
             {
                 parts.Add($"Invitation renewed, expires {after.InvitationExpiresAt:u}");
@@ -575,6 +626,10 @@ namespace ConnectionTools.Storage
             .Add("side", c.Side?.ToString())
             .Add("remoteInstanceName", c.RemoteInstanceName)
             .Add("peerStatus", c.PeerStatus?.ToString())
+            .Add("instanceUrl", c.InstanceUrl?.AbsoluteUri)
+            .Add("environmentType", c.EnvironmentType?.ToString())
+            .Add("organizationId", c.OrganizationId)
+            .Add("authorizedAs", c.AuthorizedAs)
             .Add("version", c.Version)
             .ToString();
 
@@ -603,6 +658,12 @@ namespace ConnectionTools.Storage
             ("$peer_status", c.PeerStatus?.ToString()),
             ("$last_exchange_at", c.LastExchangeAt?.ToUnixTimeMilliseconds()),
             ("$invitation_expires_at", c.InvitationExpiresAt?.ToUnixTimeMilliseconds()),
+            ("$instance_url", c.InstanceUrl?.AbsoluteUri),
+            ("$environment_type", c.EnvironmentType?.ToString()),
+            ("$organization_id", c.OrganizationId),
+            ("$authorized_as", c.AuthorizedAs),
+            ("$authorized_at", c.AuthorizedAt?.ToUnixTimeMilliseconds()),
+            ("$authorization_flow", c.AuthorizationFlow?.ToString()),
         };
 
         private static Connection Map(SqliteDataReader r)
@@ -623,9 +684,22 @@ namespace ConnectionTools.Storage
                 Version = r.GetInt64(11),
             };
 
-            // Reading a column costs a native call; the private-connection columns are always empty for system connections,
+            // Reading a column costs a native call; each kind of connection reads only its own columns,
             // and listing tens of thousands of connections must stay fast.
-            return connection.Type != ConnectionType.Private ? connection : connection with
+            if (connection.Type != ConnectionType.Private)
+            {
+                return connection with
+                {
+                    InstanceUrl = r.IsDBNull(22) ? null : new Uri(r.GetString(22)),
+                    EnvironmentType = r.IsDBNull(23) ? (EnvironmentType?)null : EnumText<EnvironmentType>.Parse(r.GetString(23)),
+                    OrganizationId = r.IsDBNull(24) ? null : r.GetString(24),
+                    AuthorizedAs = r.IsDBNull(25) ? null : r.GetString(25),
+                    AuthorizedAt = ReadTime(r, 26),
+                    AuthorizationFlow = r.IsDBNull(27) ? (AuthorizationFlow?)null : EnumText<AuthorizationFlow>.Parse(r.GetString(27)),
+                };
+            }
+
+            return connection with
             {
                 Mode = r.IsDBNull(12) ? (PrivateConnectionMode?)null : EnumText<PrivateConnectionMode>.Parse(r.GetString(12)),
                 Side = r.IsDBNull(13) ? (PrivateConnectionSide?)null : EnumText<PrivateConnectionSide>.Parse(r.GetString(13)),

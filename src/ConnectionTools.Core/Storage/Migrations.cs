@@ -15,6 +15,7 @@ namespace ConnectionTools.Storage
             V1,
             V2,
             V3,
+            V4,
         };
 
         public static int Latest => Steps.Count;
@@ -82,6 +83,29 @@ CREATE TABLE sync_rules (
     entity        TEXT NOT NULL,
     script        TEXT NOT NULL,
     PRIMARY KEY (connection_id, direction, entity)
+);
+");
+        }
+
+        /// <summary>
+        /// System connections: the org they reach and how they were authorized, one live connection per org, and the grant,
+        /// which is kept only encrypted and only while the connection is not removed.
+        /// </summary>
+        private static void V4(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Sql.Execute(connection, transaction, @"
+ALTER TABLE connections ADD COLUMN instance_url TEXT NULL;
+ALTER TABLE connections ADD COLUMN environment_type TEXT NULL;
+ALTER TABLE connections ADD COLUMN organization_id TEXT NULL;
+ALTER TABLE connections ADD COLUMN authorized_as TEXT NULL;
+ALTER TABLE connections ADD COLUMN authorized_at INTEGER NULL;
+ALTER TABLE connections ADD COLUMN authorization_flow TEXT NULL;
+CREATE UNIQUE INDEX ux_connections_live_org ON connections(organization_id) WHERE status <> 'Removed' AND organization_id IS NOT NULL;
+CREATE INDEX ix_connections_org ON connections(organization_id) WHERE organization_id IS NOT NULL;
+CREATE TABLE grants (
+    connection_id   TEXT PRIMARY KEY,
+    grant_protected BLOB NOT NULL,
+    updated_at      INTEGER NOT NULL
 );
 ");
         }

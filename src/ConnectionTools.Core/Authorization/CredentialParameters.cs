@@ -1,0 +1,65 @@
+using ConnectionTools.Connections;
+
+namespace ConnectionTools.Authorization
+{
+    /// <summary>The sign-in parameters New-Connection and Update-ConnectionAuthorization share. Secrets are plain here for the shortest time possible.</summary>
+    public class CredentialParameters
+    {
+        public bool UseDeviceCode { get; set; }
+
+        public string? ClientId { get; set; }
+
+        public string? Username { get; set; }
+
+        public string? TenantId { get; set; }
+
+        public string? CertificatePath { get; set; }
+
+        public string? CertificateThumbprint { get; set; }
+
+        public string? CertificatePassword { get; set; }
+
+        public string? ClientSecret { get; set; }
+
+        /// <summary>Whether a person can answer a browser or device-code sign-in (false in scheduled tasks and -NonInteractive sessions).</summary>
+        public bool Interactive { get; set; }
+
+        internal bool GivesCredentials =>
+            UseDeviceCode || ClientId != null || Username != null || TenantId != null || CertificatePath != null ||
+            CertificateThumbprint != null || ClientSecret != null;
+    }
+
+    /// <summary>New-Connection's parameters.</summary>
+    public sealed class NewConnectionRequest : CredentialParameters
+    {
+        public string? Name { get; set; }
+
+        public string? Description { get; set; }
+
+        /// <summary>SalesforceProduction, SalesforceSandbox or Dynamics365.</summary>
+        public string? Type { get; set; }
+
+        public string? InstanceUrl { get; set; }
+
+        /// <summary>Dynamics 365 only: Public (default), GCC, GCCHigh, DoD or China.</summary>
+        public string? EnvironmentType { get; set; }
+
+        public bool AcceptDataProcessingAgreement { get; set; }
+    }
+
+    /// <summary>Update-ConnectionAuthorization's parameters besides the connections.</summary>
+    public sealed class UpdateAuthorizationRequest : CredentialParameters
+    {
+        public bool AcceptNewOrganizationId { get; set; }
+
+        public int ThrottleLimit { get; set; } = SystemConnectionCommands.DefaultThrottleLimit;
+
+        public bool PassThru { get; set; }
+    }
+
+    /// <summary>Test-ConnectionAuthorization's parameters besides the connections.</summary>
+    public sealed class TestAuthorizationRequest
+    {
+        public int ThrottleLimit { get; set; } = SystemConnectionCommands.DefaultThrottleLimit;
+    }
+}
