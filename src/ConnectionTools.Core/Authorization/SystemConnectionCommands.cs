@@ -99,7 +99,7 @@ namespace ConnectionTools.Authorization
                     _host.WriteVerbose($"Organization {outcome.OrganizationId} was connected before by '{previous.Name}' (id {previous.Id}, removed {previous.RemovedAt:u}); its settings are reused.");
                 }
 
-                var now = _node.Clock();
+                var now = StoreTime(_node.Clock());
                 var connection = new Connection
                 {
                     Id = Guid.NewGuid(),
@@ -273,7 +273,7 @@ namespace ConnectionTools.Authorization
 
         private Connection SaveReauthorization(Connection connection, AuthorizationOutcome outcome, AuthorizationFlow flow)
         {
-            var now = _node.Clock();
+            var now = StoreTime(_node.Clock());
             var grant = Protect(outcome.Grant);
             var change = _node.Store.Change(
                 connection.Id,
@@ -628,6 +628,9 @@ namespace ConnectionTools.Authorization
                 return false;
             }
         }
+
+        /// <summary>The store keeps milliseconds; a snapshot with finer times would not equal what is read back.</summary>
+        private static DateTimeOffset StoreTime(DateTimeOffset at) => DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
 
         private static AuthorizationResult Result(Connection connection) => new AuthorizationResult
         {

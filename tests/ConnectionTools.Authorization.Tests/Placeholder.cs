@@ -1,1 +1,0 @@
-namespace ConnectionTools.Authorization.Tests;
