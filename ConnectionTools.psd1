@@ -17,6 +17,7 @@
         'Get-ConnectionNode'
         'Get-ConnectionSyncRule'
         'Get-InvitationCode'
+        'New-Connection'
         'New-PrivateConnection'
         'Remove-Connection'
         'Resume-Connection'
@@ -25,6 +26,8 @@
         'Set-ConnectionSyncRule'
         'Suspend-Connection'
         'Sync-Connection'
+        'Test-ConnectionAuthorization'
+        'Update-ConnectionAuthorization'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation')
     FunctionsToExport    = @()

@@ -54,7 +54,6 @@ namespace ConnectionTools.Authorization
 
         public int ThrottleLimit { get; set; } = SystemConnectionCommands.DefaultThrottleLimit;
 
-        public bool PassThru { get; set; }
     }
 
     /// <summary>Test-ConnectionAuthorization's parameters besides the connections.</summary>

@@ -1,0 +1,78 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Security;
+using ConnectionTools.Authorization;
+using ConnectionTools.Connections;
+
+namespace ConnectionTools.PowerShell.Cmdlets
+{
+    /// <summary>
+    /// Re-authorizes system connections: with their stored unattended credentials (a scheduled task can run
+    /// Update-ConnectionAuthorization -Status Inactive), with credentials given now, or by signing in.
+    /// </summary>
+    [Cmdlet(VerbsData.Update, "ConnectionAuthorization", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
+    [OutputType(typeof(AuthorizationResult))]
+    public sealed class UpdateConnectionAuthorizationCommand : ConnectionTargetCmdlet
+    {
+        internal const string ByStatus = "ByStatus";
+
+        [Parameter(Mandatory = true, ParameterSetName = ByStatus)]
+        public ConnectionStatus[] Status { get; set; } = System.Array.Empty<ConnectionStatus>();
+
+        [Parameter]
+        public SwitchParameter AcceptNewOrganizationId { get; set; }
+
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int ThrottleLimit { get; set; } = SystemConnectionCommands.DefaultThrottleLimit;
+
+        [Parameter]
+        public SwitchParameter UseDeviceCode { get; set; }
+
+        [Parameter]
+        public string? ClientId { get; set; }
+
+        [Parameter]
+        public string? Username { get; set; }
+
+        [Parameter]
+        public string? TenantId { get; set; }
+
+        [Parameter]
+        public string? CertificatePath { get; set; }
+
+        [Parameter]
+        public string? CertificateThumbprint { get; set; }
+
+        [Parameter]
+        public SecureString? CertificatePassword { get; set; }
+
+        [Parameter]
+        public SecureString? ClientSecret { get; set; }
+
+        [Parameter]
+        [Credential]
+        public PSCredential? Credential { get; set; }
+
+        private readonly List<ConnectionTarget> _targets = new List<ConnectionTarget>();
+
+        // Collected first, so unattended grants are renewed in parallel rather than one pipeline item at a time.
+        protected override void ProcessRecord()
+        {
+            if (ParameterSetName != ByStatus)
+            {
+                _targets.AddRange(Targets());
+            }
+        }
+
+        protected override void EndProcessing() => Run(node =>
+        {
+            var commands = new SystemConnectionCommands(node, HostContext);
+            var targets = ParameterSetName == ByStatus ? commands.SelectByStatus(Status) : _targets;
+            var request = SystemCredentialParameters.Fill(
+                new UpdateAuthorizationRequest { AcceptNewOrganizationId = AcceptNewOrganizationId.IsPresent, ThrottleLimit = ThrottleLimit },
+                this, UseDeviceCode, ClientId, Username, TenantId, CertificatePath, CertificateThumbprint, CertificatePassword, ClientSecret, Credential);
+            commands.Update(targets, request);
+        });
+    }
+}
