@@ -113,9 +113,14 @@ namespace ConnectionTools.Authorization
                     AuthorizedAs = outcome.AuthorizedAs,
                     AuthorizedAt = now,
                     AuthorizationFlow = spec.Value.Flow,
+                    RetrievalInterval = previous?.RetrievalInterval,
                 };
                 var grant = Protect(outcome.Grant);
-                var created = _node.Store.Create(connection, _node.ActorName, (db, tx) => GrantRows.Save(db, tx, connection.Id, grant, now));
+                var created = _node.Store.Create(connection, _node.ActorName, (db, tx) =>
+                {
+                    GrantRows.Save(db, tx, connection.Id, grant, now);
+                    JobRows.Create(db, tx, connection, now);
+                });
                 _host.WriteVerbose($"Created {type} connection '{name}' for organization {outcome.OrganizationId}, authorized as {outcome.AuthorizedAs} ({spec.Value.Flow}).");
                 _host.WriteObject(created);
             }
@@ -311,10 +316,12 @@ namespace ConnectionTools.Authorization
             return change.After;
         }
 
-        /// <summary>Inactive with the reason, from Active or Paused; an Inactive connection takes the newer reason.</summary>
-        private Connection Deactivate(Connection connection, InactiveReason reason, string providerSaid)
+        private Connection Deactivate(Connection connection, InactiveReason reason, string providerSaid) => Deactivate(_node, connection, reason, providerSaid);
+
+        /// <summary>Inactive with the reason, from Active or Paused; an Inactive connection takes the newer reason. Its job goes to Holding.</summary>
+        internal static Connection Deactivate(ConnectionNode node, Connection connection, InactiveReason reason, string providerSaid)
         {
-            var outcome = _node.Store.Change(
+            var outcome = node.Store.Change(
                 connection.Id,
                 LifecycleAction.Deactivate,
                 latest =>
@@ -328,26 +335,29 @@ namespace ConnectionTools.Authorization
                         ? null
                         : latest with { Status = ConnectionStatus.Inactive, InactiveReason = reason };
                 },
-                _node.ActorName,
+                node.ActorName,
                 alsoWrite: null,
                 note: $"Status: {connection.Status} -> Inactive ({reason}): {providerSaid}");
             return outcome.After;
         }
 
         /// <summary>A refresh may rotate the refresh token or renew MSAL's cache; keep what the provider returned.</summary>
-        private void SaveRefreshedGrant(Connection connection, GrantMaterial before, GrantMaterial after)
+        private void SaveRefreshedGrant(Connection connection, GrantMaterial before, GrantMaterial after) => SaveRefreshedGrant(_node, connection, before, after);
+
+        internal static void SaveRefreshedGrant(ConnectionNode node, Connection connection, GrantMaterial before, GrantMaterial after)
         {
             if (before.RefreshToken == after.RefreshToken && before.TokenCache == after.TokenCache)
             {
                 return;
             }
 
-            var grant = Protect(after);
-            _node.Store.Write((db, tx) =>
+            var grant = Protect(node, after);
+            node.Store.Write((db, tx) =>
             {
+                // A connection removed meanwhile has no grant any more, and must not get one back.
                 if (GrantRows.Find(db, tx, connection.Id) != null)
                 {
-                    GrantRows.Save(db, tx, connection.Id, grant, _node.Clock());
+                    GrantRows.Save(db, tx, connection.Id, grant, node.Clock());
                 }
 
                 return 0;
@@ -584,7 +594,7 @@ namespace ConnectionTools.Authorization
             Verbose = worker.WriteVerbose,
         };
 
-        private static SystemTarget TargetOf(Connection connection) => new SystemTarget(
+        internal static SystemTarget TargetOf(Connection connection) => new SystemTarget(
             connection.Type,
             connection.EnvironmentType ?? EnvironmentType.Public,
             connection.InstanceUrl ?? throw new ConnectionToolsException(ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no instance URL.", connection.Name, "Remove it and create it again with New-Connection."));
@@ -596,16 +606,22 @@ namespace ConnectionTools.Authorization
             connection.Name,
             $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
 
-        private GrantMaterial? ReadGrantOrNull(Connection connection)
+        private GrantMaterial? ReadGrantOrNull(Connection connection) => ReadGrantOrNull(_node, connection);
+
+        internal static GrantMaterial? ReadGrantOrNull(ConnectionNode node, Connection connection)
         {
-            var protectedGrant = _node.Store.Read(db => GrantRows.Find(db, null, connection.Id));
-            return protectedGrant is null ? null : Unprotect(protectedGrant);
+            var protectedGrant = node.Store.Read(db => GrantRows.Find(db, null, connection.Id));
+            return protectedGrant is null ? null : Unprotect(node, protectedGrant);
         }
 
-        private byte[] Protect(GrantMaterial grant) => _node.Secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJson));
+        private byte[] Protect(GrantMaterial grant) => Protect(_node, grant);
 
-        private GrantMaterial Unprotect(byte[] protectedGrant) =>
-            JsonSerializer.Deserialize<GrantMaterial>(_node.Secrets.Unprotect(protectedGrant), GrantJson) ?? new GrantMaterial();
+        private static byte[] Protect(ConnectionNode node, GrantMaterial grant) => node.Secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJson));
+
+        private GrantMaterial Unprotect(byte[] protectedGrant) => Unprotect(_node, protectedGrant);
+
+        private static GrantMaterial Unprotect(ConnectionNode node, byte[] protectedGrant) =>
+            JsonSerializer.Deserialize<GrantMaterial>(node.Secrets.Unprotect(protectedGrant), GrantJson) ?? new GrantMaterial();
 
         /// <summary>Best effort: a grant that cannot be revoked is a warning, never a failure of the command.</summary>
         private async Task<bool> TryRevokeAsync(SystemTarget target, GrantMaterial grant, WorkerHost worker, string name, CancellationToken ct)

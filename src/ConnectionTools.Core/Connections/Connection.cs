@@ -78,6 +78,9 @@ namespace ConnectionTools.Connections
 
         public AuthorizationFlow? AuthorizationFlow { get; init; }
 
+        /// <summary>System connections: how often the retrieval job runs (5 minutes unless set).</summary>
+        public TimeSpan? RetrievalInterval { get; init; }
+
         /// <summary>The optimistic concurrency version: 1 when created, one more for every change.</summary>
         public long Version { get; init; }
 

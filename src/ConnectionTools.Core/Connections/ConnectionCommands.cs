@@ -107,7 +107,8 @@ namespace ConnectionTools.Connections
             var newName = edit.NewName is null ? current.Name : ConnectionNames.Validate(edit.NewName);
             var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
             var mode = edit.Mode is null ? current.Mode : DecideMode(current, edit.Mode);
-            var proposed = current with { Name = newName, Description = description, Mode = mode };
+            var interval = edit.RetrievalInterval is null ? current.RetrievalInterval : DecideInterval(current, edit.RetrievalInterval.Value);
+            var proposed = current with { Name = newName, Description = description, Mode = mode, RetrievalInterval = interval };
             CheckVersion(target, current);
             if (!ConnectionNames.Same(newName, current.Name) && _node.Store.FindByName(newName) is { } taken)
             {
@@ -132,7 +133,13 @@ namespace ConnectionTools.Connections
                 latest =>
                 {
                     CheckVersion(target, latest);
-                    var next = latest with { Name = newName, Description = description, Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode) };
+                    var next = latest with
+                    {
+                        Name = newName,
+                        Description = description,
+                        Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode),
+                        RetrievalInterval = edit.RetrievalInterval is null ? latest.RetrievalInterval : interval,
+                    };
                     return next == latest ? null : next;
                 },
                 _node.ActorName);
@@ -171,6 +178,28 @@ namespace ConnectionTools.Connections
 
             return mode;
         }
+
+        /// <summary>System connections retrieve on a schedule; private connections exchange with their peer instead.</summary>
+        private static TimeSpan DecideInterval(Connection current, TimeSpan requested)
+        {
+            if (current.Type == ConnectionType.Private)
+            {
+                throw new ConnectionToolsException(ErrorIds.ConnectionIntervalNotOffered, ErrorKind.InvalidArgument,
+                    $"Connection '{current.Name}' is a private connection; it has no retrieval job (its peer exchanges with it instead).", current.Name, "Set -RetrievalInterval on Salesforce or Dynamics 365 connections.");
+            }
+
+            if (requested < MinimumInterval || requested > MaximumInterval)
+            {
+                throw new ConnectionToolsException(ErrorIds.ConnectionInvalidInterval, ErrorKind.InvalidArgument,
+                    $"A retrieval interval of {requested} is out of range for '{current.Name}'.", current.Name, $"Give an interval from {MinimumInterval} to {MaximumInterval}, for example -RetrievalInterval (New-TimeSpan -Minutes 15).");
+            }
+
+            return requested;
+        }
+
+        private static readonly TimeSpan MinimumInterval = TimeSpan.FromMinutes(1);
+
+        private static readonly TimeSpan MaximumInterval = TimeSpan.FromDays(1);
 
         /// <summary>Writes the audit entries of each target, oldest first. Removed connections keep theirs.</summary>
         public void History(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, targets, target =>

@@ -10,6 +10,9 @@ namespace ConnectionTools.Connections
         /// <summary>Basic, Script or Visual, as typed; private connections upgrade Basic to Script only.</summary>
         public string? Mode { get; set; }
 
-        public bool IsEmpty => NewName is null && Description is null && Mode is null;
+        /// <summary>System connections: how often the retrieval job runs.</summary>
+        public System.TimeSpan? RetrievalInterval { get; set; }
+
+        public bool IsEmpty => NewName is null && Description is null && Mode is null && RetrievalInterval is null;
     }
 }

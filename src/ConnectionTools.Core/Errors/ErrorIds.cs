@@ -12,6 +12,8 @@ namespace ConnectionTools.Errors
         public const string ConnectionRemoved = "ConnectionTools.Connection.Removed";
         public const string ConnectionModeNotOffered = "ConnectionTools.Connection.ModeNotOffered";
         public const string ConnectionModeDowngrade = "ConnectionTools.Connection.ModeDowngrade";
+        public const string ConnectionIntervalNotOffered = "ConnectionTools.Connection.IntervalNotOffered";
+        public const string ConnectionInvalidInterval = "ConnectionTools.Connection.InvalidInterval";
         public const string SyncRuleReadOnlyInBasicMode = "ConnectionTools.SyncRule.ReadOnlyInBasicMode";
         public const string SyncRuleInvalidScript = "ConnectionTools.SyncRule.InvalidScript";
 
@@ -63,6 +65,13 @@ namespace ConnectionTools.Errors
         public const string AuthorizationNotSystemConnection = "ConnectionTools.Authorization.NotSystemConnection";
         public const string AuthorizationNoGrant = "ConnectionTools.Authorization.NoGrant";
         public const string ConnectionOrganizationInUse = "ConnectionTools.Connection.OrganizationInUse";
+
+        public const string JobNotFound = "ConnectionTools.Job.NotFound";
+        public const string JobConnectionPaused = "ConnectionTools.Job.ConnectionPaused";
+        public const string JobHolding = "ConnectionTools.Job.Holding";
+        public const string JobAlreadyRunning = "ConnectionTools.Job.AlreadyRunning";
+        public const string JobCancelled = "ConnectionTools.Job.Cancelled";
+        public const string JobInterrupted = "ConnectionTools.Job.Interrupted";
 
         public const string NodeNoPublicUrl = "ConnectionTools.Node.NoPublicUrl";
         public const string NodeInsecureUrl = "ConnectionTools.Node.InsecureUrl";

@@ -22,7 +22,7 @@ namespace ConnectionTools.Storage
     {
         private const string Columns = "id, name, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
             "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at, " +
-            "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow";
+            "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow, retrieval_interval_seconds";
 
         private readonly string _connectionString;
         private readonly StoreOptions _options;
@@ -158,10 +158,10 @@ namespace ConnectionTools.Storage
                     tx,
                     "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
                     "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at, " +
-                    "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow) " +
+                    "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow, retrieval_interval_seconds) " +
                     "VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version, " +
                     "$mode, $side, $local_instance, $remote_instance, $peer_node_id, $peer_node_version, $peer_url, $peer_status, $last_exchange_at, $invitation_expires_at, " +
-                    "$instance_url, $environment_type, $organization_id, $authorized_as, $authorized_at, $authorization_flow);",
+                    "$instance_url, $environment_type, $organization_id, $authorized_as, $authorized_at, $authorization_flow, $retrieval_interval);",
                     RowParameters(created));
                 alsoWrite?.Invoke(db, tx);
                 AppendAudit(db, tx, null, created, LifecycleAction.Create, actor, now);
@@ -216,13 +216,18 @@ namespace ConnectionTools.Storage
                     "mode = $mode, side = $side, local_instance = $local_instance, remote_instance = $remote_instance, peer_node_id = $peer_node_id, " +
                     "peer_node_version = $peer_node_version, peer_url = $peer_url, peer_status = $peer_status, last_exchange_at = $last_exchange_at, invitation_expires_at = $invitation_expires_at, " +
                     "instance_url = $instance_url, environment_type = $environment_type, organization_id = $organization_id, authorized_as = $authorized_as, " +
-                    "authorized_at = $authorized_at, authorization_flow = $authorization_flow " +
+                    "authorized_at = $authorized_at, authorization_flow = $authorization_flow, retrieval_interval_seconds = $retrieval_interval " +
                     "WHERE id = $id AND version = $expected;",
                     parameters);
                 if (updated != 1)
                 {
                     // Unreachable while writers hold the IMMEDIATE lock; kept so a future code path can never overwrite silently.
                     throw Conflict(before, null);
+                }
+
+                if (before.Status != after.Status || before.RetrievalInterval != after.RetrievalInterval)
+                {
+                    JobRows.Follow(db, tx, after, now);
                 }
 
                 alsoWrite?.Invoke(db, tx, after);
@@ -526,6 +531,9 @@ namespace ConnectionTools.Storage
             requestedName,
             "Choose another name, or rename or remove the existing connection first.");
 
+        /// <summary>Reads a connection inside a write transaction the caller holds.</summary>
+        internal Connection? FindInTransaction(SqliteConnection db, SqliteTransaction tx, Guid id) => FindById(db, tx, id);
+
         private static Connection? FindById(SqliteConnection db, SqliteTransaction? tx, Guid id) =>
             Single(db, tx, $"SELECT {Columns} FROM connections WHERE id = $id;", ("$id", FormatId(id)));
 
@@ -605,6 +613,11 @@ namespace ConnectionTools.Storage
                 parts.Add($"Authorized as {after.AuthorizedAs} ({after.AuthorizationFlow})");
             }
 
+            if (before.RetrievalInterval != after.RetrievalInterval)
+            {
+                parts.Add($"Retrieval interval: {before.RetrievalInterval?.ToString() ?? "none"} -> {after.RetrievalInterval?.ToString() ?? "none"}");
+            }
+
             if (before.InvitationExpiresAt != after.InvitationExpiresAt && after.InvitationExpiresAt != null)
             {
                 parts.Add($"Invitation renewed, expires {after.InvitationExpiresAt:u}");
@@ -630,6 +643,7 @@ namespace ConnectionTools.Storage
             .Add("environmentType", c.EnvironmentType?.ToString())
             .Add("organizationId", c.OrganizationId)
             .Add("authorizedAs", c.AuthorizedAs)
+            .Add("retrievalInterval", c.RetrievalInterval?.ToString())
             .Add("version", c.Version)
             .ToString();
 
@@ -664,6 +678,7 @@ namespace ConnectionTools.Storage
             ("$authorized_as", c.AuthorizedAs),
             ("$authorized_at", c.AuthorizedAt?.ToUnixTimeMilliseconds()),
             ("$authorization_flow", c.AuthorizationFlow?.ToString()),
+            ("$retrieval_interval", c.RetrievalInterval is null ? null : (object)(long)c.RetrievalInterval.Value.TotalSeconds),
         };
 
         private static Connection Map(SqliteDataReader r)
@@ -696,6 +711,7 @@ namespace ConnectionTools.Storage
                     AuthorizedAs = r.IsDBNull(25) ? null : r.GetString(25),
                     AuthorizedAt = ReadTime(r, 26),
                     AuthorizationFlow = r.IsDBNull(27) ? (AuthorizationFlow?)null : EnumText<AuthorizationFlow>.Parse(r.GetString(27)),
+                    RetrievalInterval = r.IsDBNull(28) ? (TimeSpan?)null : TimeSpan.FromSeconds(r.GetInt64(28)),
                 };
             }
 

@@ -16,6 +16,7 @@ namespace ConnectionTools.Storage
             V2,
             V3,
             V4,
+            V5,
         };
 
         public static int Latest => Steps.Count;
@@ -106,6 +107,48 @@ CREATE TABLE grants (
     connection_id   TEXT PRIMARY KEY,
     grant_protected BLOB NOT NULL,
     updated_at      INTEGER NOT NULL
+);
+");
+        }
+
+        /// <summary>
+        /// Retrieval jobs of system connections: one schedule per connection, whose state follows the connection's status; the
+        /// history of runs, kept after the connection is removed; and the outbound queue of retrieved records, one row per record.
+        /// </summary>
+        private static void V5(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Sql.Execute(connection, transaction, @"
+ALTER TABLE connections ADD COLUMN retrieval_interval_seconds INTEGER NULL;
+CREATE TABLE jobs (
+    connection_id TEXT PRIMARY KEY,
+    state         TEXT NOT NULL,
+    next_run_at   INTEGER NOT NULL,
+    watermark     INTEGER NULL
+);
+CREATE INDEX ix_jobs_due ON jobs(state, next_run_at);
+CREATE TABLE job_runs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    connection_id   TEXT NOT NULL,
+    connection_name TEXT NOT NULL,
+    trigger         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    started_at      INTEGER NOT NULL,
+    ended_at        INTEGER NULL,
+    records         INTEGER NOT NULL,
+    pages           INTEGER NOT NULL,
+    watermark       INTEGER NULL,
+    error_id        TEXT NULL,
+    error           TEXT NULL
+);
+CREATE INDEX ix_job_runs_connection ON job_runs(connection_id, id);
+CREATE TABLE outbound_queue (
+    connection_id TEXT NOT NULL,
+    entity        TEXT NOT NULL,
+    record_id     TEXT NOT NULL,
+    modified_at   INTEGER NOT NULL,
+    payload       TEXT NOT NULL,
+    queued_at     INTEGER NOT NULL,
+    PRIMARY KEY (connection_id, entity, record_id)
 );
 ");
         }

@@ -1,0 +1,146 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+
+namespace ConnectionTools.Jobs
+{
+    /// <summary>Get-ConnectionJob and Start-ConnectionJob. History is read by connection name, so removed connections keep theirs.</summary>
+    public sealed class JobCommands
+    {
+        private readonly ConnectionNode _node;
+        private readonly IHostContext _host;
+
+        public JobCommands(ConnectionNode node, IHostContext host)
+        {
+            _node = node ?? throw new ArgumentNullException(nameof(node));
+            _host = host ?? throw new ArgumentNullException(nameof(host));
+        }
+
+        public void Get(JobQuery query)
+        {
+            if (query is null)
+            {
+                throw new ArgumentNullException(nameof(query));
+            }
+
+            var connections = ResolveIncludingRemoved(query.Connections);
+            if (connections is null)
+            {
+                return;
+            }
+
+            if (query.Schedule)
+            {
+                foreach (var job in Schedules(connections))
+                {
+                    _host.WriteObject(job);
+                }
+
+                return;
+            }
+
+            foreach (var run in Runs(connections, query))
+            {
+                _host.WriteObject(run);
+            }
+        }
+
+        /// <summary>The connections the names select, removed ones included; null after reporting names that match nothing.</summary>
+        private IReadOnlyList<Connection>? ResolveIncludingRemoved(IReadOnlyList<string>? names)
+        {
+            var all = _node.Store.List(new ConnectionFilter { IncludeRemoved = true, Types = SystemTypes });
+            if (names is null || names.Count == 0)
+            {
+                return all;
+            }
+
+            var selected = new List<Connection>();
+            foreach (var name in names)
+            {
+                var pattern = new System.Text.RegularExpressions.Regex(
+                    "^" + System.Text.RegularExpressions.Regex.Escape(name).Replace("\\*", ".*").Replace("\\?", ".") + "$",
+                    System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+                var matches = all.Where(c => pattern.IsMatch(c.Name)).ToList();
+                if (matches.Count == 0 && name.IndexOfAny(new[] { '*', '?' }) < 0)
+                {
+                    _host.WriteError(new ConnectionToolsException(
+                        ErrorIds.ConnectionNotFound,
+                        ErrorKind.ObjectNotFound,
+                        $"No Salesforce or Dynamics 365 connection '{name}' exists or existed on this node.",
+                        name,
+                        "Run Get-Connection -IncludeRemoved to see the connections; only system connections have retrieval jobs."));
+                }
+
+                selected.AddRange(matches);
+            }
+
+            return selected.Distinct().ToList();
+        }
+
+        private List<ConnectionJob> Schedules(IReadOnlyList<Connection> connections) => _node.Store.Read(db =>
+        {
+            var jobs = new List<ConnectionJob>();
+            foreach (var connection in connections)
+            {
+                var job = JobRows.Find(db, null, connection.Id);
+                if (job is null)
+                {
+                    continue;
+                }
+
+                var last = LastRun(db, connection.Id);
+                jobs.Add(new ConnectionJob
+                {
+                    ConnectionName = connection.Name,
+                    ConnectionId = connection.Id,
+                    State = job.Value.State,
+                    Interval = connection.RetrievalInterval ?? JobRows.DefaultInterval,
+                    NextRunAt = job.Value.State == JobState.Scheduled ? job.Value.NextRunAt : (DateTimeOffset?)null,
+                    Watermark = job.Value.Watermark,
+                    LastRunStatus = last?.Status,
+                    LastRunAt = last?.StartedAt,
+                });
+            }
+
+            return jobs;
+        });
+
+        private static JobRun? LastRun(Microsoft.Data.Sqlite.SqliteConnection db, Guid connectionId)
+        {
+            using (var command = Sql.Command(db, null, $"SELECT {JobRows.RunColumns} FROM job_runs WHERE connection_id = $id ORDER BY id DESC LIMIT 1;", ("$id", ConnectionStore.FormatId(connectionId))))
+            using (var reader = command.ExecuteReader())
+            {
+                return reader.Read() ? JobRows.MapRun(reader) : null;
+            }
+        }
+
+        /// <summary>Newest first, as an admin reads history; -Last counts per connection.</summary>
+        private List<JobRun> Runs(IReadOnlyList<Connection> connections, JobQuery query) => _node.Store.Read(db =>
+        {
+            var runs = new List<JobRun>();
+            foreach (var connection in connections)
+            {
+                var sql = $"SELECT {JobRows.RunColumns} FROM job_runs WHERE connection_id = $id" +
+                    (query.Statuses is { Count: > 0 } ? " AND status IN (" + string.Join(", ", query.Statuses.Select(s => "'" + s + "'")) + ")" : "") +
+                    " ORDER BY id DESC" + (query.Last is int last ? " LIMIT " + Math.Max(0, last) : "") + ";";
+                using (var command = Sql.Command(db, null, sql, ("$id", ConnectionStore.FormatId(connection.Id))))
+                using (var reader = command.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        runs.Add(JobRows.MapRun(reader));
+                    }
+                }
+            }
+
+            return runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id).ToList();
+        });
+
+        private static readonly ConnectionType[] SystemTypes = { ConnectionType.SalesforceProduction, ConnectionType.SalesforceSandbox, ConnectionType.Dynamics365 };
+    }
+}

@@ -1,0 +1,177 @@
+using System;
+using System.Collections.Generic;
+using ConnectionTools.Connections;
+using ConnectionTools.Jobs;
+using Microsoft.Data.Sqlite;
+
+namespace ConnectionTools.Storage
+{
+    /// <summary>SQL for retrieval jobs, their runs and the outbound queue.</summary>
+    internal static class JobRows
+    {
+        public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(5);
+
+        public static void Create(SqliteConnection db, SqliteTransaction tx, Connection connection, DateTimeOffset now) => Sql.Execute(
+            db,
+            tx,
+            "INSERT INTO jobs (connection_id, state, next_run_at, watermark) VALUES ($id, $state, $next, NULL) " +
+            "ON CONFLICT(connection_id) DO UPDATE SET state = excluded.state, next_run_at = excluded.next_run_at;",
+            ("$id", ConnectionStore.FormatId(connection.Id)),
+            ("$state", StateFor(connection.Status).ToString()),
+            ("$next", now.ToUnixTimeMilliseconds()));
+
+        /// <summary>
+        /// Keeps the job's state in step with the connection, in the same transaction as the status change. A job that comes
+        /// back to Scheduled (resume, re-authorization) is due at once, so it catches up from its watermark.
+        /// </summary>
+        public static void Follow(SqliteConnection db, SqliteTransaction tx, Connection after, DateTimeOffset now) => Sql.Execute(
+            db,
+            tx,
+            "UPDATE jobs SET next_run_at = CASE WHEN state <> 'Scheduled' AND $state = 'Scheduled' THEN $now ELSE next_run_at END, state = $state " +
+            "WHERE connection_id = $id;",
+            ("$id", ConnectionStore.FormatId(after.Id)),
+            ("$state", StateFor(after.Status).ToString()),
+            ("$now", now.ToUnixTimeMilliseconds()));
+
+        public static JobState StateFor(ConnectionStatus status)
+        {
+            switch (status)
+            {
+                case ConnectionStatus.Active:
+                    return JobState.Scheduled;
+                case ConnectionStatus.Paused:
+                    return JobState.Paused;
+                case ConnectionStatus.Removed:
+                    return JobState.Cancelled;
+                default:
+                    return JobState.Holding;
+            }
+        }
+
+        public static (JobState State, DateTimeOffset NextRunAt, DateTimeOffset? Watermark)? Find(SqliteConnection db, SqliteTransaction? tx, Guid connectionId)
+        {
+            using (var command = Sql.Command(db, tx, "SELECT state, next_run_at, watermark FROM jobs WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))))
+            using (var reader = command.ExecuteReader())
+            {
+                if (!reader.Read())
+                {
+                    return null;
+                }
+
+                return (EnumText<JobState>.Parse(reader.GetString(0)), FromMs(reader.GetInt64(1)), reader.IsDBNull(2) ? (DateTimeOffset?)null : FromMs(reader.GetInt64(2)));
+            }
+        }
+
+        /// <summary>The connections whose scheduled job is due at <paramref name="now"/>, soonest first.</summary>
+        public static List<Guid> Due(SqliteConnection db, DateTimeOffset now, int limit)
+        {
+            var due = new List<Guid>();
+            using (var command = Sql.Command(db, null, "SELECT connection_id FROM jobs WHERE state = 'Scheduled' AND next_run_at <= $now ORDER BY next_run_at LIMIT $limit;",
+                ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    due.Add(Guid.Parse(reader.GetString(0)));
+                }
+            }
+
+            return due;
+        }
+
+        /// <summary>Whether a run of this connection is in progress (started within <paramref name="staleAfter"/>; older ones died with their process).</summary>
+        public static bool IsRunning(SqliteConnection db, SqliteTransaction tx, Guid connectionId, DateTimeOffset now, TimeSpan staleAfter) =>
+            Sql.Scalar(db, tx, "SELECT 1 FROM job_runs WHERE connection_id = $id AND status = 'Running' AND started_at > $since LIMIT 1;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$since", (now - staleAfter).ToUnixTimeMilliseconds())) != null;
+
+        public static long StartRun(SqliteConnection db, SqliteTransaction tx, Connection connection, JobTrigger trigger, DateTimeOffset now, DateTimeOffset? watermark)
+        {
+            Sql.Execute(db, tx, "UPDATE job_runs SET status = 'Failed', error_id = 'ConnectionTools.Job.Interrupted', error = 'The process running it ended before the run finished.', ended_at = $now " +
+                "WHERE connection_id = $id AND status = 'Running';", ("$id", ConnectionStore.FormatId(connection.Id)), ("$now", now.ToUnixTimeMilliseconds()));
+            Sql.Execute(
+                db,
+                tx,
+                "INSERT INTO job_runs (connection_id, connection_name, trigger, status, started_at, records, pages, watermark) VALUES ($id, $name, $trigger, 'Running', $now, 0, 0, $watermark);",
+                ("$id", ConnectionStore.FormatId(connection.Id)),
+                ("$name", connection.Name),
+                ("$trigger", trigger.ToString()),
+                ("$now", now.ToUnixTimeMilliseconds()),
+                ("$watermark", watermark?.ToUnixTimeMilliseconds()));
+            var runId = (long)Sql.Scalar(db, tx, "SELECT last_insert_rowid();")!;
+            var interval = connection.RetrievalInterval ?? DefaultInterval;
+            Sql.Execute(db, tx, "UPDATE jobs SET next_run_at = $next WHERE connection_id = $id;",
+                ("$id", ConnectionStore.FormatId(connection.Id)), ("$next", (now + interval).ToUnixTimeMilliseconds()));
+            return runId;
+        }
+
+        /// <summary>
+        /// One page, committed with the watermark it reaches: a record already queued is replaced only by a newer version, and the
+        /// watermark never moves back. Returns how many records were new or newer.
+        /// </summary>
+        public static void CommitPage(SqliteConnection db, SqliteTransaction tx, Guid connectionId, long runId, string entity, IReadOnlyList<(string Id, DateTimeOffset ModifiedAt, string Payload)> records, DateTimeOffset now)
+        {
+            var id = ConnectionStore.FormatId(connectionId);
+            long newest = long.MinValue;
+            using (var upsert = Sql.Command(
+                db,
+                tx,
+                "INSERT INTO outbound_queue (connection_id, entity, record_id, modified_at, payload, queued_at) VALUES ($id, $entity, $record, $modified, $payload, $now) " +
+                "ON CONFLICT(connection_id, entity, record_id) DO UPDATE SET modified_at = excluded.modified_at, payload = excluded.payload, queued_at = excluded.queued_at " +
+                "WHERE excluded.modified_at > outbound_queue.modified_at;",
+                ("$id", id), ("$entity", entity), ("$record", ""), ("$modified", 0L), ("$payload", ""), ("$now", now.ToUnixTimeMilliseconds())))
+            {
+                upsert.Prepare();
+                foreach (var record in records)
+                {
+                    var modified = record.ModifiedAt.ToUnixTimeMilliseconds();
+                    newest = Math.Max(newest, modified);
+                    upsert.Parameters["$record"].Value = record.Id;
+                    upsert.Parameters["$modified"].Value = modified;
+                    upsert.Parameters["$payload"].Value = record.Payload;
+                    upsert.ExecuteNonQuery();
+                }
+            }
+
+            if (records.Count > 0)
+            {
+                Sql.Execute(db, tx, "UPDATE jobs SET watermark = MAX(COALESCE(watermark, $newest), $newest) WHERE connection_id = $id;", ("$id", id), ("$newest", newest));
+            }
+
+            Sql.Execute(db, tx, "UPDATE job_runs SET records = records + $count, pages = pages + 1, watermark = (SELECT watermark FROM jobs WHERE connection_id = $id) WHERE id = $run;",
+                ("$id", id), ("$run", runId), ("$count", (long)records.Count));
+        }
+
+        public static void FinishRun(SqliteConnection db, SqliteTransaction tx, long runId, JobRunStatus status, DateTimeOffset now, string? errorId, string? error) => Sql.Execute(
+            db,
+            tx,
+            "UPDATE job_runs SET status = $status, ended_at = $now, error_id = $error_id, error = $error WHERE id = $run;",
+            ("$run", runId),
+            ("$status", status.ToString()),
+            ("$now", now.ToUnixTimeMilliseconds()),
+            ("$error_id", errorId),
+            ("$error", error));
+
+        public static long QueueCount(SqliteConnection db, Guid connectionId) =>
+            (long)Sql.Scalar(db, null, "SELECT COUNT(*) FROM outbound_queue WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)))!;
+
+        public static JobRun MapRun(SqliteDataReader r) => new JobRun
+        {
+            Id = r.GetInt64(0),
+            ConnectionId = Guid.Parse(r.GetString(1)),
+            ConnectionName = r.GetString(2),
+            Trigger = EnumText<JobTrigger>.Parse(r.GetString(3)),
+            Status = EnumText<JobRunStatus>.Parse(r.GetString(4)),
+            StartedAt = FromMs(r.GetInt64(5)),
+            EndedAt = r.IsDBNull(6) ? (DateTimeOffset?)null : FromMs(r.GetInt64(6)),
+            Records = r.GetInt64(7),
+            Pages = (int)r.GetInt64(8),
+            Watermark = r.IsDBNull(9) ? (DateTimeOffset?)null : FromMs(r.GetInt64(9)),
+            ErrorId = r.IsDBNull(10) ? null : r.GetString(10),
+            Error = r.IsDBNull(11) ? null : r.GetString(11),
+        };
+
+        public const string RunColumns = "id, connection_id, connection_name, trigger, status, started_at, ended_at, records, pages, watermark, error_id, error";
+
+        private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+    }
+}
