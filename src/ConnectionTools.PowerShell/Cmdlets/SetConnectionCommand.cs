@@ -1,3 +1,4 @@
+using System;
 using System.Management.Automation;
 using ConnectionTools.Connections;
 
@@ -21,12 +22,16 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [ValidateSet("Basic", "Script", "Visual")]
         public string? Mode { get; set; }
 
+        /// <summary>Salesforce and Dynamics 365 connections: how often the retrieval job runs (1 minute to 1 day).</summary>
+        [Parameter]
+        public TimeSpan? RetrievalInterval { get; set; }
+
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
         protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext).Set(
             Targets(),
-            new ConnectionEdit { NewName = NewName, Description = Description, Mode = Mode },
+            new ConnectionEdit { NewName = NewName, Description = Description, Mode = Mode, RetrievalInterval = RetrievalInterval },
             PassThru));
     }
 }
