@@ -248,7 +248,7 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// Who is asking, for the throttle memory: the form's client_id plus the grant's subject (refresh_token, the assertion's
-    /// iss/sub, username, code or device code), else client_id plus grant_type; for requests without a form, the bearer token,
+    /// iss/sub, username, code, device code or the token to revoke), else client_id plus grant_type; for requests without a form, the bearer token,
     /// else method and path. Hashed: the memory holds no tokens.
     /// </summary>
     protected virtual string ThrottleKey(HttpRequest request, IFormCollection form, string path)
@@ -258,7 +258,7 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
         string key;
         if (form.Count > 0)
         {
-            var subject = First(form, "refresh_token", "username", "code", "device_code") ?? AssertionSubject(First(form, "assertion", "client_assertion"));
+            var subject = First(form, "refresh_token", "username", "code", "device_code", "token") ?? AssertionSubject(First(form, "assertion", "client_assertion"));
             key = $"form|{form["client_id"]}|{subject ?? "grant:" + form["grant_type"] + "|" + form["response_type"]}";
         }
         else

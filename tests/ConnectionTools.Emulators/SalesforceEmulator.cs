@@ -259,6 +259,16 @@ public sealed class SalesforceEmulator : EmulatorHost
         }
     }
 
+    /// <summary>Whether the grant holding this refresh or access token was revoked (by the revoke endpoint or <see cref="RevokeGrant"/>).</summary>
+    public bool IsRevoked(string token)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(token);
+        lock (StateGate)
+        {
+            return _grants.FindGrant(token)?.Revoked ?? false;
+        }
+    }
+
     /// <summary>Revokes every grant of a user (like revoking the user's OAuth connection in Setup).</summary>
     public int RevokeGrantsForUser(string username)
     {
