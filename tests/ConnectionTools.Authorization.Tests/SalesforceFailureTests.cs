@@ -245,3 +245,72 @@ public sealed class SalesforceFailureTests
         }
     }
 }
+
+/// <summary>Answers no emulator gives: a server error and bodies that are not what Salesforce sends.</summary>
+public sealed class SalesforceOddAnswerTests
+{
+    private sealed class Stub(Func<HttpRequestMessage, HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        public int Calls { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Calls++;
+            return Task.FromResult(answer(request));
+        }
+    }
+
+    private static AuthorizationSpec Jwt() => new()
+    {
+        Type = ConnectionType.SalesforceProduction,
+        InstanceUrl = new Uri("https://contoso.my.salesforce.com/"),
+        Flow = AuthorizationFlow.JwtBearer,
+        ClientId = SalesforceOrg.ConsumerKey,
+        Username = SalesforceOrg.Username,
+        Certificate = SalesforceCertificates.Certificate,
+    };
+
+    private static async Task<ConnectionToolsException> Run(Func<HttpRequestMessage, HttpResponseMessage> answer)
+    {
+        using var stub = new Stub(answer);
+        using var http = new HttpClient(stub);
+        var e = await Assert.ThrowsAsync<ConnectionToolsException>(() => new SalesforceAuthorizer().AuthorizeAsync(Jwt(), new AuthorizationContext(http), CancellationToken.None));
+        return e;
+    }
+
+    private static HttpResponseMessage Answer(System.Net.HttpStatusCode status, string body, string type = "application/json") =>
+        new(status) { Content = new StringContent(body, Encoding.UTF8, type) };
+
+    [Fact]
+    public async Task A_server_error_is_ProviderUnavailable_never_a_refusal()
+    {
+        var e = await Run(_ => Answer(System.Net.HttpStatusCode.InternalServerError, "<html>oops</html>", "text/html"));
+        Assert.Equal(ErrorIds.AuthorizationProviderUnavailable, e.ErrorId);
+    }
+
+    [Theory]
+    [InlineData(200, "<html>maintenance</html>")]
+    [InlineData(200, "[]")]
+    [InlineData(200, "{\"token_type\":\"Bearer\"}")]
+    [InlineData(400, "{\"error\":\"unsupported_grant_type\",\"error_description\":\"grant type not supported\"}")]
+    [InlineData(404, "not found")]
+    public async Task Unexpected_token_answers_are_protocol_errors(int status, string body)
+    {
+        var e = await Run(_ => Answer((System.Net.HttpStatusCode)status, body));
+        Assert.Equal(ErrorIds.AuthorizationProtocol, e.ErrorId);
+        Assert.Contains("contoso.my.salesforce.com", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_userinfo_without_an_org_id_or_a_foreign_instance_url_is_a_protocol_error()
+    {
+        var e = await Run(r => r.RequestUri!.AbsolutePath.EndsWith("/token", StringComparison.Ordinal)
+            ? Answer(System.Net.HttpStatusCode.OK, "{\"access_token\":\"00D!abcdefghijklmnop\",\"instance_url\":\"https://contoso.my.salesforce.com\"}")
+            : Answer(System.Net.HttpStatusCode.OK, "{\"preferred_username\":\"a@b.c\"}"));
+        Assert.Equal(ErrorIds.AuthorizationProtocol, e.ErrorId);
+        Assert.DoesNotContain("abcdefghijklmnop", e.ToString(), StringComparison.Ordinal);
+
+        e = await Run(_ => Answer(System.Net.HttpStatusCode.OK, "{\"access_token\":\"00D!abcdefghijklmnop\",\"instance_url\":\"http://evil.example\"}"));
+        Assert.Equal(ErrorIds.AuthorizationProtocol, e.ErrorId);
+    }
+}

@@ -534,6 +534,12 @@ namespace ConnectionTools.Authorization.Salesforce
                     context.Verbose($"{method.Method} {url.AbsoluteUri} ({label}) → {status} in {watch.ElapsedMilliseconds.ToString(CultureInfo.InvariantCulture)} ms{tries}");
                 }
 
+                if (status >= 500)
+                {
+                    // The provider failed to answer, which says nothing about the grant: never a refusal.
+                    throw ProviderRetry.Unavailable($"Salesforce ({url.Host})", $"HTTP {status} after {attempts} attempts");
+                }
+
                 return (status, body);
             }
         }
