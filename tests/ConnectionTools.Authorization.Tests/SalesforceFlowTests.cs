@@ -102,6 +102,32 @@ public sealed class SalesforceFlowTests
     }
 
     [Fact]
+    public async Task Refresh_of_a_JWT_grant_reloads_the_certificate_by_thumbprint_from_CurrentUser_My()
+    {
+        await using var org = await SalesforceOrg.StartAsync();
+        using var exportable = X509CertificateLoader.LoadPkcs12FromFile(SalesforceCertificates.PfxPath, SalesforceCertificates.PfxPassword,
+            X509KeyStorageFlags.Exportable | X509KeyStorageFlags.PersistKeySet);
+        using var store = new X509Store(StoreName.My, StoreLocation.CurrentUser);
+        store.Open(OpenFlags.ReadWrite);
+        store.Add(exportable);
+        try
+        {
+            var spec = org.Spec(AuthorizationFlow.JwtBearer);
+            spec.CertificatePath = null;
+            spec.CertificatePassword = null;
+            spec.CertificateThumbprint = exportable.Thumbprint.ToLowerInvariant();
+            var outcome = await _authorizer.AuthorizeAsync(spec, org.Context(), CancellationToken.None);
+            Assert.Equal(spec.CertificateThumbprint, outcome.Grant.CertificateThumbprint);
+            var refreshed = await _authorizer.RefreshAsync(org.Target, outcome.Grant, org.Context(), CancellationToken.None);
+            Assert.Equal(org.OrgId, refreshed.OrganizationId);
+        }
+        finally
+        {
+            store.Remove(exportable);
+        }
+    }
+
+    [Fact]
     public async Task The_audience_follows_the_connection_type_not_the_host()
     {
         // A sandbox emulator wants aud https://test.salesforce.com; a production connection signs for login.salesforce.com.

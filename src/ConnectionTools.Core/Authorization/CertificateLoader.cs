@@ -127,16 +127,27 @@ namespace ConnectionTools.Authorization
                     using (var store = new X509Store(StoreName.My, location))
                     {
                         store.Open(OpenFlags.ReadOnly | OpenFlags.OpenExistingOnly);
-                        var matches = store.Certificates.Find(X509FindType.FindByThumbprint, normalized, false);
-                        for (var i = 0; i < matches.Count; i++)
+                        var all = store.Certificates;
+                        var matches = all.Find(X509FindType.FindByThumbprint, normalized, false);
+                        if (matches.Count > 0)
                         {
-                            if (found is null)
+                            found = matches[0];
+                        }
+
+                        // Every certificate the store handed out, except the one kept, is released now.
+                        foreach (var certificate in all)
+                        {
+                            if (!ReferenceEquals(certificate, found))
                             {
-                                found = matches[i];
+                                certificate.Dispose();
                             }
-                            else
+                        }
+
+                        foreach (var certificate in matches)
+                        {
+                            if (!ReferenceEquals(certificate, found))
                             {
-                                matches[i].Dispose();
+                                certificate.Dispose();
                             }
                         }
                     }

@@ -116,6 +116,8 @@ namespace ConnectionTools.Authorization.Salesforce
                             return;
                         }
 
+                        // Handed back first: the sign-in is complete even if the browser goes away before the page is written.
+                        result.TrySetResult(query);
                         if (query.ContainsKey("error"))
                         {
                             await WriteAsync(stream, 200, "Sign-in not completed", "The authorization was not completed. You can close this window and return to PowerShell.", timeout.Token).ConfigureAwait(false);
@@ -124,8 +126,6 @@ namespace ConnectionTools.Authorization.Salesforce
                         {
                             await WriteAsync(stream, 200, "Signed in", "The authorization is complete. You can close this window and return to PowerShell.", timeout.Token).ConfigureAwait(false);
                         }
-
-                        result.TrySetResult(query);
                     }
                 }
                 catch (Exception e) when (e is System.IO.IOException || e is SocketException || e is ObjectDisposedException || e is OperationCanceledException)
