@@ -346,6 +346,7 @@ public sealed class EntraEmulatorTests(EntraFixture fixture) : IClassFixture<Ent
             _entra.Latency = TimeSpan.Zero;
         }
 
+        _entra.RememberThrottledCallers = false;
         _entra.TooManyRequestsRatio = 0.3;
         var throttled = 0;
         try
@@ -364,6 +365,7 @@ public sealed class EntraEmulatorTests(EntraFixture fixture) : IClassFixture<Ent
         finally
         {
             _entra.TooManyRequestsRatio = 0;
+            _entra.RememberThrottledCallers = true;
         }
         Assert.InRange(throttled, 25, 65);
         Assert.Equal(151, _entra.RequestCount);

@@ -262,6 +262,8 @@ public sealed class SalesforceEmulatorTests : IAsyncLifetime, IDisposable
     [Fact]
     public async Task TooManyRequests_answers_429_with_Retry_After_at_about_the_ratio_and_logs_no_secrets()
     {
+        // Independent draws: this test measures the ratio, not the memory of throttled callers.
+        _sf.RememberThrottledCallers = false;
         _sf.TooManyRequestsRatio = 0.3;
         var assertion = Assertion();
         var throttled = 0;
@@ -292,6 +294,7 @@ public sealed class SalesforceEmulatorTests : IAsyncLifetime, IDisposable
         async Task<string> PatternAsync()
         {
             await using var e = await SalesforceEmulator.StartNewAsync(seed: 7);
+            e.RememberThrottledCallers = false;
             e.TooManyRequestsRatio = 0.5;
             var pattern = new System.Text.StringBuilder();
             for (var i = 0; i < 20; i++)

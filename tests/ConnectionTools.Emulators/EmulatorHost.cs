@@ -28,6 +28,8 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
     private WebApplication? _app;
     private TimeSpan _latency;
     private double _tooManyRequestsRatio;
+    private bool _rememberThrottledCallers = true;
+    private readonly Dictionary<string, DateTimeOffset> _throttledUntil = new(StringComparer.Ordinal);
     private int _requestCount;
     private int _throttledCount;
 
@@ -59,7 +61,16 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Share (0..1) of API requests answered 429 with Retry-After: 1. Drawn from a seeded Random.</summary>
+    /// <summary>What a 429 answer asks for in Retry-After.</summary>
+    public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
+
+    /// <summary>Timer slack: a caller that comes back this much before Retry-After has passed still counts as having waited.</summary>
+    public static readonly TimeSpan RetryAfterTolerance = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>
+    /// Share (0..1) of API requests answered 429 with Retry-After: 1. Drawn from a seeded Random. Setting 0 also forgets
+    /// the remembered callers (see <see cref="RememberThrottledCallers"/>).
+    /// </summary>
     public double TooManyRequestsRatio
     {
         get { lock (_switchGate) { return _tooManyRequestsRatio; } }
@@ -67,7 +78,33 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 0d);
             ArgumentOutOfRangeException.ThrowIfGreaterThan(value, 1d);
-            lock (_switchGate) { _tooManyRequestsRatio = value; }
+            lock (_switchGate)
+            {
+                _tooManyRequestsRatio = value;
+                if (value == 0)
+                {
+                    _throttledUntil.Clear();
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// When on (the default), a caller answered 429 is remembered (by <see cref="ThrottleKey"/>) until Retry-After has passed:
+    /// its requests before then are answered 429 again, and its first request after then is never throttled. So a client that
+    /// honours Retry-After succeeds within 3 attempts, and one that does not keeps getting 429. Off: every request is an
+    /// independent draw (to measure the ratio).
+    /// </summary>
+    public bool RememberThrottledCallers
+    {
+        get { lock (_switchGate) { return _rememberThrottledCallers; } }
+        set
+        {
+            lock (_switchGate)
+            {
+                _rememberThrottledCallers = value;
+                _throttledUntil.Clear();
+            }
         }
     }
 
@@ -141,11 +178,11 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
         var path = request.Path.Value ?? "/";
         try
         {
-            if (IsThrottled(path) && NextIsThrottled())
+            if (IsThrottled(path) && NextIsThrottled(ThrottleKey(request, form ?? FormCollection.Empty, path)))
             {
                 Interlocked.Increment(ref _throttledCount);
                 context.Response.StatusCode = StatusCodes.Status429TooManyRequests;
-                context.Response.Headers.RetryAfter = "1";
+                context.Response.Headers.RetryAfter = ((int)RetryAfter.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture);
                 await context.Response.WriteAsJsonAsync(new { error = "too_many_requests", error_description = "Rate limit exceeded." }, context.RequestAborted);
                 return;
             }
@@ -172,11 +209,86 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
         }
     }
 
-    private bool NextIsThrottled()
+    private bool NextIsThrottled(string key)
     {
         lock (_switchGate)
         {
-            return _tooManyRequestsRatio > 0 && _random.NextDouble() < _tooManyRequestsRatio;
+            if (_tooManyRequestsRatio <= 0)
+            {
+                return false;
+            }
+            var now = DateTimeOffset.UtcNow;
+            if (_rememberThrottledCallers && _throttledUntil.TryGetValue(key, out var until))
+            {
+                if (now + RetryAfterTolerance < until)
+                {
+                    return true; // came back too early: still throttled
+                }
+                _throttledUntil.Remove(key);
+                return false; // waited as asked: never throttled
+            }
+            if (_random.NextDouble() >= _tooManyRequestsRatio)
+            {
+                return false;
+            }
+            if (_rememberThrottledCallers)
+            {
+                if (_throttledUntil.Count > 10_000)
+                {
+                    foreach (var stale in _throttledUntil.Where(e => e.Value <= now).Select(e => e.Key).ToList())
+                    {
+                        _throttledUntil.Remove(stale);
+                    }
+                }
+                _throttledUntil[key] = now + RetryAfter;
+            }
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Who is asking, for the throttle memory: the form's client_id plus the grant's subject (refresh_token, the assertion's
+    /// iss/sub, username, code, device code or the token to revoke), else client_id plus grant_type; for requests without a form, the bearer token,
+    /// else method and path. Hashed: the memory holds no tokens.
+    /// </summary>
+    protected virtual string ThrottleKey(HttpRequest request, IFormCollection form, string path)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(form);
+        string key;
+        if (form.Count > 0)
+        {
+            var subject = First(form, "refresh_token", "username", "code", "device_code", "token") ?? AssertionSubject(First(form, "assertion", "client_assertion"));
+            key = $"form|{form["client_id"]}|{subject ?? "grant:" + form["grant_type"] + "|" + form["response_type"]}";
+        }
+        else
+        {
+            var bearer = BearerToken(request);
+            key = bearer is null ? $"anon|{request.Method}|{path}" : "bearer|" + bearer;
+        }
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key)));
+
+        static string? First(IFormCollection form, params string[] names) =>
+            names.Select(n => form[n].ToString()).FirstOrDefault(v => v.Length > 0);
+    }
+
+    /// <summary>"iss sub" of a JWT's payload, read without validating it; null when it is not one.</summary>
+    private static string? AssertionSubject(string? jwt)
+    {
+        var parts = jwt?.Split('.');
+        if (parts is not { Length: 3 })
+        {
+            return null;
+        }
+        try
+        {
+            using var payload = JsonDocument.Parse(Jws.Base64UrlDecode(parts[1]));
+            var root = payload.RootElement;
+            return root.ValueKind == JsonValueKind.Object ? $"{Jws.GetString(root, "iss")} {Jws.GetString(root, "sub")}" : null;
+        }
+        catch (Exception e) when (e is JsonException or FormatException)
+        {
+            return null;
         }
     }
 

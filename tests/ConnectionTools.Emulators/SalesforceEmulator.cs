@@ -6,7 +6,8 @@ namespace ConnectionTools.Emulators;
 /// <summary>
 /// Loopback emulator of Salesforce OAuth 2.0 (authorize, token, revoke, userinfo) over HTTP.
 /// Flows: web server flow with PKCE (S256), refresh token, JWT bearer (RS256, iss = consumer key, sub = username,
-/// aud = <see cref="LoginAudience"/>, exp within 3 minutes).
+/// aud = <see cref="LoginAudience"/>, exp within 3 minutes), and the OAuth 2.0 device flow (POST token with
+/// response_type=device_code, then polls with grant_type=device&amp;code=…; approve with <see cref="ApproveDeviceCode"/>).
 /// </summary>
 public sealed class SalesforceEmulator : EmulatorHost
 {
@@ -35,6 +36,20 @@ public sealed class SalesforceEmulator : EmulatorHost
 
     private sealed record PendingCode(string ClientId, string RedirectUri, string Username, string CodeChallenge, DateTimeOffset ExpiresAt);
 
+    private sealed class DeviceCode(string clientId, string userCode, DateTimeOffset expiresAt)
+    {
+        public string ClientId { get; } = clientId;
+        public string UserCode { get; } = userCode;
+        public DateTimeOffset ExpiresAt { get; } = expiresAt;
+        public string? ApprovedUser { get; set; }
+        public bool Denied { get; set; }
+        public bool Redeemed { get; set; }
+        public DateTimeOffset? LastPoll { get; set; }
+    }
+
+    /// <summary>A poll this much earlier than the interval still counts as on time (timer slack).</summary>
+    public static readonly TimeSpan PollTolerance = TimeSpan.FromMilliseconds(200);
+
     /// <summary>Lifetime of an authorization code (Salesforce: 15 minutes).</summary>
     public static readonly TimeSpan AuthorizationCodeLifetime = TimeSpan.FromMinutes(15);
 
@@ -45,6 +60,12 @@ public sealed class SalesforceEmulator : EmulatorHost
     private readonly Dictionary<string, string> _users = new(StringComparer.OrdinalIgnoreCase); // username -> user id
     private readonly GrantBook<Grant, AccessToken> _grants = new(a => a.Grant);
     private readonly Dictionary<string, PendingCode> _codes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, DeviceCode> _deviceCodes = new(StringComparer.Ordinal);
+    private string? _expectedHost;
+    private Uri? _instanceUrl;
+    private bool _declineAuthorization;
+    private int _deviceCodeInterval = 1;
+    private TimeSpan _deviceCodeLifetime = TimeSpan.FromMinutes(10);
     private string _organizationId;
     private string? _defaultAuthorizeUser;
 
@@ -83,6 +104,100 @@ public sealed class SalesforceEmulator : EmulatorHost
     {
         get { lock (StateGate) { return _organizationId; } }
     }
+
+    /// <summary>
+    /// When set, requests whose Host header is another host are answered 421 misdirected_request, so tests prove the client
+    /// chose this host (e.g. the My Domain "contoso.my.salesforce.com", reached through ProviderHostRouter).
+    /// </summary>
+    public string? ExpectedHost
+    {
+        get { lock (StateGate) { return _expectedHost; } }
+        set { lock (StateGate) { _expectedHost = value; } }
+    }
+
+    /// <summary>The instance_url token answers name (and the device verification page's host). Default: <see cref="EmulatorHost.BaseUri"/>.</summary>
+    public Uri InstanceUrl
+    {
+        get { lock (StateGate) { return _instanceUrl ?? BaseUri; } }
+        set { lock (StateGate) { _instanceUrl = value; } }
+    }
+
+    /// <summary>When true, the authorize endpoint redirects with error=access_denied (the user clicked Deny).</summary>
+    public bool DeclineAuthorization
+    {
+        get { lock (StateGate) { return _declineAuthorization; } }
+        set { lock (StateGate) { _declineAuthorization = value; } }
+    }
+
+    /// <summary>Seconds the device flow tells clients to wait between polls (Salesforce: 5; default 1 to keep tests fast).</summary>
+    public int DeviceCodeInterval
+    {
+        get { lock (StateGate) { return _deviceCodeInterval; } }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 0);
+            lock (StateGate) { _deviceCodeInterval = value; }
+        }
+    }
+
+    /// <summary>How long a device code can be approved and redeemed.</summary>
+    public TimeSpan DeviceCodeLifetime
+    {
+        get { lock (StateGate) { return _deviceCodeLifetime; } }
+        set { lock (StateGate) { _deviceCodeLifetime = value; } }
+    }
+
+    /// <summary>User codes issued and neither redeemed, denied nor expired.</summary>
+    public IReadOnlyList<string> PendingUserCodes
+    {
+        get
+        {
+            lock (StateGate)
+            {
+                var now = DateTimeOffset.UtcNow;
+                return _deviceCodes.Values.Where(d => !d.Redeemed && !d.Denied && d.ExpiresAt >= now).Select(d => d.UserCode).ToList();
+            }
+        }
+    }
+
+    /// <summary>Approves a pending device code as <paramref name="username"/> (the user entered the code at /setup/connect and allowed access).</summary>
+    public bool ApproveDeviceCode(string userCode, string username)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userCode);
+        ArgumentException.ThrowIfNullOrWhiteSpace(username);
+        RegisterUser(username);
+        lock (StateGate)
+        {
+            var entry = FindDeviceCode(userCode);
+            if (entry is null || entry.Denied || entry.ExpiresAt < DateTimeOffset.UtcNow)
+            {
+                return false;
+            }
+            entry.ApprovedUser = username;
+            return true;
+        }
+    }
+
+    /// <summary>Denies a pending device code: the next poll answers access_denied.</summary>
+    public bool DenyDeviceCode(string userCode)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(userCode);
+        lock (StateGate)
+        {
+            var entry = FindDeviceCode(userCode);
+            if (entry is null)
+            {
+                return false;
+            }
+            entry.Denied = true;
+            return true;
+        }
+    }
+
+    private DeviceCode? FindDeviceCode(string userCode) =>
+        _deviceCodes.Values.FirstOrDefault(d => string.Equals(d.UserCode, NormalizeUserCode(userCode), StringComparison.Ordinal));
+
+    private static string NormalizeUserCode(string userCode) => userCode.Replace("-", "", StringComparison.Ordinal).Trim().ToUpperInvariant();
 
     public Uri TokenEndpoint => new(BaseUri, "services/oauth2/token");
     public Uri AuthorizeEndpoint => new(BaseUri, "services/oauth2/authorize");
@@ -144,6 +259,16 @@ public sealed class SalesforceEmulator : EmulatorHost
         }
     }
 
+    /// <summary>Whether the grant holding this refresh or access token was revoked (by the revoke endpoint or <see cref="RevokeGrant"/>).</summary>
+    public bool IsRevoked(string token)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(token);
+        lock (StateGate)
+        {
+            return _grants.FindGrant(token)?.Revoked ?? false;
+        }
+    }
+
     /// <summary>Revokes every grant of a user (like revoking the user's OAuth connection in Setup).</summary>
     public int RevokeGrantsForUser(string username)
     {
@@ -179,6 +304,13 @@ public sealed class SalesforceEmulator : EmulatorHost
 
     protected override Task HandleCoreAsync(HttpContext context, string path, IFormCollection form)
     {
+        var expected = ExpectedHost;
+        var host = context.Request.Host.Host;
+        if (expected is not null && !string.Equals(host, expected, StringComparison.OrdinalIgnoreCase))
+        {
+            return WriteJsonAsync(context, StatusCodes.Status421MisdirectedRequest,
+                new { error = "misdirected_request", error_description = $"This org is served at {expected}, not at {host}." });
+        }
         var method = context.Request.Method;
         return path switch
         {
@@ -201,10 +333,12 @@ public sealed class SalesforceEmulator : EmulatorHost
             return WriteJsonAsync(context, 400, new { error = "unsupported_response_type", error_description = "response type not supported" });
         }
         bool known;
+        bool decline;
         string? user;
         lock (StateGate)
         {
             known = _apps.ContainsKey(clientId);
+            decline = _declineAuthorization;
             user = string.IsNullOrEmpty(q["login_hint"]) ? _defaultAuthorizeUser : q["login_hint"].ToString();
         }
         if (!known)
@@ -214,6 +348,10 @@ public sealed class SalesforceEmulator : EmulatorHost
         if (!Uri.TryCreate(redirectUri, UriKind.Absolute, out var redirect))
         {
             return WriteJsonAsync(context, 400, new { error = "redirect_uri_mismatch", error_description = "redirect_uri must match configuration" });
+        }
+        if (decline)
+        {
+            return Redirect(context, redirect, "error=access_denied&error_description=" + Uri.EscapeDataString("end-user denied authorization"), q["state"]);
         }
         var challenge = q["code_challenge"].ToString();
         var method = q["code_challenge_method"].ToString();
@@ -242,14 +380,85 @@ public sealed class SalesforceEmulator : EmulatorHost
 
     private Task TokenAsync(HttpContext context, IFormCollection form)
     {
+        if (form["response_type"] == "device_code")
+        {
+            return DeviceAuthorizationAsync(context, form);
+        }
         var grantType = form["grant_type"].ToString();
         return grantType switch
         {
             "authorization_code" => AuthorizationCodeAsync(context, form),
+            "device" => DevicePollAsync(context, form),
             "refresh_token" => RefreshAsync(context, form),
             "urn:ietf:params:oauth:grant-type:jwt-bearer" => JwtBearerAsync(context, form),
             _ => WriteJsonAsync(context, 400, new { error = "unsupported_grant_type", error_description = "grant type not supported" }),
         };
+    }
+
+    private Task DeviceAuthorizationAsync(HttpContext context, IFormCollection form)
+    {
+        var clientId = form["client_id"].ToString();
+        string deviceCode;
+        string userCode;
+        int interval;
+        lock (StateGate)
+        {
+            if (!_apps.ContainsKey(clientId))
+            {
+                return WriteJsonAsync(context, 400, new { error = "invalid_client_id", error_description = "client identifier invalid" });
+            }
+            deviceCode = "M0Z" + Jws.NewToken(40);
+            userCode = string.Concat(Enumerable.Range(0, 8).Select(_ => "BCDFGHJKLMNPQRSTVWXZ23456789"[System.Security.Cryptography.RandomNumberGenerator.GetInt32(28)]));
+            interval = _deviceCodeInterval;
+            _deviceCodes[deviceCode] = new DeviceCode(clientId, userCode, DateTimeOffset.UtcNow + _deviceCodeLifetime);
+        }
+        return WriteJsonAsync(context, 200, new Dictionary<string, object?>
+        {
+            ["device_code"] = deviceCode,
+            ["user_code"] = userCode,
+            ["verification_uri"] = new Uri(InstanceUrl, "setup/connect").AbsoluteUri,
+            ["interval"] = interval,
+        });
+    }
+
+    private Task DevicePollAsync(HttpContext context, IFormCollection form)
+    {
+        var clientId = form["client_id"].ToString();
+        var code = form["code"].ToString();
+        string? user = null;
+        lock (StateGate)
+        {
+            if (!_apps.ContainsKey(clientId))
+            {
+                return WriteJsonAsync(context, 400, new { error = "invalid_client_id", error_description = "client identifier invalid" });
+            }
+            if (!_deviceCodes.TryGetValue(code, out var entry) || entry.ClientId != clientId || entry.Redeemed)
+            {
+                return InvalidGrant(context, "invalid authorization code");
+            }
+            var now = DateTimeOffset.UtcNow;
+            if (entry.ExpiresAt < now)
+            {
+                return InvalidGrant(context, "expired authorization code");
+            }
+            if (entry.Denied)
+            {
+                return WriteJsonAsync(context, 400, new { error = "access_denied", error_description = "end-user denied authorization" });
+            }
+            var tooSoon = entry.LastPoll is { } last && now - last < TimeSpan.FromSeconds(_deviceCodeInterval) - PollTolerance;
+            entry.LastPoll = now;
+            if (tooSoon)
+            {
+                return WriteJsonAsync(context, 400, new { error = "slow_down", error_description = "polling too frequently" });
+            }
+            if (entry.ApprovedUser is null)
+            {
+                return WriteJsonAsync(context, 400, new { error = "authorization_pending", error_description = "authorization pending" });
+            }
+            entry.Redeemed = true;
+            user = entry.ApprovedUser;
+        }
+        return IssueAsync(context, clientId, user, withRefreshToken: true);
     }
 
     private Task AuthorizationCodeAsync(HttpContext context, IFormCollection form)
@@ -382,7 +591,7 @@ public sealed class SalesforceEmulator : EmulatorHost
             org = _organizationId;
             userId = _users.TryGetValue(username, out var u) ? u : RegisterUserUnlocked(username);
         }
-        var instance = BaseUri.AbsoluteUri.TrimEnd('/');
+        var instance = InstanceUrl.AbsoluteUri.TrimEnd('/');
         var issuedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var id = $"{instance}/id/{org}/{userId}";
         var signature = Jws.Base64UrlEncode(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id + issuedAt)));
@@ -430,7 +639,7 @@ public sealed class SalesforceEmulator : EmulatorHost
             context.Response.Headers.WWWAuthenticate = "Token";
             return WriteJsonAsync(context, 401, new[] { new { message = "Session expired or invalid", errorCode = "INVALID_SESSION_ID" } });
         }
-        var instance = BaseUri.AbsoluteUri.TrimEnd('/');
+        var instance = InstanceUrl.AbsoluteUri.TrimEnd('/');
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
             ["sub"] = $"{instance}/id/{org}/{userId}",

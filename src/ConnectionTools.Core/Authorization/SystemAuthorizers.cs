@@ -16,13 +16,15 @@ namespace ConnectionTools.Authorization
             {
                 case ConnectionType.SalesforceProduction:
                 case ConnectionType.SalesforceSandbox:
-                    return Pending;
+                    return Salesforce;
                 case ConnectionType.Dynamics365:
                     return Pending;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(type), type, "Not a system connection type.");
             }
         }
+
+        private static readonly ISystemAuthorizer Salesforce = new Salesforce.SalesforceAuthorizer();
 
         private static ISystemAuthorizer Pending => throw new NotSupportedException("merged later");
     }

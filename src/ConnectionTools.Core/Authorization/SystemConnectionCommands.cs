@@ -531,7 +531,7 @@ namespace ConnectionTools.Authorization
             };
             if (hasCertificate)
             {
-                spec.Certificate = CertificateLoader.Load(spec.CertificatePath, password, thumbprint);
+                spec.Certificate = CertificateLoader.Load(spec.CertificatePath, thumbprint, password);
             }
 
             return new OwnedSpec(spec);
