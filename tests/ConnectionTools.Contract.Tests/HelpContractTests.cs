@@ -226,7 +226,9 @@ public partial class HelpContractTests
     {
         var families = ErrorIdValues.Select(id => id.Split('.')[1]).Distinct();
         var text = File.ReadAllText(Doc(name).Source);
-        var mentioned = Regex.Matches(text, $@"ConnectionTools\.(?:{string.Join("|", families)})\b(?:\.[A-Za-z0-9]+)*").Select(m => m.Value).ToHashSet();
+        // A type name such as ConnectionTools.Authorization.AuthorizationResult (under ## OUTPUTS) shares a family's prefix; it is not an id.
+        var typeNames = typeof(ErrorIds).Assembly.GetExportedTypes().Concat(CmdletAssembly.Assembly.GetExportedTypes()).Select(t => t.FullName!);
+        var mentioned = Regex.Matches(text, $@"ConnectionTools\.(?:{string.Join("|", families)})\b(?:\.[A-Za-z0-9]+)*").Select(m => m.Value).Except(typeNames).ToHashSet();
         var unknown = mentioned.Except(ErrorIdValues).ToList();
 
         // Every cmdlet opens the store first, so any store error can stop any of them.
