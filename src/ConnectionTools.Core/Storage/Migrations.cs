@@ -15,6 +15,8 @@ namespace ConnectionTools.Storage
             V1,
             V2,
             V3,
+            V4Reserved,
+            V5,
         };
 
         public static int Latest => Steps.Count;
@@ -83,6 +85,30 @@ CREATE TABLE sync_rules (
     script        TEXT NOT NULL,
     PRIMARY KEY (connection_id, direction, entity)
 );
+");
+        }
+
+        /// <summary>
+        /// Taken on main by the system-connection columns and the grants table. This branch only holds its place, so that V5
+        /// keeps its number; on merge, main's V4 replaces this method.
+        /// </summary>
+        private static void V4Reserved(SqliteConnection connection, SqliteTransaction transaction)
+        {
+        }
+
+        /// <summary>
+        /// Connections as code: which configuration (by name) manages which connection, so that -Prune removes only what a
+        /// configuration once managed. Self-contained: it touches no other table.
+        /// </summary>
+        private static void V5(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Sql.Execute(connection, transaction, @"
+CREATE TABLE IF NOT EXISTS configuration_managed (
+    connection_id TEXT PRIMARY KEY,
+    configuration TEXT NOT NULL,
+    recorded_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(configuration);
 ");
         }
 
