@@ -12,11 +12,13 @@
     CmdletsToExport      = @(
         'Approve-ConnectionInvitation'
         'Connect-ConnectionNode'
+        'Export-ConnectionConfiguration'
         'Get-Connection'
         'Get-ConnectionHistory'
         'Get-ConnectionNode'
         'Get-ConnectionSyncRule'
         'Get-InvitationCode'
+        'Invoke-ConnectionConfiguration'
         'New-PrivateConnection'
         'Remove-Connection'
         'Resume-Connection'
@@ -25,6 +27,7 @@
         'Set-ConnectionSyncRule'
         'Suspend-Connection'
         'Sync-Connection'
+        'Test-ConnectionConfiguration'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation')
     FunctionsToExport    = @()

@@ -175,6 +175,13 @@ namespace ConnectionTools.Configuration
                 issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(displayPath, e.Start, ""), $"YAML syntax error: {reason}", "Fix the YAML at that position."));
                 return null;
             }
+            catch (InvalidOperationException)
+            {
+                // The parser ran out of events inside an open [ or {: report it where the text ends.
+                var lines = text.TrimEnd('\n', '\r').Split('\n');
+                issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, new ConfigurationLocation(displayPath, lines.Length, lines[lines.Length - 1].TrimEnd('\r').Length + 1, ""), "YAML syntax error: the file ends inside a list or mapping that was opened with [ or { and never closed.", "Close the bracket."));
+                return null;
+            }
             catch (AbortLoad)
             {
                 return null;
