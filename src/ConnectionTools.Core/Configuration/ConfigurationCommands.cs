@@ -106,7 +106,9 @@ namespace ConnectionTools.Configuration
             var text = ConfigurationExporter.Write(connections, settings, out var written, out var skipped);
             foreach (var connection in skipped)
             {
-                _host.WriteWarning($"Connection '{connection.Name}' ({connection.Type}) is not exported: this node cannot read the settings of system connections yet.");
+                _host.WriteWarning(connection.Type == ConnectionType.Private
+                    ? $"Connection '{connection.Name}' (Private) is not exported: it has no side, so it was not made by New-PrivateConnection or an accepted invitation."
+                    : $"Connection '{connection.Name}' ({connection.Type}) is not exported: this node cannot read the settings of system connections yet.");
             }
 
             if (path != null)

@@ -27,7 +27,7 @@ namespace ConnectionTools.Configuration
             foreach (var c in connections)
             {
                 SystemConnectionSettings? s = null;
-                if (c.Type != ConnectionType.Private && (settings is null || !settings.TryGetValue(c.Id, out s)))
+                if ((c.Type != ConnectionType.Private && (settings is null || !settings.TryGetValue(c.Id, out s))) || (c.Type == ConnectionType.Private && c.Side is null))
                 {
                     skipped.Add(c);
                     continue;
