@@ -12,11 +12,14 @@
     CmdletsToExport      = @(
         'Approve-ConnectionInvitation'
         'Connect-ConnectionNode'
+        'Export-ConnectionConfiguration'
         'Get-Connection'
         'Get-ConnectionHistory'
+        'Get-ConnectionJob'
         'Get-ConnectionNode'
         'Get-ConnectionSyncRule'
         'Get-InvitationCode'
+        'Invoke-ConnectionConfiguration'
         'New-Connection'
         'New-PrivateConnection'
         'Remove-Connection'
@@ -27,6 +30,7 @@
         'Suspend-Connection'
         'Sync-Connection'
         'Test-ConnectionAuthorization'
+        'Test-ConnectionConfiguration'
         'Update-ConnectionAuthorization'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation')

@@ -45,6 +45,7 @@ $ExpectedModuleFiles = @(
     'ConnectionTools.Loader.dll'
     'ConnectionTools.format.ps1xml'
     'en-US/about_ConnectionTools.help.txt'
+    'examples/connections.yaml'
     # Get-Help's cmdlet help, built from docs/cmdlets by src/ConnectionTools.HelpBuilder.
     'en-US/ConnectionTools.PowerShell.dll-Help.xml'
     'dependencies/ConnectionTools.Core.dll'
@@ -54,6 +55,8 @@ $ExpectedModuleFiles = @(
     'dependencies/SQLitePCLRaw.provider.e_sqlite3.dll'
     # Core references it for secrets at rest (DPAPI on Windows).
     'dependencies/System.Security.Cryptography.ProtectedData.dll'
+    # Connections as code: the YAML parser.
+    'dependencies/YamlDotNet.dll'
     # System.Text.Json and its closure, for the peer protocol's messages.
     'dependencies/System.Text.Json.dll'
     'dependencies/System.Text.Encodings.Web.dll'

@@ -7,8 +7,13 @@ using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
-// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer]
-var suites = args.Length == 0 ? new[] { "store", "invitation", "peer" } : args;
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config]
+var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config" } : args;
+if (suites.Contains("config"))
+{
+    ConfigurationBenchmark.Run();
+}
+
 if (suites.Contains("invitation"))
 {
     InvitationBenchmark.Run();

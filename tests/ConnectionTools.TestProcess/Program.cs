@@ -6,10 +6,21 @@ using ConnectionTools.Testing;
 //   seed  <store> <name> <type> <status>   create a connection and move it to a status (Pester and benchmarks use it)
 //   churn <store> <name> <count>           suspend/resume <count> times; prints the number of changes that took effect
 //   spin  <store> <name>                   suspend/resume until killed; prints "ready" once started
+//   apply <store> <configuration.yaml>     Invoke-ConnectionConfiguration through Core; prints "ready" once started, then the failures
 return args.Length > 0 ? Run(args) : Usage();
 
 static int Run(string[] args)
 {
+    if (args[0] == "apply")
+    {
+        using var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(args[1], StoreSource.Session), actor: "apply");
+        var host = new QuietHost();
+        Console.WriteLine("ready");
+        new ConnectionTools.Configuration.ConfigurationCommands(node, host).Invoke(args[2], prune: false);
+        Console.WriteLine(host.Failures);
+        return host.Failures == 0 ? 0 : 1;
+    }
+
     using var store = ConnectionStore.Open(args[1]);
     switch (args[0])
     {
@@ -30,7 +41,7 @@ static int Run(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name>");
+    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | apply <store> <configuration.yaml>");
     return 2;
 }
 
@@ -51,4 +62,32 @@ static int Churn(ConnectionStore store, string name, int count)
     }
 
     return changes;
+}
+
+/// <summary>A host for the apply mode: says yes to every change and counts the failures.</summary>
+internal sealed class QuietHost : ConnectionTools.Hosting.IHostContext
+{
+    public int Failures { get; private set; }
+
+    public CancellationToken CancellationToken => CancellationToken.None;
+
+    public void WriteObject(object value)
+    {
+    }
+
+    public void WriteError(ConnectionTools.Errors.ConnectionToolsException error) => Failures++;
+
+    public void WriteWarning(string message)
+    {
+    }
+
+    public void WriteVerbose(string message)
+    {
+    }
+
+    public void WriteProgress(ConnectionTools.Hosting.ProgressInfo progress)
+    {
+    }
+
+    public bool ShouldProcess(string target, string action) => true;
 }

@@ -17,6 +17,7 @@ namespace ConnectionTools.Storage
             V3,
             V4,
             V5,
+            V6,
         };
 
         public static int Latest => Steps.Count;
@@ -150,6 +151,22 @@ CREATE TABLE outbound_queue (
     queued_at     INTEGER NOT NULL,
     PRIMARY KEY (connection_id, entity, record_id)
 );
+");
+        }
+
+        /// <summary>
+        /// Connections as code: which configuration (by name) manages which connection, so that -Prune removes only what a
+        /// configuration once managed. Self-contained: it touches no other table.
+        /// </summary>
+        private static void V6(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Sql.Execute(connection, transaction, @"
+CREATE TABLE IF NOT EXISTS configuration_managed (
+    connection_id TEXT PRIMARY KEY,
+    configuration TEXT NOT NULL,
+    recorded_at   INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(configuration);
 ");
         }
 

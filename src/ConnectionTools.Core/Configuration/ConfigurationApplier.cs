@@ -1,0 +1,368 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using System.Text;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Invitations;
+using ConnectionTools.Nodes;
+using ConnectionTools.Peering;
+
+namespace ConnectionTools.Configuration
+{
+    /// <summary>
+    /// Carries out a plan, one connection at a time: ShouldProcess once per connection, then its steps through the same
+    /// commands the cmdlets use (each step its own transaction). A connection that fails is reported with its error and the
+    /// rest go on. Nothing is written for connections whose plan is None.
+    /// </summary>
+    internal sealed class ConfigurationApplier
+    {
+        /// <summary>Managed-connection records are written in batches; a crash before a batch is healed by adoption on the next run.</summary>
+        private const int RecordBatch = 500;
+
+        private readonly ConnectionNode _node;
+        private readonly IHostContext _host;
+        private readonly ISystemConnectionActions? _systems;
+        private readonly PeerClient? _peers;
+        private readonly IReadOnlyDictionary<ConnectionDeclaration, ResolvedSecrets> _secrets;
+
+        public ConfigurationApplier(ConnectionNode node, IHostContext host, ISystemConnectionActions? systems, PeerClient? peers, IReadOnlyDictionary<ConnectionDeclaration, ResolvedSecrets> secrets)
+        {
+            _node = node;
+            _host = host;
+            _systems = systems;
+            _peers = peers;
+            _secrets = secrets;
+        }
+
+        public void Apply(ConnectionPlan plan)
+        {
+            var configuration = plan.Configuration.Name;
+            var toRecord = new List<Guid>();
+            var toAdopt = new List<Guid>();
+            var changes = 0;
+            foreach (var item in plan.Items)
+            {
+                if (item.Steps.Count > 0)
+                {
+                    changes++;
+                }
+            }
+
+            var done = 0;
+            var lastPercent = -1;
+            try
+            {
+                foreach (var item in plan.Items)
+                {
+                    _host.CancellationToken.ThrowIfCancellationRequested();
+                    if (item.Steps.Count > 0)
+                    {
+                        done++;
+                        var percent = (int)(done * 100L / changes);
+                        if (percent != lastPercent && changes >= 20)
+                        {
+                            lastPercent = percent;
+                            _host.WriteProgress(new ProgressInfo(1, $"Applying configuration '{configuration}'", $"{done} of {changes}: {item.Action} '{item.Name}'", percent));
+                        }
+                    }
+
+                    var result = ApplyOne(item);
+                    _host.WriteObject(result);
+                    if (result.Outcome == ApplyOutcome.Applied && item.Declaration != null && result.Connection != null)
+                    {
+                        toRecord.Add(result.Connection.Id);
+                    }
+                    else if (result.Outcome == ApplyOutcome.Unchanged && item.Adopt && item.Current != null)
+                    {
+                        toAdopt.Add(item.Current.Id);
+                    }
+
+                    if (toRecord.Count >= RecordBatch)
+                    {
+                        Flush(configuration, toRecord);
+                    }
+                }
+            }
+            finally
+            {
+                Flush(configuration, toRecord);
+                if (changes >= 20)
+                {
+                    _host.WriteProgress(new ProgressInfo(1, $"Applying configuration '{configuration}'", "Done", 100, completed: true));
+                }
+            }
+
+            // Bookkeeping only, but still a write: -WhatIf must not make it.
+            if (toAdopt.Count > 0 && _host.ShouldProcess($"{toAdopt.Count} existing connection(s) declared in '{configuration}'", $"Record as managed by configuration '{configuration}' (used by -Prune)"))
+            {
+                Flush(configuration, toAdopt);
+            }
+        }
+
+        private void Flush(string configuration, List<Guid> ids)
+        {
+            ManagedConnections.Record(_node.Store, configuration, ids, _node.Clock());
+            ids.Clear();
+        }
+
+        private ConnectionApplyResult ApplyOne(PlanItem item)
+        {
+            if (item.Refusal != null)
+            {
+                _host.WriteError(item.Refusal);
+                return Result(item, ApplyOutcome.Failed, item.Current, item.Refusal);
+            }
+
+            if (item.Steps.Count == 0)
+            {
+                return Result(item, ApplyOutcome.Unchanged, item.Current, null);
+            }
+
+            var what = item.Current is null ? $"Connection '{item.Name}' ({item.Type}, not on this node)" : $"Connection '{item.Name}' ({item.Type}, {item.Current.Status})";
+            var why = item.DifferingProperties.Count > 0 ? $" [differs: {string.Join(", ", item.DifferingProperties)}]" : "";
+            if (!_host.ShouldProcess(what, item.Describe() + why))
+            {
+                return Result(item, ApplyOutcome.Skipped, item.Current, null);
+            }
+
+            var connection = item.Current;
+            try
+            {
+                foreach (var step in item.Steps)
+                {
+                    connection = Run(step, item, connection);
+                }
+
+                _host.WriteVerbose($"{item.Describe()}: connection '{item.Name}' is now {connection?.Status.ToString() ?? "absent"}.");
+                return Result(item, ApplyOutcome.Applied, connection, null);
+            }
+            catch (ConnectionToolsException e) when (!PerItem.IsStoreWide(e))
+            {
+                _host.WriteError(e);
+
+                // Some steps may have been made (created, then not paused): report where the connection really is.
+                var now = connection is null ? _node.Store.FindByName(item.Name) : _node.Store.Find(connection.Id);
+                return Result(item, ApplyOutcome.Failed, now, e);
+            }
+        }
+
+        private Connection? Run(PlanAction step, PlanItem item, Connection? connection)
+        {
+            var declaration = item.Declaration;
+            switch (step)
+            {
+                case PlanAction.Create when declaration is SystemConnectionDeclaration system:
+                    return Systems().Create(system, SecretsOf(system), new CapturingHost(_host));
+                case PlanAction.Create when declaration is PrivateConnectionDeclaration publicSide:
+                    return CreatePublicSide(publicSide);
+                case PlanAction.Accept when declaration is PrivateConnectionDeclaration privateSide:
+                    return Accept(privateSide);
+                case PlanAction.Authorize when declaration is SystemConnectionDeclaration system:
+                    return Systems().Authorize(connection!, system, SecretsOf(system), new CapturingHost(_host));
+                case PlanAction.Update when declaration is SystemConnectionDeclaration system:
+                    return Systems().Update(connection!, system, new CapturingHost(_host));
+                case PlanAction.Update when declaration is PrivateConnectionDeclaration publicSide:
+                    return UpdatePublicSide(publicSide, item, connection!);
+                case PlanAction.Suspend:
+                    return Lifecycle(connection!, (commands, targets) => commands.Suspend(targets, passThru: true));
+                case PlanAction.Resume:
+                    return Lifecycle(connection!, (commands, targets) => commands.Resume(targets, passThru: true));
+                case PlanAction.Remove:
+                    return Lifecycle(connection!, (commands, targets) => commands.Remove(targets, passThru: true));
+                default:
+                    throw new InvalidOperationException($"No way to {step} a {item.Type} connection.");
+            }
+        }
+
+        private ISystemConnectionActions Systems() => _systems ?? throw new ConnectionToolsException(
+            ErrorIds.ConfigurationSystemConnectionsUnavailable,
+            ErrorKind.InvalidOperation,
+            "This version of ConnectionTools does not create or authorize system connections from a configuration yet.",
+            null,
+            null);
+
+        private ResolvedSecrets SecretsOf(ConnectionDeclaration declaration) => _secrets.TryGetValue(declaration, out var secrets) ? secrets : ResolvedSecrets.None;
+
+        private Connection CreatePublicSide(PrivateConnectionDeclaration d)
+        {
+            var host = new CapturingHost(_host);
+            new InvitationCommands(_node, host).New(new NewPrivateConnectionRequest
+            {
+                Name = d.Name,
+                LocalInstanceName = d.LocalInstanceName ?? "",
+                RemoteInstanceName = d.RemoteInstanceName,
+                Description = d.Description,
+                Mode = d.Mode,
+            });
+            var invitation = host.Single<PrivateConnectionInvitation>();
+            WriteCode(d, invitation);
+            return invitation.Connection;
+        }
+
+        private Connection UpdatePublicSide(PrivateConnectionDeclaration d, PlanItem item, Connection connection)
+        {
+            if (Differs(item, "description") || Differs(item, "mode"))
+            {
+                var host = new CapturingHost(_host);
+                new ConnectionCommands(_node, host).Set(
+                    new[] { ConnectionTarget.ByObject(connection) },
+                    new ConnectionEdit
+                    {
+                        Description = Differs(item, "description") ? d.Description : null,
+                        Mode = Differs(item, "mode") ? d.Mode.ToString() : null,
+                    },
+                    passThru: true);
+                connection = host.Single<Connection>();
+            }
+
+            if (item.RenewInvitation)
+            {
+                var host = new CapturingHost(_host);
+                new InvitationCommands(_node, host).Get(new[] { ConnectionTarget.ByObject(connection) }, renew: true, NewPrivateConnectionRequest.DefaultLifetime);
+                var invitation = host.Single<PrivateConnectionInvitation>();
+                WriteCode(d, invitation);
+                connection = invitation.Connection;
+            }
+
+            return connection;
+        }
+
+        private static bool Differs(PlanItem item, string key) => item.DifferingProperties.Any(p => p == key);
+
+        private Connection Accept(PrivateConnectionDeclaration d)
+        {
+            var code = SecretsOf(d).InvitationCode ?? throw new InvalidOperationException("The invitation code was not resolved.");
+            var peers = _peers ?? new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout);
+            var host = new CapturingHost(_host);
+            new PeerCommands(_node, host, peers).Accept(code, d.Name, d.LocalInstanceName);
+            return host.Single<Connection>();
+        }
+
+        private Connection Lifecycle(Connection connection, Action<ConnectionCommands, ConnectionTarget[]> act)
+        {
+            var host = new CapturingHost(_host);
+            act(new ConnectionCommands(_node, host, _peers), new[] { ConnectionTarget.ById(connection.Id) });
+            return host.Single<Connection>();
+        }
+
+        /// <summary>
+        /// Writes the invitation code where the file asks, readable only by its owner: it is a one-time secret. The file is made
+        /// owner-only before the code is written into it, then moved into place.
+        /// </summary>
+        private static void WriteCode(PrivateConnectionDeclaration d, PrivateConnectionInvitation invitation)
+        {
+            if (d.InvitationCodePath is null)
+            {
+                return;
+            }
+
+            var path = d.InvitationCodePath;
+            var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
+            try
+            {
+                var folder = Path.GetDirectoryName(path);
+                if (!string.IsNullOrEmpty(folder))
+                {
+                    Directory.CreateDirectory(folder);
+                }
+
+                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+                {
+                    OwnerOnly(temporary);
+                    var bytes = Encoding.UTF8.GetBytes(invitation.InvitationCode + "\n");
+                    stream.Write(bytes, 0, bytes.Length);
+                }
+
+                if (File.Exists(path))
+                {
+                    File.Delete(path);
+                }
+
+                File.Move(temporary, path);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConfigurationWriteFailed,
+                    ErrorKind.WriteError,
+                    $"{d.Location}: Connection '{d.Name}' was created (Pending), but its invitation code could not be written to '{path}': {e.Message}",
+                    d.Name,
+                    $"Fix the path or its permissions and apply again (a new code is then written), or show the code with: Get-InvitationCode -Name '{d.Name}'",
+                    e);
+            }
+            finally
+            {
+                if (File.Exists(temporary))
+                {
+                    File.Delete(temporary);
+                }
+            }
+        }
+
+        private static void OwnerOnly(string path)
+        {
+            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
+            {
+                // A new file in the user's own folder inherits its ACL; the store's key file relies on the same.
+                return;
+            }
+
+            if (chmod(path, 0x180 /* 0600 */) != 0)
+            {
+                throw new IOException($"Could not make '{path}' readable only by its owner (errno {Marshal.GetLastWin32Error()}).");
+            }
+        }
+
+        private static ConnectionApplyResult Result(PlanItem item, ApplyOutcome outcome, Connection? after, ConnectionToolsException? error)
+        {
+            var afterState = after is null ? new Dictionary<string, string?> { ["state"] = null } : ConfigurationPlanner.ActualOf(after, null, item.DesiredState.ContainsKey("description"));
+            if (after != null && outcome == ApplyOutcome.Applied && item.Declaration is SystemConnectionDeclaration)
+            {
+                // The system engine applied the declared settings; show them rather than reading them back.
+                foreach (var pair in item.DesiredState)
+                {
+                    if (pair.Key != "state" && !afterState.ContainsKey(pair.Key))
+                    {
+                        afterState[pair.Key] = pair.Value;
+                    }
+                }
+            }
+            else if (after != null)
+            {
+                foreach (var pair in item.ActualState)
+                {
+                    if (!afterState.ContainsKey(pair.Key))
+                    {
+                        afterState[pair.Key] = pair.Value;
+                    }
+                }
+            }
+
+            return new ConnectionApplyResult
+            {
+                Name = item.Name,
+                Type = item.Type,
+                Action = item.Action,
+                Steps = item.Steps,
+                Outcome = outcome,
+                StatusBefore = item.Current?.Status,
+                StatusAfter = after?.Status,
+                BeforeState = item.ActualState,
+                AfterState = afterState,
+                ChangedProperties = outcome == ApplyOutcome.Applied ? item.DifferingProperties : Array.Empty<string>(),
+                Connection = after,
+                ErrorId = error?.ErrorId,
+                ErrorMessage = error?.Message,
+            };
+        }
+
+        [DllImport("libc", SetLastError = true)]
+#pragma warning disable CA2101, SA1300 // libc's own name and ANSI path marshalling are what chmod takes.
+        private static extern int chmod([MarshalAs(UnmanagedType.LPStr)] string path, uint mode);
+#pragma warning restore CA2101, SA1300
+    }
+}

@@ -1,0 +1,224 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Hosting;
+using ConnectionTools.Nodes;
+using ConnectionTools.Peering;
+using ConnectionTools.Storage;
+
+namespace ConnectionTools.Configuration
+{
+    /// <summary>What the configuration engine may use beyond the node: secret vaults, the system-connection engine, HTTP to peers.</summary>
+    public sealed class ConfigurationServices
+    {
+        /// <summary>Resolves vault: references; null: they do not resolve.</summary>
+        public ISecretResolver? Vaults { get; init; }
+
+        /// <summary>Creates and authorizes system connections; null: they are compared by status only, and cannot be created.</summary>
+        public ISystemConnectionActions? SystemConnections { get; init; }
+
+        /// <summary>Used to accept invitations and to tell a public side about a removal.</summary>
+        public PeerClient? Peers { get; init; }
+    }
+
+    /// <summary>
+    /// What Test-, Invoke- and Export-ConnectionConfiguration do. Test and Invoke validate the whole file first and report
+    /// every problem with its position; if there is any, nothing is applied. Both plan from one read of the store.
+    /// </summary>
+    public sealed class ConfigurationCommands
+    {
+        private readonly ConnectionNode _node;
+        private readonly IHostContext _host;
+        private readonly ConfigurationServices _services;
+
+        public ConfigurationCommands(ConnectionNode node, IHostContext host, ConfigurationServices? services = null)
+        {
+            _node = node ?? throw new ArgumentNullException(nameof(node));
+            _host = host ?? throw new ArgumentNullException(nameof(host));
+            _services = services ?? new ConfigurationServices();
+        }
+
+        /// <summary>Writes one <see cref="ConnectionTestResult"/> per declared connection; changes nothing. Validation errors are written instead.</summary>
+        public void Test(string path)
+        {
+            var prepared = Prepare(path, prune: false);
+            if (prepared is null)
+            {
+                return;
+            }
+
+            var (plan, _) = prepared.Value;
+            var matching = 0;
+            foreach (var item in plan.Items)
+            {
+                if (item.InDesiredState)
+                {
+                    matching++;
+                }
+
+                _host.WriteObject(new ConnectionTestResult(item, plan.Configuration.Path));
+            }
+
+            _host.WriteVerbose($"Configuration '{plan.Configuration.Name}': {matching} of {plan.Items.Count} connection(s) in the desired state.");
+        }
+
+        /// <summary>
+        /// Validates, plans and applies. A file with errors is refused as a whole (each error written, then a terminating
+        /// Configuration.Invalid). Writes one <see cref="ConnectionApplyResult"/> per connection, and an error per failed one.
+        /// </summary>
+        public void Invoke(string path, bool prune)
+        {
+            var prepared = Prepare(path, prune);
+            if (prepared is null)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConfigurationInvalid,
+                    ErrorKind.InvalidData,
+                    $"The configuration '{path}' is not valid (see the errors above); nothing was applied.",
+                    path,
+                    "Fix the errors and run again; Test-ConnectionConfiguration checks a file without applying it.");
+            }
+
+            var (plan, secrets) = prepared.Value;
+            _host.WriteVerbose($"Plan for configuration '{plan.Configuration.Name}' ({plan.Items.Count} connection(s)): {plan.Summary()}.");
+            foreach (var item in plan.Items.Where(i => i.Steps.Count > 0 || i.Refusal != null))
+            {
+                _host.WriteVerbose(item.Refusal is null
+                    ? $"  {item.Describe()}: '{item.Name}'" + (item.DifferingProperties.Count > 0 ? $" (differs: {string.Join(", ", item.DifferingProperties)})" : "")
+                    : $"  refused: '{item.Name}' ({item.Refusal.ErrorId})");
+            }
+
+            new ConfigurationApplier(_node, _host, _services.SystemConnections, _services.Peers, secrets).Apply(plan);
+        }
+
+        /// <summary>
+        /// Describes every connection on the node (not removed) as a configuration, written to <paramref name="path"/> when
+        /// given. Writes an <see cref="ExportedConfiguration"/>.
+        /// </summary>
+        public void Export(string? path)
+        {
+            var connections = _node.Store.List(new ConnectionFilter());
+            var settings = _services.SystemConnections?.ReadSettings();
+            var text = ConfigurationExporter.Write(connections, settings, out var written, out var skipped);
+            foreach (var connection in skipped)
+            {
+                _host.WriteWarning(connection.Type == ConnectionType.Private
+                    ? $"Connection '{connection.Name}' (Private) is not exported: it has no side, so it was not made by New-PrivateConnection or an accepted invitation."
+                    : $"Connection '{connection.Name}' ({connection.Type}) is not exported: this node cannot read the settings of system connections yet.");
+            }
+
+            if (path != null)
+            {
+                if (!_host.ShouldProcess(path, $"Write a configuration of {written} connection(s)"))
+                {
+                    return;
+                }
+
+                try
+                {
+                    var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+                    if (!string.IsNullOrEmpty(folder))
+                    {
+                        Directory.CreateDirectory(folder);
+                    }
+
+                    File.WriteAllText(path, text, new UTF8Encoding(false));
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException || e is ArgumentException || e is NotSupportedException)
+                {
+                    throw new ConnectionToolsException(ErrorIds.ConfigurationWriteFailed, ErrorKind.WriteError, $"The configuration cannot be written to '{path}': {e.Message}", path, "Check the path and its permissions.", e);
+                }
+            }
+
+            _host.WriteObject(new ExportedConfiguration(path, written, skipped.Count, text));
+        }
+
+        /// <summary>Loads and validates the file, reads the node once, resolves the references the plan needs, and plans. Null when the file has errors (all written).</summary>
+        private (ConnectionPlan Plan, IReadOnlyDictionary<ConnectionDeclaration, ResolvedSecrets> Secrets)? Prepare(string path, bool prune)
+        {
+            var issues = new List<ConfigurationIssue>();
+            var configuration = ConfigurationLoader.Load(path, issues);
+            if (configuration is null)
+            {
+                Report(issues);
+                return null;
+            }
+
+            var snapshot = new NodeSnapshot
+            {
+                Connections = _node.Store.List(new ConnectionFilter()),
+                Managed = ManagedConnections.ReadAll(_node.Store),
+                SystemSettings = _services.SystemConnections?.ReadSettings(),
+            };
+            var existing = new HashSet<string>(snapshot.Connections.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
+            var secrets = Resolve(configuration, existing, issues);
+            if (issues.Count > 0)
+            {
+                Report(issues);
+                return null;
+            }
+
+            return (ConfigurationPlanner.Plan(configuration, snapshot, prune), secrets);
+        }
+
+        /// <summary>
+        /// Resolves every reference in the file, so a reference that does not resolve is found before anything is applied, with
+        /// one exception: the invitation code of a private side the node already has (codes work once, and are not needed again).
+        /// </summary>
+        private Dictionary<ConnectionDeclaration, ResolvedSecrets> Resolve(ConnectionConfiguration configuration, HashSet<string> existing, List<ConfigurationIssue> issues)
+        {
+            var resolver = new SecretResolver(_services.Vaults);
+            var result = new Dictionary<ConnectionDeclaration, ResolvedSecrets>();
+            string? One(SecretReference? reference)
+            {
+                if (reference is null)
+                {
+                    return null;
+                }
+
+                var resolution = resolver.Resolve(reference);
+                if (!resolution.Resolved)
+                {
+                    issues.Add(SecretResolver.Unresolved(reference, resolution.Problem ?? "no value"));
+                }
+
+                return resolution.Value;
+            }
+
+            foreach (var declaration in configuration.Connections)
+            {
+                switch (declaration)
+                {
+                    case SystemConnectionDeclaration s when s.Authorization.ClientSecret != null || s.Authorization.CertificatePassword != null:
+                        result[declaration] = new ResolvedSecrets { ClientSecret = One(s.Authorization.ClientSecret), CertificatePassword = One(s.Authorization.CertificatePassword) };
+                        break;
+                    case PrivateConnectionDeclaration p when p.InvitationCode != null:
+                        if (existing.Contains(p.Name))
+                        {
+                            _host.WriteVerbose($"'{p.Name}' already exists on this node; its invitation code ({p.InvitationCode}) is not needed and was not read.");
+                        }
+                        else
+                        {
+                            result[declaration] = new ResolvedSecrets { InvitationCode = One(p.InvitationCode) };
+                        }
+
+                        break;
+                }
+            }
+
+            return result;
+        }
+
+        private void Report(List<ConfigurationIssue> issues)
+        {
+            foreach (var issue in issues)
+            {
+                _host.WriteError(issue.ToException());
+            }
+        }
+    }
+}

@@ -1,0 +1,417 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Invitations;
+
+namespace ConnectionTools.Configuration
+{
+    /// <summary>What the node holds, read once, that a plan is computed from.</summary>
+    public sealed class NodeSnapshot
+    {
+        /// <summary>Every connection that is not removed.</summary>
+        public IReadOnlyList<Connection> Connections { get; init; } = Array.Empty<Connection>();
+
+        /// <summary>Connection id to the name of the configuration that manages it.</summary>
+        public IReadOnlyDictionary<Guid, string> Managed { get; init; } = new Dictionary<Guid, string>();
+
+        /// <summary>Null when this node cannot create or authorize system connections; they are then compared by status only.</summary>
+        public IReadOnlyDictionary<Guid, SystemConnectionSettings>? SystemSettings { get; init; }
+    }
+
+    /// <summary>
+    /// Computes a plan from a configuration and a snapshot of the node. Pure: it reads nothing and writes nothing, apart from
+    /// asking whether a declared invitation code file still exists.
+    /// </summary>
+    public static class ConfigurationPlanner
+    {
+        public static ConnectionPlan Plan(ConnectionConfiguration configuration, NodeSnapshot node, bool prune, Func<string, bool>? fileExists = null)
+        {
+            fileExists ??= System.IO.File.Exists;
+            var byName = new Dictionary<string, Connection>(StringComparer.OrdinalIgnoreCase);
+            foreach (var connection in node.Connections)
+            {
+                byName[connection.Name] = connection;
+            }
+
+            var items = new List<PlanItem>(configuration.Connections.Count);
+            foreach (var declaration in configuration.Connections)
+            {
+                byName.TryGetValue(declaration.Name, out var current);
+                var adopt = current != null && (!node.Managed.TryGetValue(current.Id, out var owner) || owner != configuration.Name);
+                var item = declaration is SystemConnectionDeclaration system
+                    ? PlanSystem(system, current, node.SystemSettings)
+                    : PlanPrivate((PrivateConnectionDeclaration)declaration, current, fileExists);
+                items.Add(Adopting(item, adopt && item.Refusal is null));
+            }
+
+            if (prune)
+            {
+                var declared = new HashSet<string>(configuration.Connections.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
+                foreach (var connection in node.Connections)
+                {
+                    if (!declared.Contains(connection.Name) && node.Managed.TryGetValue(connection.Id, out var owner) && owner == configuration.Name)
+                    {
+                        var actual = new Dictionary<string, string?> { ["type"] = connection.Type.ToString(), ["state"] = connection.Status.ToString() };
+                        items.Add(new PlanItem
+                        {
+                            Name = connection.Name,
+                            Type = connection.Type,
+                            Current = connection,
+                            Steps = new[] { PlanAction.Remove },
+                            ActualState = actual,
+                            DesiredState = new Dictionary<string, string?> { ["state"] = ConnectionStatus.Removed.ToString() },
+                            DifferingProperties = new[] { "state" },
+                            Note = $"No longer declared in configuration '{configuration.Name}', which created or managed it.",
+                        });
+                    }
+                }
+            }
+
+            return new ConnectionPlan(configuration, items);
+        }
+
+        private static PlanItem Adopting(PlanItem item, bool adopt) => adopt ? Copy(item, adopt: true) : item;
+
+        private static PlanItem PlanSystem(SystemConnectionDeclaration d, Connection? current, IReadOnlyDictionary<Guid, SystemConnectionSettings>? allSettings)
+        {
+            var desired = DesiredOf(d);
+            if (current is null)
+            {
+                var steps = new List<PlanAction> { PlanAction.Create };
+                if (d.State == DesiredState.Paused)
+                {
+                    steps.Add(PlanAction.Suspend);
+                }
+
+                return new PlanItem
+                {
+                    Name = d.Name,
+                    Type = d.Type,
+                    Declaration = d,
+                    DesiredState = desired,
+                    ActualState = Absent(),
+                    DifferingProperties = new[] { "state" },
+                    Steps = steps,
+                    Refusal = allSettings is null ? SystemUnavailable(d) : d.Authorization.Flow == Authorization.AuthorizationFlow.ClientSecret && d.Authorization.ClientSecret is null ? MissingSecret(d, "clientSecret") : null,
+                };
+            }
+
+            SystemConnectionSettings? settings = null;
+            allSettings?.TryGetValue(current.Id, out settings);
+            var actual = ActualOf(current, settings, d.Description != null);
+            var differing = Differences(desired, actual);
+            if (current.Type != d.Type)
+            {
+                return Refused(d, current, desired, actual, differing, $"A {current.Type} connection named '{current.Name}' already exists on this node; the file declares a {d.Type} connection.", "Rename one of them, or remove the existing connection first.");
+            }
+
+            if (settings != null && (differing.Contains("instanceUrl") || differing.Contains("environmentType")))
+            {
+                return Refused(d, current, desired, actual, differing, $"Connection '{d.Name}' is connected to {settings.InstanceUrl} ({settings.EnvironmentType}); a connection cannot be pointed at another org or environment.", "Remove the connection and apply again to connect the new org, or declare it under another name.");
+            }
+
+            var plan = new List<PlanAction>();
+            var authorizationChanged = differing.Any(p => p.StartsWith("authorization.", StringComparison.Ordinal));
+            var needsGrant = current.Status == ConnectionStatus.Inactive || current.Status == ConnectionStatus.Pending;
+            if (differing.Contains("retrievalInterval") || differing.Contains("description"))
+            {
+                plan.Add(PlanAction.Update);
+            }
+
+            if (authorizationChanged || needsGrant)
+            {
+                plan.Add(PlanAction.Authorize);
+            }
+
+            var statusAfter = needsGrant || authorizationChanged ? ConnectionStatus.Active : current.Status;
+            if (d.State == DesiredState.Paused && statusAfter == ConnectionStatus.Active)
+            {
+                plan.Add(PlanAction.Suspend);
+            }
+            else if (d.State == DesiredState.Active && statusAfter == ConnectionStatus.Paused)
+            {
+                plan.Add(PlanAction.Resume);
+            }
+
+            ConnectionToolsException? refusal = null;
+            if (plan.Count > 0 && allSettings is null)
+            {
+                // Without the system-connection engine only status changes can be made.
+                refusal = plan.Any(p => p == PlanAction.Update || p == PlanAction.Authorize) ? SystemUnavailable(d) : null;
+            }
+            else if (plan.Contains(PlanAction.Authorize) && d.Authorization.Flow == Authorization.AuthorizationFlow.ClientSecret && d.Authorization.ClientSecret is null)
+            {
+                refusal = MissingSecret(d, "clientSecret");
+            }
+
+            return new PlanItem
+            {
+                Name = d.Name,
+                Type = d.Type,
+                Declaration = d,
+                Current = current,
+                DesiredState = desired,
+                ActualState = actual,
+                DifferingProperties = differing,
+                Steps = plan,
+                Refusal = refusal,
+                Note = settings is null && allSettings is null ? "Compared by state only: this node cannot read system connection settings." : null,
+            };
+        }
+
+        private static PlanItem PlanPrivate(PrivateConnectionDeclaration d, Connection? current, Func<string, bool> fileExists)
+        {
+            var desired = DesiredOf(d);
+            if (current is null)
+            {
+                var steps = new List<PlanAction>();
+                ConnectionToolsException? refusal = null;
+                string? pendingNote = null;
+                if (d.Side == PrivateConnectionSide.Public)
+                {
+                    steps.Add(PlanAction.Create);
+                    if (d.State == DesiredState.Paused)
+                    {
+                        pendingNote = "Created Pending; it can be paused once the private side has accepted.";
+                    }
+                }
+                else
+                {
+                    steps.Add(PlanAction.Accept);
+                    if (d.State == DesiredState.Paused)
+                    {
+                        steps.Add(PlanAction.Suspend);
+                    }
+
+                    if (d.InvitationCode is null)
+                    {
+                        refusal = new ConnectionToolsException(
+                            ErrorIds.ConfigurationMissingKey,
+                            ErrorKind.InvalidData,
+                            $"{d.Location}: The key '{d.Location.Key}.invitationCode' is missing: connection '{d.Name}' does not exist on this node yet, and accepting it needs the invitation code (by reference).",
+                            d.Location,
+                            "Add invitationCode: env:NAME (or file:PATH, vault:VAULT/NAME) with the code the public side's admin sent.");
+                    }
+                }
+
+                return new PlanItem { Name = d.Name, Type = d.Type, Declaration = d, DesiredState = desired, ActualState = Absent(), DifferingProperties = new[] { "state" }, Steps = steps, Refusal = refusal, Note = pendingNote };
+            }
+
+            var actual = ActualOf(current, null, d.Description != null);
+            var differing = Differences(desired, actual);
+            if (current.Type != ConnectionType.Private || current.Side != d.Side)
+            {
+                var what = current.Type == ConnectionType.Private ? $"the {current.Side} side of a private connection" : $"a {current.Type} connection";
+                return Refused(d, current, desired, actual, differing, $"Connection '{current.Name}' on this node is {what}; the file declares the {d.Side} side of a private connection.", "Rename one of them, or remove the existing connection first.");
+            }
+
+            if (differing.Contains("localInstanceName"))
+            {
+                return Refused(d, current, desired, actual, differing, $"Connection '{d.Name}' has local instance name '{current.LocalInstanceName}'; it is fixed when the connection is made and the other side knows it by that name.", "Declare the current name, or remove the connection and apply again.");
+            }
+
+            if (d.Side == PrivateConnectionSide.Public && current.Mode == PrivateConnectionMode.Script && d.Mode == PrivateConnectionMode.Basic)
+            {
+                return Refused(d, current, desired, actual, differing, $"Connection '{d.Name}' is in Script mode and cannot go back to Basic: the upgrade is one way, so edited rules are never silently replaced.", "Declare mode: Script, or create a new private connection to start again from generated rules.");
+            }
+
+            var plan = new List<PlanAction>();
+            var renew = false;
+            string? note = null;
+            if (differing.Contains("description") || differing.Contains("mode"))
+            {
+                plan.Add(PlanAction.Update);
+            }
+
+            if (current.Status == ConnectionStatus.Pending)
+            {
+                // Only the partner's acceptance makes it Active: not drift, and nothing to do but wait.
+                differing.Remove("state");
+                note = "Pending: waiting for the private side to accept the invitation.";
+                if (d.InvitationCodePath != null && !fileExists(d.InvitationCodePath))
+                {
+                    renew = true;
+                    differing.Add("invitationCodePath");
+                    if (!plan.Contains(PlanAction.Update))
+                    {
+                        plan.Add(PlanAction.Update);
+                    }
+                }
+            }
+            else if (d.State == DesiredState.Paused && current.Status == ConnectionStatus.Active)
+            {
+                plan.Add(PlanAction.Suspend);
+            }
+            else if (d.State == DesiredState.Active && current.Status == ConnectionStatus.Paused)
+            {
+                plan.Add(PlanAction.Resume);
+            }
+            else if (current.Status == ConnectionStatus.Inactive)
+            {
+                return Refused(d, current, desired, actual, differing, $"Connection '{d.Name}' is Inactive and cannot be made {d.State} from here.", null);
+            }
+
+            return new PlanItem
+            {
+                Name = d.Name,
+                Type = d.Type,
+                Declaration = d,
+                Current = current,
+                DesiredState = desired,
+                ActualState = actual,
+                DifferingProperties = differing,
+                Steps = plan,
+                RenewInvitation = renew,
+                Note = note,
+            };
+        }
+
+        internal static Dictionary<string, string?> DesiredOf(ConnectionDeclaration d)
+        {
+            var state = new Dictionary<string, string?> { ["type"] = d.Type.ToString() };
+            if (d is PrivateConnectionDeclaration privateDeclaration)
+            {
+                state["side"] = privateDeclaration.Side.ToString();
+            }
+
+            state["state"] = d.State.ToString();
+            if (d.Description != null)
+            {
+                state["description"] = d.Description;
+            }
+
+            switch (d)
+            {
+                case SystemConnectionDeclaration s:
+                    state["instanceUrl"] = Url(s.InstanceUrl);
+                    state["environmentType"] = s.EnvironmentType.ToString();
+                    state["retrievalInterval"] = ConfigurationLoader.FormatInterval(s.RetrievalInterval);
+                    state["authorization.flow"] = s.Authorization.Flow.ToString();
+                    state["authorization.clientId"] = s.Authorization.ClientId;
+                    state["authorization.username"] = s.Authorization.Username;
+                    state["authorization.tenantId"] = s.Authorization.TenantId;
+                    state["authorization.certificatePath"] = s.Authorization.CertificatePath;
+                    state["authorization.certificateThumbprint"] = s.Authorization.CertificateThumbprint;
+                    break;
+                case PrivateConnectionDeclaration p:
+                    if (p.Side == PrivateConnectionSide.Public)
+                    {
+                        state["mode"] = p.Mode.ToString();
+                    }
+
+                    if (p.LocalInstanceName != null)
+                    {
+                        state["localInstanceName"] = p.LocalInstanceName;
+                    }
+
+                    break;
+            }
+
+            return state;
+        }
+
+        /// <summary>The connection described with the same keys as a declaration, so the two compare key by key.</summary>
+        internal static Dictionary<string, string?> ActualOf(Connection c, SystemConnectionSettings? s, bool withDescription)
+        {
+            var state = new Dictionary<string, string?> { ["type"] = c.Type.ToString() };
+            if (c.Type == ConnectionType.Private)
+            {
+                state["side"] = c.Side?.ToString();
+            }
+
+            state["state"] = c.Status.ToString();
+            if (withDescription)
+            {
+                state["description"] = c.Description;
+            }
+
+            if (s != null)
+            {
+                state["instanceUrl"] = Url(s.InstanceUrl);
+                state["environmentType"] = s.EnvironmentType.ToString();
+                state["retrievalInterval"] = ConfigurationLoader.FormatInterval(s.RetrievalInterval);
+                state["authorization.flow"] = s.Flow.ToString();
+                state["authorization.clientId"] = s.ClientId;
+                state["authorization.username"] = s.Username;
+                state["authorization.tenantId"] = s.TenantId;
+                state["authorization.certificatePath"] = s.CertificatePath;
+                state["authorization.certificateThumbprint"] = s.CertificateThumbprint;
+            }
+
+            if (c.Type == ConnectionType.Private)
+            {
+                if (c.Side == PrivateConnectionSide.Public)
+                {
+                    state["mode"] = c.Mode?.ToString();
+                }
+
+                state["localInstanceName"] = c.LocalInstanceName;
+            }
+
+            return state;
+        }
+
+        /// <summary>The keys whose values differ; keys the actual state does not know (settings it cannot read) are not compared.</summary>
+        private static List<string> Differences(Dictionary<string, string?> desired, Dictionary<string, string?> actual)
+        {
+            var differing = new List<string>();
+            foreach (var pair in desired)
+            {
+                if (actual.TryGetValue(pair.Key, out var value) && !string.Equals(pair.Value, value, StringComparison.Ordinal))
+                {
+                    differing.Add(pair.Key);
+                }
+            }
+
+            return differing;
+        }
+
+        private static string Url(Uri url) => url.AbsoluteUri.TrimEnd('/');
+
+        private static Dictionary<string, string?> Absent() => new Dictionary<string, string?> { ["state"] = null };
+
+        private static PlanItem Refused(ConnectionDeclaration d, Connection current, Dictionary<string, string?> desired, Dictionary<string, string?> actual, List<string> differing, string message, string? action) => new PlanItem
+        {
+            Name = d.Name,
+            Type = d.Type,
+            Declaration = d,
+            Current = current,
+            DesiredState = desired,
+            ActualState = actual,
+            DifferingProperties = differing,
+            Refusal = new ConnectionToolsException(ErrorIds.ConfigurationNotApplicable, ErrorKind.InvalidOperation, $"{d.Location}: {message}", d.Name, action),
+        };
+
+        private static ConnectionToolsException SystemUnavailable(ConnectionDeclaration d) => new ConnectionToolsException(
+            ErrorIds.ConfigurationSystemConnectionsUnavailable,
+            ErrorKind.InvalidOperation,
+            $"{d.Location}: Connection '{d.Name}' ({d.Type}) cannot be created, authorized or updated from a configuration on this node: this version of ConnectionTools does not create system connections yet.",
+            d.Name,
+            "Leave system connections out of the file for now, or update the module.");
+
+        private static ConnectionToolsException MissingSecret(SystemConnectionDeclaration d, string key) => new ConnectionToolsException(
+            ErrorIds.ConfigurationMissingKey,
+            ErrorKind.InvalidData,
+            $"{d.Authorization.Location}: The key '{d.Authorization.Location.Key}.{key}' is missing: connection '{d.Name}' must be authorized with the {d.Authorization.Flow} flow, which needs it (by reference).",
+            d.Authorization.Location,
+            $"Add {key}: env:NAME (or file:PATH, vault:VAULT/NAME).");
+
+        private static PlanItem Copy(PlanItem item, bool adopt) => new PlanItem
+        {
+            Name = item.Name,
+            Type = item.Type,
+            Steps = item.Steps,
+            Declaration = item.Declaration,
+            Current = item.Current,
+            DesiredState = item.DesiredState,
+            ActualState = item.ActualState,
+            DifferingProperties = item.DifferingProperties,
+            Refusal = item.Refusal,
+            Adopt = adopt,
+            RenewInvitation = item.RenewInvitation,
+            Note = item.Note,
+        };
+    }
+}

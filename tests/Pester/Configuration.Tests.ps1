@@ -1,0 +1,248 @@
+#Requires -Modules @{ ModuleName = 'Pester'; ModuleVersion = '5.0.0' }
+
+<#
+    Connections as code, as an admin and a pipeline use it: the built module imported from out/ConnectionTools, a store
+    under TestDrive, and configuration files written by the tests. Only private connections (public side) are applied
+    here: they need no network. Exit codes are checked in a fresh pwsh process, the way a CI step runs a script.
+
+    Run it with ./build.ps1 -Task Test, or after ./build.ps1 with:
+        Invoke-Pester -Path tests/Pester/Configuration.Tests.ps1 -Output Detailed
+#>
+
+Describe 'Connections as code' {
+    BeforeAll {
+        $repoRoot = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../..'))
+        $manifestPath = Join-Path (Join-Path (Join-Path $repoRoot 'out') 'ConnectionTools') 'ConnectionTools.psd1'
+        if (-not (Test-Path -LiteralPath $manifestPath -PathType Leaf)) {
+            throw "The module is not built: '$manifestPath' does not exist. Run ./build.ps1 in the repository root first."
+        }
+
+        # Nothing here may open the user's real store. Restored in AfterAll.
+        $savedStoreVariable = $env:CONNECTIONTOOLS_STORE
+        $env:CONNECTIONTOOLS_STORE = Join-Path $TestDrive 'environment-store.db'
+
+        Get-Module -Name ConnectionTools | Remove-Module -Force
+        Import-Module -Name $manifestPath -Force -ErrorAction Stop
+
+        function New-ConfigurationStore {
+            # A fresh store with a public URL, made this session's store; returns its folder.
+            param([Parameter(Mandatory)] [string] $Name)
+            $folder = Join-Path $TestDrive $Name
+            New-Item -ItemType Directory -Path $folder -Force | Out-Null
+            Connect-ConnectionNode -StorePath (Join-Path $folder 'store.db') | Out-Null
+            Set-ConnectionNode -PublicUrl 'https://node.contoso.example/' | Out-Null
+            $folder
+        }
+
+        function New-ConfigurationFile {
+            param([Parameter(Mandatory)] [string] $Folder, [Parameter(Mandatory)] [string] $Text, [string] $Name = 'connections.yaml')
+            $path = Join-Path $Folder $Name
+            Set-Content -LiteralPath $path -Value $Text -Encoding utf8NoBOM
+            $path
+        }
+
+        $twoPartners = @'
+apiVersion: connectiontools/v1
+name: partners
+connections:
+  - name: partner-eu
+    type: Private
+    side: Public
+    localInstanceName: contoso-public
+    invitationCodePath: codes/partner-eu.txt
+  - name: partner-us
+    type: Private
+    side: Public
+    mode: Script
+    localInstanceName: contoso-public
+    description: US partner
+'@
+    }
+
+    AfterAll {
+        $env:CONNECTIONTOOLS_STORE = $savedStoreVariable
+        foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
+            if ($assembly.GetName().Name -eq 'Microsoft.Data.Sqlite') {
+                $assembly.GetType('Microsoft.Data.Sqlite.SqliteConnection').GetMethod('ClearAllPools').Invoke($null, @())
+            }
+        }
+        Get-Module -Name ConnectionTools | Remove-Module -Force
+    }
+
+    Context 'The module' {
+        It 'exports the three configuration cmdlets' {
+            foreach ($name in 'Test-ConnectionConfiguration', 'Invoke-ConnectionConfiguration', 'Export-ConnectionConfiguration') {
+                Get-Command -Name $name -Module ConnectionTools -ErrorAction Stop | Should -Not -BeNullOrEmpty
+            }
+        }
+
+        It 'ships the example configuration, which validates up to its references' {
+            $example = Join-Path (Split-Path $manifestPath) 'examples/connections.yaml'
+            Test-Path -LiteralPath $example | Should -BeTrue
+            $null = New-ConfigurationStore -Name 'example'
+            $errors = $null
+            Test-ConnectionConfiguration -Path $example -ErrorVariable errors -ErrorAction SilentlyContinue | Out-Null
+            # Only the references (an unset variable, a missing file, a vault) may fail in a bare session.
+            $errors | Should -Not -BeNullOrEmpty
+            $errors | ForEach-Object { $_.FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Configuration.UnresolvedReference,*' }
+        }
+    }
+
+    Context 'Apply, then apply again' {
+        BeforeAll {
+            $folder = New-ConfigurationStore -Name 'apply'
+            $path = New-ConfigurationFile -Folder $folder -Text $twoPartners
+        }
+
+        It '-WhatIf prints the plan and creates nothing' {
+            $results = Invoke-ConnectionConfiguration -Path $path -WhatIf
+            $results.Outcome | Should -Be @('Skipped', 'Skipped')
+            Get-Connection | Should -BeNullOrEmpty
+            Test-Path -LiteralPath (Join-Path $folder 'codes') | Should -BeFalse
+        }
+
+        It 'creates the declared connections and reports each action with the state before and after' {
+            $results = Invoke-ConnectionConfiguration -Path $path -Confirm:$false
+            $results.Name | Should -Be @('partner-eu', 'partner-us')
+            $results.Action | Should -Be @('Create', 'Create')
+            $results.Outcome | Should -Be @('Applied', 'Applied')
+            $results.StatusAfter | Should -Be @('Pending', 'Pending')
+            (Get-Connection -Name partner-us).Mode | Should -Be 'Script'
+            (Get-Content -LiteralPath (Join-Path $folder 'codes/partner-eu.txt') -Raw) | Should -Match '^CT1-'
+        }
+
+        It 'plans only None the second time and adds nothing to the history' {
+            $before = @(Get-ConnectionHistory -Name partner-eu, partner-us).Count
+            $results = Invoke-ConnectionConfiguration -Path $path -Confirm:$false
+            $results.Action | Should -Be @('None', 'None')
+            $results.Outcome | Should -Be @('Unchanged', 'Unchanged')
+            @(Get-ConnectionHistory -Name partner-eu, partner-us).Count | Should -Be $before
+        }
+
+        It 'Test reports no drift, then the drift made by hand' {
+            (Test-ConnectionConfiguration -Path $path).InDesiredState | Should -Be @($true, $true)
+            Set-Connection -Name partner-us -Description 'changed by hand'
+            $result = Test-ConnectionConfiguration -Path $path | Where-Object Name -EQ 'partner-us'
+            $result.InDesiredState | Should -BeFalse
+            $result.DifferingProperties | Should -Be @('description')
+            $result.DesiredState['description'] | Should -Be 'US partner'
+            $result.ActualState['description'] | Should -Be 'changed by hand'
+            $result.PlannedAction | Should -Be 'Update'
+        }
+
+        It 'Export then Test reports every connection in the desired state' {
+            $exported = Export-ConnectionConfiguration -Path (Join-Path $folder 'export.yaml')
+            $exported.ConnectionCount | Should -Be 2
+            $exported | Test-ConnectionConfiguration | ForEach-Object { $_.InDesiredState | Should -BeTrue }
+            $exported.Text | Should -Not -Match 'CT1-'
+        }
+
+        It '-Prune removes what the file no longer declares, and only that' {
+            $path2 = New-ConfigurationFile -Folder $folder -Name 'partners.yaml' -Text ($twoPartners -replace '(?s)  - name: partner-us.*$', '')
+            # Same configuration name ("partners"), so it knows partner-us as its own.
+            $results = Invoke-ConnectionConfiguration -Path $path2 -Prune -Confirm:$false
+            ($results | Where-Object Action -EQ 'Remove').Name | Should -Be 'partner-us'
+            Get-Connection -Name partner-us -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            Get-Connection -Name partner-eu | Should -Not -BeNullOrEmpty
+        }
+    }
+
+    Context 'Validation' {
+        BeforeAll {
+            $folder = New-ConfigurationStore -Name 'validation'
+        }
+
+        It 'reports every error with file:line:column and the key, and applies nothing' {
+            $path = New-ConfigurationFile -Folder $folder -Text @'
+apiVersion: connectiontools/v1
+connections:
+  - name: good
+    type: Private
+    side: Public
+    localInstanceName: contoso
+  - name: bad
+    type: Private
+    side: Public
+    localInstanceName: contoso
+    colour: blue
+'@
+            $errors = $null
+            { Invoke-ConnectionConfiguration -Path $path -Confirm:$false -ErrorVariable errors -ErrorAction SilentlyContinue } |
+                Should -Throw -ErrorId 'ConnectionTools.Configuration.Invalid*'
+            $unknown = $errors | Where-Object { $_.FullyQualifiedErrorId -like 'ConnectionTools.Configuration.UnknownKey,*' }
+            $unknown | Should -HaveCount 1
+            $unknown.Exception.Message | Should -BeLike "$([WildcardPattern]::Escape($path)):11:5: *connections``[1``].colour*"
+            Get-Connection -Name good -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+
+        It 'refuses a literal secret without showing it' {
+            $path = New-ConfigurationFile -Folder $folder -Text @'
+apiVersion: connectiontools/v1
+connections:
+  - name: from-partner
+    type: Private
+    side: Private
+    invitationCode: CT1-NOT-A-REFERENCE
+'@
+            $errors = $null
+            Test-ConnectionConfiguration -Path $path -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Configuration.LiteralSecret,*'
+            $errors[0].Exception.Message | Should -Not -Match 'CT1-NOT-A-REFERENCE'
+        }
+
+        It 'resolves env: references' {
+            $env:CT_PESTER_CODE = 'CT1-NOT-A-REAL-CODE'
+            try {
+                $path = New-ConfigurationFile -Folder $folder -Text @'
+apiVersion: connectiontools/v1
+connections:
+  - name: from-partner
+    type: Private
+    side: Private
+    invitationCode: env:CT_PESTER_CODE
+'@
+                $result = Test-ConnectionConfiguration -Path $path -ErrorAction Stop
+                $result.PlannedAction | Should -Be 'Accept'
+            }
+            finally {
+                Remove-Item Env:CT_PESTER_CODE
+            }
+        }
+    }
+
+    Context 'Exit status of a pipeline script' {
+        It 'pwsh -File exits non-zero when a connection fails, and zero when all apply' {
+            $folder = Join-Path $TestDrive 'exit'
+            New-Item -ItemType Directory -Path $folder -Force | Out-Null
+            $store = Join-Path $folder 'store.db'
+            $good = New-ConfigurationFile -Folder $folder -Name 'good.yaml' -Text $twoPartners
+            # A private side whose code is well-formed as a reference but not a code: accepting it fails for that connection.
+            Set-Content -LiteralPath (Join-Path $folder 'code.txt') -Value 'CT1-XXXX'
+            $bad = New-ConfigurationFile -Folder $folder -Name 'bad.yaml' -Text @'
+apiVersion: connectiontools/v1
+connections:
+  - name: from-partner
+    type: Private
+    side: Private
+    invitationCode: file:code.txt
+  - name: partner-ok
+    type: Private
+    side: Public
+    localInstanceName: contoso-public
+'@
+            $script = Join-Path $folder 'apply.ps1'
+            Set-Content -LiteralPath $script -Value @"
+param([string] `$Path)
+Import-Module '$manifestPath'
+Connect-ConnectionNode -StorePath '$store' | Out-Null
+Set-ConnectionNode -PublicUrl 'https://node.contoso.example/' | Out-Null
+# Last, so that its errors decide the exit code.
+Invoke-ConnectionConfiguration -Path `$Path -Confirm:`$false
+"@
+            & pwsh -NoProfile -NonInteractive -File $script -Path $good | Out-Null
+            $LASTEXITCODE | Should -Be 0
+            & pwsh -NoProfile -NonInteractive -File $script -Path $bad 2>&1 | Out-Null
+            $LASTEXITCODE | Should -Not -Be 0
+        }
+    }
+}
