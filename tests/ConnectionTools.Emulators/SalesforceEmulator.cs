@@ -8,7 +8,7 @@ namespace ConnectionTools.Emulators;
 /// Flows: web server flow with PKCE (S256), refresh token, JWT bearer (RS256, iss = consumer key, sub = username,
 /// aud = <see cref="LoginAudience"/>, exp within 3 minutes).
 /// </summary>
-public sealed class SalesforceEmulator : EmulatorHost
+public sealed partial class SalesforceEmulator : EmulatorHost
 {
     private sealed class ConnectedApp(string consumerKey, string? consumerSecret, X509Certificate2? certificate)
     {
@@ -186,6 +186,7 @@ public sealed class SalesforceEmulator : EmulatorHost
             "/services/oauth2/authorize" when HttpMethods.IsGet(method) => AuthorizeAsync(context),
             "/services/oauth2/userinfo" => UserInfoAsync(context),
             "/services/oauth2/revoke" => RevokeAsync(context, form),
+            _ when path.StartsWith("/services/data/", StringComparison.Ordinal) => DataApiAsync(context, path),
             _ => WriteJsonAsync(context, StatusCodes.Status404NotFound,
                 new[] { new { message = "The requested resource does not exist", errorCode = "NOT_FOUND" } }),
         };
