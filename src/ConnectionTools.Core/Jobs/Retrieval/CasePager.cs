@@ -106,7 +106,10 @@ namespace ConnectionTools.Jobs.Retrieval
                     throw Malformed(page, "its next-page link points to another host");
                 }
 
-                await onPage(result.Records, cancellationToken).ConfigureAwait(false);
+                if (result.Records.Count > 0)
+                {
+                    await onPage(result.Records, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
 
