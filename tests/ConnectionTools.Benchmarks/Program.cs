@@ -7,8 +7,13 @@ using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
-// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer]
-var suites = args.Length == 0 ? new[] { "store", "invitation", "peer" } : args;
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|retrieval]
+var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "retrieval" } : args;
+if (suites.Contains("retrieval"))
+{
+    await RetrievalBenchmark.RunAsync();
+}
+
 if (suites.Contains("invitation"))
 {
     InvitationBenchmark.Run();
