@@ -170,6 +170,15 @@ public sealed class EntraIncidentsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Incidents_obey_Latency()
+    {
+        _entra.Latency = TimeSpan.FromMilliseconds(300);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, (await Get(Incidents(Select))).Status);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290), clock.Elapsed.ToString());
+    }
+
+    [Fact]
     public async Task Incidents_obey_TooManyRequestsRatio()
     {
         _entra.TooManyRequestsRatio = 1;

@@ -207,6 +207,17 @@ public sealed class SalesforceCasesTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task The_query_obeys_Latency()
+    {
+        _sf.Latency = TimeSpan.FromMilliseconds(300);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (status, _, _) = await Get(Query(Soql));
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(290), clock.Elapsed.ToString());
+        _sf.Latency = TimeSpan.Zero;
+    }
+
+    [Fact]
     public void Fifty_thousand_cases_are_cheap()
     {
         var before = GC.GetTotalMemory(forceFullCollection: true);
