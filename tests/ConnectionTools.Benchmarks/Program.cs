@@ -7,11 +7,16 @@ using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
-// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config]
-var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config" } : args;
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs]
+var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs" } : args;
 if (suites.Contains("config"))
 {
     ConfigurationBenchmark.Run();
+}
+
+if (suites.Contains("retrieval"))
+{
+    await RetrievalBenchmark.RunAsync();
 }
 
 if (suites.Contains("invitation"))

@@ -21,7 +21,7 @@ public enum EntraExpiryReason
 /// Loopback emulator of the Microsoft identity platform v2.0 (OIDC metadata, authorize, token, devicecode) and the
 /// Dataverse Web API WhoAmI, over HTTPS with a self-signed certificate made at run time (<see cref="ServerCertificate"/>).
 /// </summary>
-public sealed class EntraEmulator : EmulatorHost
+public sealed partial class EntraEmulator : EmulatorHost
 {
     private sealed class Client(string clientId, string? secret, X509Certificate2? certificate)
     {
@@ -291,6 +291,7 @@ public sealed class EntraEmulator : EmulatorHost
         {
             return WhoAmIAsync(context);
         }
+        if (path.Equals("/api/data/v9.2/incidents", StringComparison.OrdinalIgnoreCase)) { return IncidentsAsync(context); }
         if (path.Equals("/common/discovery/instance", StringComparison.OrdinalIgnoreCase))
         {
             return InstanceDiscoveryAsync(context);

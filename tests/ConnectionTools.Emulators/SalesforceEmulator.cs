@@ -9,7 +9,7 @@ namespace ConnectionTools.Emulators;
 /// aud = <see cref="LoginAudience"/>, exp within 3 minutes), and the OAuth 2.0 device flow (POST token with
 /// response_type=device_code, then polls with grant_type=device&amp;code=…; approve with <see cref="ApproveDeviceCode"/>).
 /// </summary>
-public sealed class SalesforceEmulator : EmulatorHost
+public sealed partial class SalesforceEmulator : EmulatorHost
 {
     private sealed class ConnectedApp(string consumerKey, string? consumerSecret, X509Certificate2? certificate)
     {
@@ -318,6 +318,7 @@ public sealed class SalesforceEmulator : EmulatorHost
             "/services/oauth2/authorize" when HttpMethods.IsGet(method) => AuthorizeAsync(context),
             "/services/oauth2/userinfo" => UserInfoAsync(context),
             "/services/oauth2/revoke" => RevokeAsync(context, form),
+            _ when path.StartsWith("/services/data/", StringComparison.Ordinal) => DataApiAsync(context, path),
             _ => WriteJsonAsync(context, StatusCodes.Status404NotFound,
                 new[] { new { message = "The requested resource does not exist", errorCode = "NOT_FOUND" } }),
         };

@@ -1,0 +1,275 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Net;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionTools.Authorization;
+using ConnectionTools.Errors;
+
+namespace ConnectionTools.Jobs.Retrieval
+{
+    /// <summary>
+    /// The paging loop both providers share: one request per page through <see cref="ProviderRetry"/> (timeouts, network failures,
+    /// 429/503 with Retry-After), one refresh and one retry on 401, a typed error for anything else, and the page handed to the
+    /// caller before the next one is requested. Access tokens go into the Authorization header and nowhere else.
+    /// </summary>
+    public abstract class CasePager : ICaseSource
+    {
+        private readonly HttpClient _http;
+        private readonly Func<bool, CancellationToken, Task<string>> _accessToken;
+        private readonly TimeSpan _timeout;
+
+        private protected CasePager(HttpClient http, Uri root, Func<bool, CancellationToken, Task<string>> accessToken, TimeSpan timeout)
+        {
+            _http = http ?? throw new ArgumentNullException(nameof(http));
+            if (root is null)
+            {
+                throw new ArgumentNullException(nameof(root));
+            }
+
+            if (!root.IsAbsoluteUri || (root.Scheme != Uri.UriSchemeHttps && root.Scheme != Uri.UriSchemeHttp))
+            {
+                throw new ArgumentException("The org's URL must be an absolute http(s) URL.", nameof(root));
+            }
+
+            if (timeout <= TimeSpan.Zero)
+            {
+                throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive.");
+            }
+
+            Root = new Uri(root.GetLeftPart(UriPartial.Authority) + "/");
+            _accessToken = accessToken ?? throw new ArgumentNullException(nameof(accessToken));
+            _timeout = timeout;
+        }
+
+        /// <summary>Scheme, host and port of the org; every page is requested there (a next-page link elsewhere is refused).</summary>
+        public Uri Root { get; }
+
+        /// <summary>"Salesforce" or "Dataverse", for messages.</summary>
+        private protected abstract string Provider { get; }
+
+        public async Task RetrieveAsync(CaseQuery query, Func<IReadOnlyList<CaseRecord>, CancellationToken, Task> onPage, CancellationToken cancellationToken)
+        {
+            if (query is null)
+            {
+                throw new ArgumentNullException(nameof(query));
+            }
+
+            if (onPage is null)
+            {
+                throw new ArgumentNullException(nameof(onPage));
+            }
+
+            var token = await TokenAsync(forceRefresh: false, page: 1, cancellationToken).ConfigureAwait(false);
+            Uri? next = FirstPage(query);
+            for (var page = 1; next is not null; page++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var uri = next;
+                PageResult result;
+                for (var refreshed = false; ; refreshed = true)
+                {
+                    var bearer = token;
+                    using (var response = await ProviderRetry.SendAsync(_http, () => NewRequest(uri, bearer, query), _timeout, $"{Provider} (case query, page {page})", cancellationToken).ConfigureAwait(false))
+                    {
+                        if (response.StatusCode == HttpStatusCode.Unauthorized)
+                        {
+                            if (refreshed)
+                            {
+                                throw Unauthorized(page);
+                            }
+
+                            token = await TokenAsync(forceRefresh: true, page, cancellationToken).ConfigureAwait(false);
+                            continue;
+                        }
+
+                        if (!response.IsSuccessStatusCode)
+                        {
+                            var code = await ErrorCodeAsync(response).ConfigureAwait(false);
+                            throw SourceFailed(page, response.StatusCode, code);
+                        }
+
+                        result = await ReadPageAsync(response, page, cancellationToken).ConfigureAwait(false);
+                        break;
+                    }
+                }
+
+                next = result.Next;
+                if (next is not null && Uri.Compare(next, Root, UriComponents.SchemeAndServer, UriFormat.SafeUnescaped, StringComparison.OrdinalIgnoreCase) != 0)
+                {
+                    // The bearer token goes to the org's own host only.
+                    throw Malformed(page, "its next-page link points to another host");
+                }
+
+                if (result.Records.Count > 0)
+                {
+                    await onPage(result.Records, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>The first page's URL.</summary>
+        private protected abstract Uri FirstPage(CaseQuery query);
+
+        /// <summary>Adds the provider's headers (page size, protocol version) to a request that already has Authorization.</summary>
+        private protected abstract void AddHeaders(HttpRequestMessage request, CaseQuery query);
+
+        /// <summary>Reads one page; throws <see cref="FormatException"/> when the answer has not the expected shape.</summary>
+        private protected abstract PageResult ParsePage(JsonElement root);
+
+        /// <summary>The provider's error code from an error answer's JSON, or null.</summary>
+        private protected abstract string? ErrorCode(JsonElement root);
+
+        private HttpRequestMessage NewRequest(Uri uri, string token, CaseQuery query)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, uri);
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
+            AddHeaders(request, query);
+            return request;
+        }
+
+        private async Task<string> TokenAsync(bool forceRefresh, int page, CancellationToken cancellationToken)
+        {
+            var token = await _accessToken(forceRefresh, cancellationToken).ConfigureAwait(false);
+            if (string.IsNullOrWhiteSpace(token))
+            {
+                throw Unauthorized(page);
+            }
+
+            return token;
+        }
+
+        private async Task<PageResult> ReadPageAsync(HttpResponseMessage response, int page, CancellationToken cancellationToken)
+        {
+            try
+            {
+                using (var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
+                using (var document = await JsonDocument.ParseAsync(stream, default, cancellationToken).ConfigureAwait(false))
+                {
+                    return ParsePage(document.RootElement);
+                }
+            }
+            catch (JsonException)
+            {
+                throw Malformed(page, "it is not valid JSON");
+            }
+            catch (FormatException e)
+            {
+                throw Malformed(page, e.Message);
+            }
+            catch (InvalidOperationException)
+            {
+                throw Malformed(page, "a field has an unexpected type");
+            }
+            catch (KeyNotFoundException)
+            {
+                throw Malformed(page, "a required field is missing");
+            }
+        }
+
+        private async Task<string?> ErrorCodeAsync(HttpResponseMessage response)
+        {
+            try
+            {
+                var bytes = await response.Content.ReadAsByteArrayAsync().ConfigureAwait(false);
+                if (bytes.Length == 0)
+                {
+                    return null;
+                }
+
+                using (var document = JsonDocument.Parse(bytes))
+                {
+                    var code = ErrorCode(document.RootElement);
+                    return code is not null && code.Length <= 100 && IsPlainCode(code) ? code : null;
+                }
+            }
+            catch (JsonException)
+            {
+                return null;
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
+
+        // Error codes are identifiers (INVALID_SESSION_ID, 0x80040216); anything else is not echoed into a message.
+        private static bool IsPlainCode(string code)
+        {
+            foreach (var c in code)
+            {
+                if (!(char.IsLetterOrDigit(c) || c == '_' || c == '-' || c == '.'))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        private ConnectionToolsException Unauthorized(int page) => new ConnectionToolsException(
+            ErrorIds.JobUnauthorized,
+            ErrorKind.AuthenticationError,
+            $"{Provider} refused the connection's access token on page {page} of the case query, also after a refresh. No case was retrieved from that page on.",
+            Root.Host,
+            "Run Test-ConnectionAuthorization, then Update-ConnectionAuthorization for the connection; the next run resumes from the watermark.");
+
+        private ConnectionToolsException SourceFailed(int page, HttpStatusCode status, string? providerCode) => new ConnectionToolsException(
+            ErrorIds.JobSourceFailed,
+            (int)status >= 500 ? ErrorKind.ConnectionError : status == HttpStatusCode.Forbidden ? ErrorKind.PermissionDenied : ErrorKind.InvalidOperation,
+            string.Format(
+                CultureInfo.InvariantCulture,
+                "{0} answered HTTP {1}{2} on page {3} of the case query. The pages before it were delivered; the watermark stays at the last committed page.",
+                Provider,
+                (int)status,
+                providerCode is null ? string.Empty : " (" + providerCode + ")",
+                page),
+            Root.Host,
+            "The next run resumes from the watermark. If the error persists, check the org's status and the connected user's permissions on cases.");
+
+        private ConnectionToolsException Malformed(int page, string why) => new ConnectionToolsException(
+            ErrorIds.JobSourceFailed,
+            ErrorKind.InvalidData,
+            $"{Provider}'s answer to page {page} of the case query could not be read: {why}. The pages before it were delivered; the watermark stays at the last committed page.",
+            Root.Host,
+            "The next run resumes from the watermark. If the error persists, report it with the verbose output of the run.");
+
+        /// <summary>Reads an optional string property (absent or null: null).</summary>
+        private protected static string? OptionalString(JsonElement record, string name) =>
+            record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+        /// <summary>Reads a required string property.</summary>
+        private protected static string RequiredString(JsonElement record, string name) =>
+            record.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && value.GetString() is { Length: > 0 } text
+                ? text
+                : throw new FormatException($"a record has no '{name}'");
+
+        /// <summary>Reads a required timestamp property.</summary>
+        private protected static DateTimeOffset RequiredTimestamp(JsonElement record, string name) =>
+            CaseTimestamps.TryParse(OptionalString(record, name), out var value) ? value : throw new FormatException($"a record's '{name}' is not a timestamp");
+
+        /// <summary>One page: its records and the next page's URL (null on the last page).</summary>
+        private protected sealed class PageResult
+        {
+            public PageResult(IReadOnlyList<CaseRecord> records, Uri? next)
+            {
+                Records = records;
+                Next = next;
+            }
+
+            public IReadOnlyList<CaseRecord> Records { get; }
+
+            public Uri? Next { get; }
+        }
+    }
+}
