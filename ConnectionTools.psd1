@@ -27,6 +27,7 @@
         'Set-Connection'
         'Set-ConnectionNode'
         'Set-ConnectionSyncRule'
+        'Start-ConnectionJob'
         'Suspend-Connection'
         'Sync-Connection'
         'Test-ConnectionAuthorization'

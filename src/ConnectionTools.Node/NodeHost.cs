@@ -16,6 +16,12 @@ public static class NodeHost
         configure?.Invoke(builder);
         var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session), actor: "node-host");
         builder.Services.AddSingleton(node);
+        builder.Services.AddSingleton(options);
+        if (options.RunJobs)
+        {
+            builder.Services.AddHostedService<JobScheduler>();
+        }
+
         var app = builder.Build();
         var logger = app.Logger;
         if (options.PublicUrl != null)
@@ -54,6 +60,11 @@ public static class NodeHost
         var builder = Host.CreateApplicationBuilder(args);
         builder.Services.AddSingleton(options);
         builder.Services.AddHostedService<PrivatePoller>();
+        if (options.RunJobs)
+        {
+            builder.Services.AddHostedService<JobScheduler>();
+        }
+
         return builder.Build();
     }
 

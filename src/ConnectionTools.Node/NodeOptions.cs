@@ -3,11 +3,19 @@ namespace ConnectionTools.Node;
 /// <summary>The node host's command line: --store PATH [--public-url URL] [--private [--interval SECONDS]] (plus ASP.NET's own --urls).</summary>
 public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Private, TimeSpan Interval)
 {
+    /// <summary>How often the job scheduler looks for due retrieval jobs.</summary>
+    public TimeSpan JobPollInterval { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Whether this host runs retrieval jobs (--no-jobs turns it off, e.g. for a second host on the same store).</summary>
+    public bool RunJobs { get; init; } = true;
+
     public static NodeOptions Parse(string[] args)
     {
         string? store = null, publicUrl = null;
         var isPrivate = false;
         var interval = TimeSpan.FromSeconds(1);
+        var jobPoll = TimeSpan.FromSeconds(5);
+        var runJobs = true;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -24,6 +32,12 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
                 case "--interval":
                     interval = TimeSpan.FromSeconds(double.Parse(Value(args, ref i), System.Globalization.CultureInfo.InvariantCulture));
                     break;
+                case "--job-poll":
+                    jobPoll = TimeSpan.FromSeconds(double.Parse(Value(args, ref i), System.Globalization.CultureInfo.InvariantCulture));
+                    break;
+                case "--no-jobs":
+                    runJobs = false;
+                    break;
                 case "--urls":
                     Value(args, ref i); // ASP.NET reads it.
                     break;
@@ -36,7 +50,11 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
             store ?? throw new ArgumentException("--store PATH is required: the store file this node serves (the same one the module uses)."),
             publicUrl,
             isPrivate,
-            interval);
+            interval)
+        {
+            JobPollInterval = jobPoll,
+            RunJobs = runJobs,
+        };
     }
 
     private static string Value(string[] args, ref int i) =>

@@ -50,6 +50,32 @@ namespace ConnectionTools.Jobs
             }
         }
 
+        /// <summary>Runs each connection's retrieval job now, in this process, and writes the run. A failed run is written and reported as an error.</summary>
+        public void Start(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, targets, target =>
+        {
+            var connection = ConnectionTargets.Resolve(_node.Store, target);
+            if (connection.Type == ConnectionType.Private)
+            {
+                throw new ConnectionToolsException(ErrorIds.JobNotFound, ErrorKind.InvalidArgument,
+                    $"'{connection.Name}' is a private connection; it has no retrieval job.", connection.Name, "Use Sync-Connection to exchange with its peer now.");
+            }
+
+            if (!_host.ShouldProcess($"Connection '{connection.Name}' ({connection.Type}, {connection.Status})", "Run the retrieval job now"))
+            {
+                return;
+            }
+
+            try
+            {
+                _host.WriteObject(ParallelWork.RunOne(_host, (worker, ct) => new RetrievalRunner(_node).RunAsync(connection, JobTrigger.Manual, worker.WriteVerbose, ct)));
+            }
+            catch (JobFailedException failed)
+            {
+                _host.WriteObject(failed.Run);
+                throw failed.Error;
+            }
+        });
+
         /// <summary>The connections the names select, removed ones included; null after reporting names that match nothing.</summary>
         private IReadOnlyList<Connection>? ResolveIncludingRemoved(IReadOnlyList<string>? names)
         {

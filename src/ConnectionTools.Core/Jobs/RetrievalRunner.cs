@@ -1,0 +1,231 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionTools.Authorization;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Jobs.Retrieval;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+
+namespace ConnectionTools.Jobs
+{
+    /// <summary>
+    /// Runs a connection's retrieval job: pages through the cases changed since the watermark and commits each page with the
+    /// watermark it reaches, in one transaction. A failure keeps everything committed so far, so the next run resumes from
+    /// there; records seen twice are stored once. A refused grant makes the connection Inactive, which puts the job on Holding.
+    /// </summary>
+    public sealed class RetrievalRunner
+    {
+        /// <summary>A Running run older than this died with its process and no longer blocks a new one.</summary>
+        public static readonly TimeSpan StaleRun = TimeSpan.FromMinutes(30);
+
+        public const int DefaultPageSize = 2000;
+
+        /// <summary>Records per page asked of the provider (Salesforce takes 200 to 2,000).</summary>
+        public int PageSize { get; set; } = DefaultPageSize;
+
+        private readonly ConnectionNode _node;
+
+        public RetrievalRunner(ConnectionNode node)
+        {
+            _node = node ?? throw new ArgumentNullException(nameof(node));
+        }
+
+        /// <summary>Runs every job that is due now, up to <paramref name="parallelism"/> at a time. For the node host's scheduler.</summary>
+        public async Task<IReadOnlyList<JobRun>> RunDueAsync(int parallelism, Action<string> log, CancellationToken cancellationToken)
+        {
+            var due = _node.Store.Read(db => JobRows.Due(db, _node.Clock(), 1000));
+            var runs = new List<JobRun>();
+            using (var gate = new SemaphoreSlim(Math.Max(1, parallelism)))
+            {
+                var tasks = due.Select(async id =>
+                {
+                    await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        var connection = _node.Store.Find(id);
+                        if (connection is null || connection.Status != ConnectionStatus.Active)
+                        {
+                            return null;
+                        }
+
+                        return await RunAsync(connection, JobTrigger.Schedule, log, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (JobFailedException e)
+                    {
+                        log($"Job of '{e.Run.ConnectionName}' failed: {e.Error.ErrorId}: {e.Error.Message}");
+                        return e.Run;
+                    }
+                    catch (ConnectionToolsException e)
+                    {
+                        log($"Job of connection {id}: {e.ErrorId}: {e.Message}");
+                        return null;
+                    }
+                    finally
+                    {
+                        gate.Release();
+                    }
+                }).ToList();
+                foreach (var run in await Task.WhenAll(tasks).ConfigureAwait(false))
+                {
+                    if (run != null)
+                    {
+                        runs.Add(run);
+                    }
+                }
+            }
+
+            return runs;
+        }
+
+        /// <summary>Runs the job of one connection now. Throws for a connection whose job cannot run (paused, holding, removed, running).</summary>
+        public async Task<JobRun> RunAsync(Connection connection, JobTrigger trigger, Action<string> verbose, CancellationToken cancellationToken)
+        {
+            if (connection is null)
+            {
+                throw new ArgumentNullException(nameof(connection));
+            }
+
+            var (runId, watermark) = Claim(connection, trigger);
+            verbose($"Retrieving cases of '{connection.Name}' changed since {(watermark is null ? "the beginning" : watermark.Value.ToString("u"))} (run {runId}).");
+            var refusedReason = (InactiveReason?)null;
+            try
+            {
+                var grant = SystemConnectionCommands.ReadGrantOrNull(_node, connection) ?? throw new ConnectionToolsException(
+                    ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no stored grant.", connection.Name,
+                    $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
+                var target = SystemConnectionCommands.TargetOf(connection);
+                var context = new AuthorizationContext(_node.ProviderHttp) { Verbose = verbose };
+                var authorizer = _node.Authorizers(connection.Type);
+                string? token = null;
+                Uri? apiUrl = null;
+                async Task<string> AccessToken(bool forceRefresh, CancellationToken ct)
+                {
+                    if (token != null && !forceRefresh)
+                    {
+                        return token;
+                    }
+
+                    try
+                    {
+                        var outcome = await authorizer.RefreshAsync(target, grant, context, ct).ConfigureAwait(false);
+                        if (!string.Equals(outcome.OrganizationId, connection.OrganizationId, StringComparison.Ordinal))
+                        {
+                            throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
+                        }
+
+                        SystemConnectionCommands.SaveRefreshedGrant(_node, connection, grant, outcome.Grant);
+                        grant = outcome.Grant;
+                        apiUrl = outcome.Grant.ApiUrl;
+                        token = outcome.AccessToken;
+                        return token;
+                    }
+                    catch (ProviderRefusedException refused)
+                    {
+                        refusedReason = refused.Reason;
+                        SystemConnectionCommands.Deactivate(_node, connection, refused.Reason, refused.ProviderSaid);
+                        throw AuthorizationFailures.ToError(refused.Reason, connection.Name, refused.ProviderSaid);
+                    }
+                }
+
+                // The first token also tells where a Salesforce org's API lives (the instance URL from the token response).
+                await AccessToken(false, cancellationToken).ConfigureAwait(false);
+                var source = connection.Type == ConnectionType.Dynamics365
+                    ? (ICaseSource)new DataverseCaseSource(_node.ProviderHttp, target.InstanceUrl, AccessToken, context.RequestTimeout)
+                    : new SalesforceCaseSource(_node.ProviderHttp, apiUrl ?? target.InstanceUrl, AccessToken, context.RequestTimeout);
+                var entity = connection.Type == ConnectionType.Dynamics365 ? "incident" : "Case";
+                await source.RetrieveAsync(
+                    new CaseQuery { Since = watermark, PageSize = PageSize },
+                    (page, ct) =>
+                    {
+                        var rows = page.Select(r => (r.Id, r.ModifiedAt, r.Payload)).ToList();
+                        _node.Store.Write((db, tx) =>
+                        {
+                            JobRows.CommitPage(db, tx, connection.Id, runId, entity, rows, _node.Clock());
+                            return 0;
+                        });
+                        return Task.CompletedTask;
+                    },
+                    cancellationToken).ConfigureAwait(false);
+                return Finish(runId, JobRunStatus.Succeeded, null);
+            }
+            catch (ConnectionToolsException e) when (!PerItemStoreWide(e))
+            {
+                var run = Finish(runId, JobRunStatus.Failed, e);
+                throw new JobFailedException(run, e, refusedReason);
+            }
+            catch (OperationCanceledException)
+            {
+                Finish(runId, JobRunStatus.Failed, new ConnectionToolsException(ErrorIds.JobCancelled, ErrorKind.OperationStopped, "The run was stopped.", connection.Name, null));
+                throw;
+            }
+        }
+
+        private static bool PerItemStoreWide(ConnectionToolsException e) => Hosting.PerItem.IsStoreWide(e);
+
+        private (long RunId, DateTimeOffset? Watermark) Claim(Connection connection, JobTrigger trigger) => _node.Store.Write((db, tx) =>
+        {
+            var latest = _node.Store.FindInTransaction(db, tx, connection.Id) ?? throw ConnectionStore.NotFound(connection.Name);
+            var job = JobRows.Find(db, tx, latest.Id);
+            if (job is null)
+            {
+                throw new ConnectionToolsException(ErrorIds.JobNotFound, ErrorKind.ObjectNotFound, $"'{latest.Name}' has no retrieval job.", latest.Name, "Only Salesforce and Dynamics 365 connections retrieve cases.");
+            }
+
+            switch (job.Value.State)
+            {
+                case JobState.Paused:
+                    throw new ConnectionToolsException(ErrorIds.JobConnectionPaused, ErrorKind.InvalidOperation,
+                        $"Connection '{latest.Name}' is paused, so it retrieves nothing. Nothing was run.", latest.Name, $"Resume it first: Resume-Connection -Name '{latest.Name}'.");
+                case JobState.Holding:
+                    throw new ConnectionToolsException(ErrorIds.JobHolding, ErrorKind.InvalidOperation,
+                        $"The job of '{latest.Name}' is Holding: the connection is Inactive ({latest.InactiveReason}). Nothing was run; the next run after re-authorization catches up.", latest.Name,
+                        $"Re-authorize it: Update-ConnectionAuthorization -Name '{latest.Name}'.");
+                case JobState.Cancelled:
+                    throw new ConnectionToolsException(ErrorIds.ConnectionRemoved, ErrorKind.InvalidOperation,
+                        $"Connection '{latest.Name}' is removed; its job is cancelled and only its history remains.", latest.Name, $"See it with Get-ConnectionJob -Connection '{latest.Name}'.");
+            }
+
+            var now = _node.Clock();
+            if (JobRows.IsRunning(db, tx, latest.Id, now, StaleRun))
+            {
+                throw new ConnectionToolsException(ErrorIds.JobAlreadyRunning, ErrorKind.ResourceBusy,
+                    $"The job of '{latest.Name}' is already running. Nothing was started.", latest.Name, "Wait for it to finish; Get-ConnectionJob shows its progress.");
+            }
+
+            return (JobRows.StartRun(db, tx, latest, trigger, now, job.Value.Watermark), job.Value.Watermark);
+        });
+
+        private JobRun Finish(long runId, JobRunStatus status, ConnectionToolsException? error) => _node.Store.Write((db, tx) =>
+        {
+            JobRows.FinishRun(db, tx, runId, status, _node.Clock(), error?.ErrorId, error?.Message);
+            using (var command = Sql.Command(db, tx, $"SELECT {JobRows.RunColumns} FROM job_runs WHERE id = $id;", ("$id", runId)))
+            using (var reader = command.ExecuteReader())
+            {
+                reader.Read();
+                return JobRows.MapRun(reader);
+            }
+        });
+    }
+
+    /// <summary>A run that ended in failure; carries the recorded run and the error to report.</summary>
+    public sealed class JobFailedException : Exception
+    {
+        public JobFailedException(JobRun run, ConnectionToolsException error, InactiveReason? reason)
+            : base(error?.Message, error)
+        {
+            Run = run;
+            Error = error!;
+            InactiveReason = reason;
+        }
+
+        public JobRun Run { get; }
+
+        public ConnectionToolsException Error { get; }
+
+        public InactiveReason? InactiveReason { get; }
+    }
+}

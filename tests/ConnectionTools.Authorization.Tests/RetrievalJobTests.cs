@@ -1,0 +1,172 @@
+using ConnectionTools.Connections;
+using ConnectionTools.Core.Tests;
+using ConnectionTools.Errors;
+using ConnectionTools.Jobs;
+using ConnectionTools.Storage;
+using Microsoft.Data.Sqlite;
+
+namespace ConnectionTools.Authorization.Tests;
+
+/// <summary>
+/// Retrieval jobs end to end: a real store, the real Salesforce provider and case source, and the Salesforce emulator on
+/// loopback. What is checked is what the outbound queue and the job's watermark hold afterwards.
+/// </summary>
+public sealed class RetrievalJobTests : IAsyncLifetime
+{
+    private static readonly DateTimeOffset Start = new(2026, 11, 1, 8, 0, 0, TimeSpan.Zero);
+    private static readonly TimeSpan Step = TimeSpan.FromSeconds(2);
+
+    private readonly TestStore _store = new();
+    private readonly RecordingHost _host = new();
+    private SalesforceOrg _org = null!;
+
+    public async Task InitializeAsync()
+    {
+        _org = await SalesforceOrg.StartAsync();
+        _store.Node.ProviderHttp = _org.Http;
+        _store.Node.OpenBrowser = _org.BrowseAsync;
+        new SystemConnectionCommands(_store.Node, _host).New(new NewConnectionRequest
+        {
+            Name = "support",
+            Type = "SalesforceProduction",
+            InstanceUrl = _org.InstanceUrl.AbsoluteUri,
+            AcceptDataProcessingAgreement = true,
+            ClientId = SalesforceOrg.ConsumerKey,
+            Interactive = true,
+        });
+        Assert.Empty(_host.Errors);
+    }
+
+    public async Task DisposeAsync()
+    {
+        _store.Dispose();
+        await _org.DisposeAsync();
+    }
+
+    private RetrievalRunner Runner => new(_store.Node) { PageSize = 200 };
+
+    private Connection Support => _store.Get("support");
+
+    private Task<JobRun> RunNow() => Runner.RunAsync(Support, JobTrigger.Manual, _ => { }, CancellationToken.None);
+
+    private (long Rows, long Distinct, long Newest) Queue() => _store.Store.Read(db =>
+    {
+        using var command = db.CreateCommand();
+        command.CommandText = "SELECT COUNT(*), COUNT(DISTINCT record_id), COALESCE(MAX(modified_at), 0) FROM outbound_queue;";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+        return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
+    });
+
+    private ConnectionJob Schedule()
+    {
+        var host = new RecordingHost();
+        new JobCommands(_store.Node, host).Get(new JobQuery { Schedule = true, Connections = new[] { "support" } });
+        return Assert.Single(host.OutputOf<ConnectionJob>());
+    }
+
+    [Fact]
+    public async Task A_run_retrieves_every_changed_case_once_and_the_next_run_only_what_changed_since()
+    {
+        _org.Emulator.AddCases(1000, Start, Step);
+
+        var first = await RunNow();
+
+        Assert.Equal((JobRunStatus.Succeeded, 1000L, 5), (first.Status, first.Records, first.Pages));
+        var queue = Queue();
+        Assert.Equal((1000L, 1000L), (queue.Rows, queue.Distinct));
+        Assert.Equal(queue.Newest, Schedule().Watermark!.Value.ToUnixTimeMilliseconds());
+
+        var touched = Start.AddDays(1);
+        _org.Emulator.TouchCase(SalesforceEmulatorCaseId(10), touched);
+        var second = await RunNow();
+
+        // The case at the watermark comes back too (the filter is inclusive); storing it again changes nothing.
+        Assert.InRange(second.Records, 1, 3);
+        Assert.Equal((1000L, 1000L, touched.ToUnixTimeMilliseconds()), Queue());
+    }
+
+    [Fact]
+    public async Task A_failure_on_page_7_of_25_keeps_what_was_committed_and_the_rerun_ends_with_every_record_exactly_once()
+    {
+        _org.Emulator.AddCases(5000, Start, Step);
+        _org.Emulator.FailOnPage = 7;
+
+        var failed = await Assert.ThrowsAsync<JobFailedException>(RunNow);
+
+        Assert.Equal(JobRunStatus.Failed, failed.Run.Status);
+        Assert.Equal("ConnectionTools.Job.SourceFailed", failed.Error.ErrorId);
+        Assert.Equal((1200L, 6), (failed.Run.Records, failed.Run.Pages));
+        Assert.Equal(1200L, Queue().Rows);
+
+        _org.Emulator.FailOnPage = null;
+        var rerun = await RunNow();
+
+        Assert.Equal(JobRunStatus.Succeeded, rerun.Status);
+        var queue = Queue();
+        Assert.Equal((5000L, 5000L), (queue.Rows, queue.Distinct));
+        var newest = _store.Store.Read(db => JobRows.Find(db, null, Support.Id))!.Value.Watermark!.Value;
+        Assert.Equal(queue.Newest, newest.ToUnixTimeMilliseconds());
+        Assert.Equal(Start + Step * (5000 - 1 - (5000 - 1) / 4), newest);
+    }
+
+    [Fact]
+    public async Task Pause_means_no_run_and_a_revoked_grant_makes_the_connection_inactive_and_the_job_hold_until_reauthorized()
+    {
+        _org.Emulator.AddCases(400, Start, Step);
+        await RunNow();
+
+        _store.Commands(_host).Suspend(new[] { ConnectionTarget.ByName("support") }, passThru: false);
+        var paused = await Assert.ThrowsAsync<ConnectionToolsException>(RunNow);
+        Assert.Equal(ErrorIds.JobConnectionPaused, paused.ErrorId);
+        Assert.Empty(await Runner.RunDueAsync(4, _ => { }, CancellationToken.None));
+        _store.Commands(_host).Resume(new[] { ConnectionTarget.ByName("support") }, passThru: false);
+
+        _org.Emulator.RevokeGrantsForUser(SalesforceOrg.Username);
+        var refused = await Assert.ThrowsAsync<JobFailedException>(RunNow);
+        Assert.Equal(ErrorIds.AuthorizationExpired, refused.Error.ErrorId);
+        Assert.Equal((ConnectionStatus.Inactive, (InactiveReason?)InactiveReason.Expired), (Support.Status, Support.InactiveReason));
+        Assert.Equal(JobState.Holding, Schedule().State);
+
+        // Cases change while the connection is inactive; none may be lost.
+        for (var i = 0; i < 50; i++)
+        {
+            _org.Emulator.TouchCase(SalesforceEmulatorCaseId((i * 7) + 1), Start.AddDays(2).AddMinutes(i));
+        }
+
+        new SystemConnectionCommands(_store.Node, _host).Update(new[] { ConnectionTarget.ByName("support") }, new UpdateAuthorizationRequest { Interactive = true });
+        Assert.Equal(ConnectionStatus.Active, Support.Status);
+        Assert.Equal(JobState.Scheduled, Schedule().State);
+
+        var caughtUp = Assert.Single(await Runner.RunDueAsync(4, _ => { }, CancellationToken.None));
+
+        Assert.Equal(JobRunStatus.Succeeded, caughtUp.Status);
+        var queue = Queue();
+        Assert.Equal((400L, 400L, Start.AddDays(2).AddMinutes(49).ToUnixTimeMilliseconds()), queue);
+        Assert.Equal(50L, _store.Store.Read(db =>
+        {
+            using var command = db.CreateCommand();
+            command.CommandText = "SELECT COUNT(*) FROM outbound_queue WHERE modified_at >= $since;";
+            command.Parameters.AddWithValue("$since", Start.AddDays(2).ToUnixTimeMilliseconds());
+            return (long)command.ExecuteScalar()!;
+        }));
+    }
+
+    [Fact]
+    public async Task Removing_the_connection_cancels_its_job_and_keeps_its_history()
+    {
+        _org.Emulator.AddCases(10, Start, Step);
+        var run = await RunNow();
+        _store.Commands(_host).Remove(new[] { ConnectionTarget.ByName("support") }, passThru: false);
+
+        var host = new RecordingHost();
+        new JobCommands(_store.Node, host).Get(new JobQuery { Connections = new[] { "support" } });
+
+        Assert.Equal(run.Id, Assert.Single(host.OutputOf<JobRun>()).Id);
+        Assert.Empty(host.Errors);
+        var removed = await Assert.ThrowsAsync<ConnectionToolsException>(() => Runner.RunAsync(_store.Store.Find(run.ConnectionId)!, JobTrigger.Manual, _ => { }, CancellationToken.None));
+        Assert.Equal(ErrorIds.ConnectionRemoved, removed.ErrorId);
+    }
+
+    private static string SalesforceEmulatorCaseId(int number) => Emulators.SalesforceEmulator.CaseId(number);
+}
