@@ -139,6 +139,39 @@ public sealed class EntraEmulator : EmulatorHost
 
     private Uri TokenEndpointFor(string tenant) => new(BaseUri, $"{tenant}/oauth2/v2.0/token");
 
+    /// <summary>The root the client addressed: https://login.microsoftonline.us when a ProviderHostRouter kept the real host, else <see cref="BaseUri"/>.</summary>
+    private string OriginOf(HttpContext context) =>
+        $"{BaseUri.Scheme}://{(context.Request.Host.HasValue ? context.Request.Host.Value : BaseUri.Authority)}";
+
+    private readonly HashSet<string> _authorityHosts = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Restricts the sign-in endpoints (everything but the Dataverse API) to these hosts, for example login.microsoftonline.us:
+    /// a request that reached the emulator under another host name is answered 421 Misdirected Request. Empty (the default): any host.
+    /// Loopback requests (127.0.0.1, localhost) are always accepted.
+    /// </summary>
+    public void AcceptAuthorityHosts(params string[] hosts)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        lock (StateGate)
+        {
+            _authorityHosts.Clear();
+            _authorityHosts.UnionWith(hosts);
+        }
+    }
+
+    private bool IsAcceptedAuthorityHost(string host)
+    {
+        if (host is "127.0.0.1" or "localhost" or "[::1]" or "")
+        {
+            return true;
+        }
+        lock (StateGate)
+        {
+            return _authorityHosts.Count == 0 || _authorityHosts.Contains(host);
+        }
+    }
+
     /// <summary>Makes the RSA 2048 self-signed loopback certificate.</summary>
     public static X509Certificate2 CreateServerCertificate()
     {
@@ -291,6 +324,10 @@ public sealed class EntraEmulator : EmulatorHost
         {
             return WhoAmIAsync(context);
         }
+        if (!IsAcceptedAuthorityHost(context.Request.Host.Host))
+        {
+            return WriteJsonAsync(context, 421, new { error = "misdirected_request", error_description = $"This emulator does not serve the authority host '{context.Request.Host.Host}'." });
+        }
         if (path.Equals("/common/discovery/instance", StringComparison.OrdinalIgnoreCase))
         {
             return InstanceDiscoveryAsync(context);
@@ -324,7 +361,7 @@ public sealed class EntraEmulator : EmulatorHost
         {
             return AadstsAsync(context, 400, "invalid_tenant", 90002, $"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.");
         }
-        var b = BaseUri.AbsoluteUri.TrimEnd('/');
+        var b = OriginOf(context);
         var tid = tenant is "common" or "organizations" ? "{tenantid}" : TenantId.ToString("D");
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
@@ -356,11 +393,13 @@ public sealed class EntraEmulator : EmulatorHost
 
     private Task InstanceDiscoveryAsync(HttpContext context)
     {
-        var host = BaseUri.Authority;
+        // Answers for the host the client asked (login.microsoftonline.us behind a ProviderHostRouter), as Entra ID does per cloud.
+        var origin = OriginOf(context);
+        var host = new Uri(origin).Authority;
         var tenant = TenantId.ToString("D");
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
-            ["tenant_discovery_endpoint"] = new Uri(BaseUri, $"{tenant}/v2.0/.well-known/openid-configuration").AbsoluteUri,
+            ["tenant_discovery_endpoint"] = $"{origin}/{tenant}/v2.0/.well-known/openid-configuration",
             ["api-version"] = "1.1",
             ["metadata"] = new[] { new { preferred_network = host, preferred_cache = host, aliases = new[] { host } } },
         });
@@ -516,7 +555,7 @@ public sealed class EntraEmulator : EmulatorHost
                 await AadstsAsync(context, 401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application. Client assertion failed signature validation.");
                 return null;
             }
-            var aud = TokenEndpointFor(tenant).AbsoluteUri;
+            var aud = $"{OriginOf(context)}/{tenant}/oauth2/v2.0/token";
             if (!Jws.HasAudience(payload, aud))
             {
                 await AadstsAsync(context, 401, "invalid_client", 700212, $"No matching federated identity record found for presented assertion audience. The audience must be '{aud}'.");
@@ -681,7 +720,7 @@ public sealed class EntraEmulator : EmulatorHost
         {
             _deviceCodes[deviceCode] = new DeviceCode(clientId, scope, userCode, DateTimeOffset.UtcNow + lifetime);
         }
-        var verification = new Uri(BaseUri, "devicelogin").AbsoluteUri;
+        var verification = $"{OriginOf(context)}/devicelogin";
         await WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
             ["user_code"] = userCode,
@@ -779,7 +818,7 @@ public sealed class EntraEmulator : EmulatorHost
                 body["id_token"] = Jws.SignRs256(_signingKey, new Dictionary<string, object?>
                 {
                     ["aud"] = grant.ClientId,
-                    ["iss"] = new Uri(BaseUri, $"{tid}/v2.0").AbsoluteUri,
+                    ["iss"] = $"{OriginOf(context)}/{tid}/v2.0",
                     ["iat"] = now,
                     ["nbf"] = now,
                     ["exp"] = now + 3600,
@@ -804,7 +843,8 @@ public sealed class EntraEmulator : EmulatorHost
         {
             org = _organizationId;
             if (token is not null && _grants.AccessTokens.TryGetValue(token, out var a) && !a.Grant.Revoked && a.Grant.Expired is null &&
-                a.ExpiresAt > DateTimeOffset.UtcNow && string.Equals(a.Resource.TrimEnd('/'), a.Grant.Resource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+                a.ExpiresAt > DateTimeOffset.UtcNow && string.Equals(a.Resource.TrimEnd('/'), a.Grant.Resource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase) &&
+                IsAudienceHost(a.Resource, context.Request.Host.Host))
             {
                 userId = a.Grant.Username is not null
                     ? _users[a.Grant.Username]
@@ -820,12 +860,17 @@ public sealed class EntraEmulator : EmulatorHost
         context.Response.Headers["OData-Version"] = "4.0";
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
-            ["@odata.context"] = new Uri(BaseUri, "api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse").AbsoluteUri,
+            ["@odata.context"] = $"{OriginOf(context)}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
             ["BusinessUnitId"] = _businessUnitId,
             ["UserId"] = userId.Value,
             ["OrganizationId"] = org,
         });
     }
+
+    /// <summary>Dataverse accepts a token only for its own host; direct loopback calls (no router) skip the check.</summary>
+    private static bool IsAudienceHost(string resource, string requestHost) =>
+        requestHost is "127.0.0.1" or "localhost" or "[::1]" or "" ||
+        (Uri.TryCreate(resource, UriKind.Absolute, out var r) && string.Equals(r.Host, requestHost, StringComparison.OrdinalIgnoreCase));
 
     protected override void OnDisposed() => _signingKey.Dispose();
 }
