@@ -462,19 +462,34 @@ public sealed class EntraEmulator : EmulatorHost
         }
         var challenge = q["code_challenge"].ToString();
         var state = q["state"].ToString();
-        string query;
+        var answer = new List<KeyValuePair<string, string>>();
         if (string.IsNullOrEmpty(challenge) || q["code_challenge_method"] != "S256" || user is null)
         {
-            query = "error=invalid_request&error_description=" + Uri.EscapeDataString("AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption.");
+            answer.Add(new("error", "invalid_request"));
+            answer.Add(new("error_description", "AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption."));
         }
         else
         {
-            query = "code=" + Uri.EscapeDataString(CreateAuthorizationCode(clientId, redirect.AbsoluteUri, user, challenge, q["scope"].ToString()));
+            answer.Add(new("code", CreateAuthorizationCode(clientId, redirect.AbsoluteUri, user, challenge, q["scope"].ToString())));
         }
         if (!string.IsNullOrEmpty(state))
         {
-            query += "&state=" + Uri.EscapeDataString(state);
+            answer.Add(new("state", state));
         }
+        if (q["response_mode"] == "form_post")
+        {
+            // As Entra ID does (and MSAL.NET asks for with the system browser): a page that POSTs the answer to the redirect URI.
+            var inputs = string.Concat(answer.Select(p =>
+                $"<input type=\"hidden\" name=\"{WebUtility.HtmlEncode(p.Key)}\" value=\"{WebUtility.HtmlEncode(p.Value)}\" />"));
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/html; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-store";
+            return context.Response.WriteAsync(
+                $"<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"{WebUtility.HtmlEncode(redirect.AbsoluteUri)}\">{inputs}" +
+                "<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript></form>" +
+                "<script language=\"javascript\">document.forms[0].submit();</script></body></html>", context.RequestAborted);
+        }
+        var query = string.Join('&', answer.Select(p => p.Key + "=" + Uri.EscapeDataString(p.Value)));
         context.Response.StatusCode = 302;
         context.Response.Headers.Location = redirect.AbsoluteUri + (string.IsNullOrEmpty(redirect.Query) ? "?" : "&") + query;
         return Task.CompletedTask;
@@ -523,7 +538,8 @@ public sealed class EntraEmulator : EmulatorHost
         {
             "client_credentials" => ClientCredentialsAsync(context, tenant, form),
             "refresh_token" => RefreshAsync(context, tenant, form),
-            "urn:ietf:params:oauth:grant-type:device_code" => DeviceCodePollAsync(context, form),
+            // MSAL.NET sends the short form; Entra ID accepts both.
+            "urn:ietf:params:oauth:grant-type:device_code" or "device_code" => DeviceCodePollAsync(context, form),
             "authorization_code" => AuthorizationCodeAsync(context, tenant, form),
             "" => AadstsAsync(context, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."),
             var g => AadstsAsync(context, 400, "unsupported_grant_type", 70003, $"The app requested an unsupported grant type '{g}'."),
@@ -550,7 +566,7 @@ public sealed class EntraEmulator : EmulatorHost
                 await AadstsAsync(context, 400, "invalid_request", 50027, "JWT token is invalid or malformed (client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer).");
                 return null;
             }
-            if (client.Certificate is null || Jws.ValidateRs256(assertion, [client.Certificate], out _) is not { } payload)
+            if (client.Certificate is null || Jws.ValidateRs256(assertion, [client.Certificate], out _, allowPs256: true) is not { } payload)
             {
                 await AadstsAsync(context, 401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application. Client assertion failed signature validation.");
                 return null;
@@ -567,8 +583,9 @@ public sealed class EntraEmulator : EmulatorHost
                 return null;
             }
             var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var exp = Jws.GetNumber(payload, "exp");
-            var nbf = Jws.GetNumber(payload, "nbf");
+            // MSAL.NET writes exp and nbf as numeric strings ("1795297390"); Entra ID accepts both forms.
+            var exp = NumericDate(payload, "exp");
+            var nbf = NumericDate(payload, "nbf");
             if (exp is null || exp.Value < now - 300 || (nbf is not null && nbf.Value > now + 300))
             {
                 await AadstsAsync(context, 401, "invalid_client", 700024, "Client assertion is not within its valid time range.");
@@ -674,7 +691,9 @@ public sealed class EntraEmulator : EmulatorHost
             await AadstsAsync(context, 400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
             return;
         }
-        if (!string.Equals(pending.RedirectUri, form["redirect_uri"].ToString(), StringComparison.Ordinal))
+        // Compared as URIs: MSAL.NET sends http://localhost:port in both requests, which the authorize step normalized to http://localhost:port/.
+        if (!Uri.TryCreate(form["redirect_uri"].ToString(), UriKind.Absolute, out var redeemRedirect) ||
+            !string.Equals(pending.RedirectUri, redeemRedirect.AbsoluteUri, StringComparison.Ordinal))
         {
             await AadstsAsync(context, 400, "invalid_grant", 50148, "The redirect_uri does not match the redirect_uri used in the authorization request.");
             return;
@@ -866,6 +885,10 @@ public sealed class EntraEmulator : EmulatorHost
             ["OrganizationId"] = org,
         });
     }
+
+    private static long? NumericDate(JsonElement payload, string name) =>
+        Jws.GetNumber(payload, name) ??
+        (long.TryParse(Jws.GetString(payload, name), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null);
 
     /// <summary>Dataverse accepts a token only for its own host; direct loopback calls (no router) skip the check.</summary>
     private static bool IsAudienceHost(string resource, string requestHost) =>
