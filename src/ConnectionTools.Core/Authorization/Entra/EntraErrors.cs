@@ -113,6 +113,18 @@ namespace ConnectionTools.Authorization.Entra
                     e);
             }
 
+            // OAuth errors come as 400 or 401; anything else (a proxy's 407, a 404 from a wrong host, 421) is not a refusal of the grant.
+            if (e.StatusCode != 0 && e.StatusCode != 400 && e.StatusCode != 401 && e.StatusCode != 403)
+            {
+                return new ConnectionToolsException(
+                    ErrorIds.AuthorizationProtocol,
+                    ErrorKind.InvalidOperation,
+                    $"{what} gave an unexpected answer (HTTP {e.StatusCode}, {said}). Nothing was stored.",
+                    what,
+                    "Check -EnvironmentType (the cloud decides the sign-in host) and any proxy between this computer and Entra ID, then run the command again.",
+                    e);
+            }
+
             if (error == "authorization_declined" || error == "access_denied")
             {
                 return Declined(what, e);
