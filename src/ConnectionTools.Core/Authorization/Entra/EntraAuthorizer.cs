@@ -42,6 +42,11 @@ namespace ConnectionTools.Authorization.Entra
                 throw new ArgumentException("The spec has no InstanceUrl.", nameof(spec));
             }
 
+            if (spec.Type != ConnectionType.Dynamics365)
+            {
+                throw new ArgumentException($"EntraAuthorizer signs in Dynamics 365 connections, not {spec.Type}.", nameof(spec));
+            }
+
             var target = new SystemTarget(spec.Type, spec.EnvironmentType, spec.InstanceUrl);
             switch (spec.Flow)
             {
