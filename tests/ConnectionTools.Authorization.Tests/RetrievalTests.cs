@@ -219,7 +219,7 @@ public sealed class RetrievalTests
     {
         await using var rig = await RetrievalRig.StartAsync(provider);
         rig.AddCases(1000, Start, Step);
-        var log = new PageLog { AfterPage = n => { if (n == 1) { rig.Emulator.TooManyRequestsRatio = 1; } } };
+        var log = new PageLog { AfterPage = n => { if (n == 1) { rig.Emulator.RememberThrottledCallers = false; rig.Emulator.TooManyRequestsRatio = 1; } } };
 
         var e = await Assert.ThrowsAsync<ConnectionToolsException>(() => rig.Source().RetrieveAsync(Query(), log.OnPage, CancellationToken.None));
 

@@ -139,6 +139,39 @@ public sealed partial class EntraEmulator : EmulatorHost
 
     private Uri TokenEndpointFor(string tenant) => new(BaseUri, $"{tenant}/oauth2/v2.0/token");
 
+    /// <summary>The root the client addressed: https://login.microsoftonline.us when a ProviderHostRouter kept the real host, else <see cref="BaseUri"/>.</summary>
+    private string OriginOf(HttpContext context) =>
+        $"{BaseUri.Scheme}://{(context.Request.Host.HasValue ? context.Request.Host.Value : BaseUri.Authority)}";
+
+    private readonly HashSet<string> _authorityHosts = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Restricts the sign-in endpoints (everything but the Dataverse API) to these hosts, for example login.microsoftonline.us:
+    /// a request that reached the emulator under another host name is answered 421 Misdirected Request. Empty (the default): any host.
+    /// Loopback requests (127.0.0.1, localhost) are always accepted.
+    /// </summary>
+    public void AcceptAuthorityHosts(params string[] hosts)
+    {
+        ArgumentNullException.ThrowIfNull(hosts);
+        lock (StateGate)
+        {
+            _authorityHosts.Clear();
+            _authorityHosts.UnionWith(hosts);
+        }
+    }
+
+    private bool IsAcceptedAuthorityHost(string host)
+    {
+        if (host is "127.0.0.1" or "localhost" or "[::1]" or "")
+        {
+            return true;
+        }
+        lock (StateGate)
+        {
+            return _authorityHosts.Count == 0 || _authorityHosts.Contains(host);
+        }
+    }
+
     /// <summary>Makes the RSA 2048 self-signed loopback certificate.</summary>
     public static X509Certificate2 CreateServerCertificate()
     {
@@ -292,6 +325,10 @@ public sealed partial class EntraEmulator : EmulatorHost
             return WhoAmIAsync(context);
         }
         if (path.Equals("/api/data/v9.2/incidents", StringComparison.OrdinalIgnoreCase)) { return IncidentsAsync(context); }
+        if (!IsAcceptedAuthorityHost(context.Request.Host.Host))
+        {
+            return WriteJsonAsync(context, 421, new { error = "misdirected_request", error_description = $"This emulator does not serve the authority host '{context.Request.Host.Host}'." });
+        }
         if (path.Equals("/common/discovery/instance", StringComparison.OrdinalIgnoreCase))
         {
             return InstanceDiscoveryAsync(context);
@@ -325,7 +362,7 @@ public sealed partial class EntraEmulator : EmulatorHost
         {
             return AadstsAsync(context, 400, "invalid_tenant", 90002, $"Tenant '{tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.");
         }
-        var b = BaseUri.AbsoluteUri.TrimEnd('/');
+        var b = OriginOf(context);
         var tid = tenant is "common" or "organizations" ? "{tenantid}" : TenantId.ToString("D");
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
@@ -357,11 +394,13 @@ public sealed partial class EntraEmulator : EmulatorHost
 
     private Task InstanceDiscoveryAsync(HttpContext context)
     {
-        var host = BaseUri.Authority;
+        // Answers for the host the client asked (login.microsoftonline.us behind a ProviderHostRouter), as Entra ID does per cloud.
+        var origin = OriginOf(context);
+        var host = new Uri(origin).Authority;
         var tenant = TenantId.ToString("D");
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
-            ["tenant_discovery_endpoint"] = new Uri(BaseUri, $"{tenant}/v2.0/.well-known/openid-configuration").AbsoluteUri,
+            ["tenant_discovery_endpoint"] = $"{origin}/{tenant}/v2.0/.well-known/openid-configuration",
             ["api-version"] = "1.1",
             ["metadata"] = new[] { new { preferred_network = host, preferred_cache = host, aliases = new[] { host } } },
         });
@@ -424,19 +463,34 @@ public sealed partial class EntraEmulator : EmulatorHost
         }
         var challenge = q["code_challenge"].ToString();
         var state = q["state"].ToString();
-        string query;
+        var answer = new List<KeyValuePair<string, string>>();
         if (string.IsNullOrEmpty(challenge) || q["code_challenge_method"] != "S256" || user is null)
         {
-            query = "error=invalid_request&error_description=" + Uri.EscapeDataString("AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption.");
+            answer.Add(new("error", "invalid_request"));
+            answer.Add(new("error_description", "AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption."));
         }
         else
         {
-            query = "code=" + Uri.EscapeDataString(CreateAuthorizationCode(clientId, redirect.AbsoluteUri, user, challenge, q["scope"].ToString()));
+            answer.Add(new("code", CreateAuthorizationCode(clientId, redirect.AbsoluteUri, user, challenge, q["scope"].ToString())));
         }
         if (!string.IsNullOrEmpty(state))
         {
-            query += "&state=" + Uri.EscapeDataString(state);
+            answer.Add(new("state", state));
         }
+        if (q["response_mode"] == "form_post")
+        {
+            // As Entra ID does (and MSAL.NET asks for with the system browser): a page that POSTs the answer to the redirect URI.
+            var inputs = string.Concat(answer.Select(p =>
+                $"<input type=\"hidden\" name=\"{WebUtility.HtmlEncode(p.Key)}\" value=\"{WebUtility.HtmlEncode(p.Value)}\" />"));
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "text/html; charset=utf-8";
+            context.Response.Headers.CacheControl = "no-store";
+            return context.Response.WriteAsync(
+                $"<html><head><title>Working...</title></head><body><form method=\"POST\" name=\"hiddenform\" action=\"{WebUtility.HtmlEncode(redirect.AbsoluteUri)}\">{inputs}" +
+                "<noscript><p>Script is disabled. Click Submit to continue.</p><input type=\"submit\" value=\"Submit\" /></noscript></form>" +
+                "<script language=\"javascript\">document.forms[0].submit();</script></body></html>", context.RequestAborted);
+        }
+        var query = string.Join('&', answer.Select(p => p.Key + "=" + Uri.EscapeDataString(p.Value)));
         context.Response.StatusCode = 302;
         context.Response.Headers.Location = redirect.AbsoluteUri + (string.IsNullOrEmpty(redirect.Query) ? "?" : "&") + query;
         return Task.CompletedTask;
@@ -485,7 +539,8 @@ public sealed partial class EntraEmulator : EmulatorHost
         {
             "client_credentials" => ClientCredentialsAsync(context, tenant, form),
             "refresh_token" => RefreshAsync(context, tenant, form),
-            "urn:ietf:params:oauth:grant-type:device_code" => DeviceCodePollAsync(context, form),
+            // MSAL.NET sends the short form; Entra ID accepts both.
+            "urn:ietf:params:oauth:grant-type:device_code" or "device_code" => DeviceCodePollAsync(context, form),
             "authorization_code" => AuthorizationCodeAsync(context, tenant, form),
             "" => AadstsAsync(context, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'."),
             var g => AadstsAsync(context, 400, "unsupported_grant_type", 70003, $"The app requested an unsupported grant type '{g}'."),
@@ -512,12 +567,12 @@ public sealed partial class EntraEmulator : EmulatorHost
                 await AadstsAsync(context, 400, "invalid_request", 50027, "JWT token is invalid or malformed (client_assertion_type must be urn:ietf:params:oauth:client-assertion-type:jwt-bearer).");
                 return null;
             }
-            if (client.Certificate is null || Jws.ValidateRs256(assertion, [client.Certificate], out _) is not { } payload)
+            if (client.Certificate is null || Jws.ValidateRs256(assertion, [client.Certificate], out _, allowPs256: true) is not { } payload)
             {
                 await AadstsAsync(context, 401, "invalid_client", 700027, "The certificate with identifier used to sign the client assertion is not registered on application. Client assertion failed signature validation.");
                 return null;
             }
-            var aud = TokenEndpointFor(tenant).AbsoluteUri;
+            var aud = $"{OriginOf(context)}/{tenant}/oauth2/v2.0/token";
             if (!Jws.HasAudience(payload, aud))
             {
                 await AadstsAsync(context, 401, "invalid_client", 700212, $"No matching federated identity record found for presented assertion audience. The audience must be '{aud}'.");
@@ -529,8 +584,9 @@ public sealed partial class EntraEmulator : EmulatorHost
                 return null;
             }
             var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-            var exp = Jws.GetNumber(payload, "exp");
-            var nbf = Jws.GetNumber(payload, "nbf");
+            // MSAL.NET writes exp and nbf as numeric strings ("1795297390"); Entra ID accepts both forms.
+            var exp = NumericDate(payload, "exp");
+            var nbf = NumericDate(payload, "nbf");
             if (exp is null || exp.Value < now - 300 || (nbf is not null && nbf.Value > now + 300))
             {
                 await AadstsAsync(context, 401, "invalid_client", 700024, "Client assertion is not within its valid time range.");
@@ -636,7 +692,9 @@ public sealed partial class EntraEmulator : EmulatorHost
             await AadstsAsync(context, 400, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.");
             return;
         }
-        if (!string.Equals(pending.RedirectUri, form["redirect_uri"].ToString(), StringComparison.Ordinal))
+        // Compared as URIs: MSAL.NET sends http://localhost:port in both requests, which the authorize step normalized to http://localhost:port/.
+        if (!Uri.TryCreate(form["redirect_uri"].ToString(), UriKind.Absolute, out var redeemRedirect) ||
+            !string.Equals(pending.RedirectUri, redeemRedirect.AbsoluteUri, StringComparison.Ordinal))
         {
             await AadstsAsync(context, 400, "invalid_grant", 50148, "The redirect_uri does not match the redirect_uri used in the authorization request.");
             return;
@@ -682,7 +740,7 @@ public sealed partial class EntraEmulator : EmulatorHost
         {
             _deviceCodes[deviceCode] = new DeviceCode(clientId, scope, userCode, DateTimeOffset.UtcNow + lifetime);
         }
-        var verification = new Uri(BaseUri, "devicelogin").AbsoluteUri;
+        var verification = $"{OriginOf(context)}/devicelogin";
         await WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
             ["user_code"] = userCode,
@@ -780,7 +838,7 @@ public sealed partial class EntraEmulator : EmulatorHost
                 body["id_token"] = Jws.SignRs256(_signingKey, new Dictionary<string, object?>
                 {
                     ["aud"] = grant.ClientId,
-                    ["iss"] = new Uri(BaseUri, $"{tid}/v2.0").AbsoluteUri,
+                    ["iss"] = $"{OriginOf(context)}/{tid}/v2.0",
                     ["iat"] = now,
                     ["nbf"] = now,
                     ["exp"] = now + 3600,
@@ -805,7 +863,8 @@ public sealed partial class EntraEmulator : EmulatorHost
         {
             org = _organizationId;
             if (token is not null && _grants.AccessTokens.TryGetValue(token, out var a) && !a.Grant.Revoked && a.Grant.Expired is null &&
-                a.ExpiresAt > DateTimeOffset.UtcNow && string.Equals(a.Resource.TrimEnd('/'), a.Grant.Resource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase))
+                a.ExpiresAt > DateTimeOffset.UtcNow && string.Equals(a.Resource.TrimEnd('/'), a.Grant.Resource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase) &&
+                IsAudienceHost(a.Resource, context.Request.Host.Host))
             {
                 userId = a.Grant.Username is not null
                     ? _users[a.Grant.Username]
@@ -821,12 +880,21 @@ public sealed partial class EntraEmulator : EmulatorHost
         context.Response.Headers["OData-Version"] = "4.0";
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
-            ["@odata.context"] = new Uri(BaseUri, "api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse").AbsoluteUri,
+            ["@odata.context"] = $"{OriginOf(context)}/api/data/v9.2/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse",
             ["BusinessUnitId"] = _businessUnitId,
             ["UserId"] = userId.Value,
             ["OrganizationId"] = org,
         });
     }
+
+    private static long? NumericDate(JsonElement payload, string name) =>
+        Jws.GetNumber(payload, name) ??
+        (long.TryParse(Jws.GetString(payload, name), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null);
+
+    /// <summary>Dataverse accepts a token only for its own host; direct loopback calls (no router) skip the check.</summary>
+    private static bool IsAudienceHost(string resource, string requestHost) =>
+        requestHost is "127.0.0.1" or "localhost" or "[::1]" or "" ||
+        (Uri.TryCreate(resource, UriKind.Absolute, out var r) && string.Equals(r.Host, requestHost, StringComparison.OrdinalIgnoreCase));
 
     protected override void OnDisposed() => _signingKey.Dispose();
 }

@@ -51,7 +51,8 @@ public static class Jws
 
     /// <summary>Parses a compact JWS and checks its RS256 signature against any of the given certificates' public keys.
     /// Returns the payload, or null with a reason.</summary>
-    public static JsonElement? ValidateRs256(string jwt, IEnumerable<X509Certificate2> certificates, out string failure)
+    /// <param name="allowPs256">Also accept PS256 (RSASSA-PSS), which Entra ID accepts and MSAL.NET signs client assertions with.</param>
+    public static JsonElement? ValidateRs256(string jwt, IEnumerable<X509Certificate2> certificates, out string failure, bool allowPs256 = false)
     {
         ArgumentNullException.ThrowIfNull(certificates);
         failure = "";
@@ -81,7 +82,8 @@ public static class Jws
             return null;
         }
         if (header.ValueKind != JsonValueKind.Object || payload.ValueKind != JsonValueKind.Object ||
-            !header.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String || alg.GetString() != "RS256")
+            !header.TryGetProperty("alg", out var alg) || alg.ValueKind != JsonValueKind.String ||
+            !(alg.GetString() == "RS256" || (allowPs256 && alg.GetString() == "PS256")))
         {
             failure = "algorithm";
             return null;
@@ -90,7 +92,8 @@ public static class Jws
         foreach (var certificate in certificates)
         {
             using var rsa = certificate.GetRSAPublicKey();
-            if (rsa is not null && rsa.VerifyData(input, signature, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1))
+            var padding = alg.GetString() == "PS256" ? RSASignaturePadding.Pss : RSASignaturePadding.Pkcs1;
+            if (rsa is not null && rsa.VerifyData(input, signature, HashAlgorithmName.SHA256, padding))
             {
                 return payload;
             }

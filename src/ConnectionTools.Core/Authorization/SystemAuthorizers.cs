@@ -18,7 +18,7 @@ namespace ConnectionTools.Authorization
                 case ConnectionType.SalesforceSandbox:
                     return Salesforce;
                 case ConnectionType.Dynamics365:
-                    return Pending;
+                    return Dynamics;
                 default:
                     throw new ArgumentOutOfRangeException(nameof(type), type, "Not a system connection type.");
             }
@@ -26,6 +26,7 @@ namespace ConnectionTools.Authorization
 
         private static readonly ISystemAuthorizer Salesforce = new Salesforce.SalesforceAuthorizer();
 
-        private static ISystemAuthorizer Pending => throw new NotSupportedException("merged later");
+        private static readonly ISystemAuthorizer Dynamics = new Entra.EntraAuthorizer();
+
     }
 }
