@@ -620,7 +620,7 @@ namespace ConnectionTools.Authorization
 
         private GrantMaterial Unprotect(byte[] protectedGrant) => Unprotect(_node, protectedGrant);
 
-        private static GrantMaterial Unprotect(ConnectionNode node, byte[] protectedGrant) =>
+        internal static GrantMaterial Unprotect(ConnectionNode node, byte[] protectedGrant) =>
             JsonSerializer.Deserialize<GrantMaterial>(node.Secrets.Unprotect(protectedGrant), GrantJson) ?? new GrantMaterial();
 
         /// <summary>Best effort: a grant that cannot be revoked is a warning, never a failure of the command.</summary>

@@ -17,7 +17,7 @@ namespace ConnectionTools.Configuration
     /// </summary>
     public static class ConfigurationLoader
     {
-        public static readonly TimeSpan DefaultRetrievalInterval = TimeSpan.FromMinutes(15);
+        public static readonly TimeSpan DefaultRetrievalInterval = TimeSpan.FromMinutes(5);
         public static readonly TimeSpan MinimumRetrievalInterval = TimeSpan.FromMinutes(1);
         public static readonly TimeSpan MaximumRetrievalInterval = TimeSpan.FromHours(24);
 

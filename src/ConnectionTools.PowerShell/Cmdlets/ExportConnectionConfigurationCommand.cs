@@ -15,6 +15,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
         public string? Path { get; set; }
 
         protected override void ProcessRecord() => Run(node =>
-            new ConfigurationCommands(node, HostContext, ConfigurationCmdlets.Services(this)).Export(Path is null ? null : GetUnresolvedProviderPathFromPSPath(Path)));
+            new ConfigurationCommands(node, HostContext, ConfigurationCmdlets.Services(this, node)).Export(Path is null ? null : GetUnresolvedProviderPathFromPSPath(Path)));
     }
 }

@@ -21,6 +21,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
         public SwitchParameter Prune { get; set; }
 
         protected override void ProcessRecord() => Run(node =>
-            new ConfigurationCommands(node, HostContext, ConfigurationCmdlets.Services(this)).Invoke(GetUnresolvedProviderPathFromPSPath(Path), Prune));
+            new ConfigurationCommands(node, HostContext, ConfigurationCmdlets.Services(this, node)).Invoke(GetUnresolvedProviderPathFromPSPath(Path), Prune));
     }
 }

@@ -14,6 +14,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
         public string Path { get; set; } = "";
 
         protected override void ProcessRecord() => Run(node =>
-            new ConfigurationCommands(node, HostContext, ConfigurationCmdlets.Services(this)).Test(GetUnresolvedProviderPathFromPSPath(Path)));
+            new ConfigurationCommands(node, HostContext, ConfigurationCmdlets.Services(this, node)).Test(GetUnresolvedProviderPathFromPSPath(Path)));
     }
 }

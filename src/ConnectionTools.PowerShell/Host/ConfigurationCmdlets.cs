@@ -12,11 +12,11 @@ namespace ConnectionTools.PowerShell.Host
     /// <summary>What the configuration cmdlets hand the engine: vault: through SecretManagement, and HTTP to peers.</summary>
     internal static class ConfigurationCmdlets
     {
-        // System connections are wired in by the authorization engine; until then they are compared by status only.
-        public static ConfigurationServices Services(PSCmdlet cmdlet) => new ConfigurationServices
+        public static ConfigurationServices Services(PSCmdlet cmdlet, ConnectionTools.Nodes.ConnectionNode node) => new ConfigurationServices
         {
             Vaults = new SecretManagementResolver(cmdlet),
             Peers = new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout),
+            SystemConnections = new ConnectionTools.Authorization.SystemConnectionActions(node),
         };
     }
 
