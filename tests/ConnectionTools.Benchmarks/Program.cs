@@ -14,6 +14,11 @@ if (suites.Contains("config"))
     ConfigurationBenchmark.Run();
 }
 
+if (suites.Contains("reauthorize"))
+{
+    await ReauthorizeBenchmark.RunAsync();
+}
+
 if (suites.Contains("retrieval"))
 {
     await RetrievalBenchmark.RunAsync();

@@ -66,6 +66,7 @@ public sealed partial class EntraEmulator : EmulatorHost
     private readonly RSA _signingKey = RSA.Create(2048);
     private readonly string _signingKeyId = Jws.NewToken(8);
     private Guid _organizationId = Guid.NewGuid();
+    private readonly Dictionary<string, Guid> _organizationsByHost = new(StringComparer.OrdinalIgnoreCase);
     private readonly Guid _businessUnitId = Guid.NewGuid();
     private string? _authorizeUser;
     private TimeSpan _accessTokenLifetime = TimeSpan.FromHours(1);
@@ -305,6 +306,18 @@ public sealed partial class EntraEmulator : EmulatorHost
     }
 
     /// <summary>WhoAmI reports this OrganizationId from now on.</summary>
+    /// <summary>
+    /// Gives one environment host its own OrganizationId, so one emulator can stand for many environments (each still
+    /// registered with <see cref="RegisterResource"/>). Hosts without one answer <see cref="OrganizationId"/>.
+    /// </summary>
+    public void SetOrganizationIdForHost(string host, Guid organizationId)
+    {
+        lock (StateGate)
+        {
+            _organizationsByHost[host] = organizationId;
+        }
+    }
+
     public void ChangeOrganizationId(Guid organizationId)
     {
         lock (StateGate) { _organizationId = organizationId; }
@@ -861,7 +874,7 @@ public sealed partial class EntraEmulator : EmulatorHost
         Guid org;
         lock (StateGate)
         {
-            org = _organizationId;
+            org = _organizationsByHost.TryGetValue(context.Request.Host.Host, out var own) ? own : _organizationId;
             if (token is not null && _grants.AccessTokens.TryGetValue(token, out var a) && !a.Grant.Revoked && a.Grant.Expired is null &&
                 a.ExpiresAt > DateTimeOffset.UtcNow && string.Equals(a.Resource.TrimEnd('/'), a.Grant.Resource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase) &&
                 IsAudienceHost(a.Resource, context.Request.Host.Host))

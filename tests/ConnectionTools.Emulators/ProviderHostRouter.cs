@@ -35,6 +35,23 @@ public sealed class ProviderHostRouter : DelegatingHandler
         return this;
     }
 
+    /// <summary>A route for "*.suffix" serves every host under that suffix, for benchmarks with many environments.</summary>
+    private bool TryWildcard(string host, out Uri target)
+    {
+        var dot = host.IndexOf('.', StringComparison.Ordinal);
+        if (dot > 0 && _routes.TryGetValue("*" + host[dot..], out var found))
+        {
+            target = found;
+            return true;
+        }
+
+        target = null!;
+        return false;
+    }
+
+    /// <summary>Whether <see cref="Sent"/> records (off for long benchmarks).</summary>
+    public bool RecordSent { get; set; } = true;
+
     /// <summary>Every URL the client asked for, before routing, in order.</summary>
     public IReadOnlyList<Uri> Sent => _sent.ToList();
 
@@ -42,13 +59,17 @@ public sealed class ProviderHostRouter : DelegatingHandler
     {
         ArgumentNullException.ThrowIfNull(request);
         var original = request.RequestUri!;
-        _sent.Enqueue(original);
+        if (RecordSent)
+        {
+            _sent.Enqueue(original);
+        }
+
         if (original.IsLoopback)
         {
             return base.SendAsync(request, cancellationToken);
         }
 
-        if (!_routes.TryGetValue(original.Host, out var target))
+        if (!_routes.TryGetValue(original.Host, out var target) && !TryWildcard(original.Host, out target))
         {
             throw new HttpRequestException($"No emulator routed for host '{original.Host}' (tests never reach the internet).");
         }

@@ -331,14 +331,24 @@ namespace ConnectionTools.Storage
 
         internal T Write<T>(Func<SqliteConnection, SqliteTransaction, T> work) => Retry(() =>
         {
-            using (var connection = OpenConnection())
-            using (var transaction = connection.BeginTransaction(deferred: false))
+            // Writers in this process queue here rather than in SQLite's busy handler, which sleeps in coarse steps;
+            // other processes still meet the busy timeout.
+            lock (WriteGateFor(Path))
             {
-                var result = work(connection, transaction);
-                transaction.Commit();
-                return result;
+                using (var connection = OpenConnection())
+                using (var transaction = connection.BeginTransaction(deferred: false))
+                {
+                    var result = work(connection, transaction);
+                    transaction.Commit();
+                    return result;
+                }
             }
         });
+
+        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> WriteGates =
+            new System.Collections.Concurrent.ConcurrentDictionary<string, object>(StringComparer.OrdinalIgnoreCase);
+
+        private static object WriteGateFor(string path) => WriteGates.GetOrAdd(path, _ => new object());
 
         private Guid Initialize()
         {
