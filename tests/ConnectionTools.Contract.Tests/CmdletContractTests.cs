@@ -87,6 +87,10 @@ public class CmdletContractTests
         }
     }
 
+    /// <summary>
+    /// ValueFromPipelineByPropertyName binds from a property named like the parameter or like one of its aliases
+    /// (Get-ConnectionJob -Connection takes JobRun.ConnectionName and Connection.Name through its aliases).
+    /// </summary>
     [Theory]
     [MemberData(nameof(CmdletNames))]
     public void Pipeline_by_property_name_parameters_match_properties_of_our_output_types(string name)
@@ -95,11 +99,12 @@ public class CmdletContractTests
         foreach (var (property, parameter) in CmdletAssembly.Parameters(Cmdlet(name)).Where(p => p.Parameter.ValueFromPipelineByPropertyName))
         {
             var target = property.PropertyType.IsArray ? property.PropertyType.GetElementType()! : property.PropertyType;
+            var names = CmdletAssembly.Aliases(property).Prepend(property.Name).ToList();
             var sources = outputTypes
-                .Select(t => t.GetProperty(property.Name))
+                .SelectMany(t => names.Select(n => t.GetProperty(n)))
                 .Where(p => p != null && Binds(target, Nullable.GetUnderlyingType(p.PropertyType) ?? p.PropertyType))
                 .ToList();
-            Assert.True(sources.Count > 0, $"{name} -{property.Name} binds by property name, but no output type has a compatible '{property.Name}' property");
+            Assert.True(sources.Count > 0, $"{name} -{property.Name} binds by property name, but no output type has a compatible property named '{string.Join("' or '", names)}'");
         }
     }
 

@@ -31,7 +31,7 @@ internal static class ExpectedHelp
             .GroupBy(p => p.Property)
             .Select(g => new ExpectedParameter(
                 g.Key.Name,
-                g.Key.PropertyType,
+                ShownType(g.Key.PropertyType),
                 CmdletAssembly.Aliases(g.Key).ToList(),
                 AcceptedValues(g.Key.PropertyType, CmdletAssembly.ValidateSet(g.Key).ToList()),
                 CmdletAssembly.Has<SupportsWildcardsAttribute>(g.Key),
@@ -49,6 +49,12 @@ internal static class ExpectedHelp
 
         return declared;
     }
+
+    /// <summary>
+    /// The type help shows for a parameter. Get-Command -Syntax and platyPS show T for a Nullable&lt;T&gt; parameter
+    /// ([-Last &lt;Int32&gt;], Type: Int32): it binds a T, and leaving it out is what null means.
+    /// </summary>
+    private static Type ShownType(Type type) => Nullable.GetUnderlyingType(type) ?? type;
 
     /// <summary>PowerShell completes and checks enum values the way it does a ValidateSet, and platyPS lists both as accepted values.</summary>
     private static IReadOnlyList<string> AcceptedValues(Type type, IReadOnlyList<string> validateSet)
