@@ -225,9 +225,14 @@ namespace ConnectionTools.Storage
                     throw Conflict(before, null);
                 }
 
-                if (before.Status != after.Status || before.RetrievalInterval != after.RetrievalInterval)
+                if (before.Status != after.Status)
                 {
                     JobRows.Follow(db, tx, after, now);
+                }
+
+                if (before.RetrievalInterval != after.RetrievalInterval)
+                {
+                    JobRows.IntervalChanged(db, tx, after, now);
                 }
 
                 alsoWrite?.Invoke(db, tx, after);

@@ -33,6 +33,14 @@ namespace ConnectionTools.Storage
             ("$state", StateFor(after.Status).ToString()),
             ("$now", now.ToUnixTimeMilliseconds()));
 
+        /// <summary>A shorter interval takes effect now: the next run moves up to one interval from now if that is sooner.</summary>
+        public static void IntervalChanged(SqliteConnection db, SqliteTransaction tx, Connection after, DateTimeOffset now) => Sql.Execute(
+            db,
+            tx,
+            "UPDATE jobs SET next_run_at = MIN(next_run_at, $next) WHERE connection_id = $id;",
+            ("$id", ConnectionStore.FormatId(after.Id)),
+            ("$next", (now + (after.RetrievalInterval ?? DefaultInterval)).ToUnixTimeMilliseconds()));
+
         public static JobState StateFor(ConnectionStatus status)
         {
             switch (status)
@@ -86,8 +94,8 @@ namespace ConnectionTools.Storage
 
         public static long StartRun(SqliteConnection db, SqliteTransaction tx, Connection connection, JobTrigger trigger, DateTimeOffset now, DateTimeOffset? watermark)
         {
-            Sql.Execute(db, tx, "UPDATE job_runs SET status = 'Failed', error_id = 'ConnectionTools.Job.Interrupted', error = 'The process running it ended before the run finished.', ended_at = $now " +
-                "WHERE connection_id = $id AND status = 'Running';", ("$id", ConnectionStore.FormatId(connection.Id)), ("$now", now.ToUnixTimeMilliseconds()));
+            Sql.Execute(db, tx, "UPDATE job_runs SET status = 'Failed', error_id = $interrupted, error = 'The process running it ended before the run finished.', ended_at = $now " +
+                "WHERE connection_id = $id AND status = 'Running';", ("$id", ConnectionStore.FormatId(connection.Id)), ("$now", now.ToUnixTimeMilliseconds()), ("$interrupted", Errors.ErrorIds.JobInterrupted));
             Sql.Execute(
                 db,
                 tx,
