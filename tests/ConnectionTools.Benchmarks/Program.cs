@@ -19,6 +19,11 @@ if (suites.Contains("reauthorize"))
     await ReauthorizeBenchmark.RunAsync();
 }
 
+if (suites.Contains("jobs"))
+{
+    await JobsBenchmark.RunAsync();
+}
+
 if (suites.Contains("retrieval"))
 {
     await RetrievalBenchmark.RunAsync();
