@@ -57,6 +57,12 @@ $ExpectedModuleFiles = @(
     'dependencies/System.Security.Cryptography.ProtectedData.dll'
     # Connections as code: the YAML parser.
     'dependencies/YamlDotNet.dll'
+    # Entra ID sign-in for Dynamics 365 (MSAL.NET) and what it needs on netstandard2.0.
+    'dependencies/Microsoft.Identity.Client.dll'
+    'dependencies/Microsoft.IdentityModel.Abstractions.dll'
+    'dependencies/System.Diagnostics.DiagnosticSource.dll'
+    'dependencies/System.Formats.Asn1.dll'
+    'dependencies/System.Security.Cryptography.Cng.dll'
     # System.Text.Json and its closure, for the peer protocol's messages.
     'dependencies/System.Text.Json.dll'
     'dependencies/System.Text.Encodings.Web.dll'
