@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text;
+using System.Threading.Tasks;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
@@ -140,18 +141,33 @@ namespace ConnectionTools.Configuration
         /// <summary>Loads and validates the file, reads the node once, resolves the references the plan needs, and plans. Null when the file has errors (all written).</summary>
         private (ConnectionPlan Plan, IReadOnlyDictionary<ConnectionDeclaration, ResolvedSecrets> Secrets)? Prepare(string path, bool prune)
         {
+            // The store is read while the file is parsed: neither needs the other, and both take a while with thousands of
+            // connections. A file with errors still refuses before the read is looked at (so a store problem never hides them).
+            var reading = Task.Run(() => (Connections: _node.Store.List(new ConnectionFilter()), Managed: ManagedConnections.ReadAll(_node.Store)));
             var issues = new List<ConfigurationIssue>();
-            var configuration = ConfigurationLoader.Load(path, issues);
+            ConnectionConfiguration? configuration;
+            try
+            {
+                configuration = ConfigurationLoader.Load(path, issues);
+            }
+            catch
+            {
+                Observe(reading);
+                throw;
+            }
+
             if (configuration is null)
             {
+                Observe(reading);
                 Report(issues);
                 return null;
             }
 
+            var (connections, managed) = reading.GetAwaiter().GetResult();
             var snapshot = new NodeSnapshot
             {
-                Connections = _node.Store.List(new ConnectionFilter()),
-                Managed = ManagedConnections.ReadAll(_node.Store),
+                Connections = connections,
+                Managed = managed,
                 SystemSettings = _services.SystemConnections?.ReadSettings(),
             };
             var existing = new HashSet<string>(snapshot.Connections.Select(c => c.Name), StringComparer.OrdinalIgnoreCase);
@@ -211,6 +227,19 @@ namespace ConnectionTools.Configuration
             }
 
             return result;
+        }
+
+        /// <summary>Waits for a read whose result is not needed, so it does not outlive the command; its failure is not reported.</summary>
+        private static void Observe(Task task)
+        {
+            try
+            {
+                task.Wait();
+            }
+            catch (AggregateException)
+            {
+                // The command already failed for another reason, which is the one to report.
+            }
         }
 
         private void Report(List<ConfigurationIssue> issues)

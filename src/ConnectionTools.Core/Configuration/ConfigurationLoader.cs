@@ -28,6 +28,13 @@ namespace ConnectionTools.Configuration
         private static readonly string[] PrivateSideKeys = { "side", "localInstanceName", "invitationCode" };
         private static readonly string[] AuthorizationKeys = { "flow", "clientId", "username", "tenantId", "certificatePath", "certificateThumbprint", "certificatePassword", "clientSecret" };
 
+        // The keys a connection may have, by what it declares itself to be; worked out once.
+        private static readonly string[] PrivateSideAllowed = CommonKeys.Concat(PrivateSideKeys).ToArray();
+        private static readonly string[] PublicSideAllowed = CommonKeys.Concat(PublicSideKeys).ToArray();
+        private static readonly string[] EitherSideAllowed = CommonKeys.Concat(PublicSideKeys.Union(PrivateSideKeys)).ToArray();
+        private static readonly string[] AnyAllowed = CommonKeys.Concat(SystemKeys.Union(PublicSideKeys).Union(PrivateSideKeys)).ToArray();
+        private static readonly string[] SystemAllowed = CommonKeys.Concat(SystemKeys).ToArray();
+
         /// <summary>Loads <paramref name="path"/>. Returns null, with at least one issue, when the file is not valid.</summary>
         public static ConnectionConfiguration? Load(string path, List<ConfigurationIssue> issues)
         {
@@ -134,9 +141,8 @@ namespace ConnectionTools.Configuration
             var before = issues.Count;
             var type = new Fields(map, issues, null, null).Enum<ConnectionType>("type", required: true, quiet: true);
             var side = type == ConnectionType.Private ? new Fields(map, issues, null, null).Enum<PrivateConnectionSide>("side", required: true, quiet: true) : null;
-            var allowed = CommonKeys.Concat(
-                type == ConnectionType.Private ? (side == PrivateConnectionSide.Private ? PrivateSideKeys : side == PrivateConnectionSide.Public ? PublicSideKeys : PublicSideKeys.Union(PrivateSideKeys))
-                : type is null ? SystemKeys.Union(PublicSideKeys).Union(PrivateSideKeys) : SystemKeys).ToArray();
+            var allowed = type == ConnectionType.Private ? (side == PrivateConnectionSide.Private ? PrivateSideAllowed : side == PrivateConnectionSide.Public ? PublicSideAllowed : EitherSideAllowed)
+                : type is null ? AnyAllowed : SystemAllowed;
             var what = type is null ? "a connection" : type == ConnectionType.Private ? $"the {side?.ToString().ToLowerInvariant() ?? "either"} side of a private connection" : $"a {type} connection";
             var fields = new Fields(map, issues, allowed, what);
 
@@ -458,13 +464,22 @@ namespace ConnectionTools.Configuration
             $"The key '{fields.Path(key)}' is missing: {what}.",
             null);
 
+        /// <summary>An enum's values and their names, listed once.</summary>
+        private static class EnumChoices<T>
+            where T : struct
+        {
+            public static readonly T[] All = (T[])System.Enum.GetValues(typeof(T));
+
+            public static readonly string[] Names = All.Select(v => v.ToString()!).ToArray();
+        }
+
         /// <summary>Typed access to one mapping's keys, recording which were used so that the rest can be reported as unknown.</summary>
         private sealed class Fields
         {
             private readonly List<ConfigurationIssue> _issues;
             private readonly string[]? _allowed;
             private readonly string? _what;
-            private readonly Dictionary<string, KeyValuePair<YamlScalar, YamlNode>> _entries = new Dictionary<string, KeyValuePair<YamlScalar, YamlNode>>(StringComparer.Ordinal);
+            private readonly Dictionary<string, YamlNode>? _entries;
 
             public Fields(YamlMapping map, List<ConfigurationIssue> issues, string[]? allowed, string? what)
             {
@@ -472,9 +487,15 @@ namespace ConnectionTools.Configuration
                 _issues = issues;
                 _allowed = allowed;
                 _what = what;
-                foreach (var entry in map.Entries)
+
+                // A connection has a handful of keys: looking them up in order is cheaper than indexing them.
+                if (map.Entries.Count > 16)
                 {
-                    _entries[entry.Key.Value ?? ""] = entry;
+                    _entries = new Dictionary<string, YamlNode>(StringComparer.Ordinal);
+                    foreach (var entry in map.Entries)
+                    {
+                        _entries[entry.Key.Value ?? ""] = entry.Value;
+                    }
                 }
             }
 
@@ -482,7 +503,25 @@ namespace ConnectionTools.Configuration
 
             public string Path(string key) => Map.Location.Key.Length == 0 ? key : Map.Location.Key + "." + key;
 
-            public YamlNode? Node(string key) => _entries.TryGetValue(key, out var entry) ? entry.Value : null;
+            public YamlNode? Node(string key)
+            {
+                if (_entries != null)
+                {
+                    return _entries.TryGetValue(key, out var node) ? node : null;
+                }
+
+                // Keys are unique (YamlTree refuses duplicates); the last would win if they were not.
+                YamlNode? found = null;
+                foreach (var entry in Map.Entries)
+                {
+                    if (string.Equals(entry.Key.Value ?? "", key, StringComparison.Ordinal))
+                    {
+                        found = entry.Value;
+                    }
+                }
+
+                return found;
+            }
 
             public string? String(string key, bool required)
             {
@@ -516,14 +555,15 @@ namespace ConnectionTools.Configuration
                 where T : struct
             {
                 var node = Node(key);
-                var choices = allowed ?? (T[])System.Enum.GetValues(typeof(T));
+                var choices = allowed ?? EnumChoices<T>.All;
                 if (node is YamlScalar { Value: { } value })
                 {
-                    foreach (var choice in choices)
+                    var names = allowed is null ? EnumChoices<T>.Names : null;
+                    for (var i = 0; i < choices.Length; i++)
                     {
-                        if (string.Equals(choice.ToString(), value, StringComparison.OrdinalIgnoreCase))
+                        if (string.Equals(names?[i] ?? choices[i].ToString(), value, StringComparison.OrdinalIgnoreCase))
                         {
-                            return choice;
+                            return choices[i];
                         }
                     }
                 }

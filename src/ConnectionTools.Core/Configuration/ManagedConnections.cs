@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using ConnectionTools.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Configuration
 {
@@ -35,18 +36,21 @@ namespace ConnectionTools.Configuration
             {
                 foreach (var id in ids)
                 {
-                    Sql.Execute(
-                        db,
-                        tx,
-                        "INSERT INTO configuration_managed (connection_id, configuration, recorded_at) VALUES ($id, $configuration, $at) " +
-                        "ON CONFLICT(connection_id) DO UPDATE SET configuration = excluded.configuration, recorded_at = excluded.recorded_at;",
-                        ("$id", ConnectionStore.FormatId(id)),
-                        ("$configuration", configuration),
-                        ("$at", at.ToUnixTimeMilliseconds()));
+                    RecordIn(db, tx, configuration, id, at);
                 }
 
                 return 0;
             });
         }
+
+        /// <summary>Records one connection as managed, inside a write transaction the caller holds (the one that creates it).</summary>
+        public static void RecordIn(SqliteConnection db, SqliteTransaction tx, string configuration, Guid id, DateTimeOffset at) => Sql.Execute(
+            db,
+            tx,
+            "INSERT INTO configuration_managed (connection_id, configuration, recorded_at) VALUES ($id, $configuration, $at) " +
+            "ON CONFLICT(connection_id) DO UPDATE SET configuration = excluded.configuration, recorded_at = excluded.recorded_at;",
+            ("$id", ConnectionStore.FormatId(id)),
+            ("$configuration", configuration),
+            ("$at", at.ToUnixTimeMilliseconds()));
     }
 }

@@ -8,23 +8,65 @@ using YamlDotNet.Core.Events;
 
 namespace ConnectionTools.Configuration
 {
-    /// <summary>A node of a configuration file, with the line and column it starts at.</summary>
+    /// <summary>
+    /// A node of a configuration file, with the line and column it starts at. Its <see cref="Location"/> (with the key path,
+    /// such as connections[2].name) is made only when asked for, which is only for errors and declarations: a file of ten
+    /// thousand connections has a hundred thousand nodes.
+    /// </summary>
     internal abstract class YamlNode
     {
-        protected YamlNode(ConfigurationLocation location)
+        private readonly string _file;
+        private readonly int _line;
+        private readonly int _column;
+        private readonly YamlNode? _parent;
+        private readonly string? _key;
+        private readonly int _index;
+        private ConfigurationLocation? _location;
+
+        /// <param name="parent">The mapping or list holding this node; null for the document.</param>
+        /// <param name="key">The key this node is the value (or key) of in <paramref name="parent"/>; null in a list.</param>
+        /// <param name="index">The position in <paramref name="parent"/> when it is a list.</param>
+        protected YamlNode(string file, int line, int column, YamlNode? parent, string? key, int index)
         {
-            Location = location;
+            _file = file;
+            _line = line;
+            _column = column;
+            _parent = parent;
+            _key = key;
+            _index = index;
         }
 
-        public ConfigurationLocation Location { get; }
+        public ConfigurationLocation Location => _location ??= new ConfigurationLocation(_file, _line, _column, KeyPath());
 
         public abstract string Kind { get; }
+
+        /// <summary>The key path of this node; the document's is empty.</summary>
+        public string KeyPath()
+        {
+            if (_location != null)
+            {
+                return _location.Key;
+            }
+
+            if (_parent is null)
+            {
+                return "";
+            }
+
+            var parent = _parent.KeyPath();
+            if (_key is null)
+            {
+                return parent + "[" + _index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]";
+            }
+
+            return parent.Length == 0 ? _key : parent + "." + _key;
+        }
     }
 
     internal sealed class YamlScalar : YamlNode
     {
-        public YamlScalar(ConfigurationLocation location, string? value)
-            : base(location)
+        public YamlScalar(string file, int line, int column, YamlNode? parent, string? key, int index, string? value)
+            : base(file, line, column, parent, key, index)
         {
             Value = value;
         }
@@ -37,8 +79,8 @@ namespace ConnectionTools.Configuration
 
     internal sealed class YamlSequence : YamlNode
     {
-        public YamlSequence(ConfigurationLocation location)
-            : base(location)
+        public YamlSequence(string file, int line, int column, YamlNode? parent, string? key, int index)
+            : base(file, line, column, parent, key, index)
         {
         }
 
@@ -49,8 +91,8 @@ namespace ConnectionTools.Configuration
 
     internal sealed class YamlMapping : YamlNode
     {
-        public YamlMapping(ConfigurationLocation location)
-            : base(location)
+        public YamlMapping(string file, int line, int column, YamlNode? parent, string? key, int index)
+            : base(file, line, column, parent, key, index)
         {
         }
 
@@ -146,7 +188,7 @@ namespace ConnectionTools.Configuration
                 }
 
                 parser.Consume<DocumentStart>();
-                var root = ReadNode(parser, displayPath, "", 0, issues);
+                var root = ReadNode(parser, displayPath, null, null, 0, 0, issues);
                 parser.Consume<DocumentEnd>();
                 if (parser.Accept<DocumentStart>(out var second))
                 {
@@ -228,71 +270,124 @@ namespace ConnectionTools.Configuration
             return found;
         }
 
-        private static YamlNode ReadNode(IParser parser, string file, string key, int depth, List<ConfigurationIssue> issues)
+        private static YamlNode ReadNode(IParser parser, string file, YamlNode? parent, string? key, int index, int depth, List<ConfigurationIssue> issues)
         {
-            if (depth > MaxDepth)
-            {
-                issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, parser.Current!.Start, key), $"Nesting deeper than {MaxDepth} levels at '{key}'; a configuration is never this deep.", null));
-                throw new AbortLoad();
-            }
-
             var current = parser.Current!;
-            if (current is AnchorAlias alias)
+            if (depth > MaxDepth || current is AnchorAlias || current is NodeEvent { Anchor.IsEmpty: false })
             {
-                issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, alias.Start, key), $"'{key}' uses the alias *{alias.Value}; anchors and aliases are not supported in a configuration.", "Write the value out in full."));
+                // Errors only: the key path is worked out now.
+                var path = Path(parent, key, index);
+                if (depth > MaxDepth)
+                {
+                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, current.Start, path), $"Nesting deeper than {MaxDepth} levels at '{path}'; a configuration is never this deep.", null));
+                }
+                else if (current is AnchorAlias alias)
+                {
+                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, alias.Start, path), $"'{path}' uses the alias *{alias.Value}; anchors and aliases are not supported in a configuration.", "Write the value out in full."));
+                }
+                else
+                {
+                    var anchored = (NodeEvent)current;
+                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, anchored.Start, path), $"'{path}' defines the anchor &{anchored.Anchor}; anchors and aliases are not supported in a configuration.", "Write the value out in full."));
+                }
+
                 throw new AbortLoad();
             }
 
-            if (current is NodeEvent { Anchor.IsEmpty: false } anchored)
+            if (current is Scalar scalar)
             {
-                issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, anchored.Start, key), $"'{key}' defines the anchor &{anchored.Anchor}; anchors and aliases are not supported in a configuration.", "Write the value out in full."));
-                throw new AbortLoad();
-            }
-
-            if (parser.TryConsume<Scalar>(out var scalar))
-            {
+                parser.MoveNext();
                 var isNull = scalar.Style == ScalarStyle.Plain && (scalar.Value.Length == 0 || scalar.Value == "~" || scalar.Value == "null" || scalar.Value == "Null" || scalar.Value == "NULL");
-                return new YamlScalar(At(file, scalar.Start, key), isNull ? null : scalar.Value);
+                return new YamlScalar(file, Line(scalar.Start), Column(scalar.Start), parent, key, index, isNull ? null : scalar.Value);
             }
 
-            if (parser.TryConsume<SequenceStart>(out var sequenceStart))
+            if (current is SequenceStart sequenceStart)
             {
-                var sequence = new YamlSequence(At(file, sequenceStart.Start, key));
+                parser.MoveNext();
+                var sequence = new YamlSequence(file, Line(sequenceStart.Start), Column(sequenceStart.Start), parent, key, index);
                 while (!parser.TryConsume<SequenceEnd>(out _))
                 {
-                    sequence.Items.Add(ReadNode(parser, file, key + "[" + sequence.Items.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]", depth + 1, issues));
+                    sequence.Items.Add(ReadNode(parser, file, sequence, null, sequence.Items.Count, depth + 1, issues));
                 }
 
                 return sequence;
             }
 
             var mappingStart = parser.Consume<MappingStart>();
-            var mapping = new YamlMapping(At(file, mappingStart.Start, key));
-            var seen = new Dictionary<string, ConfigurationLocation>(StringComparer.Ordinal);
+            var mapping = new YamlMapping(file, Line(mappingStart.Start), Column(mappingStart.Start), parent, key, index);
+            Dictionary<string, YamlScalar>? seen = null;
             while (!parser.TryConsume<MappingEnd>(out _))
             {
                 if (!(parser.Current is Scalar keyEvent))
                 {
-                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, parser.Current!.Start, key), $"A key under '{key}' is a list or mapping; keys are plain names.", null));
+                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationSyntaxError, At(file, parser.Current!.Start, mapping.KeyPath()), $"A key under '{mapping.KeyPath()}' is a list or mapping; keys are plain names.", null));
                     throw new AbortLoad();
                 }
 
                 parser.MoveNext();
-                var path = key.Length == 0 ? keyEvent.Value : key + "." + keyEvent.Value;
-                var keyNode = new YamlScalar(At(file, keyEvent.Start, path), keyEvent.Value);
-                var value = ReadNode(parser, file, path, depth + 1, issues);
-                if (seen.TryGetValue(keyEvent.Value, out var first))
+                var keyNode = new YamlScalar(file, Line(keyEvent.Start), Column(keyEvent.Start), mapping, keyEvent.Value, 0, keyEvent.Value);
+                var value = ReadNode(parser, file, mapping, keyEvent.Value, 0, depth + 1, issues);
+                var first = Find(mapping, ref seen, keyEvent.Value);
+                if (first != null)
                 {
-                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationDuplicateKey, keyNode.Location, $"The key '{path}' appears twice; the first is at line {first.Line}.", "Keep one of them."));
+                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationDuplicateKey, keyNode.Location, $"The key '{keyNode.KeyPath()}' appears twice; the first is at line {first.Location.Line}.", "Keep one of them."));
                     continue;
                 }
 
-                seen.Add(keyEvent.Value, keyNode.Location);
                 mapping.Entries.Add(new KeyValuePair<YamlScalar, YamlNode>(keyNode, value));
+                seen?.Add(keyEvent.Value, keyNode);
             }
 
             return mapping;
         }
+
+        /// <summary>The key node already in <paramref name="mapping"/> with this name: a scan while it is small, then an index.</summary>
+        private static YamlScalar? Find(YamlMapping mapping, ref Dictionary<string, YamlScalar>? index, string name)
+        {
+            if (index is null && mapping.Entries.Count < 16)
+            {
+                foreach (var entry in mapping.Entries)
+                {
+                    if (string.Equals(entry.Key.Value, name, StringComparison.Ordinal))
+                    {
+                        return entry.Key;
+                    }
+                }
+
+                return null;
+            }
+
+            if (index is null)
+            {
+                index = new Dictionary<string, YamlScalar>(StringComparer.Ordinal);
+                foreach (var entry in mapping.Entries)
+                {
+                    index[entry.Key.Value ?? ""] = entry.Key;
+                }
+            }
+
+            return index.TryGetValue(name, out var found) ? found : null;
+        }
+
+        private static string Path(YamlNode? parent, string? key, int index)
+        {
+            var prefix = parent?.KeyPath() ?? "";
+            if (parent is null)
+            {
+                return "";
+            }
+
+            if (key is null)
+            {
+                return prefix + "[" + index.ToString(System.Globalization.CultureInfo.InvariantCulture) + "]";
+            }
+
+            return prefix.Length == 0 ? key : prefix + "." + key;
+        }
+
+        private static int Line(Mark mark) => (int)Math.Max(1, mark.Line);
+
+        private static int Column(Mark mark) => (int)Math.Max(1, mark.Column);
 
         private static ConfigurationLocation At(string file, Mark mark, string key) =>
             new ConfigurationLocation(file, (int)Math.Max(1, mark.Line), (int)Math.Max(1, mark.Column), key);

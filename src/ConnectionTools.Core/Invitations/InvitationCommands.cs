@@ -6,6 +6,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Invitations
 {
@@ -27,44 +28,80 @@ namespace ConnectionTools.Invitations
         /// </summary>
         public void New(NewPrivateConnectionRequest request)
         {
+            var (draft, publicUrl) = Draft(request, _node.PublicUrl);
+            if (!_host.ShouldProcess($"Private connection '{draft.Name}'", $"Create ({request.Mode} mode, Pending) with an invitation code valid until {draft.InvitationExpiresAt!.Value:u}"))
+            {
+                return;
+            }
+
+            var prepared = Issue(draft, publicUrl);
+            var created = _node.Store.Write((db, tx) => Insert(db, tx, prepared));
+            Created(prepared, created);
+        }
+
+        /// <summary>
+        /// Everything <see cref="New"/> does before it writes: validation, then the connection's own random secret, code and
+        /// protected copy. Throws, with nothing written, when the request cannot be made. <paramref name="publicUrl"/> is the
+        /// node's, read by the caller (once, when it creates many).
+        /// </summary>
+        internal PreparedInvitation Prepare(NewPrivateConnectionRequest request, Uri? publicUrl)
+        {
+            var (draft, url) = Draft(request, publicUrl);
+            return Issue(draft, url);
+        }
+
+        /// <summary>The validated connection New would create, with its id and expiry; no secret yet.</summary>
+        private (Connection Draft, Uri PublicUrl) Draft(NewPrivateConnectionRequest request, Uri? publicUrl)
+        {
             var name = ConnectionNames.Validate(request.Name);
             var description = ConnectionNames.ValidateDescription(request.Description, name);
             var localInstance = ConnectionNames.ValidateInstanceName(request.LocalInstanceName, "-LocalInstanceName", name);
             var remoteInstance = request.RemoteInstanceName is null ? null : ConnectionNames.ValidateInstanceName(request.RemoteInstanceName, "-RemoteInstanceName", name);
             ValidateLifetime(request.InvitationLifetime, name);
-            var publicUrl = _node.PublicUrl ?? throw NoPublicUrl(name);
-
-            var expiresAt = ExpiryFrom(request.InvitationLifetime);
-            if (!_host.ShouldProcess($"Private connection '{name}'", $"Create ({request.Mode} mode, Pending) with an invitation code valid until {expiresAt:u}"))
+            var url = publicUrl ?? throw NoPublicUrl(name);
+            var draft = new Connection
             {
-                return;
-            }
+                Id = Guid.NewGuid(),
+                Name = name,
+                Description = description,
+                Type = ConnectionType.Private,
+                Status = ConnectionStatus.Pending,
+                Mode = request.Mode,
+                Side = PrivateConnectionSide.Public,
+                LocalInstanceName = localInstance,
+                RemoteInstanceName = remoteInstance,
+                InvitationExpiresAt = ExpiryFrom(request.InvitationLifetime),
+            };
+            return (draft, url);
+        }
 
-            var id = Guid.NewGuid();
-            var (code, row) = Issue(id, name, request.Mode, localInstance, publicUrl, expiresAt);
-            var created = _node.Store.Create(
-                new Connection
-                {
-                    Id = id,
-                    Name = name,
-                    Description = description,
-                    Type = ConnectionType.Private,
-                    Status = ConnectionStatus.Pending,
-                    Mode = request.Mode,
-                    Side = PrivateConnectionSide.Public,
-                    LocalInstanceName = localInstance,
-                    RemoteInstanceName = remoteInstance,
-                    InvitationExpiresAt = expiresAt,
-                },
+        private PreparedInvitation Issue(Connection draft, Uri publicUrl)
+        {
+            var expiresAt = draft.InvitationExpiresAt!.Value;
+            var (code, row) = Issue(draft.Id, draft.Name, draft.Mode!.Value, draft.LocalInstanceName!, publicUrl, expiresAt);
+            return new PreparedInvitation(draft, code, row, expiresAt, publicUrl);
+        }
+
+        /// <summary>Writes a prepared connection, its invitation, its sync rules and its audit entry in the caller's transaction.</summary>
+        internal Connection Insert(SqliteConnection db, SqliteTransaction tx, PreparedInvitation prepared) =>
+            _node.Store.CreateIn(
+                db,
+                tx,
+                prepared.Connection,
                 _node.ActorName,
-                (db, tx) =>
+                (d, t) =>
                 {
-                    InvitationRows.Insert(db, tx, row);
-                    SyncRuleRows.InsertBasic(db, tx, id);
+                    InvitationRows.Insert(d, t, prepared.Row);
+                    SyncRuleRows.InsertBasic(d, t, prepared.Connection.Id);
                 });
 
-            _host.WriteVerbose($"Created private connection '{name}' (Pending). Give the invitation code to the private side's admin; it works once, until {expiresAt:u}.");
-            _host.WriteObject(new PrivateConnectionInvitation(created, code, expiresAt, publicUrl));
+        /// <summary>What <see cref="New"/> writes once the connection is committed.</summary>
+        internal PrivateConnectionInvitation Created(PreparedInvitation prepared, Connection created)
+        {
+            _host.WriteVerbose($"Created private connection '{created.Name}' (Pending). Give the invitation code to the private side's admin; it works once, until {prepared.ExpiresAt:u}.");
+            var invitation = new PrivateConnectionInvitation(created, prepared.Code, prepared.ExpiresAt, prepared.PublicUrl);
+            _host.WriteObject(invitation);
+            return invitation;
         }
 
         /// <summary>Shows the current code of each pending connection, or with <paramref name="renew"/> replaces it (the old code stops working).</summary>
@@ -195,5 +232,28 @@ namespace ConnectionTools.Invitations
                     "Use for example -InvitationLifetime (New-TimeSpan -Hours 72).");
             }
         }
+    }
+
+    /// <summary>A new public side, validated and with its invitation issued, not yet written.</summary>
+    internal sealed class PreparedInvitation
+    {
+        public PreparedInvitation(Connection connection, string code, InvitationRow row, DateTimeOffset expiresAt, Uri publicUrl)
+        {
+            Connection = connection;
+            Code = code;
+            Row = row;
+            ExpiresAt = expiresAt;
+            PublicUrl = publicUrl;
+        }
+
+        public Connection Connection { get; }
+
+        public string Code { get; }
+
+        public InvitationRow Row { get; }
+
+        public DateTimeOffset ExpiresAt { get; }
+
+        public Uri PublicUrl { get; }
     }
 }

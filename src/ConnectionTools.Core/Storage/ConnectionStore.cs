@@ -138,35 +138,36 @@ namespace ConnectionTools.Storage
         public Connection Create(Connection connection, string actor) => Create(connection, actor, null);
 
         /// <summary>Creates a connection, and whatever else must exist with it, in one transaction.</summary>
-        internal Connection Create(Connection connection, string actor, Action<SqliteConnection, SqliteTransaction>? alsoWrite)
+        internal Connection Create(Connection connection, string actor, Action<SqliteConnection, SqliteTransaction>? alsoWrite) =>
+            Write((db, tx) => CreateIn(db, tx, connection, actor, alsoWrite));
+
+        /// <summary>As <see cref="Create(Connection, string, Action{SqliteConnection, SqliteTransaction}?)"/>, inside a write transaction the caller holds.</summary>
+        internal Connection CreateIn(SqliteConnection db, SqliteTransaction tx, Connection connection, string actor, Action<SqliteConnection, SqliteTransaction>? alsoWrite)
         {
-            return Write((db, tx) =>
+            EnsureNameFree(db, tx, connection.Name, connection.Id);
+            EnsureOrganizationFree(db, tx, connection.OrganizationId, connection.Id);
+            var now = Now();
+            var created = connection with
             {
-                EnsureNameFree(db, tx, connection.Name, connection.Id);
-                EnsureOrganizationFree(db, tx, connection.OrganizationId, connection.Id);
-                var now = Now();
-                var created = connection with
-                {
-                    CreatedAt = now,
-                    CreatedBy = actor,
-                    ModifiedAt = now,
-                    ModifiedBy = actor,
-                    Version = 1,
-                };
-                Sql.Execute(
-                    db,
-                    tx,
-                    "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
-                    "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at, " +
-                    "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow, retrieval_interval_seconds) " +
-                    "VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version, " +
-                    "$mode, $side, $local_instance, $remote_instance, $peer_node_id, $peer_node_version, $peer_url, $peer_status, $last_exchange_at, $invitation_expires_at, " +
-                    "$instance_url, $environment_type, $organization_id, $authorized_as, $authorized_at, $authorization_flow, $retrieval_interval);",
-                    RowParameters(created));
-                alsoWrite?.Invoke(db, tx);
-                AppendAudit(db, tx, null, created, LifecycleAction.Create, actor, now);
-                return created;
-            });
+                CreatedAt = now,
+                CreatedBy = actor,
+                ModifiedAt = now,
+                ModifiedBy = actor,
+                Version = 1,
+            };
+            Sql.Execute(
+                db,
+                tx,
+                "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
+                "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at, " +
+                "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow, retrieval_interval_seconds) " +
+                "VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version, " +
+                "$mode, $side, $local_instance, $remote_instance, $peer_node_id, $peer_node_version, $peer_url, $peer_status, $last_exchange_at, $invitation_expires_at, " +
+                "$instance_url, $environment_type, $organization_id, $authorized_as, $authorized_at, $authorization_flow, $retrieval_interval);",
+                RowParameters(created));
+            alsoWrite?.Invoke(db, tx);
+            AppendAudit(db, tx, null, created, LifecycleAction.Create, actor, now);
+            return created;
         }
 
         /// <summary>
@@ -557,6 +558,15 @@ namespace ConnectionTools.Storage
 
         private static Connection? Single(SqliteConnection db, SqliteTransaction? tx, string sql, params (string, object?)[] parameters)
         {
+            var cached = Sql.Reusable(db, tx, sql, parameters);
+            if (cached != null)
+            {
+                using (var reader = cached.ExecuteReader())
+                {
+                    return reader.Read() ? Map(reader) : null;
+                }
+            }
+
             using (var command = Sql.Command(db, tx, sql, parameters))
             using (var reader = command.ExecuteReader())
             {
