@@ -708,12 +708,16 @@ namespace ConnectionTools.Storage
 
         private static Connection Map(SqliteDataReader r)
         {
-            var connection = new Connection
+            // Reading a column costs a native call; each kind of connection reads only its own columns, and the row becomes
+            // one object (no copy): listing tens of thousands of connections must stay fast.
+            var type = ParseType(r.GetString(3));
+            var peer = type == ConnectionType.Private;
+            return new Connection
             {
                 Id = Guid.Parse(r.GetString(0)),
                 Name = r.GetString(1),
                 Description = r.GetString(2),
-                Type = ParseType(r.GetString(3)),
+                Type = type,
                 Status = ParseStatus(r.GetString(4)),
                 InactiveReason = r.IsDBNull(5) ? (InactiveReason?)null : EnumText<InactiveReason>.Parse(r.GetString(5)),
                 CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(6)),
@@ -722,36 +726,23 @@ namespace ConnectionTools.Storage
                 ModifiedBy = r.GetString(9),
                 RemovedAt = ReadTime(r, 10),
                 Version = r.GetInt64(11),
-            };
-
-            // Reading a column costs a native call; each kind of connection reads only its own columns,
-            // and listing tens of thousands of connections must stay fast.
-            if (connection.Type != ConnectionType.Private)
-            {
-                return connection with
-                {
-                    InstanceUrl = r.IsDBNull(22) ? null : new Uri(r.GetString(22)),
-                    EnvironmentType = r.IsDBNull(23) ? (EnvironmentType?)null : EnumText<EnvironmentType>.Parse(r.GetString(23)),
-                    OrganizationId = r.IsDBNull(24) ? null : r.GetString(24),
-                    AuthorizedAs = r.IsDBNull(25) ? null : r.GetString(25),
-                    AuthorizedAt = ReadTime(r, 26),
-                    AuthorizationFlow = r.IsDBNull(27) ? (AuthorizationFlow?)null : EnumText<AuthorizationFlow>.Parse(r.GetString(27)),
-                    RetrievalInterval = r.IsDBNull(28) ? (TimeSpan?)null : TimeSpan.FromSeconds(r.GetInt64(28)),
-                };
-            }
-
-            return connection with
-            {
-                Mode = r.IsDBNull(12) ? (PrivateConnectionMode?)null : EnumText<PrivateConnectionMode>.Parse(r.GetString(12)),
-                Side = r.IsDBNull(13) ? (PrivateConnectionSide?)null : EnumText<PrivateConnectionSide>.Parse(r.GetString(13)),
-                LocalInstanceName = r.IsDBNull(14) ? null : r.GetString(14),
-                RemoteInstanceName = r.IsDBNull(15) ? null : r.GetString(15),
-                PeerNodeId = r.IsDBNull(16) ? (Guid?)null : Guid.Parse(r.GetString(16)),
-                PeerNodeVersion = r.IsDBNull(17) ? null : r.GetString(17),
-                PeerUrl = r.IsDBNull(18) ? null : new Uri(r.GetString(18)),
-                PeerStatus = r.IsDBNull(19) ? (ConnectionStatus?)null : ParseStatus(r.GetString(19)),
-                LastExchangeAt = ReadTime(r, 20),
-                InvitationExpiresAt = ReadTime(r, 21),
+                Mode = !peer || r.IsDBNull(12) ? (PrivateConnectionMode?)null : EnumText<PrivateConnectionMode>.Parse(r.GetString(12)),
+                Side = !peer || r.IsDBNull(13) ? (PrivateConnectionSide?)null : EnumText<PrivateConnectionSide>.Parse(r.GetString(13)),
+                LocalInstanceName = !peer || r.IsDBNull(14) ? null : r.GetString(14),
+                RemoteInstanceName = !peer || r.IsDBNull(15) ? null : r.GetString(15),
+                PeerNodeId = !peer || r.IsDBNull(16) ? (Guid?)null : Guid.Parse(r.GetString(16)),
+                PeerNodeVersion = !peer || r.IsDBNull(17) ? null : r.GetString(17),
+                PeerUrl = !peer || r.IsDBNull(18) ? null : new Uri(r.GetString(18)),
+                PeerStatus = !peer || r.IsDBNull(19) ? (ConnectionStatus?)null : ParseStatus(r.GetString(19)),
+                LastExchangeAt = peer ? ReadTime(r, 20) : null,
+                InvitationExpiresAt = peer ? ReadTime(r, 21) : null,
+                InstanceUrl = peer || r.IsDBNull(22) ? null : new Uri(r.GetString(22)),
+                EnvironmentType = peer || r.IsDBNull(23) ? (EnvironmentType?)null : EnumText<EnvironmentType>.Parse(r.GetString(23)),
+                OrganizationId = peer || r.IsDBNull(24) ? null : r.GetString(24),
+                AuthorizedAs = peer || r.IsDBNull(25) ? null : r.GetString(25),
+                AuthorizedAt = peer ? null : ReadTime(r, 26),
+                AuthorizationFlow = peer || r.IsDBNull(27) ? (AuthorizationFlow?)null : EnumText<AuthorizationFlow>.Parse(r.GetString(27)),
+                RetrievalInterval = peer || r.IsDBNull(28) ? (TimeSpan?)null : TimeSpan.FromSeconds(r.GetInt64(28)),
             };
         }
 
