@@ -240,6 +240,10 @@ $configuration.Output.Verbosity = 'Detailed'
 $configuration.TestResult.Enabled = $true
 $configuration.TestResult.OutputFormat = 'NUnitXml'
 $configuration.TestResult.OutputPath = __RESULTS_PATH__
+# The tests run in this session state and would inherit 'Stop', which turns every non-terminating error into a
+# terminating one. Run them with PowerShell's default, as Invoke-Pester in an ordinary session does, so that a
+# suite behaves the same here and when run by hand.
+$ErrorActionPreference = 'Continue'
 $result = Invoke-Pester -Configuration $configuration
 $failures = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
 if ($result.Result -ne 'Passed' -or $failures -gt 0) {

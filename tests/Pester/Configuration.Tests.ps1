@@ -63,10 +63,13 @@ connections:
         $env:CONNECTIONTOOLS_STORE = $savedStoreVariable
         foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
             if ($assembly.GetName().Name -eq 'Microsoft.Data.Sqlite') {
-                $assembly.GetType('Microsoft.Data.Sqlite.SqliteConnection').GetMethod('ClearAllPools').Invoke($null, @())
+                $connectionType = $assembly.GetType('Microsoft.Data.Sqlite.SqliteConnection')
+                if ($null -ne $connectionType) {
+                    $null = $connectionType.GetMethod('ClearAllPools').Invoke($null, $null)
+                }
             }
         }
-        Get-Module -Name ConnectionTools | Remove-Module -Force
+        Remove-Module -Name ConnectionTools -Force -ErrorAction SilentlyContinue
     }
 
     Context 'The module' {
@@ -166,9 +169,18 @@ connections:
     localInstanceName: contoso
     colour: blue
 '@
+            # Not inside { } | Should -Throw: that script block runs in a child scope, so -ErrorVariable would set $errors
+            # there and this test would never see it. try/catch runs in this scope.
             $errors = $null
-            { Invoke-ConnectionConfiguration -Path $path -Confirm:$false -ErrorVariable errors -ErrorAction SilentlyContinue } |
-                Should -Throw -ErrorId 'ConnectionTools.Configuration.Invalid*'
+            $thrown = $null
+            try {
+                Invoke-ConnectionConfiguration -Path $path -Confirm:$false -ErrorVariable errors -ErrorAction SilentlyContinue
+            }
+            catch {
+                $thrown = $_
+            }
+            $thrown | Should -Not -BeNullOrEmpty -Because 'a file with errors ends with a terminating Configuration.Invalid'
+            $thrown.FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Configuration.Invalid,*'
             $unknown = $errors | Where-Object { $_.FullyQualifiedErrorId -like 'ConnectionTools.Configuration.UnknownKey,*' }
             $unknown | Should -HaveCount 1
             $unknown.Exception.Message | Should -BeLike "$([WildcardPattern]::Escape($path)):11:5: *connections``[1``].colour*"
@@ -211,7 +223,7 @@ connections:
     }
 
     Context 'Exit status of a pipeline script' {
-        It 'pwsh -File exits non-zero when a connection fails, and zero when all apply' {
+        It 'pwsh -Command exits non-zero when a connection fails, and zero when all apply' {
             $folder = Join-Path $TestDrive 'exit'
             New-Item -ItemType Directory -Path $folder -Force | Out-Null
             $store = Join-Path $folder 'store.db'
@@ -230,18 +242,22 @@ connections:
     side: Public
     localInstanceName: contoso-public
 '@
-            $script = Join-Path $folder 'apply.ps1'
-            Set-Content -LiteralPath $script -Value @"
-param([string] `$Path)
-Import-Module '$manifestPath'
-Connect-ConnectionNode -StorePath '$store' | Out-Null
-Set-ConnectionNode -PublicUrl 'https://node.contoso.example/' | Out-Null
-# Last, so that its errors decide the exit code.
-Invoke-ConnectionConfiguration -Path `$Path -Confirm:`$false
-"@
-            & pwsh -NoProfile -NonInteractive -File $script -Path $good | Out-Null
+            # The way the cmdlet's help runs it from a pipeline (Invoke-ConnectionConfiguration, example 2). With -Command the
+            # exit code follows $? of the last statement, which non-terminating errors make $false. (pwsh -File exits 0 on
+            # normal termination, whatever errors were written, unless the script calls exit.)
+            $powershell = (Get-Process -Id $PID).Path
+            $quote = { param([string] $Value) "'" + $Value.Replace("'", "''") + "'" }
+            $commandFor = {
+                param([string] $ConfigurationPath)
+                "Import-Module -Name $(& $quote $manifestPath) -ErrorAction Stop; " +
+                "Connect-ConnectionNode -StorePath $(& $quote $store) | Out-Null; " +
+                "Set-ConnectionNode -PublicUrl 'https://node.contoso.example/' | Out-Null; " +
+                "Invoke-ConnectionConfiguration -Path $(& $quote $ConfigurationPath) -Confirm:`$false"
+            }
+
+            $null = & $powershell -NoProfile -NonInteractive -Command (& $commandFor $good) 2>&1
             $LASTEXITCODE | Should -Be 0
-            & pwsh -NoProfile -NonInteractive -File $script -Path $bad 2>&1 | Out-Null
+            $null = & $powershell -NoProfile -NonInteractive -Command (& $commandFor $bad) 2>&1
             $LASTEXITCODE | Should -Not -Be 0
         }
     }

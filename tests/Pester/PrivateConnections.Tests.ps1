@@ -203,7 +203,8 @@ Describe 'Private connections' {
     It 'New-PrivateConnection on a node without a public URL fails with NoPublicUrl and creates nothing' {
         $null = Connect-ConnectionNode -StorePath $noUrlStore
         (Get-ConnectionNode).PublicUrl | Should -BeNullOrEmpty
-        { New-PrivateConnection -Name 'crm-eu' -LocalInstanceName 'contoso-public' } |
+        # New-PrivateConnection reports a refused row as a non-terminating error (the other rows are still created).
+        { New-PrivateConnection -Name 'crm-eu' -LocalInstanceName 'contoso-public' -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConnectionTools.Node.NoPublicUrl,*'
         @(Get-Connection -IncludeRemoved).Count | Should -Be 0
     }
@@ -286,14 +287,15 @@ Describe 'Private connections' {
         Use-PrivateAdmin
         $before = @(Get-Connection -IncludeRemoved).Count
         $truncated = $flow.Code.Substring(0, $flow.Code.Length - 5)
-        { $truncated | Accept-ConnectionInvitation -LocalInstanceName 'fabrikam-private' } |
+        # A bad code among piped ones is a non-terminating error: -ErrorAction Stop makes it one Should -Throw sees.
+        { $truncated | Accept-ConnectionInvitation -LocalInstanceName 'fabrikam-private' -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConnectionTools.Invitation.Truncated,*'
         @(Get-Connection -IncludeRemoved).Count | Should -Be $before
     }
 
     It 'the accepted code fails with AlreadyUsed on a third node, which gets nothing, and the public side is unchanged' {
         $null = Connect-ConnectionNode -StorePath $thirdStore
-        { $flow.Code | Accept-ConnectionInvitation -LocalInstanceName 'intruder' } |
+        { $flow.Code | Accept-ConnectionInvitation -LocalInstanceName 'intruder' -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConnectionTools.Invitation.AlreadyUsed,*'
         @(Get-Connection -IncludeRemoved).Count | Should -Be 0
 
