@@ -259,6 +259,16 @@ connections:
             $LASTEXITCODE | Should -Be 0
             $null = & $powershell -NoProfile -NonInteractive -Command (& $commandFor $bad) 2>&1
             $LASTEXITCODE | Should -Not -Be 0
+
+            # A script run with -File and $ErrorActionPreference = 'Stop': the errors come after the last connection, so the
+            # good one is still applied, then the first error ends the script and the exit code is 1.
+            $store = Join-Path $folder 'fresh.db'
+            $script = Join-Path $folder 'apply.ps1'
+            Set-Content -LiteralPath $script -Value ("`$ErrorActionPreference = 'Stop'`n" + (& $commandFor $bad).Replace('; ', "`n"))
+            $null = & $powershell -NoProfile -NonInteractive -File $script 2>&1
+            $LASTEXITCODE | Should -Be 1
+            Connect-ConnectionNode -StorePath $store | Out-Null
+            (Get-Connection -Name 'partner-ok').Status | Should -Be 'Pending'
         }
     }
 }

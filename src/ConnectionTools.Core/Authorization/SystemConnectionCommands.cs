@@ -132,8 +132,20 @@ namespace ConnectionTools.Authorization
         /// </summary>
         public void Test(IEnumerable<ConnectionTarget> targets, TestAuthorizationRequest request)
         {
-            var connections = ResolveSystemConnections(targets);
-            ParallelWork.Run(_host, connections, request?.ThrottleLimit ?? DefaultThrottleLimit, "Testing connection authorizations", async (connection, worker, ct) =>
+            var host = new ErrorsLastHost(_host);
+            try
+            {
+                Test(host, ResolveSystemConnections(targets, host), request?.ThrottleLimit ?? DefaultThrottleLimit);
+            }
+            finally
+            {
+                host.Flush();
+            }
+        }
+
+        private void Test(IHostContext host, IReadOnlyList<Connection> connections, int throttleLimit)
+        {
+            ParallelWork.Run(host, connections, throttleLimit, "Testing connection authorizations", async (connection, worker, ct) =>
             {
                 var clock = Stopwatch.StartNew();
                 var result = Result(connection);
@@ -183,8 +195,23 @@ namespace ConnectionTools.Authorization
                 throw new ArgumentNullException(nameof(request));
             }
 
-            var connections = ResolveSystemConnections(targets)
-                .Where(c => _host.ShouldProcess($"Connection '{c.Name}' ({c.Type}, {c.Status})", "Re-authorize"))
+            // Errors come after every connection was tried: under -ErrorAction Stop (a scheduled task's script), the first one
+            // ends the script with exit code 1, but only once all of them had their chance.
+            var host = new ErrorsLastHost(_host);
+            try
+            {
+                Update(host, ResolveSystemConnections(targets, host), request);
+            }
+            finally
+            {
+                host.Flush();
+            }
+        }
+
+        private void Update(IHostContext host, IReadOnlyList<Connection> resolved, UpdateAuthorizationRequest request)
+        {
+            var connections = resolved
+                .Where(c => host.ShouldProcess($"Connection '{c.Name}' ({c.Type}, {c.Status})", "Re-authorize"))
                 .ToList();
 
             // A person can answer one browser or device code at a time; unattended grants run in parallel.
@@ -195,8 +222,8 @@ namespace ConnectionTools.Authorization
                 (NeedsPerson(connection, request) ? attended : unattended).Add(connection);
             }
 
-            ParallelWork.Run(_host, unattended, request.ThrottleLimit, "Re-authorizing connections", (c, worker, ct) => ReauthorizeAsync(c, request, worker, ct));
-            ParallelWork.Run(_host, attended, 1, "Re-authorizing connections (sign-in)", (c, worker, ct) => ReauthorizeAsync(c, request, worker, ct));
+            ParallelWork.Run(host, unattended, request.ThrottleLimit, "Re-authorizing connections", (c, worker, ct) => ReauthorizeAsync(c, request, worker, ct));
+            ParallelWork.Run(host, attended, 1, "Re-authorizing connections (sign-in)", (c, worker, ct) => ReauthorizeAsync(c, request, worker, ct));
         }
 
         /// <summary>The connections whose status Update-ConnectionAuthorization -Status selects, e.g. every Inactive one.</summary>
@@ -366,11 +393,11 @@ namespace ConnectionTools.Authorization
 
         private static readonly ConnectionType[] SystemTypes = { ConnectionType.SalesforceProduction, ConnectionType.SalesforceSandbox, ConnectionType.Dynamics365 };
 
-        private List<Connection> ResolveSystemConnections(IEnumerable<ConnectionTarget> targets)
+        private List<Connection> ResolveSystemConnections(IEnumerable<ConnectionTarget> targets, IHostContext? host = null)
         {
             var connections = new List<Connection>();
             var seen = new HashSet<Guid>();
-            ConnectionTargets.ForEach(_host, targets, target =>
+            ConnectionTargets.ForEach(host ?? _host, targets, target =>
             {
                 var connection = ConnectionTargets.Resolve(_node.Store, target);
                 if (connection.Type == ConnectionType.Private)

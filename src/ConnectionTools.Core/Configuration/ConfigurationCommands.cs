@@ -93,7 +93,16 @@ namespace ConnectionTools.Configuration
                     : $"  refused: '{item.Name}' ({item.Refusal.ErrorId})");
             }
 
-            new ConfigurationApplier(_node, _host, _services.SystemConnections, _services.Peers, secrets).Apply(plan);
+            // Errors come after every connection was applied, so a failing one never stops the rest, even under -ErrorAction Stop.
+            var host = new ErrorsLastHost(_host);
+            try
+            {
+                new ConfigurationApplier(_node, host, _services.SystemConnections, _services.Peers, secrets).Apply(plan);
+            }
+            finally
+            {
+                host.Flush();
+            }
         }
 
         /// <summary>

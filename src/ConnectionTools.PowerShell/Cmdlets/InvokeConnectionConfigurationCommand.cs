@@ -6,7 +6,8 @@ namespace ConnectionTools.PowerShell.Cmdlets
 {
     /// <summary>
     /// Validates a configuration file, plans from one read of the store, and applies the plan: one result per connection,
-    /// and one non-terminating error per connection that failed (so pwsh -File exits non-zero).
+    /// and one non-terminating error per connection that failed, written after the last one (so a script with
+    /// $ErrorActionPreference = 'Stop' applies everything and then exits 1).
     /// </summary>
     [Cmdlet(VerbsLifecycle.Invoke, "ConnectionConfiguration", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(ConnectionApplyResult))]
