@@ -295,6 +295,50 @@ public sealed class SystemConnectionCommandsTests : IDisposable
         Assert.Empty(_host.OutputOf<AuthorizationResult>());
     }
 
+    [Fact]
+    public void Update_writes_its_errors_after_every_result_so_ErrorAction_Stop_never_cuts_a_run_short()
+    {
+        _provider.OrganizationOf = url => "org-" + url.Host;
+        foreach (var i in new[] { 1, 2, 3 })
+        {
+            var request = Dynamics("crm" + i);
+            request.InstanceUrl = $"https://contoso{i}.crm.dynamics.com";
+            New(request);
+        }
+
+        _provider.OrganizationOf = url => url.Host.StartsWith("contoso2", StringComparison.Ordinal) ? "another-org" : "org-" + url.Host;
+        var log = new OrderHost();
+
+        new SystemConnectionCommands(_store.Node, log).Update(new[] { "crm1", "crm2", "crm3" }.Select(ConnectionTarget.ByName), new UpdateAuthorizationRequest { ThrottleLimit = 1 });
+
+        Assert.Equal(new[] { "result", "result", "result", "error" }, log.Entries);
+    }
+
+    private sealed class OrderHost : Hosting.IHostContext
+    {
+        public List<string> Entries { get; } = new();
+
+        public CancellationToken CancellationToken => CancellationToken.None;
+
+        public void WriteObject(object value) => Entries.Add("result");
+
+        public void WriteError(ConnectionToolsException error) => Entries.Add("error");
+
+        public void WriteWarning(string message)
+        {
+        }
+
+        public void WriteVerbose(string message)
+        {
+        }
+
+        public void WriteProgress(Hosting.ProgressInfo progress)
+        {
+        }
+
+        public bool ShouldProcess(string target, string action) => true;
+    }
+
     private sealed class UnreachableAuthorizer : ISystemAuthorizer
     {
         public Task<AuthorizationOutcome> AuthorizeAsync(AuthorizationSpec spec, AuthorizationContext context, CancellationToken cancellationToken) =>
