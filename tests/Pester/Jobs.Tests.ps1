@@ -17,72 +17,11 @@
 
 Describe 'Retrieval jobs' {
     BeforeAll {
-        $repoRoot = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../..'))
-        $moduleFolder = Join-Path (Join-Path $repoRoot 'out') 'ConnectionTools'
-        $manifestPath = Join-Path $moduleFolder 'ConnectionTools.psd1'
-        if (-not (Test-Path -LiteralPath $manifestPath -PathType Leaf)) {
-            throw "The module is not built: '$manifestPath' does not exist. Run ./build.ps1 in the repository root first."
-        }
-
-        # A safety net: nothing in this suite may open the user's real store, not even by accident before a
-        # Context has connected. Restored in AfterAll.
-        $savedStoreVariable = $env:CONNECTIONTOOLS_STORE
-        $env:CONNECTIONTOOLS_STORE = Join-Path $TestDrive 'environment-store.db'
-
-        # The seeding tool, built once for the whole suite.
-        $seedFolder = Join-Path $TestDrive 'seed-tool'
-        $seedProject = Join-Path $repoRoot 'tests/ConnectionTools.TestProcess/ConnectionTools.TestProcess.csproj'
-        $buildLog = & dotnet build $seedProject -c Release -o $seedFolder -nologo 2>&1
-        if ($LASTEXITCODE -ne 0) {
-            throw "Building the seeding tool failed (dotnet build exit code $LASTEXITCODE):$([Environment]::NewLine)$($buildLog -join [Environment]::NewLine)"
-        }
-        $seedTool = Join-Path $seedFolder 'ConnectionTools.TestProcess.dll'
-
-        Get-Module -Name ConnectionTools | Remove-Module -Force
-        $importWarnings = $null
-        $module = Import-Module -Name $manifestPath -PassThru -Force -WarningVariable importWarnings -ErrorAction Stop
-
-        function Add-SeededConnection {
-            param(
-                [Parameter(Mandatory)] [string] $StorePath,
-                [Parameter(Mandatory)] [string] $Name,
-                [string] $Type = 'Private',
-                [string] $Status = 'Active'
-            )
-            $output = & dotnet $seedTool seed $StorePath $Name $Type $Status 2>&1
-            if ($LASTEXITCODE -ne 0) {
-                throw "Seeding '$Name' ($Type, $Status) into '$StorePath' failed: $($output -join ' ')"
-            }
-        }
-
-        function New-SeededStore {
-            # Seeds a new store under TestDrive, makes it this session's store, and returns its path.
-            param(
-                [Parameter(Mandatory)] [string] $Name,
-                [hashtable[]] $Connection = @()
-            )
-            $path = Join-Path $TestDrive "$Name.db"
-            foreach ($spec in $Connection) {
-                Add-SeededConnection -StorePath $path -Name $spec.Name -Type $spec.Type -Status $spec.Status
-            }
-            $null = Connect-ConnectionNode -StorePath $path
-            $path
-        }
+        . (Join-Path $PSScriptRoot 'TestSession.ps1') -SeedTool
     }
 
     AfterAll {
-        $env:CONNECTIONTOOLS_STORE = $savedStoreVariable
-        # The session keeps its last store open through SQLite's connection pool, and Windows cannot delete
-        # an open file: release the pooled handles so Pester can remove TestDrive.
-        foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
-            if ($assembly.GetName().Name -eq 'Microsoft.Data.Sqlite') {
-                $connectionType = $assembly.GetType('Microsoft.Data.Sqlite.SqliteConnection')
-                if ($null -ne $connectionType) {
-                    $null = $connectionType.GetMethod('ClearAllPools').Invoke($null, $null)
-                }
-            }
-        }
-        Remove-Module -Name ConnectionTools -Force -ErrorAction SilentlyContinue
+        Close-TestSession
     }
 
     Context 'Parameters' {

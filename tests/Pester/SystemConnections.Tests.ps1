@@ -15,21 +15,7 @@
 
 Describe 'System connections' {
     BeforeAll {
-        $repoRoot = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../..'))
-        $moduleFolder = Join-Path (Join-Path $repoRoot 'out') 'ConnectionTools'
-        $manifestPath = Join-Path $moduleFolder 'ConnectionTools.psd1'
-        if (-not (Test-Path -LiteralPath $manifestPath -PathType Leaf)) {
-            throw "The module is not built: '$manifestPath' does not exist. Run ./build.ps1 in the repository root first."
-        }
-
-        # A safety net: nothing in this suite may open the user's real store, not even by accident before a
-        # Context has connected. Restored in AfterAll.
-        $savedStoreVariable = $env:CONNECTIONTOOLS_STORE
-        $env:CONNECTIONTOOLS_STORE = Join-Path $TestDrive 'environment-store.db'
-
-        Get-Module -Name ConnectionTools | Remove-Module -Force
-        $importWarnings = $null
-        $module = Import-Module -Name $manifestPath -PassThru -Force -WarningVariable importWarnings -ErrorAction Stop
+        . (Join-Path $PSScriptRoot 'TestSession.ps1')
 
         function Use-EmptyStore {
             # Makes a new, empty store under TestDrive this session's store, and returns its path.
@@ -81,18 +67,7 @@ Describe 'System connections' {
     }
 
     AfterAll {
-        $env:CONNECTIONTOOLS_STORE = $savedStoreVariable
-        # The session keeps its last store open through SQLite's connection pool, and Windows cannot delete
-        # an open file: release the pooled handles so Pester can remove TestDrive.
-        foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
-            if ($assembly.GetName().Name -eq 'Microsoft.Data.Sqlite') {
-                $connectionType = $assembly.GetType('Microsoft.Data.Sqlite.SqliteConnection')
-                if ($null -ne $connectionType) {
-                    $null = $connectionType.GetMethod('ClearAllPools').Invoke($null, $null)
-                }
-            }
-        }
-        Remove-Module -Name ConnectionTools -Force -ErrorAction SilentlyContinue
+        Close-TestSession
     }
 
     Context 'Parameter metadata' {
