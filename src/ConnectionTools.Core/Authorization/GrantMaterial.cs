@@ -36,6 +36,9 @@ namespace ConnectionTools.Authorization
         /// <summary>Salesforce: the instance URL the token endpoint returned (the org's own host).</summary>
         public Uri? ApiUrl { get; set; }
 
+        /// <summary>A copy a provider can change (a rotated refresh token, a renewed cache) without touching the caller's.</summary>
+        public GrantMaterial Clone() => (GrantMaterial)MemberwiseClone();
+
         public bool IsUnattended => Flow == AuthorizationFlow.JwtBearer || Flow == AuthorizationFlow.ClientSecret || Flow == AuthorizationFlow.ClientCertificate;
     }
 }

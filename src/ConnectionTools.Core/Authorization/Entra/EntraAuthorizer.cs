@@ -119,7 +119,7 @@ namespace ConnectionTools.Authorization.Entra
                 case AuthorizationFlow.ClientSecret:
                 case AuthorizationFlow.ClientCertificate:
                     CheckClientCredentials(grant);
-                    return await ClientCredentialsWithStoredCredentialAsync(target, Copy(grant), context, cancellationToken).ConfigureAwait(false);
+                    return await ClientCredentialsWithStoredCredentialAsync(target, grant.Clone(), context, cancellationToken).ConfigureAwait(false);
                 case AuthorizationFlow.JwtBearer:
                     throw JwtBearerNotEntra();
                 default:
@@ -233,7 +233,7 @@ namespace ConnectionTools.Authorization.Entra
 
         private static async Task<AuthorizationOutcome> RefreshUserAsync(SystemTarget target, GrantMaterial stored, AuthorizationContext context, CancellationToken cancellationToken)
         {
-            var grant = Copy(stored);
+            var grant = stored.Clone();
             if (string.IsNullOrWhiteSpace(grant.ClientId))
             {
                 grant.ClientId = WellKnownPublicClientId;
@@ -389,22 +389,6 @@ namespace ConnectionTools.Authorization.Entra
                 throw InvalidFlow("ClientSecret needs the app registration's client secret.", "Give -ClientSecret, or use -CertificatePath for a certificate credential.");
             }
         }
-
-        private static GrantMaterial Copy(GrantMaterial grant) => new GrantMaterial
-        {
-            Flow = grant.Flow,
-            ClientId = grant.ClientId,
-            Username = grant.Username,
-            TenantId = grant.TenantId,
-            CertificatePath = grant.CertificatePath,
-            CertificateThumbprint = grant.CertificateThumbprint,
-            CertificatePassword = grant.CertificatePassword,
-            ClientSecret = grant.ClientSecret,
-            RefreshToken = grant.RefreshToken,
-            TokenCache = grant.TokenCache,
-            AccountId = grant.AccountId,
-            ApiUrl = grant.ApiUrl,
-        };
 
         private static ConnectionToolsException InteractionRequired(AuthorizationFlow flow) => new ConnectionToolsException(
             ErrorIds.AuthorizationInteractionRequired,

@@ -108,7 +108,7 @@ namespace ConnectionTools.Authorization.Salesforce
             }
 
             var instance = Root(target.InstanceUrl);
-            var renewed = Copy(grant);
+            var renewed = grant.Clone();
             switch (grant.Flow)
             {
                 case AuthorizationFlow.Interactive:
@@ -654,22 +654,6 @@ namespace ConnectionTools.Authorization.Salesforce
         }
 
         private static Uri Root(Uri url) => new Uri(url.GetLeftPart(UriPartial.Authority) + "/");
-
-        private static GrantMaterial Copy(GrantMaterial grant) => new GrantMaterial
-        {
-            Flow = grant.Flow,
-            ClientId = grant.ClientId,
-            Username = grant.Username,
-            TenantId = grant.TenantId,
-            CertificatePath = grant.CertificatePath,
-            CertificateThumbprint = grant.CertificateThumbprint,
-            CertificatePassword = grant.CertificatePassword,
-            ClientSecret = grant.ClientSecret,
-            RefreshToken = grant.RefreshToken,
-            TokenCache = grant.TokenCache,
-            AccountId = grant.AccountId,
-            ApiUrl = grant.ApiUrl,
-        };
 
         private static KeyValuePair<string, string> Pair(string name, string value) => new KeyValuePair<string, string>(name, value);
 
