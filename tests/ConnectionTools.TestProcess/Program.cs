@@ -6,7 +6,8 @@ using ConnectionTools.Testing;
 //   seed  <store> <name> <type> <status>   create a connection and move it to a status (Pester and benchmarks use it)
 //   churn <store> <name> <count>           suspend/resume <count> times; prints the number of changes that took effect
 //   spin  <store> <name>                   suspend/resume until killed; prints "ready" once started
-//   apply <store> <configuration.yaml>     Invoke-ConnectionConfiguration through Core; prints "ready" once started, then the failures
+//   apply <store> <configuration.yaml> [ms]  Invoke-ConnectionConfiguration through Core; prints "ready" once started, then the failures;
+//                                            ms: a pause per connection, so a test can kill it before batched creation ends
 return args.Length > 0 ? Run(args) : Usage();
 
 static int Run(string[] args)
@@ -14,7 +15,7 @@ static int Run(string[] args)
     if (args[0] == "apply")
     {
         using var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(args[1], StoreSource.Session), actor: "apply");
-        var host = new QuietHost();
+        var host = new QuietHost(args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 0);
         Console.WriteLine("ready");
         new ConnectionTools.Configuration.ConfigurationCommands(node, host).Invoke(args[2], prune: false);
         Console.WriteLine(host.Failures);
@@ -41,7 +42,7 @@ static int Run(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | apply <store> <configuration.yaml>");
+    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | apply <store> <configuration.yaml> [ms]");
     return 2;
 }
 
@@ -65,7 +66,7 @@ static int Churn(ConnectionStore store, string name, int count)
 }
 
 /// <summary>A host for the apply mode: says yes to every change and counts the failures.</summary>
-internal sealed class QuietHost : ConnectionTools.Hosting.IHostContext
+internal sealed class QuietHost(int pause) : ConnectionTools.Hosting.IHostContext
 {
     public int Failures { get; private set; }
 
@@ -89,5 +90,14 @@ internal sealed class QuietHost : ConnectionTools.Hosting.IHostContext
     {
     }
 
-    public bool ShouldProcess(string target, string action) => true;
+    /// <summary>The applier asks once per connection before it writes, so a pause here paces the whole apply.</summary>
+    public bool ShouldProcess(string target, string action)
+    {
+        if (pause > 0)
+        {
+            Thread.Sleep(pause);
+        }
+
+        return true;
+    }
 }

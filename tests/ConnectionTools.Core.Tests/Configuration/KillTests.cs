@@ -26,7 +26,8 @@ public sealed class KillTests : IDisposable
         var path = Path.Combine(_store.Folder, "fleet.yaml");
         File.WriteAllText(path, yaml.ToString());
 
-        using (var applying = TestProcess.Start("apply", _store.Path_, path))
+        // 2 ms per connection: batched creation would otherwise finish 1,000 before the kill lands.
+        using (var applying = TestProcess.Start("apply", _store.Path_, path, "2"))
         {
             Assert.Equal("ready", await applying.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromMinutes(1)));
 
