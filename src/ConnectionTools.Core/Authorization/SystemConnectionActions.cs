@@ -40,7 +40,7 @@ namespace ConnectionTools.Authorization
 
                 return all;
             });
-            _node.Store.Scan(new ConnectionFilter { Types = new[] { ConnectionType.SalesforceProduction, ConnectionType.SalesforceSandbox, ConnectionType.Dynamics365 } }, connection =>
+            _node.Store.Scan(new ConnectionFilter { Types = SystemConnectionTypes.All }, connection =>
             {
                 if (connection.InstanceUrl is null || !grants.TryGetValue(connection.Id, out var protectedGrant))
                 {

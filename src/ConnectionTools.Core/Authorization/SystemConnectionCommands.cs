@@ -170,7 +170,7 @@ namespace ConnectionTools.Authorization
                 {
                     var error = AuthorizationFailures.ToError(refused.Reason, connection.Name, refused.ProviderSaid);
                     var after = Deactivate(connection, refused.Reason, refused.ProviderSaid);
-                    Fill(result, after, (AuthorizationState)Enum.Parse(typeof(AuthorizationState), refused.Reason.ToString()), error);
+                    Fill(result, after, StateOf(refused.Reason), error);
                     worker.WriteError(error);
                 }
                 catch (ConnectionToolsException e) when (!PerItem.IsStoreWide(e))
@@ -228,7 +228,7 @@ namespace ConnectionTools.Authorization
 
         /// <summary>The connections whose status Update-ConnectionAuthorization -Status selects, e.g. every Inactive one.</summary>
         public IReadOnlyList<ConnectionTarget> SelectByStatus(IEnumerable<ConnectionStatus> statuses) =>
-            _node.Store.List(new ConnectionFilter { Statuses = statuses.ToList(), Types = SystemTypes })
+            _node.Store.List(new ConnectionFilter { Statuses = statuses.ToList(), Types = SystemConnectionTypes.All })
                 .Select(ConnectionTarget.ByObject)
                 .ToList();
 
@@ -290,7 +290,7 @@ namespace ConnectionTools.Authorization
             catch (ProviderRefusedException refused)
             {
                 var error = AuthorizationFailures.ToError(refused.Reason, connection.Name, refused.ProviderSaid);
-                Fill(result, Deactivate(connection, refused.Reason, refused.ProviderSaid), (AuthorizationState)Enum.Parse(typeof(AuthorizationState), refused.Reason.ToString()), error);
+                Fill(result, Deactivate(connection, refused.Reason, refused.ProviderSaid), StateOf(refused.Reason), error);
                 worker.WriteError(error);
             }
             catch (ConnectionToolsException e) when (!PerItem.IsStoreWide(e))
@@ -390,8 +390,6 @@ namespace ConnectionTools.Authorization
                 return 0;
             });
         }
-
-        private static readonly ConnectionType[] SystemTypes = { ConnectionType.SalesforceProduction, ConnectionType.SalesforceSandbox, ConnectionType.Dynamics365 };
 
         private List<Connection> ResolveSystemConnections(IEnumerable<ConnectionTarget> targets, IHostContext? host = null)
         {
@@ -569,7 +567,7 @@ namespace ConnectionTools.Authorization
 
         private static ConnectionType ParseType(string? value, string name)
         {
-            foreach (var type in SystemTypes)
+            foreach (var type in SystemConnectionTypes.All)
             {
                 if (string.Equals(value, type.ToString(), StringComparison.OrdinalIgnoreCase))
                 {
@@ -674,6 +672,9 @@ namespace ConnectionTools.Authorization
 
         /// <summary>The store keeps milliseconds; a snapshot with finer times would not equal what is read back.</summary>
         private static DateTimeOffset StoreTime(DateTimeOffset at) => DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
+
+        /// <summary>Each Inactive reason has the verdict of the same name.</summary>
+        private static AuthorizationState StateOf(InactiveReason reason) => (AuthorizationState)Enum.Parse(typeof(AuthorizationState), reason.ToString());
 
         private static AuthorizationResult Result(Connection connection) => new AuthorizationResult
         {

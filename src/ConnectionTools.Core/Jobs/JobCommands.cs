@@ -6,6 +6,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.Text;
 
 namespace ConnectionTools.Jobs
 {
@@ -29,11 +30,6 @@ namespace ConnectionTools.Jobs
             }
 
             var connections = ResolveIncludingRemoved(query.Connections);
-            if (connections is null)
-            {
-                return;
-            }
-
             if (query.Schedule)
             {
                 foreach (var job in Schedules(connections))
@@ -76,10 +72,10 @@ namespace ConnectionTools.Jobs
             }
         });
 
-        /// <summary>The connections the names select, removed ones included; null after reporting names that match nothing.</summary>
-        private IReadOnlyList<Connection>? ResolveIncludingRemoved(IReadOnlyList<string>? names)
+        /// <summary>The connections the names (wildcards allowed) select, removed ones included; a plain name that matches nothing is reported.</summary>
+        private IReadOnlyList<Connection> ResolveIncludingRemoved(IReadOnlyList<string>? names)
         {
-            var all = _node.Store.List(new ConnectionFilter { IncludeRemoved = true, Types = SystemTypes });
+            var all = _node.Store.List(new ConnectionFilter { IncludeRemoved = true, Types = SystemConnectionTypes.All });
             if (names is null || names.Count == 0)
             {
                 return all;
@@ -88,11 +84,9 @@ namespace ConnectionTools.Jobs
             var selected = new List<Connection>();
             foreach (var name in names)
             {
-                var pattern = new System.Text.RegularExpressions.Regex(
-                    "^" + System.Text.RegularExpressions.Regex.Escape(name).Replace("\\*", ".*").Replace("\\?", ".") + "$",
-                    System.Text.RegularExpressions.RegexOptions.IgnoreCase | System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+                var pattern = WildcardPattern.Parse(name);
                 var matches = all.Where(c => pattern.IsMatch(c.Name)).ToList();
-                if (matches.Count == 0 && name.IndexOfAny(new[] { '*', '?' }) < 0)
+                if (matches.Count == 0 && !WildcardPattern.ContainsWildcards(name))
                 {
                     _host.WriteError(new ConnectionToolsException(
                         ErrorIds.ConnectionNotFound,
@@ -166,7 +160,5 @@ namespace ConnectionTools.Jobs
 
             return runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id).ToList();
         });
-
-        private static readonly ConnectionType[] SystemTypes = { ConnectionType.SalesforceProduction, ConnectionType.SalesforceSandbox, ConnectionType.Dynamics365 };
     }
 }

@@ -152,7 +152,7 @@ namespace ConnectionTools.Jobs
                     cancellationToken).ConfigureAwait(false);
                 return Finish(runId, JobRunStatus.Succeeded, null);
             }
-            catch (ConnectionToolsException e) when (!PerItemStoreWide(e))
+            catch (ConnectionToolsException e) when (!Hosting.PerItem.IsStoreWide(e))
             {
                 var run = Finish(runId, JobRunStatus.Failed, e);
                 throw new JobFailedException(run, e, refusedReason);
@@ -163,8 +163,6 @@ namespace ConnectionTools.Jobs
                 throw;
             }
         }
-
-        private static bool PerItemStoreWide(ConnectionToolsException e) => Hosting.PerItem.IsStoreWide(e);
 
         private (long RunId, DateTimeOffset? Watermark) Claim(Connection connection, JobTrigger trigger) => _node.Store.Write((db, tx) =>
         {
