@@ -4,7 +4,7 @@
         BeforeAll { . (Join-Path $PSScriptRoot 'TestSession.ps1') -SeedTool }
 
     In the caller's scope it defines $repoRoot, $moduleFolder, $manifestPath, $module (the imported module),
-    $importWarnings and $savedStoreVariable; with -SeedTool also $seedTool and the functions Add-SeededConnection
+    $importWarnings and $savedStoreVariable; with -SeedTool also $seedToolPath and the functions Add-SeededConnection
     and New-SeededStore; and always Close-TestSession, which the AfterAll calls.
 #>
 param(
@@ -31,7 +31,8 @@ if ($SeedTool) {
     if ($LASTEXITCODE -ne 0) {
         throw "Building the seeding tool failed (dotnet build exit code $LASTEXITCODE):$([Environment]::NewLine)$($buildLog -join [Environment]::NewLine)"
     }
-    $seedTool = Join-Path $seedFolder 'ConnectionTools.TestProcess.dll'
+    # Not $seedTool: PowerShell variable names ignore case, and that one is the [switch] parameter.
+    $seedToolPath = Join-Path $seedFolder 'ConnectionTools.TestProcess.dll'
 
     function Add-SeededConnection {
         # Walks the real lifecycle to the status asked for ("seed <store> <name> <type> <status>").
@@ -41,7 +42,7 @@ if ($SeedTool) {
             [string] $Type = 'Private',
             [string] $Status = 'Active'
         )
-        $output = & dotnet $seedTool seed $StorePath $Name $Type $Status 2>&1
+        $output = & dotnet $seedToolPath seed $StorePath $Name $Type $Status 2>&1
         if ($LASTEXITCODE -ne 0) {
             throw "Seeding '$Name' ($Type, $Status) into '$StorePath' failed: $($output -join ' ')"
         }
