@@ -3,7 +3,7 @@
 
         BeforeAll { . (Join-Path $PSScriptRoot 'TestSession.ps1') -SeedTool }
 
-    In the caller's scope it defines $repoRoot, $moduleFolder, $manifestPath, $module (the imported module),
+    In the caller's scope it defines $repoRoot, $pwshPath (a pwsh to start fresh processes with), $moduleFolder, $manifestPath, $module (the imported module),
     $importWarnings and $savedStoreVariable; with -SeedTool also $seedToolPath and the functions Add-SeededConnection
     and New-SeededStore; and always Close-TestSession, which the AfterAll calls.
 #>
@@ -17,6 +17,13 @@ $moduleFolder = Join-Path (Join-Path $repoRoot 'out') 'ConnectionTools'
 $manifestPath = Join-Path $moduleFolder 'ConnectionTools.psd1'
 if (-not (Test-Path -LiteralPath $manifestPath -PathType Leaf)) {
     throw "The module is not built: '$manifestPath' does not exist. Run ./build.ps1 in the repository root first."
+}
+
+# The pwsh that tests start as a fresh process. build.ps1 passes its path in CONNECTIONTOOLS_TEST_PWSH; run by hand, it is
+# this session's own. Not (Get-Process -Id $PID).Path: that is dotnet when pwsh runs as a dotnet tool.
+$pwshPath = $env:CONNECTIONTOOLS_TEST_PWSH
+if ([string]::IsNullOrEmpty($pwshPath)) {
+    $pwshPath = Join-Path $PSHOME $(if ($IsWindows) { 'pwsh.exe' } else { 'pwsh' })
 }
 
 # A safety net: nothing in a suite may open the user's real store, not even by accident before a Context has
