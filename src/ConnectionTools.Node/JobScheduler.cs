@@ -1,6 +1,5 @@
 using ConnectionTools.Jobs;
 using ConnectionTools.Nodes;
-using ConnectionTools.Storage;
 
 namespace ConnectionTools.Node;
 
@@ -8,13 +7,12 @@ namespace ConnectionTools.Node;
 /// Runs the retrieval jobs that are due, checking every few seconds. Jobs that are Paused, Holding or Cancelled are never
 /// due; a run that fails is recorded and the job stays on its schedule (or goes to Holding when its grant was refused).
 /// </summary>
-internal sealed class JobScheduler(NodeOptions options, ILogger<JobScheduler> logger) : BackgroundService
+internal sealed class JobScheduler(ConnectionNode node, NodeOptions options, ILogger<JobScheduler> logger) : BackgroundService
 {
     private const int Parallelism = 4;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session), actor: "node-host");
         var runner = new RetrievalRunner(node);
         using var timer = new PeriodicTimer(options.JobPollInterval);
         do

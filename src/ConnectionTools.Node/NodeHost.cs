@@ -14,7 +14,7 @@ public static class NodeHost
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
-        var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session), actor: "node-host");
+        var node = OpenNode(options);
         builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(options);
         if (options.RunJobs)
@@ -58,6 +58,8 @@ public static class NodeHost
     public static IHost BuildPrivate(string[] args, NodeOptions options)
     {
         var builder = Host.CreateApplicationBuilder(args);
+        var node = OpenNode(options);
+        builder.Services.AddSingleton(node);
         builder.Services.AddSingleton(options);
         builder.Services.AddHostedService<PrivatePoller>();
         if (options.RunJobs)
@@ -65,7 +67,28 @@ public static class NodeHost
             builder.Services.AddHostedService<JobScheduler>();
         }
 
-        return builder.Build();
+        var host = builder.Build();
+        host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(node.Dispose);
+        return host;
+    }
+
+    /// <summary>
+    /// The one node of this host, shared by its endpoints, its job scheduler and its poller: one store per file per process.
+    /// A damaged store is refused before anything is served from it.
+    /// </summary>
+    private static ConnectionNode OpenNode(NodeOptions options)
+    {
+        var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session), actor: "node-host");
+        try
+        {
+            node.Store.EnsureIntact();
+            return node;
+        }
+        catch
+        {
+            node.Dispose();
+            throw;
+        }
     }
 
     private static IResult Answer<T>(Func<T> handle)

@@ -1,15 +1,13 @@
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
-using ConnectionTools.Storage;
 
 namespace ConnectionTools.Node;
 
 /// <summary>Runs Sync-Connection's exchange for every private-side connection, every interval, until the host stops.</summary>
-internal sealed class PrivatePoller(NodeOptions options, ILogger<PrivatePoller> logger) : BackgroundService
+internal sealed class PrivatePoller(ConnectionNode node, NodeOptions options, ILogger<PrivatePoller> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session), actor: "node-host");
         var client = new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout);
         logger.LogInformation("Private node {NodeId}: exchanging every {Interval} s; not listening.", node.Store.NodeId, options.Interval.TotalSeconds);
         using var timer = new PeriodicTimer(options.Interval);

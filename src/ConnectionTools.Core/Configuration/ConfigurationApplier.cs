@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using System.Runtime.InteropServices;
 using System.Text;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
@@ -10,6 +9,7 @@ using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
+using ConnectionTools.Platform;
 using ConnectionTools.Storage;
 
 namespace ConnectionTools.Configuration
@@ -445,7 +445,7 @@ namespace ConnectionTools.Configuration
 
                 using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
                 {
-                    OwnerOnly(temporary);
+                    UnixFile.SetMode(temporary, UnixFile.OwnerReadWrite);
                     var bytes = Encoding.UTF8.GetBytes(invitation.InvitationCode + "\n");
                     stream.Write(bytes, 0, bytes.Length);
                 }
@@ -476,19 +476,6 @@ namespace ConnectionTools.Configuration
             }
         }
 
-        private static void OwnerOnly(string path)
-        {
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-            {
-                // A new file in the user's own folder inherits its ACL; the store's key file relies on the same.
-                return;
-            }
-
-            if (chmod(path, 0x180 /* 0600 */) != 0)
-            {
-                throw new IOException($"Could not make '{path}' readable only by its owner (errno {Marshal.GetLastWin32Error()}).");
-            }
-        }
 
         private static ConnectionApplyResult Result(PlanItem item, ApplyOutcome outcome, Connection? after, ConnectionToolsException? error)
         {
@@ -532,10 +519,5 @@ namespace ConnectionTools.Configuration
                 ErrorMessage = error?.Message,
             };
         }
-
-        [DllImport("libc", SetLastError = true)]
-#pragma warning disable CA2101, SA1300 // libc's own name and ANSI path marshalling are what chmod takes.
-        private static extern int chmod([MarshalAs(UnmanagedType.LPStr)] string path, uint mode);
-#pragma warning restore CA2101, SA1300
     }
 }

@@ -123,6 +123,7 @@ namespace ConnectionTools.Configuration
 
             if (path != null)
             {
+                StoreFile.RefuseAsWriteTarget(path, "The configuration");
                 if (!_host.ShouldProcess(path, $"Write a configuration of {written} connection(s)"))
                 {
                     return;

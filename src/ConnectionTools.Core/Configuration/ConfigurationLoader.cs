@@ -7,6 +7,7 @@ using System.Text;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
+using ConnectionTools.Storage;
 using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Configuration
@@ -372,10 +373,16 @@ namespace ConnectionTools.Configuration
                 try
                 {
                     fullCodePath = Path.GetFullPath(Path.Combine(folder, codePath));
+                    // Refused before anything is applied: a code file must never replace a store.
+                    StoreFile.RefuseAsWriteTarget(fullCodePath, "The invitation code");
                 }
                 catch (Exception e) when (e is ArgumentException || e is NotSupportedException || e is PathTooLongException)
                 {
                     issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationInvalidValue, fields.Node("invitationCodePath")!.Location, $"'{fields.Node("invitationCodePath")!.Location.Key}' is not a valid path: {e.Message}", null));
+                }
+                catch (ConnectionToolsException e) when (e.ErrorId == ErrorIds.StoreProtectedPath)
+                {
+                    issues.Add(new ConfigurationIssue(ErrorIds.StoreProtectedPath, fields.Node("invitationCodePath")!.Location, $"'{fields.Node("invitationCodePath")!.Location.Key}': {e.Message}", e.RecommendedAction));
                 }
             }
 

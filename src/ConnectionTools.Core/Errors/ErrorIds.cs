@@ -26,6 +26,10 @@ namespace ConnectionTools.Errors
         public const string StoreUnavailable = "ConnectionTools.Store.Unavailable";
         public const string StoreInvalidPath = "ConnectionTools.Store.InvalidPath";
         public const string StoreFailed = "ConnectionTools.Store.Failed";
+        public const string StoreCorrupt = "ConnectionTools.Store.Corrupt";
+        public const string StoreForeignDatabase = "ConnectionTools.Store.ForeignDatabase";
+        public const string StoreNotConnected = "ConnectionTools.Store.NotConnected";
+        public const string StoreProtectedPath = "ConnectionTools.Store.ProtectedPath";
 
         public const string InvitationMalformed = "ConnectionTools.Invitation.Malformed";
         public const string InvitationUnsupportedVersion = "ConnectionTools.Invitation.UnsupportedVersion";

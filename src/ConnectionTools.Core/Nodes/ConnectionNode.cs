@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
@@ -77,8 +78,24 @@ namespace ConnectionTools.Nodes
             return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock, SecretProtectors.ForStore(location.Path));
         }
 
-        public NodeInfo Describe()
+        /// <summary>
+        /// Which store and how many connections per status. With <paramref name="checkIntegrity"/>, runs PRAGMA integrity_check
+        /// first and refuses a damaged store with <see cref="Errors.ErrorIds.StoreCorrupt"/>, naming what SQLite found.
+        /// </summary>
+        public NodeInfo Describe(bool checkIntegrity = false)
         {
+            string? integrity = null;
+            if (checkIntegrity)
+            {
+                var findings = Store.Check(full: true);
+                if (!ConnectionStore.IsIntact(findings))
+                {
+                    throw StoreFile.Corrupt(Store.Path, null, $"{findings.Count} problem(s) in an integrity check, the first: " + string.Join("; ", findings.Take(5)));
+                }
+
+                integrity = findings[0];
+            }
+
             var counts = Store.CountByStatus();
             int Count(ConnectionStatus status) => counts.TryGetValue(status, out var n) ? n : 0;
             return new NodeInfo
@@ -95,6 +112,7 @@ namespace ConnectionTools.Nodes
                 InactiveCount = Count(ConnectionStatus.Inactive),
                 PendingCount = Count(ConnectionStatus.Pending),
                 RemovedCount = Count(ConnectionStatus.Removed),
+                Integrity = integrity,
                 ConnectionCount = Count(ConnectionStatus.Active) + Count(ConnectionStatus.Paused) + Count(ConnectionStatus.Inactive) + Count(ConnectionStatus.Pending),
             };
         }

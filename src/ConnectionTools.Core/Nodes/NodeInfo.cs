@@ -34,5 +34,8 @@ namespace ConnectionTools.Nodes
         public int PendingCount { get; init; }
 
         public int RemovedCount { get; init; }
+
+        /// <summary>"ok" after Get-ConnectionNode -Check found the store intact (PRAGMA integrity_check); empty when not checked.</summary>
+        public string? Integrity { get; init; }
     }
 }

@@ -1,8 +1,8 @@
 using System;
 using System.IO;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using ConnectionTools.Errors;
+using ConnectionTools.Platform;
 
 namespace ConnectionTools.Security
 {
@@ -166,7 +166,7 @@ namespace ConnectionTools.Security
             {
                 using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
                 {
-                    OwnerOnly(temporary);
+                    UnixFile.SetMode(temporary, UnixFile.OwnerReadWrite);
                     stream.Write(key, 0, key.Length);
                     stream.Flush(true);
                 }
@@ -186,19 +186,6 @@ namespace ConnectionTools.Security
             }
         }
 
-        private static void OwnerOnly(string path)
-        {
-            if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-            {
-                return;
-            }
-
-            if (chmod(path, 0x180 /* 0600 */) != 0)
-            {
-                throw new IOException($"Could not make '{path}' readable only by its owner (errno {Marshal.GetLastWin32Error()}).");
-            }
-        }
-
         private ConnectionToolsException KeyUnavailable(Exception e) => new ConnectionToolsException(
             ErrorIds.SecretKeyUnavailable,
             ErrorKind.PermissionDenied,
@@ -206,10 +193,5 @@ namespace ConnectionTools.Security
             _keyPath,
             "Run as the user who owns the store, or check the permissions of the store's folder.",
             e);
-
-        [DllImport("libc", SetLastError = true)]
-#pragma warning disable CA2101, SA1300 // libc's own name and ANSI path marshalling are what chmod takes.
-        private static extern int chmod([MarshalAs(UnmanagedType.LPStr)] string path, uint mode);
-#pragma warning restore CA2101, SA1300
     }
 }

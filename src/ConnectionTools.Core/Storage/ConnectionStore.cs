@@ -8,6 +8,7 @@ using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
+using ConnectionTools.Platform;
 using ConnectionTools.Text;
 using Microsoft.Data.Sqlite;
 
@@ -17,6 +18,8 @@ namespace ConnectionTools.Storage
     /// The node's embedded store: one SQLite file in WAL mode. Every change is one IMMEDIATE transaction that
     /// re-reads the row, applies the change, bumps the version and appends an audit entry, so concurrent writers
     /// serialize instead of losing updates. Safe to share across threads: each unit of work opens its own (pooled) connection.
+    /// Each instance is one user's hold on the file's <see cref="SharedStore"/>: every instance for one file in a process shares
+    /// its pool and write gate, and the last one disposed closes the file.
     /// </summary>
     public sealed class ConnectionStore : IDisposable
     {
@@ -27,45 +30,59 @@ namespace ConnectionTools.Storage
             // one native call per row instead of one per column, on the hot path of every listing.
             "((mode IS NOT NULL) << 0) | ((side IS NOT NULL) << 1) | ((local_instance IS NOT NULL) << 2) | ((remote_instance IS NOT NULL) << 3) | ((peer_node_id IS NOT NULL) << 4) | ((peer_node_version IS NOT NULL) << 5) | ((peer_url IS NOT NULL) << 6) | ((peer_status IS NOT NULL) << 7) | ((last_exchange_at IS NOT NULL) << 8) | ((invitation_expires_at IS NOT NULL) << 9) | ((instance_url IS NOT NULL) << 10) | ((environment_type IS NOT NULL) << 11) | ((organization_id IS NOT NULL) << 12) | ((authorized_as IS NOT NULL) << 13) | ((authorized_at IS NOT NULL) << 14) | ((authorization_flow IS NOT NULL) << 15) | ((retrieval_interval_seconds IS NOT NULL) << 16) | ((inactive_reason IS NOT NULL) << 17) | ((removed_at IS NOT NULL) << 18)";
 
-        private readonly string _connectionString;
+        /// <summary>PRAGMA application_id of every ConnectionTools store ("CTst"), so that no other application's database is taken for one.</summary>
+        public const int ApplicationId = 0x43547374;
+
+        private readonly SharedStore _shared;
         private readonly StoreOptions _options;
         private readonly Random _jitter = new Random();
+        private int _released;
 
-        private ConnectionStore(string path, string connectionString, StoreOptions options)
+        private ConnectionStore(string path, SharedStore shared, StoreOptions options)
         {
             Path = path;
-            _connectionString = connectionString;
+            _shared = shared;
             _options = options;
         }
 
         public string Path { get; }
 
         /// <summary>This node's identity, created with the store.</summary>
-        public Guid NodeId { get; private set; }
+        public Guid NodeId => _shared.NodeId;
 
         public static int SchemaVersion => Migrations.Latest;
 
         /// <summary>
-        /// Opens the store at <paramref name="path"/>, creating it if the file does not exist. A directory, an unreadable file,
-        /// a file that is not SQLite, or a store from a newer version is refused before anything is written to it.
+        /// Opens the store at <paramref name="path"/>, creating it (owner-only) if the file does not exist. A directory, an
+        /// unreadable file, a file that is not SQLite, another application's database, a damaged store or one from a newer
+        /// version is refused before anything is written to it. Opening a file this process already has open shares it.
         /// </summary>
         public static ConnectionStore Open(string path, StoreOptions? options = null)
         {
             options ??= new StoreOptions();
-            StoreFile.CheckBeforeOpen(path);
-            var connectionString = new SqliteConnectionStringBuilder
+            var existed = StoreFile.PrepareLocation(path);
+            var realPath = UnixFile.RealPath(path);
+            var shared = StoreRegistry.Acquire(realPath, () => new SqliteConnectionStringBuilder
             {
-                DataSource = path,
+                DataSource = realPath,
                 Mode = SqliteOpenMode.ReadWriteCreate,
                 Cache = SqliteCacheMode.Private,
                 Pooling = true,
                 DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
-            }.ToString();
+            }.ToString());
 
-            var store = new ConnectionStore(path, connectionString, options);
+            var store = new ConnectionStore(path, shared, options);
             try
             {
-                store.NodeId = store.Retry(store.Initialize);
+                lock (shared.InitializeGate)
+                {
+                    if (!shared.Initialized)
+                    {
+                        shared.NodeId = store.Retry(() => store.Initialize(created: !existed));
+                        shared.Initialized = true;
+                    }
+                }
+
                 return store;
             }
             catch
@@ -321,12 +338,54 @@ namespace ConnectionTools.Storage
             return (IReadOnlyDictionary<ConnectionStatus, int>)counts;
         });
 
-        /// <summary>Releases pooled file handles so the file can be moved or deleted.</summary>
+        /// <summary>
+        /// Checks the file with SQLite: PRAGMA quick_check (the structure, in about the time of a full read) or, with
+        /// <paramref name="full"/>, integrity_check (also every index against its table). Returns "ok", or SQLite's findings.
+        /// Reads only; a damaged store is marked so that nothing more is written to it.
+        /// </summary>
+        public IReadOnlyList<string> Check(bool full)
+        {
+            var findings = Read(connection =>
+            {
+                var lines = new List<string>();
+                using (var command = Sql.Command(connection, null, full ? "PRAGMA integrity_check(100);" : "PRAGMA quick_check(100);"))
+                using (var reader = command.ExecuteReader())
+                {
+                    while (reader.Read())
+                    {
+                        lines.Add(reader.GetString(0));
+                    }
+                }
+
+                return (IReadOnlyList<string>)lines;
+            });
+            if (!IsIntact(findings))
+            {
+                _shared.MarkDamaged(string.Join("; ", findings));
+            }
+
+            return findings;
+        }
+
+        /// <summary>Runs PRAGMA quick_check and refuses a damaged store with <see cref="ErrorIds.StoreCorrupt"/>, naming what SQLite found.</summary>
+        public void EnsureIntact()
+        {
+            var findings = Check(full: false);
+            if (!IsIntact(findings))
+            {
+                throw StoreFile.Corrupt(Path, null, $"{findings.Count} problem(s) in a quick check, the first: " + string.Join("; ", findings.Take(5)));
+            }
+        }
+
+        /// <summary>Whether the findings of <see cref="Check(bool)"/> are SQLite's single "ok".</summary>
+        public static bool IsIntact(IReadOnlyList<string> findings) => findings.Count == 1 && findings[0] == "ok";
+
+        /// <summary>Lets go of the file; the last user of it in this process closes its pooled connections.</summary>
         public void Dispose()
         {
-            using (var connection = new SqliteConnection(_connectionString))
+            if (Interlocked.Exchange(ref _released, 1) == 0)
             {
-                SqliteConnection.ClearPool(connection);
+                StoreRegistry.Release(_shared);
             }
         }
 
@@ -340,9 +399,15 @@ namespace ConnectionTools.Storage
 
         internal T Write<T>(Func<SqliteConnection, SqliteTransaction, T> work) => Retry(() =>
         {
+            if (_shared.Damage is { } damage)
+            {
+                // Writing into a damaged file spreads the damage; the user restores or recovers it first.
+                throw StoreFile.Corrupt(Path, null, damage);
+            }
+
             // Writers in this process queue here rather than in SQLite's busy handler, which sleeps in coarse steps;
             // other processes still meet the busy timeout.
-            lock (WriteGateFor(Path))
+            lock (_shared.WriteGate)
             {
                 using (var connection = OpenConnection())
                 using (var transaction = connection.BeginTransaction(deferred: false))
@@ -354,17 +419,28 @@ namespace ConnectionTools.Storage
             }
         });
 
-        private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, object> WriteGates =
-            new System.Collections.Concurrent.ConcurrentDictionary<string, object>(StringComparer.OrdinalIgnoreCase);
-
-        private static object WriteGateFor(string path) => WriteGates.GetOrAdd(path, _ => new object());
-
-        private Guid Initialize()
+        private Guid Initialize(bool created)
         {
             using (var connection = OpenConnection())
             {
-                // Read the version before anything can write: a newer store must stay exactly as it is.
+                if (created)
+                {
+                    // SQLite has just created the file; its -wal and -shm take the file's mode when SQLite makes them.
+                    try
+                    {
+                        UnixFile.SetMode(Path, UnixFile.OwnerReadWrite);
+                    }
+                    catch (System.IO.IOException e)
+                    {
+                        throw StoreFile.Unavailable(Path, e);
+                    }
+                }
+
+                // Everything is read before anything can write: a file that is not a store of this version stays exactly as it is.
+                // A file that is not SQLite fails here, with SQLite's own "not a database".
                 var version = UserVersion(connection, null);
+                var applicationId = Convert.ToInt32(Sql.Scalar(connection, null, "PRAGMA application_id;"), CultureInfo.InvariantCulture);
+                EnsureConnectionToolsStore(connection, version, applicationId);
                 if (version > Migrations.Latest)
                 {
                     throw new ConnectionToolsException(
@@ -380,7 +456,7 @@ namespace ConnectionTools.Storage
                     Sql.Scalar(connection, null, "PRAGMA journal_mode = WAL;");
                 }
 
-                if (version < Migrations.Latest)
+                if (version < Migrations.Latest || applicationId != ApplicationId)
                 {
                     using (var transaction = connection.BeginTransaction(deferred: false))
                     {
@@ -391,6 +467,7 @@ namespace ConnectionTools.Storage
                             Migrations.ApplyPending(connection, transaction, current);
                         }
 
+                        Sql.Execute(connection, transaction, "PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture) + ";");
                         transaction.Commit();
                     }
                 }
@@ -399,9 +476,40 @@ namespace ConnectionTools.Storage
             }
         }
 
+        /// <summary>
+        /// A store carries this product's application id. An empty database becomes a store; one from before the id existed is
+        /// recognised by its tables; any other database belongs to another application and is refused unchanged.
+        /// </summary>
+        private void EnsureConnectionToolsStore(SqliteConnection connection, int version, int applicationId)
+        {
+            if (applicationId == ApplicationId)
+            {
+                return;
+            }
+
+            if (applicationId != 0)
+            {
+                throw StoreFile.ForeignDatabase(Path, $"its application id is 0x{applicationId:X8}");
+            }
+
+            var objects = Convert.ToInt64(Sql.Scalar(connection, null, "SELECT COUNT(*) FROM sqlite_master;"), CultureInfo.InvariantCulture);
+            if (objects == 0 && version == 0)
+            {
+                return;
+            }
+
+            var ourTables = Convert.ToInt64(
+                Sql.Scalar(connection, null, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('connections', 'audit', 'node');"),
+                CultureInfo.InvariantCulture);
+            if (version < 1 || ourTables != 3)
+            {
+                throw StoreFile.ForeignDatabase(Path, $"it has {objects} schema object(s) and none of a ConnectionTools store's tables");
+            }
+        }
+
         private SqliteConnection OpenConnection()
         {
-            var connection = new SqliteConnection(_connectionString);
+            var connection = new SqliteConnection(_shared.ConnectionString);
             try
             {
                 connection.Open();
@@ -478,6 +586,8 @@ namespace ConnectionTools.Storage
                         "Give this user write access to the store file and its folder.",
                         e);
                 case 11:
+                    _shared.MarkDamaged(e.Message);
+                    return StoreFile.Corrupt(Path, e);
                 case 26:
                     return StoreFile.NotAStore(Path, e);
                 case 14:

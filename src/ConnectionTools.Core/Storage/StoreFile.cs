@@ -1,16 +1,27 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using ConnectionTools.Errors;
+using ConnectionTools.Platform;
 
 namespace ConnectionTools.Storage
 {
-    /// <summary>Checks made on the store file before SQLite touches it, so that a wrong path is reported and never modified.</summary>
+    /// <summary>
+    /// What is checked about a store's path before SQLite opens it, and the errors that name what is wrong with a file.
+    /// Only the path is examined (stat, mkdir, chmod): nothing here opens the database file, its -wal, -shm or journal,
+    /// because on Linux and macOS closing any descriptor of the file drops every SQLite lock this process holds on it.
+    /// Whether a file is a SQLite database is SQLite's to say.
+    /// </summary>
     internal static class StoreFile
     {
+        /// <summary>The files SQLite keeps beside a database, and the key file that protects its secrets.</summary>
+        private static readonly string[] Companions = { "-wal", "-shm", "-journal", ".key" };
+
         private static readonly byte[] SqliteHeader = Encoding.ASCII.GetBytes("SQLite format 3\0");
 
-        public static void CheckBeforeOpen(string path)
+        /// <summary>Refuses a directory, creates a missing folder owner-only, and says whether the store file exists yet.</summary>
+        public static bool PrepareLocation(string path)
         {
             if (Directory.Exists(path))
             {
@@ -22,39 +33,34 @@ namespace ConnectionTools.Storage
                     $"Give a file path, for example '{Path.Combine(path, StoreLocation.FileName)}'.");
             }
 
-            if (!File.Exists(path))
+            if (File.Exists(path))
             {
-                EnsureFolder(path);
-                return;
+                return true;
             }
 
-            var header = new byte[SqliteHeader.Length];
-            int read;
-            try
+            EnsureFolder(path);
+            return false;
+        }
+
+        /// <summary>
+        /// Refuses to let a command write <paramref name="path"/> when it is a store open in this process, a file beside one, or any
+        /// existing SQLite database. A store is never replaced by a configuration file or an invitation code.
+        /// </summary>
+        public static void RefuseAsWriteTarget(string path, string purpose)
+        {
+            var real = UnixFile.RealPath(path);
+            foreach (var store in StoreRegistry.OpenPaths())
             {
-                using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                if (UnixFile.PathComparer.Equals(real, store) || IsCompanion(real, store))
                 {
-                    read = ReadFully(stream, header);
+                    throw ProtectedPath(path, purpose, $"it is the store this process has open ('{store}'), or a file SQLite keeps beside it");
                 }
             }
-            catch (UnauthorizedAccessException e)
-            {
-                throw AccessDenied(path, e);
-            }
-            catch (IOException e)
-            {
-                throw Unavailable(path, e);
-            }
 
-            // An empty file is a new store; anything else must be a SQLite database.
-            if (read == 0)
+            // Reading the first bytes is safe only because no store of this process lives at this path (checked above).
+            if (File.Exists(real) && StartsWithSqliteHeader(real))
             {
-                return;
-            }
-
-            if (read < header.Length || !HeaderMatches(header))
-            {
-                throw NotAStore(path, null);
+                throw ProtectedPath(path, purpose, "it is a SQLite database");
             }
         }
 
@@ -64,6 +70,22 @@ namespace ConnectionTools.Storage
             $"The file '{path}' is not a ConnectionTools store (it is not a SQLite database). It was not changed.",
             path,
             "Point to a store file, or to a path where a new store can be created.",
+            inner);
+
+        public static ConnectionToolsException ForeignDatabase(string path, string what) => new ConnectionToolsException(
+            ErrorIds.StoreForeignDatabase,
+            ErrorKind.InvalidData,
+            $"The file '{path}' is a SQLite database of another application ({what}), not a ConnectionTools store. It was not changed.",
+            path,
+            "Point to a ConnectionTools store, or to a path where a new store can be created.");
+
+        public static ConnectionToolsException Corrupt(string path, Exception? inner, string? detail = null) => new ConnectionToolsException(
+            ErrorIds.StoreCorrupt,
+            ErrorKind.InvalidData,
+            $"The store '{path}' is damaged: SQLite reports {detail ?? "that the database disk image is malformed"}. Nothing more is written to it.",
+            path,
+            "Stop every process that uses it (the node host, PowerShell sessions, scheduled tasks), keep a copy of the file with its -wal, then restore the " +
+            "latest backup, or rebuild it with: sqlite3 <damaged.db> \".recover\" | sqlite3 <new.db>. Get-ConnectionNode -Check checks a store.",
             inner);
 
         public static ConnectionToolsException AccessDenied(string path, Exception? inner) => new ConnectionToolsException(
@@ -82,31 +104,53 @@ namespace ConnectionTools.Storage
             "Check that the path is on a local, writable disk and that its folder exists.",
             inner);
 
-        private static void EnsureFolder(string path)
+        private static ConnectionToolsException ProtectedPath(string path, string purpose, string why) => new ConnectionToolsException(
+            ErrorIds.StoreProtectedPath,
+            ErrorKind.InvalidArgument,
+            $"{purpose} is not written to '{path}': {why}. Nothing was written.",
+            path,
+            "Choose another file name, for example one ending in .yaml.");
+
+        private static bool IsCompanion(string path, string store)
         {
-            var folder = Path.GetDirectoryName(path);
-            if (string.IsNullOrEmpty(folder) || Directory.Exists(folder))
+            foreach (var suffix in Companions)
             {
-                return;
+                if (UnixFile.PathComparer.Equals(path, store + suffix))
+                {
+                    return true;
+                }
             }
 
-            try
-            {
-                Directory.CreateDirectory(folder);
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                throw AccessDenied(path, e);
-            }
-            catch (IOException e)
-            {
-                throw Unavailable(path, e);
-            }
+            return false;
         }
 
-        private static bool HeaderMatches(byte[] header)
+        private static bool StartsWithSqliteHeader(string path)
         {
-            for (var i = 0; i < SqliteHeader.Length; i++)
+            var header = new byte[SqliteHeader.Length];
+            try
+            {
+                using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                {
+                    var total = 0;
+                    int n;
+                    while (total < header.Length && (n = stream.Read(header, total, header.Length - total)) > 0)
+                    {
+                        total += n;
+                    }
+
+                    if (total < header.Length)
+                    {
+                        return false;
+                    }
+                }
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                // Unreadable here means the write that follows fails with its own clear error.
+                return false;
+            }
+
+            for (var i = 0; i < header.Length; i++)
             {
                 if (header[i] != SqliteHeader[i])
                 {
@@ -117,21 +161,38 @@ namespace ConnectionTools.Storage
             return true;
         }
 
-        private static int ReadFully(Stream stream, byte[] buffer)
+        private static void EnsureFolder(string path)
         {
-            var total = 0;
-            while (total < buffer.Length)
+            var folder = Path.GetDirectoryName(path);
+            if (string.IsNullOrEmpty(folder) || Directory.Exists(folder))
             {
-                var n = stream.Read(buffer, total, buffer.Length - total);
-                if (n == 0)
-                {
-                    break;
-                }
-
-                total += n;
+                return;
             }
 
-            return total;
+            // Every folder made here is the owner's alone; folders that already exist are left as they are.
+            var missing = new Stack<string>();
+            for (var f = folder; !string.IsNullOrEmpty(f) && !Directory.Exists(f); f = Path.GetDirectoryName(f))
+            {
+                missing.Push(f!);
+            }
+
+            try
+            {
+                while (missing.Count > 0)
+                {
+                    var created = missing.Pop();
+                    Directory.CreateDirectory(created);
+                    UnixFile.SetMode(created, UnixFile.OwnerOnlyFolder);
+                }
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw AccessDenied(path, e);
+            }
+            catch (IOException e)
+            {
+                throw Unavailable(path, e);
+            }
         }
     }
 }

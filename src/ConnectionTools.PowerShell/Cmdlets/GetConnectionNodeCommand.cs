@@ -8,6 +8,10 @@ namespace ConnectionTools.PowerShell.Cmdlets
     [OutputType(typeof(NodeInfo))]
     public sealed class GetConnectionNodeCommand : ConnectionToolsCmdlet
     {
-        protected override void EndProcessing() => Run(node => WriteObject(node.Describe()));
+        /// <summary>Checks the store file with SQLite (PRAGMA integrity_check) first; a damaged store is an error naming what was found.</summary>
+        [Parameter]
+        public SwitchParameter Check { get; set; }
+
+        protected override void EndProcessing() => Run(node => WriteObject(node.Describe(Check)));
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
+using ConnectionTools.Errors;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
@@ -8,19 +9,28 @@ namespace ConnectionTools.PowerShell.Host
 {
     /// <summary>
     /// The node each runspace works with. Keyed by runspace, so parallel runspaces (ForEach-Object -Parallel, jobs)
-    /// each have their own choice of store and nothing is shared by accident.
+    /// each have their own choice of store. Runspaces that choose the same file share one open store underneath
+    /// (<see cref="ConnectionStore"/> keeps one per file per process); a runspace lets go of its store when it closes.
     /// </summary>
     internal static class NodeSessions
     {
         private static readonly ConditionalWeakTable<object, Session> Sessions = new ConditionalWeakTable<object, Session>();
         private static readonly object NoRunspace = new object();
 
-        /// <summary>The node for the current runspace: the one chosen with Connect-ConnectionNode, else CONNECTIONTOOLS_STORE, else the default.</summary>
+        /// <summary>
+        /// The node for the current runspace: the one chosen with Connect-ConnectionNode, else CONNECTIONTOOLS_STORE, else the
+        /// default. After a failed Connect-ConnectionNode there is none until a connect succeeds: never a silent fallback.
+        /// </summary>
         public static ConnectionNode Current()
         {
-            var session = Sessions.GetValue(Key(), _ => new Session());
+            var session = SessionOfThisRunspace();
             lock (session)
             {
+                if (session.FailedConnect is { } failed)
+                {
+                    throw NotConnected(failed);
+                }
+
                 var location = StoreLocation.Resolve(session.StorePath, Environment.GetEnvironmentVariable);
                 if (session.Node is null || !string.Equals(session.Node.Location.Path, location.Path, StringComparison.Ordinal) || session.Node.Location.Source != location.Source)
                 {
@@ -33,27 +43,98 @@ namespace ConnectionTools.PowerShell.Host
             }
         }
 
-        /// <summary>Opens the store first, so a bad path leaves the session on its previous store.</summary>
+        /// <summary>
+        /// Opens the store and makes it this runspace's. When it cannot be opened, the runspace is left with no store: later
+        /// commands name the path that failed instead of quietly using the previous store or the default one.
+        /// </summary>
         public static ConnectionNode Connect(string? storePath)
         {
-            var session = Sessions.GetValue(Key(), _ => new Session());
+            var session = SessionOfThisRunspace();
             lock (session)
             {
-                var node = ConnectionNode.Open(StoreLocation.Resolve(storePath, Environment.GetEnvironmentVariable));
+                ConnectionNode node;
+                StoreLocation? location = null;
+                try
+                {
+                    location = StoreLocation.Resolve(storePath, Environment.GetEnvironmentVariable);
+                    node = ConnectionNode.Open(location);
+                }
+                catch (ConnectionToolsException e)
+                {
+                    session.Node?.Dispose();
+                    session.Node = null;
+                    session.FailedConnect = new FailedConnect(location?.Path ?? storePath ?? StoreLocation.EnvironmentVariable, e);
+                    throw;
+                }
+
                 session.Node?.Dispose();
                 session.Node = node;
                 session.StorePath = storePath;
+                session.FailedConnect = null;
                 return node;
             }
         }
 
-        private static object Key() => (object?)Runspace.DefaultRunspace ?? NoRunspace;
+        private static ConnectionToolsException NotConnected(FailedConnect failed) => new ConnectionToolsException(
+            ErrorIds.StoreNotConnected,
+            ErrorKind.InvalidOperation,
+            $"This session has no store: Connect-ConnectionNode could not open '{failed.Path}' ({failed.Error.ErrorId}: {failed.Error.Message}) " +
+            "No other store is used in its place.",
+            failed.Path,
+            $"Fix the store, or connect to another with Connect-ConnectionNode -StorePath <path> (without -StorePath: {StoreLocation.EnvironmentVariable} or the per-user default).");
+
+        private static Session SessionOfThisRunspace()
+        {
+            var runspace = Runspace.DefaultRunspace;
+            if (runspace is null)
+            {
+                return Sessions.GetValue(NoRunspace, _ => new Session());
+            }
+
+            return Sessions.GetValue(runspace, key =>
+            {
+                var session = new Session();
+                // ForEach-Object -Parallel and thread jobs close their runspaces when done: let go of the store with them.
+                ((Runspace)key).StateChanged += (_, e) =>
+                {
+                    if (e.RunspaceStateInfo.State == RunspaceState.Closed || e.RunspaceStateInfo.State == RunspaceState.Broken)
+                    {
+                        session.Release();
+                    }
+                };
+                return session;
+            });
+        }
+
+        private sealed class FailedConnect
+        {
+            public FailedConnect(string path, ConnectionToolsException error)
+            {
+                Path = path;
+                Error = error;
+            }
+
+            public string Path { get; }
+
+            public ConnectionToolsException Error { get; }
+        }
 
         private sealed class Session
         {
             public string? StorePath { get; set; }
 
             public ConnectionNode? Node { get; set; }
+
+            public FailedConnect? FailedConnect { get; set; }
+
+            public void Release()
+            {
+                lock (this)
+                {
+                    Node?.Dispose();
+                    Node = null;
+                }
+            }
         }
     }
 }
