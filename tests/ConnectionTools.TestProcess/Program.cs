@@ -6,6 +6,7 @@ using ConnectionTools.Testing;
 //   seed  <store> <name> <type> <status>   create a connection and move it to a status (Pester and benchmarks use it)
 //   churn <store> <name> <count>           suspend/resume <count> times; prints the number of changes that took effect
 //   spin  <store> <name>                   suspend/resume until killed; prints "ready" once started
+//   status <store> <name>                  prints the connection's status and version, as a fresh process sees them
 //   apply <store> <configuration.yaml> [ms]  Invoke-ConnectionConfiguration through Core; prints "ready" once started, then the failures;
 //                                            ms: a pause per connection, so a test can kill it before batched creation ends
 return args.Length > 0 ? Run(args) : Usage();
@@ -35,6 +36,10 @@ static int Run(string[] args)
             Console.WriteLine("ready");
             Churn(store, args[2], int.MaxValue);
             return 0;
+        case "status":
+            var connection = store.FindByName(args[2]);
+            Console.WriteLine(connection is null ? "none" : $"{connection.Status} {connection.Version}");
+            return 0;
         default:
             return Usage();
     }
@@ -42,7 +47,7 @@ static int Run(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | apply <store> <configuration.yaml> [ms]");
+    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | status <store> <name> | apply <store> <configuration.yaml> [ms]");
     return 2;
 }
 

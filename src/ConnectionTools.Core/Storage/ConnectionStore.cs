@@ -345,20 +345,17 @@ namespace ConnectionTools.Storage
         /// </summary>
         public IReadOnlyList<string> Check(bool full)
         {
-            var findings = Read(connection =>
+            IReadOnlyList<string> findings;
+            try
             {
-                var lines = new List<string>();
-                using (var command = Sql.Command(connection, null, full ? "PRAGMA integrity_check(100);" : "PRAGMA quick_check(100);"))
-                using (var reader = command.ExecuteReader())
-                {
-                    while (reader.Read())
-                    {
-                        lines.Add(reader.GetString(0));
-                    }
-                }
+                findings = ReadFindings(full);
+            }
+            catch (ConnectionToolsException e) when (e.ErrorId == ErrorIds.StoreCorrupt)
+            {
+                // Damage bad enough that the check itself cannot walk the file is a finding too.
+                return new[] { e.InnerException?.Message ?? e.Message };
+            }
 
-                return (IReadOnlyList<string>)lines;
-            });
             if (!IsIntact(findings))
             {
                 _shared.MarkDamaged(string.Join("; ", findings));
@@ -366,6 +363,21 @@ namespace ConnectionTools.Storage
 
             return findings;
         }
+
+        private IReadOnlyList<string> ReadFindings(bool full) => Read(connection =>
+        {
+            var lines = new List<string>();
+            using (var command = Sql.Command(connection, null, full ? "PRAGMA integrity_check(100);" : "PRAGMA quick_check(100);"))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    lines.Add(reader.GetString(0));
+                }
+            }
+
+            return (IReadOnlyList<string>)lines;
+        });
 
         /// <summary>Runs PRAGMA quick_check and refuses a damaged store with <see cref="ErrorIds.StoreCorrupt"/>, naming what SQLite found.</summary>
         public void EnsureIntact()
