@@ -11,18 +11,8 @@
 
 Describe 'Connections as code' {
     BeforeAll {
-        $repoRoot = [System.IO.Path]::GetFullPath((Join-Path $PSScriptRoot '../..'))
-        $manifestPath = Join-Path (Join-Path (Join-Path $repoRoot 'out') 'ConnectionTools') 'ConnectionTools.psd1'
-        if (-not (Test-Path -LiteralPath $manifestPath -PathType Leaf)) {
-            throw "The module is not built: '$manifestPath' does not exist. Run ./build.ps1 in the repository root first."
-        }
-
-        # Nothing here may open the user's real store. Restored in AfterAll.
-        $savedStoreVariable = $env:CONNECTIONTOOLS_STORE
-        $env:CONNECTIONTOOLS_STORE = Join-Path $TestDrive 'environment-store.db'
-
-        Get-Module -Name ConnectionTools | Remove-Module -Force
-        Import-Module -Name $manifestPath -Force -ErrorAction Stop
+        # The built module, a safety-net store under TestDrive, and $pwshPath for the fresh processes. Close-TestSession undoes it.
+        . (Join-Path $PSScriptRoot 'TestSession.ps1')
 
         function New-ConfigurationStore {
             # A fresh store with a public URL, made this session's store; returns its folder.
@@ -60,16 +50,7 @@ connections:
     }
 
     AfterAll {
-        $env:CONNECTIONTOOLS_STORE = $savedStoreVariable
-        foreach ($assembly in [AppDomain]::CurrentDomain.GetAssemblies()) {
-            if ($assembly.GetName().Name -eq 'Microsoft.Data.Sqlite') {
-                $connectionType = $assembly.GetType('Microsoft.Data.Sqlite.SqliteConnection')
-                if ($null -ne $connectionType) {
-                    $null = $connectionType.GetMethod('ClearAllPools').Invoke($null, $null)
-                }
-            }
-        }
-        Remove-Module -Name ConnectionTools -Force -ErrorAction SilentlyContinue
+        Close-TestSession
     }
 
     Context 'The module' {
@@ -245,7 +226,6 @@ connections:
             # The way the cmdlet's help runs it from a pipeline (Invoke-ConnectionConfiguration, example 2). With -Command the
             # exit code follows $? of the last statement, which non-terminating errors make $false. (pwsh -File exits 0 on
             # normal termination, whatever errors were written, unless the script calls exit.)
-            $powershell = (Get-Process -Id $PID).Path
             $quote = { param([string] $Value) "'" + $Value.Replace("'", "''") + "'" }
             $commandFor = {
                 param([string] $ConfigurationPath)
@@ -255,9 +235,9 @@ connections:
                 "Invoke-ConnectionConfiguration -Path $(& $quote $ConfigurationPath) -Confirm:`$false"
             }
 
-            $null = & $powershell -NoProfile -NonInteractive -Command (& $commandFor $good) 2>&1
+            $null = & $pwshPath -NoProfile -NonInteractive -Command (& $commandFor $good) 2>&1
             $LASTEXITCODE | Should -Be 0
-            $null = & $powershell -NoProfile -NonInteractive -Command (& $commandFor $bad) 2>&1
+            $null = & $pwshPath -NoProfile -NonInteractive -Command (& $commandFor $bad) 2>&1
             $LASTEXITCODE | Should -Not -Be 0
 
             # A script run with -File and $ErrorActionPreference = 'Stop': the errors come after the last connection, so the
@@ -265,7 +245,7 @@ connections:
             $store = Join-Path $folder 'fresh.db'
             $script = Join-Path $folder 'apply.ps1'
             Set-Content -LiteralPath $script -Value ("`$ErrorActionPreference = 'Stop'`n" + (& $commandFor $bad).Replace('; ', "`n"))
-            $null = & $powershell -NoProfile -NonInteractive -File $script 2>&1
+            $null = & $pwshPath -NoProfile -NonInteractive -File $script 2>&1
             $LASTEXITCODE | Should -Be 1
             Connect-ConnectionNode -StorePath $store | Out-Null
             (Get-Connection -Name 'partner-ok').Status | Should -Be 'Pending'

@@ -138,12 +138,11 @@ Describe 'ConnectionTools' {
         It 'a fresh PowerShell process uses the store named by CONNECTIONTOOLS_STORE' {
             $environmentStore = Join-Path $TestDrive 'from-environment.db'
             Add-SeededConnection -StorePath $environmentStore -Name 'env-only' -Type 'Dynamics365' -Status 'Active'
-            $powershell = (Get-Process -Id $PID).Path
             $saved = $env:CONNECTIONTOOLS_STORE
             try {
                 $env:CONNECTIONTOOLS_STORE = $environmentStore
                 # A script block given to -Command runs in the child and comes back as deserialized objects.
-                $child = & $powershell -NoProfile -NonInteractive -Command {
+                $child = & $pwshPath -NoProfile -NonInteractive -Command {
                     param($Manifest)
                     Import-Module -Name $Manifest -ErrorAction Stop
                     $node = Get-ConnectionNode

@@ -319,12 +319,11 @@ Describe 'System connections' {
     Context 'A session that cannot prompt' {
         It 'fails an interactive sign-in at once with InteractionRequired, and exits with 1' {
             $store = Join-Path $TestDrive 'non-interactive.db'
-            $powershell = (Get-Process -Id $PID).Path
             $saved = $env:CONNECTIONTOOLS_STORE
             try {
                 $env:CONNECTIONTOOLS_STORE = $store
                 # A script block given to -Command runs in the child and comes back as deserialized objects.
-                $child = & $powershell -NoProfile -NonInteractive -Command {
+                $child = & $pwshPath -NoProfile -NonInteractive -Command {
                     param($Manifest, $Url)
                     Import-Module -Name $Manifest -ErrorAction Stop
                     $watch = [System.Diagnostics.Stopwatch]::StartNew()
