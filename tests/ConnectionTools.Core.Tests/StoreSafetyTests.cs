@@ -271,7 +271,7 @@ public sealed class StoreSafetyTests : IDisposable
         foreach (var target in new[] { test.Path_, test.Path_ + "-wal", test.Path_ + "-shm", test.Path_ + ".key", other })
         {
             var error = Assert.Throws<ConnectionToolsException>(() => commands.Export(target));
-            Assert.Equal(ErrorIds.StoreProtectedPath, error.ErrorId);
+            Assert.Equal(ErrorIds.ConfigurationProtectedPath, error.ErrorId);
             Assert.Contains("Nothing was written", error.Message);
         }
 

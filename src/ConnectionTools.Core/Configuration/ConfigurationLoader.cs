@@ -380,9 +380,9 @@ namespace ConnectionTools.Configuration
                 {
                     issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationInvalidValue, fields.Node("invitationCodePath")!.Location, $"'{fields.Node("invitationCodePath")!.Location.Key}' is not a valid path: {e.Message}", null));
                 }
-                catch (ConnectionToolsException e) when (e.ErrorId == ErrorIds.StoreProtectedPath)
+                catch (ConnectionToolsException e) when (e.ErrorId == ErrorIds.ConfigurationProtectedPath)
                 {
-                    issues.Add(new ConfigurationIssue(ErrorIds.StoreProtectedPath, fields.Node("invitationCodePath")!.Location, $"'{fields.Node("invitationCodePath")!.Location.Key}': {e.Message}", e.RecommendedAction));
+                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationProtectedPath, fields.Node("invitationCodePath")!.Location, $"'{fields.Node("invitationCodePath")!.Location.Key}': {e.Message}", e.RecommendedAction));
                 }
             }
 

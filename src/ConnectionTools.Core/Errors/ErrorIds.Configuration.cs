@@ -4,6 +4,8 @@ namespace ConnectionTools.Errors
     public static partial class ErrorIds
     {
         public const string ConfigurationFileNotFound = "ConnectionTools.Configuration.FileNotFound";
+        /// <summary>A file the command would write is a store, a file beside one, or another SQLite database.</summary>
+        public const string ConfigurationProtectedPath = "ConnectionTools.Configuration.ProtectedPath";
         public const string ConfigurationTooLarge = "ConnectionTools.Configuration.TooLarge";
         public const string ConfigurationEmpty = "ConnectionTools.Configuration.Empty";
         public const string ConfigurationSyntaxError = "ConnectionTools.Configuration.SyntaxError";

@@ -105,7 +105,7 @@ namespace ConnectionTools.Storage
             inner);
 
         private static ConnectionToolsException ProtectedPath(string path, string purpose, string why) => new ConnectionToolsException(
-            ErrorIds.StoreProtectedPath,
+            ErrorIds.ConfigurationProtectedPath,
             ErrorKind.InvalidArgument,
             $"{purpose} is not written to '{path}': {why}. Nothing was written.",
             path,
