@@ -7,6 +7,9 @@ using ConnectionTools.Testing;
 //   churn <store> <name> <count>           suspend/resume <count> times; prints the number of changes that took effect
 //   spin  <store> <name>                   suspend/resume until killed; prints "ready" once started
 //   status <store> <name>                  prints the connection's status and version, as a fresh process sees them
+//   fill  <store> <count>                  creates <count> Active private connections, c0001..., in one process
+//   sql   <database> <statements>          runs SQL on any SQLite file, outside the store's rules (to make foreign, newer or
+//                                          damaged files); prints the first column of the first row, if any
 //   apply <store> <configuration.yaml> [ms]  Invoke-ConnectionConfiguration through Core; prints "ready" once started, then the failures;
 //                                            ms: a pause per connection, so a test can kill it before batched creation ends
 return args.Length > 0 ? Run(args) : Usage();
@@ -23,6 +26,16 @@ static int Run(string[] args)
         return host.Failures == 0 ? 0 : 1;
     }
 
+    if (args[0] == "sql")
+    {
+        using var raw = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={args[1]};Pooling=False");
+        raw.Open();
+        using var command = raw.CreateCommand();
+        command.CommandText = args[2];
+        Console.WriteLine(command.ExecuteScalar());
+        return 0;
+    }
+
     using var store = ConnectionStore.Open(args[1]);
     switch (args[0])
     {
@@ -36,6 +49,13 @@ static int Run(string[] args)
             Console.WriteLine("ready");
             Churn(store, args[2], int.MaxValue);
             return 0;
+        case "fill":
+            for (var i = 1; i <= int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture); i++)
+            {
+                Seeding.Add(store, $"c{i:0000}", ConnectionType.Private, ConnectionStatus.Active, InactiveReason.Expired, "fill");
+            }
+
+            return 0;
         case "status":
             var connection = store.FindByName(args[2]);
             Console.WriteLine(connection is null ? "none" : $"{connection.Status} {connection.Version}");
@@ -47,7 +67,7 @@ static int Run(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | status <store> <name> | apply <store> <configuration.yaml> [ms]");
+    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | status <store> <name> | fill <store> <count> | sql <database> <statements> | apply <store> <configuration.yaml> [ms]");
     return 2;
 }
 

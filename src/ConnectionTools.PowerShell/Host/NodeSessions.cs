@@ -58,6 +58,16 @@ namespace ConnectionTools.PowerShell.Host
                 {
                     location = StoreLocation.Resolve(storePath, Environment.GetEnvironmentVariable);
                     node = ConnectionNode.Open(location);
+                    try
+                    {
+                        // An admin choosing a store learns now, not halfway through a change, that its file is damaged.
+                        node.Store.EnsureIntact();
+                    }
+                    catch
+                    {
+                        node.Dispose();
+                        throw;
+                    }
                 }
                 catch (ConnectionToolsException e)
                 {
