@@ -414,9 +414,11 @@ Describe 'System connections' {
                 Message        = 'The authorization has expired.'
             }
             $result.PSTypeNames.Insert(0, 'ConnectionTools.Authorization.AuthorizationResult')
-            $text = ($result | Format-Table | Out-String -Width 250) -replace '\x1b\[[0-9;]*m', ''
-            $text | Should -Match 'Name\s+Type\s+Result\s+StatusBefore\s+Status\s+InactiveReason\s+Message'
-            $text | Should -Match 'sf-prod\s+SalesforceProduction\s+Expired\s+Active\s+Inactive\s+Expired'
+            # At an 80-column terminal, what an admin acts on: which connection, its status and reason, and the fix.
+            # Type, Result and StatusBefore are in the list view.
+            $text = ($result | Format-Table | Out-String -Width 80) -replace '\x1b\[[0-9;]*m', ''
+            $text | Should -Match 'Name\s+Status\s+InactiveReason\s+Message'
+            $text | Should -Match 'sf-prod\s+Inactive\s+Expired\s+The authorization has expired\.'
         }
     }
 }
