@@ -364,9 +364,10 @@ Describe 'README PowerShell blocks' {
                     $out.Error | Should -BeNullOrEmpty
                     (Invoke-Terminal -Terminal $terminal3 -Code '(Get-Connection -Name crm-eu -IncludeRemoved).Status').Output.Trim() | Should -Be 'Removed'
                     # A fresh process reads the public store too, to tell a stale session from a removal that never arrived.
-                    $fresh = Invoke-ReadmeScript -HomeFolder $homeFolder -Code "Import-Module ./out/ConnectionTools/ConnectionTools.psd1`n`$null = Connect-ConnectionNode -StorePath `"`$HOME/ct-demo/public.db`"`n(Get-Connection -Name crm-eu -IncludeRemoved).Status"
+                    # The public side keeps its connection (its own admin removes it) and records the partner's removal as PeerStatus.
+                    $fresh = Invoke-ReadmeScript -HomeFolder $homeFolder -Code "Import-Module ./out/ConnectionTools/ConnectionTools.psd1`n`$null = Connect-ConnectionNode -StorePath `"`$HOME/ct-demo/public.db`"`n(Get-Connection -Name crm-eu).PeerStatus"
                     $fresh.Output.Trim() | Should -Be 'Removed' -Because "the node host records the private side's removal in the public store ($($fresh.Error))"
-                    (Invoke-Terminal -Terminal $terminal2 -Code '(Get-Connection -Name crm-eu -IncludeRemoved).Status').Output.Trim() | Should -Be 'Removed' -Because 'the public admin''s session reads the same store'
+                    (Invoke-Terminal -Terminal $terminal2 -Code '(Get-Connection -Name crm-eu).PeerStatus').Output.Trim() | Should -Be 'Removed' -Because 'the public admin''s session reads the same store'
                 }
                 finally {
                     foreach ($terminal in $terminal2, $terminal3) {
