@@ -108,8 +108,11 @@ Describe 'ConnectionTools' {
             $node.StorePath | Should -Be ([System.IO.Path]::GetFullPath((Join-Path $TestDrive 'relative.db')))
         }
 
-        It 'refuses a directory as the store and stays on the store it had' {
+        It 'refuses a directory as the store, and then names it instead of using another store until a connect succeeds' {
             { Connect-ConnectionNode -StorePath $TestDrive } | Should -Throw -ErrorId 'ConnectionTools.Store.PathIsDirectory,*'
+            { Get-ConnectionNode } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*' -ExpectedMessage "*$TestDrive*"
+            { Get-Connection -Name 'local-one' } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*'
+            $null = Connect-ConnectionNode -StorePath $storePath
             (Get-ConnectionNode).StorePath | Should -Be ([System.IO.Path]::GetFullPath($storePath))
             (Get-Connection -Name 'local-one').Name | Should -Be 'local-one'
         }

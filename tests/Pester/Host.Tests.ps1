@@ -212,7 +212,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             $record.ErrorDetails.RecommendedAction | Should -BeLike '*Approve-ConnectionInvitation*'
         }
 
-        It 'a bad store path terminates, with InvalidArgument and the path as target' {
+        It 'a bad store path terminates, with InvalidArgument and the path as target, and the session uses no other store' {
             $folder = Join-Path $TestDrive 'a-folder'
             $null = New-Item -ItemType Directory -Path $folder -Force
             $record = $null
@@ -221,7 +221,9 @@ Describe 'ConnectionTools in a real PowerShell host' {
             $record.FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Store.PathIsDirectory,*'
             $record.CategoryInfo.Category | Should -Be 'InvalidArgument'
             "$($record.TargetObject)" | Should -BeLike "*a-folder*"
-            (Get-ConnectionNode).StorePath | Should -Be ([System.IO.Path]::GetFullPath($storePath)) -Because 'the session keeps its store'
+            { Get-ConnectionNode } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*' -Because 'after a failed connect the session uses no other store'
+            $null = Connect-ConnectionNode -StorePath $storePath
+            (Get-ConnectionNode).StorePath | Should -Be ([System.IO.Path]::GetFullPath($storePath))
         }
 
         It 'a per-item failure is non-terminating: the other items are still processed' {
