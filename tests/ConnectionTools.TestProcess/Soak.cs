@@ -613,7 +613,9 @@ internal static class Soak
         $writer = [IO.StreamWriter]::new([IO.FileStream]::new($Log, 'Append', 'Write', 'ReadWrite'))
         $writer.AutoFlush = $true
         try {
-            for ($i = 0; $i -lt $Count; $i++) {
+            # Until Count changes took effect: another writer may flip a connection between Get-Connection and the change.
+            $made = 0
+            for ($i = 0; $made -lt $Count -and $i -lt 4 * $Count; $i++) {
                 $name = $nameList[(Get-Random -Maximum $nameList.Count)]
                 $problems = @()
                 $current = Get-Connection -Name $name -ErrorAction SilentlyContinue -ErrorVariable +problems
@@ -629,6 +631,7 @@ internal static class Soak
                 foreach ($record in $records) {
                     if ($record -is [System.Management.Automation.VerboseRecord] -and $record.Message -match "^(Suspend|Resume): connection '(.+)': .*\(version (\d+)\)\.$") {
                         $writer.WriteLine("Q`t$now`t$actor`t$($Matches[2])`t$($Matches[3])")
+                        $made++
                     }
                 }
                 foreach ($problem in $problems) {

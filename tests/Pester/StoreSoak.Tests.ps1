@@ -87,7 +87,7 @@ Describe 'Store soak: one store, many processes' {
             $soak.privateIntegrity | Should -BeExactly 'ok'
         }
 
-        It 'never let a process hold a deleted -wal, -shm or store file (/proc/<pid>/fd, sampled during the run)' -Skip:(-not $IsLinux) {
+        It 'never let a process hold a deleted -wal, -shm or store file (/proc/PID/fd, sampled during the run)' -Skip:(-not $IsLinux) {
             $soak.fdSamples | Should -BeGreaterThan 10
             $soak.walDescriptorsSeen | Should -BeGreaterThan 0 -Because 'the monitor must see the live -wal descriptors to prove anything'
             $soak.deletedWalSightings | Should -Be 0 -Because ($soak.deletedWalExamples -join '; ')
