@@ -7,6 +7,11 @@ using System.Globalization;
 /// killed with SIGKILL half-way and restarted. Prints changes per second by kind of writer, acknowledged, lost, deleted -wal
 /// sightings and integrity. Needs the module (out/ConnectionTools; published here if missing) and a pwsh:
 /// CONNECTIONTOOLS_TEST_PWSH, else pwsh on PATH, else the repository's dotnet tool.
+/// Measured on 2 shared cores (load average about 15), 6 private connections:
+///   30 s:          4,130 acknowledged (exchanges 25.8/s, private side 25.8/s, short-lived TestProcess 0.9/s, short-lived pwsh 0.2/s,
+///                  ForEach-Object -Parallel 71.4/s; 98 public store writes/s), lost 0, duplicate versions 0, store errors 0,
+///                  integrity ok/ok, deleted -wal sightings 0 in 201 samples.
+///   30 s, kill -9: 4,072 acknowledged (1,538 before the kill at 15 s), lost 0, integrity ok/ok, deleted -wal sightings 0.
 /// </summary>
 public static class SoakBenchmark
 {
