@@ -7,8 +7,14 @@ using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
-// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs]
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|soak]
+// soak (30 s of real processes on one store, then again with kill -9 of the node host) runs only when asked for by name.
 var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs" } : args;
+if (suites.Contains("soak"))
+{
+    await SoakBenchmark.RunAsync();
+}
+
 if (suites.Contains("config"))
 {
     ConfigurationBenchmark.Run();

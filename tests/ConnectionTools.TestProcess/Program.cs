@@ -12,7 +12,20 @@ using ConnectionTools.Testing;
 //                                          damaged files); prints the first column of the first row, if any
 //   apply <store> <configuration.yaml> [ms]  Invoke-ConnectionConfiguration through Core; prints "ready" once started, then the failures;
 //                                            ms: a pause per connection, so a test can kill it before batched creation ends
-return args.Length > 0 ? Run(args) : Usage();
+//   soak --seconds N --work DIR --node DLL --module PSD1 --pwsh PATH [--kill] [--summary FILE]
+//                                          the store soak with real processes (Soak.cs); the commands below are its parts:
+//   soak-setup <public> <private> <count>  soak-private <private> <deadline> <log> <names>  soak-burst <public> <count> <log> <names>
+//   soak-verify <public> <private> <logs> <started> <killed> <elapsed ms>
+static long Long(string value) => long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
+return args.Length == 0 ? Usage() : args[0] switch
+{
+    "soak" => await Soak.RunAsync(args),
+    "soak-setup" => SoakWriters.Setup(args[1], args[2], (int)Long(args[3])),
+    "soak-private" => SoakWriters.PrivateLoop(args[1], Long(args[2]), args[3], args[4].Split(',')),
+    "soak-burst" => SoakWriters.Burst(args[1], (int)Long(args[2]), args[3], args[4].Split(',')),
+    "soak-verify" => SoakVerify.Run(args[1], args[2], args[3], Long(args[4]), Long(args[5]), Long(args[6])),
+    _ => Run(args),
+};
 
 static int Run(string[] args)
 {
