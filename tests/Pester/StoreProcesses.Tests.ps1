@@ -174,6 +174,14 @@ Connect-ConnectionNode -StorePath '$privateStore' | Out-Null
                 $path
             }
 
+            function Set-DamagedPage {
+                # Flips every byte of one 4096-byte page, as a bad sector or a stray write would.
+                param([Parameter(Mandatory)] [string] $Path, [Parameter(Mandatory)] [long] $Offset)
+                $bytes = [IO.File]::ReadAllBytes($Path)
+                for ($i = $Offset; $i -lt $Offset + 4096; $i++) { $bytes[$i] = $bytes[$i] -bxor 0x5A }
+                [IO.File]::WriteAllBytes($Path, $bytes)
+            }
+
             function Get-OpenError {
                 # What an admin sees: connect, then list. The error id of the first failure, or 'ok'.
                 param([Parameter(Mandatory)] [string] $Path)
@@ -196,13 +204,23 @@ catch { `$_.FullyQualifiedErrorId.Split(',')[0] + ' | ' + `$_.Exception.Message 
 
         It 'a store with a damaged page is Corrupt' {
             $path = New-FilledStore -Name 'flipped.db'
-            $bytes = [IO.File]::ReadAllBytes($path)
             # Page 2, the root of the first table of the schema.
-            for ($i = 4096; $i -lt 8192; $i++) { $bytes[$i] = $bytes[$i] -bxor 0x5A }
-            [IO.File]::WriteAllBytes($path, $bytes)
+            Set-DamagedPage -Path $path -Offset 4096
             $hash = Get-FileSha256 -Path $path
 
             Get-OpenError -Path $path | Should -Match '^ConnectionTools\.Store\.Corrupt \| .*is damaged'
+            Get-FileSha256 -Path $path | Should -Be $hash
+        }
+
+        It 'the node host refuses to serve a damaged store, and leaves it as it was' {
+            $path = New-FilledStore -Name 'host-damaged.db'
+            # The last page: nothing reads it on open, so only the host's quick check finds it.
+            Set-DamagedPage -Path $path -Offset ((Get-Item -LiteralPath $path).Length - 4096)
+            $hash = Get-FileSha256 -Path $path
+
+            $output = & dotnet (Join-Path $nodeFolder 'ConnectionTools.Node.dll') --store $path --urls "http://127.0.0.1:$(Get-FreePort)" 2>&1
+            $LASTEXITCODE | Should -Be 1
+            ($output -join "`n") | Should -Match 'ConnectionTools\.Store\.Corrupt: The store .* is damaged'
             Get-FileSha256 -Path $path | Should -Be $hash
         }
 
