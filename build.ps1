@@ -45,6 +45,11 @@ param(
 $CallerErrorActionPreference = $ErrorActionPreference
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# Logs are plain text: PowerShell 7.2 and later colour warnings and errors with ANSI sequences even in a file or a pipe.
+$style = Get-Variable -Name 'PSStyle' -ValueOnly -ErrorAction SilentlyContinue
+if ($null -ne $style -and [Console]::IsOutputRedirected) {
+    $style.OutputRendering = 'PlainText'
+}
 
 $RepoRoot = $PSScriptRoot
 $ModuleFolder = Join-Path (Join-Path $RepoRoot 'out') 'ConnectionTools'
@@ -113,10 +118,15 @@ function Write-Step {
 
 function Get-Dotnet {
     $command = Get-Command -Name 'dotnet' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if ($null -eq $command) {
-        throw 'dotnet is not on PATH. Install the .NET SDK 10 (https://dot.net) and run the build again.'
+    if ($null -ne $command) {
+        return $command.Path
     }
-    return $command.Path
+    # Started as `<path>/dotnet pwsh` with no dotnet on PATH: the process itself is dotnet.
+    $processPath = (Get-Process -Id $PID).Path
+    if ([System.IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
+        return $processPath
+    }
+    throw 'dotnet is not on PATH. Install the .NET SDK 10 (https://dot.net) and run the build again.'
 }
 
 function Invoke-Native {
@@ -258,7 +268,11 @@ function Find-TestPowerShell {
             $reason = "'$apphost' exited with code $LASTEXITCODE`: $version"
         }
         catch {
-            $reason = "'$apphost' did not start: $($_.Exception.Message)"
+            $cause = $_.Exception
+            while ($null -ne $cause.InnerException) {
+                $cause = $cause.InnerException
+            }
+            $reason = "'$apphost' did not start: $($cause.Message)"
         }
     }
 
@@ -339,10 +353,10 @@ function Invoke-XunitSuite {
     $exitCode = $LASTEXITCODE
     $suite.Failures = @($failures)
     if ($exitCode -ne 0 -and $suite.Failed -eq 0) {
-        $suite.Problem = "dotnet test exited with code $exitCode without a failed test: a build error or an aborted test run (see above)."
+        $suite.Problem = "failed without a failed test: dotnet test exited with code $exitCode (a build error or an aborted test run; see above)."
     }
     elseif ($exitCode -eq 0 -and $counts.Assemblies -eq 0) {
-        $suite.Problem = 'dotnet test printed no test summary: the totals could not be read.'
+        $suite.Problem = 'printed no test summary, so its totals could not be read.'
     }
     return $suite
 }
@@ -383,20 +397,20 @@ function Invoke-PesterSuite {
         & $pwsh.FilePath @arguments | Out-Host
         $exitCode = $LASTEXITCODE
         if (-not (Test-Path -LiteralPath $summaryPath -PathType Leaf)) {
-            $suite.Problem = "the Pester process exited with code $exitCode before it wrote its totals (see above)."
+            $suite.Problem = "did not finish: the Pester process exited with code $exitCode before it wrote its totals (see above)."
             return $suite
         }
-        $summary = Get-Content -LiteralPath $summaryPath -Raw | ConvertFrom-Json
+        $summary = Get-Content -LiteralPath $summaryPath -Raw -Encoding UTF8 | ConvertFrom-Json
         $suite.Passed = [int]$summary.Passed
         $suite.Failed = [int]$summary.Failed
         $suite.Skipped = [int]$summary.Skipped
         $suite.Failures = @($summary.Failures | Where-Object { $null -ne $_ } | ForEach-Object { "$($_.Name) ($($_.Location))" })
         if ($exitCode -ne 0 -and $suite.Failed -eq 0) {
-            $suite.Problem = "the Pester process exited with code $exitCode without a failed test (see above)."
+            $suite.Problem = "failed without a failed test: the Pester process exited with code $exitCode (see above)."
         }
     }
     catch {
-        $suite.Problem = "Pester did not run: $($_.Exception.Message)"
+        $suite.Problem = "did not run: $($_.Exception.Message)"
     }
     finally {
         $env:CONNECTIONTOOLS_TEST_PWSH = $savedTestPwsh
@@ -412,7 +426,7 @@ function Write-TestSummary {
     foreach ($result in $Suite) {
         Write-Host ("    {0}: {1} passed, {2} failed, {3} skipped" -f $result.Name, $result.Passed, $result.Failed, $result.Skipped)
         if ($null -ne $result.Problem) {
-            Write-Host "      FAILED: $($result.Problem)"
+            Write-Host "      FAILED: $($result.Name) $($result.Problem)"
         }
         foreach ($failure in @($result.Failures)) {
             Write-Host "      failed: $failure"
@@ -510,20 +524,21 @@ finally {
 $totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
 if ($suites.Count -gt 0) {
     Write-TestSummary -Suite $suites
-    $problems = 0
+    $problems = @()
     foreach ($result in $suites) {
         $totals.Passed += $result.Passed
         $totals.Failed += $result.Failed
         $totals.Skipped += $result.Skipped
         if ($null -ne $result.Problem) {
-            $problems++
+            $problems += "$($result.Name) $($result.Problem)"
         }
     }
-    if ($null -eq $failure -and ($totals.Failed -gt 0 -or $problems -gt 0)) {
-        $failure = "$($totals.Failed) failed test(s)"
-        if ($problems -gt 0) {
-            $failure += ", and $problems suite(s) that did not run or failed without a failed test"
+    if ($null -eq $failure -and ($totals.Failed -gt 0 -or $problems.Count -gt 0)) {
+        $reasons = @()
+        if ($totals.Failed -gt 0) {
+            $reasons += "$($totals.Failed) failed test(s)"
         }
+        $failure = ($reasons + $problems) -join '; '
     }
 }
 
