@@ -1,27 +1,37 @@
 <#
 .SYNOPSIS
-    Builds, tests or cleans ConnectionTools.
+    Builds, tests or cleans ConnectionTools, or opens a session with the module imported.
 
 .DESCRIPTION
     Build   Publishes the module into out/ConnectionTools, then checks the result:
             every expected file is there, the manifest's ModuleVersion equals the
             <Version> in Directory.Build.props, and Test-ModuleManifest accepts it.
-    Test    Build, then the xunit suites (dotnet test), then the Pester suite in a
-            fresh pwsh process when pwsh and Pester 5 are available.
-    Pester  Build, then the Pester suite only (.ci/run has already run dotnet test).
+    Test    Build, then every test: the xunit suites (dotnet test on the solution), then
+            the Pester suite in a fresh pwsh process. Both suites run even when the first
+            fails; the last line is the sum of both: "N passed, N failed, N skipped".
+    Pester  Build, then the Pester suite only.
+    Shell   Build, then imports the module into this session. Run it with -NoExit to stay:
+                dotnet pwsh -NoExit -File ./build.ps1 -Task Shell
     Clean   Removes out/ and the bin/obj folders of every project under src and tests.
+
+    The Pester suite needs nothing installed: Pester comes with the repository
+    (tests/Pester/PesterPackage lays it out in out/pester), and it runs in PowerShell 7.6,
+    the repository's local dotnet tool (.config/dotnet-tools.json):
+        dotnet tool restore
+        dotnet pwsh -File ./build.ps1 -Task Test
+    Under Windows PowerShell 5.1 the script restores that tool and runs the suite in it.
 
     Any failure ends the script with exit code 1.
 
 .EXAMPLE
-    ./build.ps1
+    dotnet pwsh -File ./build.ps1 -Task Test
 
 .EXAMPLE
     ./build.ps1 -Task Test -Configuration Debug
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Shell', 'Clean')]
     [string]$Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -29,13 +39,24 @@ param(
 )
 
 # No '#Requires -Version 7.0' on purpose: the module supports Windows PowerShell 5.1, so its build
-# script must parse and run there too. Keep the syntax 5.1-compatible (no ?:, ??, &&, $IsWindows).
+# script must parse and run there too. Keep the syntax 5.1-compatible (no ?:, ??, &&, $IsWindows);
+# tests/Pester/BuildScript.Tests.ps1 fails on syntax only PowerShell 7 accepts.
+# The Shell task restores the caller's preferences: with -File, this script runs in the session's global scope.
+$CallerErrorActionPreference = $ErrorActionPreference
 Set-StrictMode -Version Latest
 $ErrorActionPreference = 'Stop'
+# Logs are plain text: PowerShell 7.2 and later colour warnings and errors with ANSI sequences even in a file or a pipe.
+$style = Get-Variable -Name 'PSStyle' -ValueOnly -ErrorAction SilentlyContinue
+if ($null -ne $style -and [Console]::IsOutputRedirected) {
+    $style.OutputRendering = 'PlainText'
+}
 
 $RepoRoot = $PSScriptRoot
 $ModuleFolder = Join-Path (Join-Path $RepoRoot 'out') 'ConnectionTools'
 $TestResultsFolder = Join-Path (Join-Path $RepoRoot 'out') 'TestResults'
+# Pester comes with the repository: this project downloads it from the NuGet feed and lays it out in out/pester.
+$PesterProject = Join-Path $RepoRoot 'tests/Pester/PesterPackage/PesterPackage.csproj'
+$PesterModuleRoot = Join-Path (Join-Path $RepoRoot 'out') 'pester'
 
 # What a working module folder holds. Module.targets lays it out; this list is the independent check,
 # so a change there that drops a file fails here, naming the file, instead of on a user's machine.
@@ -97,10 +118,15 @@ function Write-Step {
 
 function Get-Dotnet {
     $command = Get-Command -Name 'dotnet' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if ($null -eq $command) {
-        throw 'dotnet is not on PATH. Install the .NET SDK 10 (https://dot.net) and run the build again.'
+    if ($null -ne $command) {
+        return $command.Path
     }
-    return $command.Path
+    # Started as `<path>/dotnet pwsh` with no dotnet on PATH: the process itself is dotnet.
+    $processPath = (Get-Process -Id $PID).Path
+    if ([System.IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
+        return $processPath
+    }
+    throw 'dotnet is not on PATH. Install the .NET SDK 10 (https://dot.net) and run the build again.'
 }
 
 function Invoke-Native {
@@ -121,21 +147,6 @@ function Invoke-Native {
     if ($exitCode -ne 0) {
         throw "$Description failed with exit code $exitCode."
     }
-}
-
-function ConvertTo-SingleQuotedString {
-    # For values spliced into a script that a child process runs.
-    param([Parameter(Mandatory = $true)][string]$Value)
-    return "'" + $Value.Replace("'", "''") + "'"
-}
-
-function Get-FreshPowerShellArgument {
-    # The arguments that run a script in a new pwsh process, so nothing it loads (the module's DLLs,
-    # Pester) ends up in this session, where loaded assemblies would lock out/ on Windows and could hide
-    # load-order bugs. -EncodedCommand sidesteps every quoting difference between 5.1 and pwsh.
-    param([Parameter(Mandatory = $true)][string]$Script)
-    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($Script))
-    return @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
 }
 
 function Test-ModuleLayout {
@@ -196,69 +207,252 @@ function Invoke-Build {
     Test-ModuleVersion
 }
 
-function Invoke-DotnetTest {
+function Test-WindowsPlatform {
+    # $IsWindows does not exist in Windows PowerShell 5.1, and strict mode makes reading it an error.
+    return [System.IO.Path]::DirectorySeparatorChar -eq '\'
+}
+
+function Get-DotnetRoot {
+    # The folder of the dotnet that runs this build. A framework-dependent apphost (pwsh) looks for the runtime in
+    # DOTNET_ROOT before the global install locations, so this makes it start where .NET lives elsewhere (~/.dotnet).
+    $processPath = (Get-Process -Id $PID).Path
+    if ([System.IO.Path]::GetFileNameWithoutExtension($processPath) -eq 'dotnet') {
+        return Split-Path -Parent $processPath
+    }
     $dotnet = Get-Dotnet
-    Invoke-Native -Description "dotnet test -c $Configuration" -FilePath $dotnet -ArgumentList @(
-        'test'
-        (Join-Path $RepoRoot 'ConnectionTools.sln')
-        '-c', $Configuration
-    )
+    # /usr/bin/dotnet is often a link to the install folder. File.ResolveLinkTarget is .NET 6+; Windows PowerShell 5.1
+    # runs on Windows, where dotnet.exe is not a link.
+    $resolve = [System.IO.File].GetMethod('ResolveLinkTarget', [type[]]@([string], [bool]))
+    if ($null -ne $resolve) {
+        $target = $resolve.Invoke($null, @($dotnet, $true))
+        if ($null -ne $target) {
+            $dotnet = $target.FullName
+        }
+    }
+    return Split-Path -Parent $dotnet
+}
+
+function Find-TestPowerShell {
+    # The pwsh that runs the Pester suite and that the tests start fresh processes with (CONNECTIONTOOLS_TEST_PWSH).
+    # In PowerShell 7 (under `dotnet pwsh`, the repository's tool) it is this session's own: the apphost in $PSHOME, not
+    # the process path, which is dotnet for a dotnet tool. In Windows PowerShell 5.1 it is the repository's tool,
+    # restored here and asked where it lives. Returns FilePath and Arguments (what starts it) and TestPath (a file the
+    # tests can run with & and arguments).
+    $dotnet = Get-Dotnet
+    $ErrorActionPreference = 'Continue'
+    if ($PSVersionTable.PSEdition -eq 'Core') {
+        $pwshHome = $PSHOME
+    }
+    else {
+        Invoke-Native -Description 'dotnet tool restore (PowerShell 7 for the Pester suite)' -FilePath $dotnet -ArgumentList @('tool', 'restore')
+        $pwshHome = (@(& $dotnet pwsh -NoProfile -NonInteractive -Command '[Console]::Out.Write($PSHOME)') -join '').Trim()
+        if ($LASTEXITCODE -ne 0 -or [string]::IsNullOrEmpty($pwshHome)) {
+            throw "'dotnet pwsh', the repository's PowerShell (.config/dotnet-tools.json), did not start (exit code $LASTEXITCODE)."
+        }
+    }
+
+    if ([string]::IsNullOrEmpty($env:DOTNET_ROOT)) {
+        $env:DOTNET_ROOT = Get-DotnetRoot
+    }
+    $apphost = Join-Path $pwshHome $(if (Test-WindowsPlatform) { 'pwsh.exe' } else { 'pwsh' })
+    $assembly = Join-Path $pwshHome 'pwsh.dll'
+    $probe = '[Console]::Out.Write($PSVersionTable.PSVersion.ToString())'
+
+    $reason = "'$apphost' does not exist"
+    if (Test-Path -LiteralPath $apphost -PathType Leaf) {
+        try {
+            $version = (@(& $apphost -NoProfile -NonInteractive -Command $probe 2>&1) -join ' ').Trim()
+            if ($LASTEXITCODE -eq 0 -and $version -match '^\d+\.\d+') {
+                return [pscustomobject]@{ FilePath = $apphost; Arguments = @(); TestPath = $apphost; Version = $version }
+            }
+            $reason = "'$apphost' exited with code $LASTEXITCODE`: $version"
+        }
+        catch {
+            $cause = $_.Exception
+            while ($null -ne $cause.InnerException) {
+                $cause = $cause.InnerException
+            }
+            $reason = "'$apphost' did not start: $($cause.Message)"
+        }
+    }
+
+    # No working apphost (say, a package cache without the execute bit): run pwsh.dll with dotnet. The tests need one
+    # file to start, so on Linux and macOS a two-line script under out/ stands in for the apphost.
+    if (-not (Test-Path -LiteralPath $assembly -PathType Leaf) -or (Test-WindowsPlatform)) {
+        throw "no PowerShell 7 to run the Pester suite with: $reason."
+    }
+    $dotnetHost = Join-Path $env:DOTNET_ROOT 'dotnet'
+    $version = (@(& $dotnetHost $assembly -NoProfile -NonInteractive -Command $probe 2>&1) -join ' ').Trim()
+    if ($LASTEXITCODE -ne 0 -or $version -notmatch '^\d+\.\d+') {
+        throw "no PowerShell 7 to run the Pester suite with: $reason; 'dotnet $assembly' failed too (exit code $LASTEXITCODE): $version"
+    }
+    $wrapperFolder = Join-Path (Join-Path $RepoRoot 'out') 'pwsh'
+    $null = New-Item -ItemType Directory -Path $wrapperFolder -Force
+    $wrapper = Join-Path $wrapperFolder 'pwsh'
+    $quote = { param($value) "'" + $value.Replace("'", "'\''") + "'" }
+    [System.IO.File]::WriteAllText($wrapper, "#!/bin/sh`nexec $(& $quote $dotnetHost) $(& $quote $assembly) `"`$@`"`n")
+    & chmod +x $wrapper
+    Write-Host "    $reason; using 'dotnet pwsh.dll' through $wrapper"
+    return [pscustomobject]@{ FilePath = $dotnetHost; Arguments = @($assembly); TestPath = $wrapper; Version = $version }
+}
+
+function Install-RepositoryPester {
+    # Pester comes with the repository: tests/Pester/PesterPackage downloads it from the NuGet feed and lays it out as
+    # out/pester/Pester/<version>/. Returns the version, which the project file names once.
+    [xml]$project = Get-Content -LiteralPath $PesterProject -Raw
+    $versionNode = $project.SelectSingleNode('/Project/PropertyGroup/PesterVersion')
+    if ($null -eq $versionNode -or [string]::IsNullOrWhiteSpace($versionNode.InnerText)) {
+        throw "No <PesterVersion> found in '$PesterProject'."
+    }
+    $version = $versionNode.InnerText.Trim()
+
+    try {
+        Invoke-Native -Description "Pester $version from the NuGet feed into out/pester (dotnet build tests/Pester/PesterPackage)" -FilePath (Get-Dotnet) -ArgumentList @(
+            'build', $PesterProject, '-c', $Configuration, '-nologo', '-v', 'minimal'
+        )
+    }
+    catch {
+        throw "Pester $version could not be laid out in out/pester: $($_.Exception.Message) (dotnet's error is above; the package comes from the NuGet feed)"
+    }
+    $manifest = Join-Path $PesterModuleRoot "Pester/$version/Pester.psd1"
+    if (-not (Test-Path -LiteralPath $manifest -PathType Leaf)) {
+        throw "Pester $version could not be laid out: '$manifest' is missing after dotnet build tests/Pester/PesterPackage."
+    }
+    return $version
+}
+
+function New-SuiteResult {
+    param([Parameter(Mandatory = $true)][string]$Name)
+    # Problem: why the suite did not run, or failed without a failed test (a build error, an aborted run).
+    return [pscustomobject]@{ Name = $Name; Passed = 0; Failed = 0; Skipped = 0; Problem = $null; Failures = @() }
+}
+
+function Invoke-XunitSuite {
+    # dotnet test on the solution. Its output is shown as it comes and read for the totals: each test assembly prints
+    # one "Passed!|Failed! - Failed: F, Passed: P, Skipped: S, Total: T" line, and each failed test "  Failed <name> [time]".
+    $suite = New-SuiteResult -Name 'xunit (dotnet test)'
+    $dotnet = Get-Dotnet
+    Write-Step "dotnet test ConnectionTools.sln -c $Configuration (the xunit suites)"
+    $counts = @{ Assemblies = 0 }
+    $failures = New-Object System.Collections.Generic.List[string]
+    # Continue: in Windows PowerShell 5.1, 2>&1 turns stderr lines into error records, which 'Stop' would make fatal.
+    $ErrorActionPreference = 'Continue'
+    & $dotnet test (Join-Path $RepoRoot 'ConnectionTools.sln') -c $Configuration -nologo 2>&1 | ForEach-Object {
+        $line = "$_"
+        Write-Host $line
+        if ($line -match '^\s*(Passed|Failed|Skipped)!\s+-\s+Failed:\s*(\d+),\s*Passed:\s*(\d+),\s*Skipped:\s*(\d+)') {
+            $counts.Assemblies++
+            $suite.Failed += [int]$Matches[2]
+            $suite.Passed += [int]$Matches[3]
+            $suite.Skipped += [int]$Matches[4]
+        }
+        elseif ($line -match '^\s+Failed\s+(\S.*?)\s+\[[^\]]*\]\s*$') {
+            $failures.Add($Matches[1])
+        }
+    }
+    $exitCode = $LASTEXITCODE
+    $suite.Failures = @($failures)
+    if ($exitCode -ne 0 -and $suite.Failed -eq 0) {
+        $suite.Problem = "failed without a failed test: dotnet test exited with code $exitCode (a build error or an aborted test run; see above)."
+    }
+    elseif ($exitCode -eq 0 -and $counts.Assemblies -eq 0) {
+        $suite.Problem = 'printed no test summary, so its totals could not be read.'
+    }
+    return $suite
 }
 
 function Invoke-PesterSuite {
-    $pwsh = Get-Command -Name 'pwsh' -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
-    if ($null -eq $pwsh) {
-        Write-Warning 'NOTICE: pwsh (PowerShell 7) is not on PATH, so the Pester suite (tests/Pester) was skipped.'
-        return
-    }
+    # The Pester suite in a fresh pwsh process, so nothing it loads (the module's DLLs, Pester) ends up in this session,
+    # where loaded assemblies would lock out/ on Windows and could hide load-order bugs. The runner is a file run with
+    # -File: -EncodedCommand would make the child write its streams to the log as CLIXML.
+    $suite = New-SuiteResult -Name 'Pester'
+    $savedTestPwsh = $env:CONNECTIONTOOLS_TEST_PWSH
+    $savedDotnetRoot = $env:DOTNET_ROOT
+    try {
+        $pesterVersion = Install-RepositoryPester
+        $suite.Name = "Pester $pesterVersion"
+        $pwsh = Find-TestPowerShell
+        # The tests start fresh processes with this pwsh, the same on every machine (pwsh need not be on PATH).
+        $env:CONNECTIONTOOLS_TEST_PWSH = $pwsh.TestPath
 
-    # Ask the pwsh that will run the tests, not this session: Windows PowerShell has its own module path.
-    $probe = 'Get-Module -ListAvailable -Name Pester | Where-Object { $_.Version.Major -eq 5 } | ' +
-        'Sort-Object -Property Version -Descending | Select-Object -First 1 | ForEach-Object { $_.Version.ToString() }'
-    $probeOutput = @(& $pwsh.Path (Get-FreshPowerShellArgument -Script $probe))
-    $pesterVersion = $probeOutput | Where-Object { "$_" -match '^\d+\.\d+' } | Select-Object -Last 1
-    if ($null -eq $pesterVersion) {
-        Write-Warning ('NOTICE: Pester 5 is not installed for pwsh, so the Pester suite (tests/Pester) was skipped. ' +
-            'Install it with: pwsh -Command "Install-Module Pester -MinimumVersion 5.0 -Scope CurrentUser"')
-        return
+        if (-not (Test-Path -LiteralPath $TestResultsFolder)) {
+            $null = New-Item -ItemType Directory -Path $TestResultsFolder
+        }
+        $testsPath = Join-Path (Join-Path $RepoRoot 'tests') 'Pester'
+        $summaryPath = Join-Path $TestResultsFolder 'pester-summary.json'
+        if (Test-Path -LiteralPath $summaryPath) {
+            Remove-Item -LiteralPath $summaryPath
+        }
+        $arguments = @($pwsh.Arguments) + @(
+            '-NoProfile', '-NonInteractive', '-File', (Join-Path $testsPath 'Invoke-PesterSuite.ps1')
+            '-PesterRoot', $PesterModuleRoot
+            '-PesterVersion', $pesterVersion
+            '-Path', $testsPath
+            '-ResultPath', (Join-Path $TestResultsFolder 'pester.xml')
+            '-SummaryPath', $summaryPath
+        )
+        Write-Step "Pester $pesterVersion on tests/Pester in PowerShell $($pwsh.Version) ($($pwsh.TestPath)); results in out/TestResults/pester.xml"
+        $ErrorActionPreference = 'Continue'
+        # Out-Host, so that the child's output is shown and never becomes this function's output.
+        & $pwsh.FilePath @arguments | Out-Host
+        $exitCode = $LASTEXITCODE
+        if (-not (Test-Path -LiteralPath $summaryPath -PathType Leaf)) {
+            $suite.Problem = "did not finish: the Pester process exited with code $exitCode before it wrote its totals (see above)."
+            return $suite
+        }
+        $summary = Get-Content -LiteralPath $summaryPath -Raw -Encoding UTF8 | ConvertFrom-Json
+        $suite.Passed = [int]$summary.Passed
+        $suite.Failed = [int]$summary.Failed
+        $suite.Skipped = [int]$summary.Skipped
+        $suite.Failures = @($summary.Failures | Where-Object { $null -ne $_ } | ForEach-Object { "$($_.Name) ($($_.Location))" })
+        if ($exitCode -ne 0 -and $suite.Failed -eq 0) {
+            $suite.Problem = "failed without a failed test: the Pester process exited with code $exitCode (see above)."
+        }
     }
-
-    if (-not (Test-Path -LiteralPath $TestResultsFolder)) {
-        $null = New-Item -ItemType Directory -Path $TestResultsFolder
+    catch {
+        $suite.Problem = "did not run: $($_.Exception.Message)"
     }
-    $testsPath = Join-Path (Join-Path $RepoRoot 'tests') 'Pester'
-    $resultsPath = Join-Path $TestResultsFolder 'pester.xml'
-
-    # Single-quoted here-string: nothing in it is expanded here; the placeholders are replaced below.
-    $runner = @'
-$ErrorActionPreference = 'Stop'
-Import-Module -Name Pester -RequiredVersion __PESTER_VERSION__
-$configuration = New-PesterConfiguration
-$configuration.Run.Path = __TESTS_PATH__
-$configuration.Run.PassThru = $true
-$configuration.Output.Verbosity = 'Detailed'
-$configuration.TestResult.Enabled = $true
-$configuration.TestResult.OutputFormat = 'NUnitXml'
-$configuration.TestResult.OutputPath = __RESULTS_PATH__
-# The tests run in this session state and would inherit 'Stop', which turns every non-terminating error into a
-# terminating one. Run them with PowerShell's default, as Invoke-Pester in an ordinary session does, so that a
-# suite behaves the same here and when run by hand.
-$ErrorActionPreference = 'Continue'
-$result = Invoke-Pester -Configuration $configuration
-$failures = $result.FailedCount + $result.FailedBlocksCount + $result.FailedContainersCount
-if ($result.Result -ne 'Passed' -or $failures -gt 0) {
-    Write-Host "Pester: $($result.FailedCount) failed test(s), $($result.FailedBlocksCount) failed block(s), $($result.FailedContainersCount) failed file(s)."
-    # 1, not the count: exit codes wrap at 256 on Linux, and 256 failures must not read as success.
-    exit 1
+    finally {
+        $env:CONNECTIONTOOLS_TEST_PWSH = $savedTestPwsh
+        $env:DOTNET_ROOT = $savedDotnetRoot
+    }
+    return $suite
 }
-exit 0
-'@
-    $runner = $runner.Replace('__PESTER_VERSION__', (ConvertTo-SingleQuotedString $pesterVersion))
-    $runner = $runner.Replace('__TESTS_PATH__', (ConvertTo-SingleQuotedString $testsPath))
-    $runner = $runner.Replace('__RESULTS_PATH__', (ConvertTo-SingleQuotedString $resultsPath))
 
-    Invoke-Native -Description "Pester $pesterVersion on tests/Pester (fresh pwsh process; results in out/TestResults/pester.xml)" `
-        -FilePath $pwsh.Path -ArgumentList (Get-FreshPowerShellArgument -Script $runner)
+function Write-TestSummary {
+    # One line per suite, what failed, then (last, written by the caller) the plain totals line.
+    param([Parameter(Mandatory = $true)][object[]]$Suite)
+    Write-Step 'Test summary'
+    foreach ($result in $Suite) {
+        Write-Host ("    {0}: {1} passed, {2} failed, {3} skipped" -f $result.Name, $result.Passed, $result.Failed, $result.Skipped)
+        if ($null -ne $result.Problem) {
+            Write-Host "      FAILED: $($result.Name) $($result.Problem)"
+        }
+        foreach ($failure in @($result.Failures)) {
+            Write-Host "      failed: $failure"
+        }
+    }
+}
+
+function Import-BuiltModule {
+    # The Shell task: the built module in this session. Run with -NoExit, the session stays open with it.
+    $manifest = Join-Path $ModuleFolder 'ConnectionTools.psd1'
+    Write-Step "Importing $manifest into this session"
+    $module = Import-Module -Name $manifest -Global -Force -PassThru
+    $store = 'the per-user default store'
+    if (-not [string]::IsNullOrEmpty($env:CONNECTIONTOOLS_STORE)) {
+        $store = "the store in CONNECTIONTOOLS_STORE ($env:CONNECTIONTOOLS_STORE)"
+    }
+    Write-Host "    ConnectionTools $($module.Version) is imported, on $($store): try Get-Connection, or Get-ConnectionNode to see which store and why."
+    $commandLine = @([Environment]::GetCommandLineArgs() | Select-Object -Skip 1)
+    $stays = @($commandLine | Where-Object { $_ -match '^(-|--|/)noe' }).Count -gt 0
+    $runsFile = @($commandLine | Where-Object { $_ -match '^(-|--|/)(f|fi|fil|file|c|co|com|comm|comma|comman|command)$' }).Count -gt 0
+    if ($stays) {
+        Write-Host '    Type exit to leave.'
+    }
+    elseif ($runsFile) {
+        Write-Warning 'This pwsh ends with the script. To stay in a session with the module: dotnet pwsh -NoExit -File ./build.ps1 -Task Shell'
+    }
 }
 
 function Invoke-Clean {
@@ -294,6 +488,8 @@ function Invoke-Clean {
 }
 
 $stopwatch = [Diagnostics.Stopwatch]::StartNew()
+$failure = $null
+$suites = @()
 Push-Location -LiteralPath $RepoRoot
 try {
     switch ($Task) {
@@ -302,24 +498,67 @@ try {
         }
         'Test' {
             Invoke-Build
-            Invoke-DotnetTest
-            Invoke-PesterSuite
+            # Both suites run even when the first fails, so that the totals are complete.
+            $suites = @(Invoke-XunitSuite) + @(Invoke-PesterSuite)
         }
         'Pester' {
             Invoke-Build
-            Invoke-PesterSuite
+            $suites = @(Invoke-PesterSuite)
+        }
+        'Shell' {
+            Invoke-Build
+            Import-BuiltModule
         }
         'Clean' {
             Invoke-Clean
         }
     }
-    Write-Host ("build.ps1 -Task {0}: succeeded in {1:0.0} s" -f $Task, $stopwatch.Elapsed.TotalSeconds) -ForegroundColor Green
 }
 catch {
-    $host.UI.WriteErrorLine("build.ps1 -Task $($Task): FAILED: $($_.Exception.Message)")
-    exit 1
+    $failure = $_.Exception.Message
 }
 finally {
     Pop-Location
+}
+
+$totals = @{ Passed = 0; Failed = 0; Skipped = 0 }
+if ($suites.Count -gt 0) {
+    Write-TestSummary -Suite $suites
+    $problems = @()
+    foreach ($result in $suites) {
+        $totals.Passed += $result.Passed
+        $totals.Failed += $result.Failed
+        $totals.Skipped += $result.Skipped
+        if ($null -ne $result.Problem) {
+            $problems += "$($result.Name) $($result.Problem)"
+        }
+    }
+    if ($null -eq $failure -and ($totals.Failed -gt 0 -or $problems.Count -gt 0)) {
+        $reasons = @()
+        if ($totals.Failed -gt 0) {
+            $reasons += "$($totals.Failed) failed test(s)"
+        }
+        $failure = ($reasons + $problems) -join '; '
+    }
+}
+
+$elapsed = '{0:0.0} s' -f $stopwatch.Elapsed.TotalSeconds
+if ($null -eq $failure) {
+    Write-Host "build.ps1 -Task $($Task): succeeded in $elapsed" -ForegroundColor Green
+}
+else {
+    $host.UI.WriteErrorLine("build.ps1 -Task $($Task): FAILED in $($elapsed): $failure")
+}
+if ($suites.Count -gt 0) {
+    # The closing line, plain, for people and CI logs alike: the sum of every suite that ran.
+    Write-Host ('{0} passed, {1} failed, {2} skipped' -f $totals.Passed, $totals.Failed, $totals.Skipped)
+}
+
+# Run with -File, this script shares the session's global scope: give the prompt (the Shell task, -NoExit) back its
+# defaults instead of strict mode and 'Stop'.
+$ErrorActionPreference = $CallerErrorActionPreference
+Set-StrictMode -Off
+if ($null -ne $failure) {
+    exit 1
 }
 exit 0
