@@ -90,7 +90,10 @@ internal static class Soak
             for (var p = 0; p < options.Private; p++)
             {
                 var mine = names.Where((_, i) => i % options.Private == p).ToArray();
-                privateLoops.Add(RunToolAsync(tool, new[] { "soak-private", privateStore, deadline.ToString(CultureInfo.InvariantCulture), Path.Combine(logs, $"private-{p}.log"), string.Join(',', mine) }, TimeSpan.FromSeconds(options.Seconds + 180), watched, "private side"));
+                // With --kill, the private sides keep exchanging a while longer, so that the restarted host serves some (a slow restart
+                // on a loaded machine would otherwise come after their deadline).
+                var privateDeadline = deadline + (options.Kill ? 10_000 : 0);
+                privateLoops.Add(RunToolAsync(tool, new[] { "soak-private", privateStore, privateDeadline.ToString(CultureInfo.InvariantCulture), Path.Combine(logs, $"private-{p}.log"), string.Join(',', mine) }, TimeSpan.FromSeconds(options.Seconds + 180), watched, "private side"));
             }
 
             // Short-lived processes, one after another: three TestProcess bursts of 5 changes, then a pwsh burst of 3 through the cmdlets.
@@ -133,7 +136,14 @@ internal static class Soak
             if (options.Kill)
             {
                 // Mid-way, while exchanges are being committed: SIGKILL, a moment without a host, then a restart on the same store.
+                // Not before the first exchange is acknowledged: on a loaded machine the private sides can take seconds to start.
                 await Task.Delay(TimeSpan.FromSeconds(options.Seconds / 2));
+                var waitForExchange = Stopwatch.StartNew();
+                while (!AnyExchangeAcknowledged(logs) && waitForExchange.Elapsed < TimeSpan.FromSeconds(60))
+                {
+                    await Task.Delay(100);
+                }
+
                 killedAt = SoakWriters.Now();
                 nodeHost.Kill();
                 await nodeHost.WaitForExitAsync();
@@ -550,9 +560,66 @@ internal static class Soak
         }
     }
 
+    /// <summary>Whether a private side has logged an exchange the host acknowledged ("X" lines of private-*.log).</summary>
+    private static bool AnyExchangeAcknowledged(string logs)
+    {
+        foreach (var file in Directory.GetFiles(logs, "private-*.log"))
+        {
+            using var reader = new StreamReader(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete));
+            string? line;
+            while ((line = reader.ReadLine()) != null)
+            {
+                if (line.StartsWith("X\t", StringComparison.Ordinal))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// One suspend or resume of a random connection through the cmdlets, shared by both scripts: logs a change under
+    /// <c>$Tag</c> only when the cmdlet's verbose message says it was committed ("Suspend: connection 'x': ... (version N)."),
+    /// logs every error, and returns how many changes took effect.
+    /// </summary>
+    private const string ChangeFunction = """
+        function Invoke-SoakChange {
+            param([string[]] $Names, [Random] $Random, [IO.StreamWriter] $Log, [string] $Tag)
+            $name = $Names[$Random.Next($Names.Count)]
+            $problems = @()
+            $current = Get-Connection -Name $name -ErrorAction SilentlyContinue -ErrorVariable +problems
+            $records = @()
+            if ($null -ne $current) {
+                $records = if ($current.Status -eq 'Active') {
+                    Suspend-Connection -Name $name -Verbose -ErrorAction SilentlyContinue -ErrorVariable +problems 4>&1
+                } else {
+                    Resume-Connection -Name $name -Verbose -ErrorAction SilentlyContinue -ErrorVariable +problems 4>&1
+                }
+            }
+            $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+            $actor = [Environment]::UserName
+            $made = 0
+            foreach ($record in $records) {
+                if ($record -is [System.Management.Automation.VerboseRecord] -and $record.Message -match "^(Suspend|Resume): connection '(.+)': .*\(version (\d+)\)\.$") {
+                    $Log.WriteLine("$Tag`t$now`t$actor`t$($Matches[2])`t$($Matches[3])")
+                    $made++
+                }
+            }
+            foreach ($problem in $problems) {
+                $Log.WriteLine("E`t$now`t$actor`t$($problem.FullyQualifiedErrorId)`t$($problem.Exception.Message -replace '\s+', ' ')")
+            }
+            $made
+        }
+
+        """;
+
     /// <summary>The long pwsh session: imports the module, says "ready", reads the deadline, then changes the public store from ForEach-Object -Parallel runspaces.</summary>
     private const string ParallelScript = """
         param([string] $Module, [string] $Store, [string] $LogFolder, [string] $Names, [int] $Throttle)
+
+        """ + ChangeFunction + """
         $ErrorActionPreference = 'Stop'
         Import-Module -Name $Module
         $null = Connect-ConnectionNode -StorePath $Store
@@ -560,39 +627,20 @@ internal static class Soak
         [Console]::Out.Flush()
         $deadline = [long][Console]::In.ReadLine()
         $nameList = $Names -split ','
+        # Runspaces of -Parallel see no functions of this one: each defines the shared one from its text.
+        $changeFunction = ${function:Invoke-SoakChange}.ToString()
         1..$Throttle | ForEach-Object -ThrottleLimit $Throttle -Parallel {
             $ErrorActionPreference = 'Continue'
+            ${function:Invoke-SoakChange} = [scriptblock]::Create($using:changeFunction)
             Import-Module -Name $using:Module
             $null = Connect-ConnectionNode -StorePath $using:Store
-            $names = $using:nameList
             $end = $using:deadline
             $log = [IO.StreamWriter]::new([IO.FileStream]::new((Join-Path $using:LogFolder "parallel-$PID-$_.log"), 'Append', 'Write', 'ReadWrite'))
             $log.AutoFlush = $true
-            $actor = [Environment]::UserName
             $random = [Random]::new($_)
             try {
                 while ([DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds() -lt $end) {
-                    $name = $names[$random.Next($names.Count)]
-                    $problems = @()
-                    $current = Get-Connection -Name $name -ErrorAction SilentlyContinue -ErrorVariable +problems
-                    $records = @()
-                    if ($null -ne $current) {
-                        $records = if ($current.Status -eq 'Active') {
-                            Suspend-Connection -Name $name -Verbose -ErrorAction SilentlyContinue -ErrorVariable +problems 4>&1
-                        } else {
-                            Resume-Connection -Name $name -Verbose -ErrorAction SilentlyContinue -ErrorVariable +problems 4>&1
-                        }
-                    }
-                    $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
-                    foreach ($record in $records) {
-                        # The cmdlet's own word that the change was committed: "Suspend: connection 'x': ... (version N)."
-                        if ($record -is [System.Management.Automation.VerboseRecord] -and $record.Message -match "^(Suspend|Resume): connection '(.+)': .*\(version (\d+)\)\.$") {
-                            $log.WriteLine("W`t$now`t$actor`t$($Matches[2])`t$($Matches[3])")
-                        }
-                    }
-                    foreach ($problem in $problems) {
-                        $log.WriteLine("E`t$now`t$actor`t$($problem.FullyQualifiedErrorId)`t$($problem.Exception.Message -replace '\s+', ' ')")
-                    }
+                    $null = Invoke-SoakChange -Names $using:nameList -Random $random -Log $log -Tag 'W'
                 }
             }
             finally {
@@ -604,39 +652,20 @@ internal static class Soak
     /// <summary>A short-lived pwsh: imports the module, makes a few changes through the cmdlets, logs them, and exits.</summary>
     private const string BurstScript = """
         param([string] $Module, [string] $Store, [string] $Log, [string] $Names, [int] $Count)
+
+        """ + ChangeFunction + """
         $ErrorActionPreference = 'Stop'
         Import-Module -Name $Module
         $null = Connect-ConnectionNode -StorePath $Store
         $ErrorActionPreference = 'Continue'
-        $nameList = $Names -split ','
-        $actor = [Environment]::UserName
         $writer = [IO.StreamWriter]::new([IO.FileStream]::new($Log, 'Append', 'Write', 'ReadWrite'))
         $writer.AutoFlush = $true
+        $random = [Random]::new()
         try {
             # Until Count changes took effect: another writer may flip a connection between Get-Connection and the change.
             $made = 0
             for ($i = 0; $made -lt $Count -and $i -lt 4 * $Count; $i++) {
-                $name = $nameList[(Get-Random -Maximum $nameList.Count)]
-                $problems = @()
-                $current = Get-Connection -Name $name -ErrorAction SilentlyContinue -ErrorVariable +problems
-                $records = @()
-                if ($null -ne $current) {
-                    $records = if ($current.Status -eq 'Active') {
-                        Suspend-Connection -Name $name -Verbose -ErrorAction SilentlyContinue -ErrorVariable +problems 4>&1
-                    } else {
-                        Resume-Connection -Name $name -Verbose -ErrorAction SilentlyContinue -ErrorVariable +problems 4>&1
-                    }
-                }
-                $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
-                foreach ($record in $records) {
-                    if ($record -is [System.Management.Automation.VerboseRecord] -and $record.Message -match "^(Suspend|Resume): connection '(.+)': .*\(version (\d+)\)\.$") {
-                        $writer.WriteLine("Q`t$now`t$actor`t$($Matches[2])`t$($Matches[3])")
-                        $made++
-                    }
-                }
-                foreach ($problem in $problems) {
-                    $writer.WriteLine("E`t$now`t$actor`t$($problem.FullyQualifiedErrorId)`t$($problem.Exception.Message -replace '\s+', ' ')")
-                }
+                $made += Invoke-SoakChange -Names ($Names -split ',') -Random $random -Log $writer -Tag 'Q'
             }
         }
         finally {
