@@ -290,7 +290,7 @@ try { Get-Connection | Out-Null; 'listed' } catch { `$_.FullyQualifiedErrorId.Sp
         It 'Export-ConnectionConfiguration refuses the store, its companions and any SQLite database, and writes nothing' {
             $store = New-SeededStore -Name 'export-guard' -Connection @(@{ Name = 'a'; Type = 'Private'; Status = 'Active' }, @{ Name = 'b'; Type = 'Private'; Status = 'Paused' })
             foreach ($target in @($store, "$store-wal", "$store-shm", "$store.key")) {
-                { Export-ConnectionConfiguration -Path $target -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Configuration.ProtectedPath,*'
+                { Export-ConnectionConfiguration -Path $target -ErrorAction Stop -WarningAction SilentlyContinue } | Should -Throw -ErrorId 'ConnectionTools.Configuration.ProtectedPath,*'
             }
             @(Get-Connection).Count | Should -Be 2
             Invoke-Sql -Path $store -Sql 'PRAGMA integrity_check;' | Should -Be 'ok'
