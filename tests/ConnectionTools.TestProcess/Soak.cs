@@ -96,7 +96,8 @@ internal static class Soak
                 privateLoops.Add(RunToolAsync(tool, new[] { "soak-private", privateStore, privateDeadline.ToString(CultureInfo.InvariantCulture), Path.Combine(logs, $"private-{p}.log"), string.Join(',', mine) }, TimeSpan.FromSeconds(options.Seconds + 180), watched, "private side"));
             }
 
-            // Short-lived processes, one after another: three TestProcess bursts of 5 changes, then a pwsh burst of 3 through the cmdlets.
+            // Short-lived processes, one after another: a pwsh burst of 3 through the cmdlets, then three TestProcess bursts of 5.
+            // The pwsh burst comes first, so that even a short run on a loaded machine has one of each.
             var bursts = Task.Run(async () =>
             {
                 var count = 0;
@@ -104,7 +105,7 @@ internal static class Soak
                 while (SoakWriters.Now() < deadline)
                 {
                     count++;
-                    if (count % 4 == 0)
+                    if (count % 4 == 1)
                     {
                         pwshBursts++;
                         var r = await RunAsync(options.Pwsh, new[] { "-NoProfile", "-NonInteractive", "-File", burstScript, "-Module", options.Module, "-Store", publicStore, "-Log", Path.Combine(logs, $"burst-pwsh-{count}.log"), "-Names", string.Join(',', names), "-Count", "3" }, TimeSpan.FromMinutes(2), watched, "short-lived pwsh");

@@ -59,11 +59,7 @@ Describe 'One store, many processes' {
         }
 
         # The node host, built once for this file, started on demand on a free loopback port.
-        $nodeFolder = Join-Path $TestDrive 'node'
-        $buildLog = & dotnet build (Join-Path $repoRoot 'src/ConnectionTools.Node') -c Release -o $nodeFolder -nologo 2>&1
-        if ($LASTEXITCODE -ne 0) {
-            throw "Building the node host failed:$([Environment]::NewLine)$($buildLog -join [Environment]::NewLine)"
-        }
+        $nodeFolder = Split-Path -Parent (Get-TestTool -Name Node)
 
         function Start-NodeHost {
             param([Parameter(Mandatory)] [string] $StorePath, [Parameter(Mandatory)] [int] $Port, [Parameter(Mandatory)] [string] $Name)

@@ -19,11 +19,7 @@ Describe 'Store soak: one store, many processes' {
     BeforeAll {
         . (Join-Path $PSScriptRoot 'TestSession.ps1') -SeedTool
 
-        $nodeFolder = Join-Path $TestDrive 'node'
-        $buildLog = & dotnet build (Join-Path (Join-Path $repoRoot 'src') 'ConnectionTools.Node') -c Release -o $nodeFolder -nologo 2>&1
-        if ($LASTEXITCODE -ne 0) {
-            throw "Building the node host failed (dotnet build exit code $LASTEXITCODE):$([Environment]::NewLine)$($buildLog -join [Environment]::NewLine)"
-        }
+        $nodeFolder = Split-Path -Parent (Get-TestTool -Name Node)
 
         function Invoke-StoreSoak {
             # Runs the harness and returns its summary; the figures it prints go to the test log.

@@ -31,15 +31,22 @@ if ([string]::IsNullOrEmpty($pwshPath)) {
 $savedStoreVariable = $env:CONNECTIONTOOLS_STORE
 $env:CONNECTIONTOOLS_STORE = Join-Path $TestDrive 'environment-store.db'
 
-if ($SeedTool) {
-    $seedFolder = Join-Path $TestDrive 'seed-tool'
-    $seedProject = Join-Path $repoRoot 'tests/ConnectionTools.TestProcess/ConnectionTools.TestProcess.csproj'
-    $buildLog = & dotnet build $seedProject -c Release -o $seedFolder -nologo 2>&1
+function Get-TestTool {
+    # Builds a program the suites run (the seeding/test process, the node host) into out/test-tools/<name> and returns the
+    # path of its assembly. One folder for every suite: after the first, a build finds everything up to date and only checks.
+    param([Parameter(Mandatory)] [ValidateSet('TestProcess', 'Node')] [string] $Name)
+    $project = if ($Name -eq 'Node') { Join-Path $repoRoot 'src/ConnectionTools.Node' } else { Join-Path $repoRoot 'tests/ConnectionTools.TestProcess' }
+    $folder = Join-Path (Join-Path (Join-Path $repoRoot 'out') 'test-tools') $Name
+    $buildLog = & dotnet build $project -c Release -o $folder -nologo 2>&1
     if ($LASTEXITCODE -ne 0) {
-        throw "Building the seeding tool failed (dotnet build exit code $LASTEXITCODE):$([Environment]::NewLine)$($buildLog -join [Environment]::NewLine)"
+        throw "Building $Name failed (dotnet build exit code $LASTEXITCODE):$([Environment]::NewLine)$($buildLog -join [Environment]::NewLine)"
     }
+    Join-Path $folder "ConnectionTools.$Name.dll"
+}
+
+if ($SeedTool) {
     # Not $seedTool: PowerShell variable names ignore case, and that one is the [switch] parameter.
-    $seedToolPath = Join-Path $seedFolder 'ConnectionTools.TestProcess.dll'
+    $seedToolPath = Get-TestTool -Name TestProcess
 
     function Add-SeededConnection {
         # Walks the real lifecycle to the status asked for ("seed <store> <name> <type> <status>").
