@@ -322,7 +322,7 @@ Describe 'Private connections' {
 
     It 'public admin: after Set-Connection -Mode Script the sync rules are editable' {
         Use-PublicAdmin
-        (Set-Connection -Name 'crm-eu' -Mode Script -PassThru -ErrorAction Stop).Mode | Should -Be 'Script'
+        (Set-Connection -Name 'crm-eu' -Mode Script -Confirm:$false -PassThru -ErrorAction Stop).Mode | Should -Be 'Script'
 
         $outgoingScript = "replica.summary = entity.summary`n"
         Set-ConnectionSyncRule -Name 'crm-eu' -Direction Outgoing -Script $outgoingScript -ErrorAction Stop

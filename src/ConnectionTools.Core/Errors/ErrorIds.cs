@@ -5,6 +5,7 @@ namespace ConnectionTools.Errors
     {
         public const string ConnectionNotFound = "ConnectionTools.Connection.NotFound";
         public const string ConnectionNameInUse = "ConnectionTools.Connection.NameInUse";
+        public const string ConnectionAmbiguousName = "ConnectionTools.Connection.AmbiguousName";
         public const string ConnectionInvalidName = "ConnectionTools.Connection.InvalidName";
         public const string ConnectionInvalidDescription = "ConnectionTools.Connection.InvalidDescription";
         public const string ConnectionIllegalTransition = "ConnectionTools.Connection.IllegalTransition";
