@@ -145,6 +145,54 @@ Describe 'The admin''s first hour' {
         }
     }
 
+    Context 'A path that holds no store' {
+        It 'Connect-ConnectionNode -StorePath to a missing path is an error naming the path and -Create, and creates nothing' {
+            $typo = Join-Path $TestDrive 'typo-folder/stroe.db'
+            $err = { Connect-ConnectionNode -StorePath $typo -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Store.NotFound,*' -PassThru
+            $err.Exception.Message | Should -BeLike "*$typo*"
+            $err.ErrorDetails.RecommendedAction | Should -BeLike '*-Create*'
+            Test-Path -LiteralPath $typo | Should -BeFalse
+            Test-Path -LiteralPath (Split-Path $typo) | Should -BeFalse
+            { Get-Connection -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*'
+
+            $node = Connect-ConnectionNode -StorePath $typo -Create -InformationVariable notice
+            $node.ConnectionCount | Should -Be 0
+            ($notice -join ' ') | Should -BeLike "*$typo*"
+            Test-Path -LiteralPath $typo | Should -BeTrue
+            # Once it exists, no -Create is needed.
+            (Connect-ConnectionNode -StorePath $typo).StorePath | Should -Be ([System.IO.Path]::GetFullPath($typo))
+        }
+
+        It 'a scheduled task whose CONNECTIONTOOLS_STORE has a typo fails (exit code 1) instead of succeeding on an empty store' {
+            $typo = Join-Path $TestDrive 'missing/store.db'
+            $lines = Invoke-Child -StorePath $typo -Command "`$ErrorActionPreference = 'Stop'; Get-Connection; 'listed'"
+            $LASTEXITCODE | Should -Be 1
+            $lines | Should -Not -Contain 'listed'
+            ($lines -join "`n") | Should -BeLike '*No store exists*'
+            Test-Path -LiteralPath $typo | Should -BeFalse
+        }
+
+        It 'the node host refuses --store without a store unless --create' {
+            $nodeFolder = Join-Path $TestDrive 'node-host'
+            $null = & dotnet build (Join-Path $repoRoot 'src/ConnectionTools.Node') -c Release -o $nodeFolder -nologo 2>&1
+            $typo = Join-Path $TestDrive 'node-typo/store.db'
+            $output = & dotnet (Join-Path $nodeFolder 'ConnectionTools.Node.dll') --store $typo --urls 'http://127.0.0.1:0' 2>&1
+            $LASTEXITCODE | Should -Be 1
+            ($output -join "`n") | Should -BeLike '*ConnectionTools.Store.NotFound*--create*'
+            Test-Path -LiteralPath $typo | Should -BeFalse
+        }
+
+        It 'the per-user default store is created on first use, with a message naming its path once' {
+            $data = Join-Path $TestDrive 'xdg-data'
+            $script = "Import-Module '$manifestPath'; `$env:CONNECTIONTOOLS_STORE = `$null; `$env:XDG_DATA_HOME = '$data'; `$env:LOCALAPPDATA = '$data'; " +
+                "Get-Connection -InformationVariable first; 'first:' + (`$first -join ' '); Get-Connection -InformationVariable second; 'second:' + (`$second -join ' ')"
+            $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($script))
+            $lines = @(& $pwshPath -NoProfile -NonInteractive -OutputFormat Text -EncodedCommand $encoded 2>&1 | ForEach-Object { "$_" })
+            ($lines | Where-Object { $_ -like 'first:*' }) | Should -BeLike '*Created the per-user default store*'
+            $lines | Should -Contain 'second:'
+        }
+    }
+
     Context 'A connection without a retrieval job' {
         It 'Start-ConnectionJob names the real reason for a Salesforce connection that was never authorized' {
             $store = Join-Path $TestDrive 'no-job.db'

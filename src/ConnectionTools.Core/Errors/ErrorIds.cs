@@ -30,6 +30,7 @@ namespace ConnectionTools.Errors
         public const string StoreCorrupt = "ConnectionTools.Store.Corrupt";
         public const string StoreForeignDatabase = "ConnectionTools.Store.ForeignDatabase";
         public const string StoreNotConnected = "ConnectionTools.Store.NotConnected";
+        public const string StoreNotFound = "ConnectionTools.Store.NotFound";
 
         public const string InvitationMalformed = "ConnectionTools.Invitation.Malformed";
         public const string InvitationUnsupportedVersion = "ConnectionTools.Invitation.UnsupportedVersion";
