@@ -78,7 +78,7 @@ public static class NodeHost
     /// </summary>
     private static ConnectionNode OpenNode(NodeOptions options)
     {
-        var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session), actor: "node-host");
+        var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session, options.Create, "--store"), actor: "node-host");
         try
         {
             node.Store.EnsureIntact();

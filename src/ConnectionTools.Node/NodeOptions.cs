@@ -1,6 +1,6 @@
 namespace ConnectionTools.Node;
 
-/// <summary>The node host's command line: --store PATH [--public-url URL] [--private [--interval SECONDS]] (plus ASP.NET's own --urls).</summary>
+/// <summary>The node host's command line: --store PATH [--create] [--public-url URL] [--private [--interval SECONDS]] (plus ASP.NET's own --urls).</summary>
 public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Private, TimeSpan Interval)
 {
     /// <summary>How often the job scheduler looks for due retrieval jobs.</summary>
@@ -9,6 +9,9 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
     /// <summary>Whether this host runs retrieval jobs (--no-jobs turns it off, e.g. for a second host on the same store).</summary>
     public bool RunJobs { get; init; } = true;
 
+    /// <summary>--create: make a new, empty store when no file exists at --store. Without it a missing file is refused (ConnectionTools.Store.NotFound).</summary>
+    public bool Create { get; init; }
+
     public static NodeOptions Parse(string[] args)
     {
         string? store = null, publicUrl = null;
@@ -16,6 +19,7 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
         var interval = TimeSpan.FromSeconds(1);
         var jobPoll = TimeSpan.FromSeconds(5);
         var runJobs = true;
+        var create = false;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -38,6 +42,9 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
                 case "--no-jobs":
                     runJobs = false;
                     break;
+                case "--create":
+                    create = true;
+                    break;
                 case "--urls":
                     Value(args, ref i); // ASP.NET reads it.
                     break;
@@ -54,6 +61,7 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
         {
             JobPollInterval = jobPoll,
             RunJobs = runJobs,
+            Create = create,
         };
     }
 

@@ -9,7 +9,7 @@ try
 catch (Exception e) when (e is ArgumentException or FormatException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: ConnectionTools.Node --store PATH [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs] | --store PATH --private [--interval SECONDS] [--job-poll SECONDS] [--no-jobs]");
+    Console.Error.WriteLine("usage: ConnectionTools.Node --store PATH [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs] | --store PATH [--create] --private [--interval SECONDS] [--job-poll SECONDS] [--no-jobs]");
     return 2;
 }
 

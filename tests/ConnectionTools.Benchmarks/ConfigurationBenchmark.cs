@@ -18,7 +18,7 @@ public static class ConfigurationBenchmark
         try
         {
             var storePath = Path.Combine(folder, "store.db");
-            using var node = ConnectionNode.Open(new StoreLocation(storePath, StoreSource.Session), actor: "bench");
+            using var node = ConnectionNode.Open(new StoreLocation(storePath, StoreSource.Session, create: true), actor: "bench");
             new NodeCommands(node, new CountingHost()).SetPublicUrl("https://node.contoso.example/", passThru: false);
 
             var yaml = new StringBuilder("apiVersion: connectiontools/v1\nname: fleet\nconnections:\n");

@@ -20,8 +20,8 @@ public static class PeerBenchmark
         await app.StartAsync();
         try
         {
-            using var publicNode = ConnectionNode.Open(new StoreLocation(publicPath, StoreSource.Session), actor: "bench");
-            using var privateNode = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "private.db"), StoreSource.Session), actor: "bench");
+            using var publicNode = ConnectionNode.Open(new StoreLocation(publicPath, StoreSource.Session, create: true), actor: "bench");
+            using var privateNode = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "private.db"), StoreSource.Session, create: true), actor: "bench");
             var host = new CountingHost();
             new NodeCommands(publicNode, host).SetPublicUrl(app.Urls.First(), passThru: false);
             var client = new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout);

@@ -54,7 +54,7 @@ var folder = Path.Combine(Path.GetTempPath(), "ct-bench-" + Guid.NewGuid().ToStr
 Directory.CreateDirectory(folder);
 try
 {
-    using var node = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "store.db"), StoreSource.Session), actor: "bench");
+    using var node = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "store.db"), StoreSource.Session, create: true), actor: "bench");
     Seed(node.Store, 10_000);
 
     // Get-Connection over 10,000 connections: one query, every row mapped and written to the host.

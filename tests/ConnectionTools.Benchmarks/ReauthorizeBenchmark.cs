@@ -28,7 +28,7 @@ public static class ReauthorizeBenchmark
             router.RecordSent = false;
             var attempts = new AttemptCounter(router);
             using var http = new HttpClient(attempts);
-            using var node = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "store.db"), StoreSource.Session), actor: "bench");
+            using var node = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "store.db"), StoreSource.Session, create: true), actor: "bench");
             node.ProviderHttp = http;
 
             var clock = Stopwatch.StartNew();

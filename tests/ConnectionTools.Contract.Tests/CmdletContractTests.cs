@@ -157,12 +157,22 @@ public class CmdletContractTests
 
     [Theory]
     [MemberData(nameof(CmdletNames))]
-    public void Wildcards_are_declared_only_where_a_cmdlet_reads(string name)
+    public void Wildcards_are_declared_where_a_name_selects_existing_connections_and_never_where_it_creates_one(string name)
     {
+        // As Stop-Service -Name: a pattern selects existing connections, also for cmdlets that change them. A name that is
+        // created (New-*, Approve-*) or given as a new value (-NewName) is never a pattern.
         var verb = CmdletAssembly.Info(Cmdlet(name)).Verb;
-        foreach (var (property, _) in CmdletAssembly.Parameters(Cmdlet(name)).Where(p => CmdletAssembly.Has<SupportsWildcardsAttribute>(p.Property)))
+        foreach (var (property, _) in CmdletAssembly.Parameters(Cmdlet(name)))
         {
-            Assert.False(CmdletAssembly.StateChangingVerbs.Contains(verb), $"{name} -{property.Name} takes wildcards but changes state");
+            var wildcards = CmdletAssembly.Has<SupportsWildcardsAttribute>(property);
+            if (verb is "New" or "Approve" || property.Name != "Name")
+            {
+                Assert.False(wildcards && property.Name is "Name" or "NewName" or "LocalInstanceName", $"{name} -{property.Name} takes wildcards but names something new");
+            }
+            else if (property.PropertyType == typeof(string[]) && CmdletAssembly.Has<ArgumentCompleterAttribute>(property))
+            {
+                Assert.True(wildcards, $"{name} -Name selects existing connections but does not take wildcards");
+            }
         }
     }
 

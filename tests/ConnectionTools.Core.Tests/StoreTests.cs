@@ -212,6 +212,45 @@ public sealed class StoreTests : IDisposable
     }
 
     [Fact]
+    public void A_named_path_that_holds_no_store_is_refused_unless_create_is_said_and_nothing_is_created()
+    {
+        foreach (var (source, origin) in new[] { (StoreSource.Session, "-StorePath"), (StoreSource.Environment, "CONNECTIONTOOLS_STORE"), (StoreSource.Session, "--store") })
+        {
+            var path = PathOf(Path.Combine("typo", "store.db"));
+            var location = origin == "--store" ? new StoreLocation(path, source, origin: "--store") : new StoreLocation(path, source);
+            var e = Assert.Throws<ConnectionToolsException>(() => ConnectionTools.Nodes.ConnectionNode.Open(location));
+            Assert.Equal(ErrorIds.StoreNotFound, e.ErrorId);
+            Assert.Contains(path, e.Message);
+            Assert.Contains(origin, e.Message);
+            Assert.Contains(origin == "--store" ? "--create" : "-Create", e.RecommendedAction);
+            Assert.False(File.Exists(path));
+            Assert.False(Directory.Exists(PathOf("typo")));
+        }
+
+        var created = PathOf(Path.Combine("new", "store.db"));
+        using (var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(created, StoreSource.Session, create: true)))
+        {
+            Assert.True(node.Store.Created);
+            Assert.Contains(created, node.TakeCreatedNotice());
+            Assert.Null(node.TakeCreatedNotice());
+        }
+
+        // Existing stores open without -Create, and say nothing about creating.
+        using (var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(created, StoreSource.Environment)))
+        {
+            Assert.Null(node.TakeCreatedNotice());
+        }
+
+        // The per-user default is created on first use, and says where once.
+        var fallback = PathOf(Path.Combine("default", "store.db"));
+        using (var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(fallback, StoreSource.Default)))
+        {
+            Assert.True(File.Exists(fallback));
+            Assert.Contains(fallback, node.TakeCreatedNotice());
+        }
+    }
+
+    [Fact]
     public void A_relative_XDG_DATA_HOME_is_ignored_as_the_spec_says()
     {
         if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))

@@ -19,7 +19,7 @@ internal sealed class TestStore : IDisposable
             options.Clock = clock;
         }
 
-        Node = ConnectionNode.Open(new StoreLocation(Path_, StoreSource.Session), options, actor: "tester");
+        Node = ConnectionNode.Open(new StoreLocation(Path_, StoreSource.Session, create: true), options, actor: "tester");
     }
 
     public string Folder { get; }

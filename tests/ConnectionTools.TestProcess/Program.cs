@@ -31,7 +31,7 @@ static int Run(string[] args)
 {
     if (args[0] == "apply")
     {
-        using var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(args[1], StoreSource.Session), actor: "apply");
+        using var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(args[1], StoreSource.Session, create: true), actor: "apply");
         var host = new QuietHost(args.Length > 3 ? int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture) : 0);
         Console.WriteLine("ready");
         new ConnectionTools.Configuration.ConfigurationCommands(node, host).Invoke(args[2], prune: false);

@@ -293,7 +293,7 @@ internal static class Soak
 
     private static async Task<Process> StartNodeHostAsync(Options options, string store, string url, int port, string logs, int generation, ConcurrentDictionary<int, string> watched)
     {
-        var process = Start("dotnet", new[] { options.Node, "--store", store, "--public-url", url, "--urls", $"http://127.0.0.1:{port}", "--job-poll", "1" }, redirectInput: false);
+        var process = Start("dotnet", new[] { options.Node, "--store", store, "--create", "--public-url", url, "--urls", $"http://127.0.0.1:{port}", "--job-poll", "1" }, redirectInput: false);
         watched[process.Id] = "node host";
         var log = Path.Combine(logs, $"node-host-{generation}.log");
         var gate = new object();

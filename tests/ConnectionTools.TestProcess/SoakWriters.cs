@@ -18,8 +18,8 @@ internal static class SoakWriters
     /// <summary>soak-setup &lt;public&gt; &lt;private&gt; &lt;count&gt;: creates count private connections on the public store and accepts each from the private store.</summary>
     public static int Setup(string publicPath, string privatePath, int count)
     {
-        using var publicNode = ConnectionNode.Open(new StoreLocation(publicPath, StoreSource.Session), actor: "soak-setup");
-        using var privateNode = ConnectionNode.Open(new StoreLocation(privatePath, StoreSource.Session), actor: "soak-setup");
+        using var publicNode = ConnectionNode.Open(new StoreLocation(publicPath, StoreSource.Session, create: true), actor: "soak-setup");
+        using var privateNode = ConnectionNode.Open(new StoreLocation(privatePath, StoreSource.Session, create: true), actor: "soak-setup");
         var publicHost = new SoakHost();
         var privateHost = new SoakHost();
         var peers = new PeerCommands(privateNode, privateHost, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout));

@@ -19,7 +19,7 @@ Describe 'Connections as code' {
             param([Parameter(Mandatory)] [string] $Name)
             $folder = Join-Path $TestDrive $Name
             New-Item -ItemType Directory -Path $folder -Force | Out-Null
-            Connect-ConnectionNode -StorePath (Join-Path $folder 'store.db') | Out-Null
+            Connect-ConnectionNode -Create -StorePath (Join-Path $folder 'store.db') | Out-Null
             Set-ConnectionNode -PublicUrl 'https://node.contoso.example/' | Out-Null
             $folder
         }
@@ -230,7 +230,7 @@ connections:
             $commandFor = {
                 param([string] $ConfigurationPath)
                 "Import-Module -Name $(& $quote $manifestPath) -ErrorAction Stop; " +
-                "Connect-ConnectionNode -StorePath $(& $quote $store) | Out-Null; " +
+                "Connect-ConnectionNode -Create -StorePath $(& $quote $store) | Out-Null; " +
                 "Set-ConnectionNode -PublicUrl 'https://node.contoso.example/' | Out-Null; " +
                 "Invoke-ConnectionConfiguration -Path $(& $quote $ConfigurationPath) -Confirm:`$false"
             }
@@ -247,7 +247,7 @@ connections:
             Set-Content -LiteralPath $script -Value ("`$ErrorActionPreference = 'Stop'`n" + (& $commandFor $bad).Replace('; ', "`n"))
             $null = & $pwshPath -NoProfile -NonInteractive -File $script 2>&1
             $LASTEXITCODE | Should -Be 1
-            Connect-ConnectionNode -StorePath $store | Out-Null
+            Connect-ConnectionNode -Create -StorePath $store | Out-Null
             (Get-Connection -Name 'partner-ok').Status | Should -Be 'Pending'
         }
     }

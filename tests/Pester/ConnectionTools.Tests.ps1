@@ -84,12 +84,12 @@ Describe 'ConnectionTools' {
 
         BeforeEach {
             # Some tests move the session to another store; each one starts from this Context's store.
-            $null = Connect-ConnectionNode -StorePath $storePath
+            $null = Connect-ConnectionNode -Create -StorePath $storePath
         }
 
         It 'creates a store that does not exist yet, folder included, and uses it for this session' {
             $newStore = Join-Path (Join-Path $TestDrive 'new-folder') 'fresh.db'
-            $node = Connect-ConnectionNode -StorePath $newStore
+            $node = Connect-ConnectionNode -Create -StorePath $newStore
             Test-Path -LiteralPath $newStore -PathType Leaf | Should -BeTrue
             $node.StorePath | Should -Be ([System.IO.Path]::GetFullPath($newStore))
             $node.StoreSource | Should -Be 'Session'
@@ -100,7 +100,7 @@ Describe 'ConnectionTools' {
         It 'resolves a relative -StorePath against the current PowerShell location' {
             Push-Location -LiteralPath $TestDrive
             try {
-                $node = Connect-ConnectionNode -StorePath 'relative.db'
+                $node = Connect-ConnectionNode -Create -StorePath 'relative.db'
             }
             finally {
                 Pop-Location
@@ -109,10 +109,10 @@ Describe 'ConnectionTools' {
         }
 
         It 'refuses a directory as the store, and then names it instead of using another store until a connect succeeds' {
-            { Connect-ConnectionNode -StorePath $TestDrive } | Should -Throw -ErrorId 'ConnectionTools.Store.PathIsDirectory,*'
+            { Connect-ConnectionNode -Create -StorePath $TestDrive } | Should -Throw -ErrorId 'ConnectionTools.Store.PathIsDirectory,*'
             { Get-ConnectionNode } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*' -ExpectedMessage "*$TestDrive*"
             { Get-Connection -Name 'local-one' } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*'
-            $null = Connect-ConnectionNode -StorePath $storePath
+            $null = Connect-ConnectionNode -Create -StorePath $storePath
             (Get-ConnectionNode).StorePath | Should -Be ([System.IO.Path]::GetFullPath($storePath))
             (Get-Connection -Name 'local-one').Name | Should -Be 'local-one'
         }
@@ -121,11 +121,13 @@ Describe 'ConnectionTools' {
             $notAStore = Join-Path $TestDrive 'notes.txt'
             Set-Content -LiteralPath $notAStore -Value 'not a database'
             $hashBefore = (Get-FileHash -LiteralPath $notAStore).Hash
-            { Connect-ConnectionNode -StorePath $notAStore } | Should -Throw -ErrorId 'ConnectionTools.Store.NotAStore,*'
+            { Connect-ConnectionNode -Create -StorePath $notAStore } | Should -Throw -ErrorId 'ConnectionTools.Store.NotAStore,*'
             (Get-FileHash -LiteralPath $notAStore).Hash | Should -Be $hashBefore
         }
 
         It 'goes back to CONNECTIONTOOLS_STORE when -StorePath is left out' {
+            # The variable names a store that must exist: create it once, then connect without -StorePath.
+            $null = Connect-ConnectionNode -Create -StorePath $env:CONNECTIONTOOLS_STORE
             $node = Connect-ConnectionNode
             $node.StoreSource | Should -Be 'Environment'
             $node.StorePath | Should -Be ([System.IO.Path]::GetFullPath($env:CONNECTIONTOOLS_STORE))

@@ -216,13 +216,13 @@ Describe 'ConnectionTools in a real PowerShell host' {
             $folder = Join-Path $TestDrive 'a-folder'
             $null = New-Item -ItemType Directory -Path $folder -Force
             $record = $null
-            try { Connect-ConnectionNode -StorePath $folder -ErrorAction SilentlyContinue } catch { $record = $_ }
+            try { Connect-ConnectionNode -Create -StorePath $folder -ErrorAction SilentlyContinue } catch { $record = $_ }
             $record | Should -Not -BeNullOrEmpty -Because 'a store path that is a directory is a terminating error, even with -ErrorAction SilentlyContinue'
             $record.FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Store.PathIsDirectory,*'
             $record.CategoryInfo.Category | Should -Be 'InvalidArgument'
             "$($record.TargetObject)" | Should -BeLike "*a-folder*"
             { Get-ConnectionNode } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*' -Because 'after a failed connect the session uses no other store'
-            $null = Connect-ConnectionNode -StorePath $storePath
+            $null = Connect-ConnectionNode -Create -StorePath $storePath
             (Get-ConnectionNode).StorePath | Should -Be ([System.IO.Path]::GetFullPath($storePath))
         }
 
@@ -237,7 +237,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
         It 'the error view of a fresh pwsh shows the message and the recommendation' {
             $run = Invoke-FreshPwsh -Script @"
 $importModule
-`$null = Connect-ConnectionNode -StorePath $(ConvertTo-SingleQuoted $storePath)
+`$null = Connect-ConnectionNode -Create -StorePath $(ConvertTo-SingleQuoted $storePath)
 Suspend-Connection -Name no-such
 "@
             $run.Error | Should -Match "No connection 'no-such'"
@@ -276,13 +276,13 @@ Suspend-Connection -Name no-such
         }
 
         It 'follows Connect-ConnectionNode: the names come from the store the session uses now' {
-            $null = Connect-ConnectionNode -StorePath $otherStore
+            $null = Connect-ConnectionNode -Create -StorePath $otherStore
             try {
                 Get-Completion -Line 'Get-Connection -Name e' | Should -Be 'elsewhere'
                 Get-Completion -Line 'Get-Connection -Name prod' | Should -BeNullOrEmpty
             }
             finally {
-                $null = Connect-ConnectionNode -StorePath $storePath
+                $null = Connect-ConnectionNode -Create -StorePath $storePath
             }
         }
     }
@@ -294,7 +294,7 @@ Suspend-Connection -Name no-such
             Add-SeededConnection -StorePath $storePath -Name 'prod-us' -Type SalesforceProduction -Status Active
             $run = Invoke-FreshPwsh -Script @"
 $importModule
-`$null = Connect-ConnectionNode -StorePath $(ConvertTo-SingleQuoted $storePath)
+`$null = Connect-ConnectionNode -Create -StorePath $(ConvertTo-SingleQuoted $storePath)
 Get-Connection -Name 'prod*' | Suspend-Connection -WhatIf
 Remove-Connection -Name prod-eu -WhatIf
 Set-Connection -Name prod-us -NewName prod-usa -WhatIf
@@ -316,7 +316,7 @@ Get-Connection | ForEach-Object { "STATUS `$(`$_.Name) `$(`$_.Status)" }
         It 'changes nothing' {
             $run.Output | Should -Match 'STATUS prod-eu Active'
             $run.Output | Should -Match 'STATUS prod-us Active'
-            $null = Connect-ConnectionNode -StorePath $storePath
+            $null = Connect-ConnectionNode -Create -StorePath $storePath
             @(Get-ConnectionHistory -Name prod-eu, prod-us | Where-Object { $_.Actor -ne 'seed' }) | Should -BeNullOrEmpty
         }
     }
@@ -379,7 +379,7 @@ Get-Connection | ForEach-Object { "STATUS `$(`$_.Name) `$(`$_.Status)" }
                 Import-Module -Name $manifest -ErrorAction Stop
                 $start = Get-ConnectionNode
                 $startNames = @(Get-Connection).Name
-                $null = Connect-ConnectionNode -StorePath $stores[$n - 1]
+                $null = Connect-ConnectionNode -Create -StorePath $stores[$n - 1]
                 $suspended = Suspend-Connection -Name "only-in-$n" -PassThru
                 [pscustomobject]@{
                     N           = $n
@@ -396,10 +396,10 @@ Get-Connection | ForEach-Object { "STATUS `$(`$_.Name) `$(`$_.Status)" }
         AfterEach {
             # Back to Active, for the next test.
             foreach ($n in 1..3) {
-                $null = Connect-ConnectionNode -StorePath $parallelStores[$n - 1]
+                $null = Connect-ConnectionNode -Create -StorePath $parallelStores[$n - 1]
                 $null = Get-Connection -Status Paused | Resume-Connection
             }
-            $null = Connect-ConnectionNode -StorePath $sessionStore
+            $null = Connect-ConnectionNode -Create -StorePath $sessionStore
         }
 
         It 'ForEach-Object -Parallel: each runspace starts from CONNECTIONTOOLS_STORE and connects to its own store' {
@@ -420,7 +420,7 @@ Get-Connection | ForEach-Object { "STATUS `$(`$_.Name) `$(`$_.Status)" }
             }
             (Get-ConnectionNode).StorePath | Should -Be ([System.IO.Path]::GetFullPath($sessionStore)) -Because 'the runspaces did not move this session'
             foreach ($n in 1..3) {
-                $null = Connect-ConnectionNode -StorePath $parallelStores[$n - 1]
+                $null = Connect-ConnectionNode -Create -StorePath $parallelStores[$n - 1]
                 (Get-Connection).Status | Should -Be 'Paused'
             }
         }
@@ -448,7 +448,7 @@ Get-Connection | ForEach-Object { "STATUS `$(`$_.Name) `$(`$_.Status)" }
                 # A store with a public URL and one public-side private connection made by hand.
                 param([Parameter(Mandatory)] [string] $Name)
                 $path = Join-Path $TestDrive "$Name.db"
-                $null = Connect-ConnectionNode -StorePath $path
+                $null = Connect-ConnectionNode -Create -StorePath $path
                 $null = Set-ConnectionNode -PublicUrl 'http://127.0.0.1:5999/'
                 $null = New-PrivateConnection -Name 'task-b' -LocalInstanceName 'contoso-public'
                 $path
@@ -459,7 +459,7 @@ Get-Connection | ForEach-Object { "STATUS `$(`$_.Name) `$(`$_.Status)" }
                 @"
 $importModule
 `$ErrorActionPreference = 'Stop'
-`$null = Connect-ConnectionNode -StorePath $(ConvertTo-SingleQuoted $StorePath)
+`$null = Connect-ConnectionNode -Create -StorePath $(ConvertTo-SingleQuoted $StorePath)
 Invoke-ConnectionConfiguration -Path $(ConvertTo-SingleQuoted $Configuration) |
     Select-Object Name, Action, Outcome, StatusAfter, ErrorId |
     Export-Csv -Path $(ConvertTo-SingleQuoted $Csv) -NoTypeInformation
@@ -508,7 +508,7 @@ connections:
             $run.ExitCode | Should -Be 1
             $run.Output | Should -Not -Match 'finished' -Because 'the error stops the script'
             $run.Error | Should -Match 'task-b'
-            $null = Connect-ConnectionNode -StorePath $store
+            $null = Connect-ConnectionNode -Create -StorePath $store
             (Get-Connection -Name 'task-*').Name -join ', ' | Should -Be 'task-a, task-b, task-c'
             $rows = @(Import-Csv -LiteralPath $csv)
             ($rows | ForEach-Object { "$($_.Name)=$($_.Outcome)" }) -join ', ' | Should -Be 'task-a=Applied, task-b=Failed, task-c=Applied'

@@ -4,7 +4,7 @@
     A private connection set up the way two admins set it up, with two stores and one node host on
     loopback: the public admin's store, served by a real node host process (src/ConnectionTools.Node),
     and the private admin's store, which only makes requests. One PowerShell session plays both admins
-    and moves between their stores with Connect-ConnectionNode -StorePath.
+    and moves between their stores with Connect-ConnectionNode -Create -StorePath.
 
     THE TESTS BELOW FORM ONE FLOW AND RUN IN THE ORDER WRITTEN: each one starts from where the one before
     it left the connection 'crm-eu' (created, accepted, suspended, resumed, upgraded, removed). A failure
@@ -42,11 +42,11 @@ Describe 'Private connections' {
         $flow = @{ Code = $null; Id = $null; PublicNodeId = $null; PrivateNodeId = $null }
 
         function Use-PublicAdmin {
-            $null = Connect-ConnectionNode -StorePath $publicStore
+            $null = Connect-ConnectionNode -Create -StorePath $publicStore
         }
 
         function Use-PrivateAdmin {
-            $null = Connect-ConnectionNode -StorePath $privateStore
+            $null = Connect-ConnectionNode -Create -StorePath $privateStore
         }
 
         function ConvertTo-ProcessArgument {
@@ -114,7 +114,7 @@ Describe 'Private connections' {
             FilePath               = 'dotnet'
             ArgumentList           = @(
                 ConvertTo-ProcessArgument (Join-Path $nodeFolder 'ConnectionTools.Node.dll')
-                '--store', (ConvertTo-ProcessArgument $publicStore)
+                '--store', (ConvertTo-ProcessArgument $publicStore), '--create'
                 '--public-url', $publicUrl
                 '--urls', "http://127.0.0.1:$port"
             )
@@ -201,7 +201,7 @@ Describe 'Private connections' {
     }
 
     It 'New-PrivateConnection on a node without a public URL fails with NoPublicUrl and creates nothing' {
-        $null = Connect-ConnectionNode -StorePath $noUrlStore
+        $null = Connect-ConnectionNode -Create -StorePath $noUrlStore
         (Get-ConnectionNode).PublicUrl | Should -BeNullOrEmpty
         # New-PrivateConnection reports a refused row as a non-terminating error (the other rows are still created).
         { New-PrivateConnection -Name 'crm-eu' -LocalInstanceName 'contoso-public' -ErrorAction Stop } |
@@ -294,7 +294,7 @@ Describe 'Private connections' {
     }
 
     It 'the accepted code fails with AlreadyUsed on a third node, which gets nothing, and the public side is unchanged' {
-        $null = Connect-ConnectionNode -StorePath $thirdStore
+        $null = Connect-ConnectionNode -Create -StorePath $thirdStore
         { $flow.Code | Accept-ConnectionInvitation -LocalInstanceName 'intruder' -ErrorAction Stop } |
             Should -Throw -ErrorId 'ConnectionTools.Invitation.AlreadyUsed,*'
         @(Get-Connection -IncludeRemoved).Count | Should -Be 0
@@ -322,7 +322,7 @@ Describe 'Private connections' {
 
     It 'public admin: after Set-Connection -Mode Script the sync rules are editable' {
         Use-PublicAdmin
-        (Set-Connection -Name 'crm-eu' -Mode Script -PassThru -ErrorAction Stop).Mode | Should -Be 'Script'
+        (Set-Connection -Name 'crm-eu' -Mode Script -Confirm:$false -PassThru -ErrorAction Stop).Mode | Should -Be 'Script'
 
         $outgoingScript = "replica.summary = entity.summary`n"
         Set-ConnectionSyncRule -Name 'crm-eu' -Direction Outgoing -Script $outgoingScript -ErrorAction Stop

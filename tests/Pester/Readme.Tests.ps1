@@ -311,6 +311,9 @@ Describe 'README PowerShell blocks' {
                 $log = Join-Path $homeFolder 'renewals.csv'
                 $modulePath = "`$env:PSModulePath = '$((Join-Path $repoRoot 'out').Replace("'", "''"))' + [IO.Path]::PathSeparator + `$env:PSModulePath`n"
 
+                if (-not (Test-Path -LiteralPath $quickStartSeedTool)) {
+                    $null = & dotnet build (Join-Path $repoRoot 'tests/ConnectionTools.TestProcess') -c Release -o (Split-Path $quickStartSeedTool) 2>&1
+                }
                 # Nothing to renew (a store whose only connection is private): exit code 0.
                 $quietStore = Join-Path $homeFolder 'quiet.db'
                 & dotnet $quickStartSeedTool seed $quietStore partner Private Active
@@ -337,8 +340,6 @@ Describe 'README PowerShell blocks' {
                 ($parts.Terminal -join ',') | Should -Be '1,2,3,2,3,4,2,3' -Because 'the test plays the terminals in this order'
                 $homeFolder = New-ReadmeHome
                 $port = Get-FreePort
-                $rulePath = Join-Path $homeFolder 'outgoing-rule.txt'
-                Set-Content -LiteralPath $rulePath -Value "// outgoing: send the case's subject and status`nreplica.subject = entity.subject`nreplica.status = entity.status"
                 $terminal2 = Start-Terminal -Name 'terminal2' -HomeFolder $homeFolder
                 $terminal3 = Start-Terminal -Name 'terminal3' -HomeFolder $homeFolder
                 $nodeHost = $null
@@ -385,9 +386,13 @@ Describe 'README PowerShell blocks' {
                     Get-Content -LiteralPath $log4 -Raw | Should -Match 'crm-eu' -Because 'the private node host exchanges status for crm-eu when it starts'
                     Stop-Background $privateNodeHost
 
-                    # Terminal 2: Script mode and an edited rule, from the user's file (a temporary one here).
-                    $out = Invoke-Terminal -Terminal $terminal2 -Code $parts[6].Code.Replace('./outgoing-rule.txt', $rulePath)
+                    # Terminal 2: Script mode and an edited rule, written inline: run as written, no file of the user's.
+                    $parts[6].Code | Should -Not -Match '\.txt' -Because 'the README ships no rule file, so the rule is inline'
+                    $out = Invoke-Terminal -Terminal $terminal2 -Code $parts[6].Code
                     $out.Error | Should -BeNullOrEmpty
+                    # -PassThru writes the one rule that was changed.
+                    $out.Output | Should -Match 'Outgoing' -Because $out.Output
+                    $out.Output | Should -Not -Match 'Incoming' -Because 'only the changed rule is written'
                     $rules = (Invoke-Terminal -Terminal $terminal2 -Code 'Get-ConnectionSyncRule -Name crm-eu | Format-List Direction, Editable, Script').Output
                     $rules | Should -Match 'Editable\s+: True'
                     $rules | Should -Match 'replica.subject = entity.subject'

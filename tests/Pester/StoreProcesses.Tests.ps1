@@ -66,7 +66,7 @@ Describe 'One store, many processes' {
             $out = Join-Path $TestDrive "$Name.stdout.log"
             $err = Join-Path $TestDrive "$Name.stderr.log"
             $process = Start-Process -FilePath 'dotnet' -PassThru -NoNewWindow -RedirectStandardOutput $out -RedirectStandardError $err -ArgumentList @(
-                "`"$(Join-Path $nodeFolder 'ConnectionTools.Node.dll')`"", '--store', "`"$StorePath`"",
+                "`"$(Join-Path $nodeFolder 'ConnectionTools.Node.dll')`"", '--store', "`"$StorePath`"", '--create',
                 '--public-url', "http://127.0.0.1:$Port/", '--urls', "http://127.0.0.1:$Port", '--job-poll', '1')
             $waited = [Diagnostics.Stopwatch]::StartNew()
             while ($true) {
@@ -109,13 +109,13 @@ Describe 'One store, many processes' {
             $port = Get-FreePort
             $script:hostProcess = Start-NodeHost -StorePath $publicStore -Port $port -Name 'public-host'
             # This session is the public admin: it has the store open, with pooled connections, before and after the accept.
-            $null = Connect-ConnectionNode -StorePath $publicStore
+            $null = Connect-ConnectionNode -Create -StorePath $publicStore
             $invitation = New-PrivateConnection -Name 'crm-eu' -LocalInstanceName 'contoso-public'
         }
 
         It 'the private admin accepts in its own process, and the public admin''s session sees Active' {
             $accept = Invoke-FreshPwsh -Script @"
-Connect-ConnectionNode -StorePath '$privateStore' | Out-Null
+Connect-ConnectionNode -Create -StorePath '$privateStore' | Out-Null
 '$($invitation.InvitationCode)' | Accept-ConnectionInvitation -LocalInstanceName fabrikam-private | ForEach-Object { "accepted `$(`$_.Status)" }
 "@
             $accept.Text | Should -Match 'accepted Active'
@@ -126,13 +126,13 @@ Connect-ConnectionNode -StorePath '$privateStore' | Out-Null
         }
 
         It 'a fresh process on the public store sees it Active too' {
-            $fresh = Invoke-FreshPwsh -Script "Connect-ConnectionNode -StorePath '$publicStore' | Out-Null; (Get-Connection -Name crm-eu).Status"
+            $fresh = Invoke-FreshPwsh -Script "Connect-ConnectionNode -Create -StorePath '$publicStore' | Out-Null; (Get-Connection -Name crm-eu).Status"
             $fresh.Text | Should -Be 'Active'
         }
 
         It 'a change the public admin makes reaches the private side on its next exchange' {
             Suspend-Connection -Name 'crm-eu'
-            $sync = Invoke-FreshPwsh -Script "Connect-ConnectionNode -StorePath '$privateStore' | Out-Null; (Sync-Connection -Name crm-eu -PassThru).PeerStatus"
+            $sync = Invoke-FreshPwsh -Script "Connect-ConnectionNode -Create -StorePath '$privateStore' | Out-Null; (Sync-Connection -Name crm-eu -PassThru).PeerStatus"
             $sync.Text | Should -Be 'Paused'
             Resume-Connection -Name 'crm-eu'
         }
@@ -146,11 +146,11 @@ Connect-ConnectionNode -StorePath '$privateStore' | Out-Null
             Stop-NodeHostGracefully -Process $script:hostProcess
             $script:hostProcess = Start-NodeHost -StorePath $publicStore -Port $port -Name 'public-host-again'
 
-            $check = Invoke-FreshPwsh -Script "Connect-ConnectionNode -StorePath '$publicStore' | Out-Null; `$n = Get-ConnectionNode -Check; `"`$(`$n.Integrity) `$((Get-Connection -Name crm-eu).Status)`""
+            $check = Invoke-FreshPwsh -Script "Connect-ConnectionNode -Create -StorePath '$publicStore' | Out-Null; `$n = Get-ConnectionNode -Check; `"`$(`$n.Integrity) `$((Get-Connection -Name crm-eu).Status)`""
             $check.Text | Should -Be 'ok Active'
             Invoke-Sql -Path $publicStore -Sql 'PRAGMA integrity_check;' | Should -Be 'ok'
 
-            $sync = Invoke-FreshPwsh -Script "Connect-ConnectionNode -StorePath '$privateStore' | Out-Null; (Sync-Connection -Name crm-eu -PassThru).PeerStatus"
+            $sync = Invoke-FreshPwsh -Script "Connect-ConnectionNode -Create -StorePath '$privateStore' | Out-Null; (Sync-Connection -Name crm-eu -PassThru).PeerStatus"
             $sync.Text | Should -Be 'Active'
             Stop-NodeHostGracefully -Process $script:hostProcess
         }
@@ -182,7 +182,7 @@ Connect-ConnectionNode -StorePath '$privateStore' | Out-Null
                 # What an admin sees: connect, then list. The error id of the first failure, or 'ok'.
                 param([Parameter(Mandatory)] [string] $Path)
                 (Invoke-FreshPwsh -Script @"
-try { Connect-ConnectionNode -StorePath '$Path' | Out-Null; Get-Connection | Out-Null; 'ok' }
+try { Connect-ConnectionNode -Create -StorePath '$Path' | Out-Null; Get-Connection | Out-Null; 'ok' }
 catch { `$_.FullyQualifiedErrorId.Split(',')[0] + ' | ' + `$_.Exception.Message }
 "@).Text
             }
@@ -262,19 +262,19 @@ catch { `$_.FullyQualifiedErrorId.Split(',')[0] + ' | ' + `$_.Exception.Message 
             $text = Join-Path $TestDrive 'connect-bad.txt'
             Set-Content -LiteralPath $text -Value ('not a store ' * 20)
 
-            { Connect-ConnectionNode -StorePath $text -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Store.NotAStore,*'
+            { Connect-ConnectionNode -Create -StorePath $text -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Store.NotAStore,*'
             $err = { Get-Connection -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*' -PassThru
             $err.Exception.Message | Should -BeLike "*$text*"
             $err.TargetObject | Should -Be $text
             { Suspend-Connection -Name 'kept' -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Store.NotConnected,*'
 
-            $null = Connect-ConnectionNode -StorePath $good
+            $null = Connect-ConnectionNode -Create -StorePath $good
             (Get-Connection).Name | Should -Be 'kept'
 
             # A fresh session whose first connect fails: the default and environment stores are never opened.
             $fallback = Join-Path $TestDrive 'never-created.db'
             $fresh = Invoke-FreshPwsh -Environment @{ CONNECTIONTOOLS_STORE = $fallback } -Script @"
-try { Connect-ConnectionNode -StorePath '$text' | Out-Null } catch { }
+try { Connect-ConnectionNode -Create -StorePath '$text' | Out-Null } catch { }
 try { Get-Connection | Out-Null; 'listed' } catch { `$_.FullyQualifiedErrorId.Split(',')[0] }
 "@
             $fresh.Text | Should -Be 'ConnectionTools.Store.NotConnected'
@@ -299,7 +299,7 @@ try { Get-Connection | Out-Null; 'listed' } catch { `$_.FullyQualifiedErrorId.Sp
             $manifest = $manifestPath
             $results = 1..4 | ForEach-Object -ThrottleLimit 4 -Parallel {
                 Import-Module -Name $using:manifest
-                $null = Connect-ConnectionNode -StorePath $using:store
+                $null = Connect-ConnectionNode -Create -StorePath $using:store
                 foreach ($round in 1..5) {
                     Suspend-Connection -Name "p$_"
                     Resume-Connection -Name "p$_"
@@ -310,7 +310,7 @@ try { Get-Connection | Out-Null; 'listed' } catch { `$_.FullyQualifiedErrorId.Sp
 
             # This session writes after the runspaces are gone; other processes must see it.
             Resume-Connection -Name 'p1'
-            $fresh = Invoke-FreshPwsh -Script "Connect-ConnectionNode -StorePath '$store' | Out-Null; (Get-Connection | Sort-Object Name | ForEach-Object { `"`$(`$_.Name)=`$(`$_.Status)`" }) -join ','"
+            $fresh = Invoke-FreshPwsh -Script "Connect-ConnectionNode -Create -StorePath '$store' | Out-Null; (Get-Connection | Sort-Object Name | ForEach-Object { `"`$(`$_.Name)=`$(`$_.Status)`" }) -join ','"
             $fresh.Text | Should -Be 'p1=Active,p2=Paused,p3=Paused,p4=Paused'
             Get-DeletedStoreFile -ProcessId $PID -StorePath $store | Should -BeNullOrEmpty
         }

@@ -21,7 +21,7 @@ Describe 'System connections' {
             # Makes a new, empty store under TestDrive this session's store, and returns its path.
             param([Parameter(Mandatory)] [string] $Name)
             $path = Join-Path $TestDrive "$Name.db"
-            $null = Connect-ConnectionNode -StorePath $path
+            $null = Connect-ConnectionNode -Create -StorePath $path
             $path
         }
 
@@ -319,6 +319,8 @@ Describe 'System connections' {
     Context 'A session that cannot prompt' {
         It 'fails an interactive sign-in at once with InteractionRequired, and exits with 1' {
             $store = Join-Path $TestDrive 'non-interactive.db'
+            # CONNECTIONTOOLS_STORE must name an existing store: create it once, in a process of its own.
+            & $pwshPath -NoProfile -NonInteractive -Command "Import-Module '$manifestPath'; Connect-ConnectionNode -Create -StorePath '$store' | Out-Null"
             $saved = $env:CONNECTIONTOOLS_STORE
             try {
                 $env:CONNECTIONTOOLS_STORE = $store

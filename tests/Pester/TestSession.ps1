@@ -27,7 +27,7 @@ if ([string]::IsNullOrEmpty($pwshPath)) {
 }
 
 # A safety net: nothing in a suite may open the user's real store, not even by accident before a Context has
-# connected. Suites that test the environment variable use it too. Close-TestSession restores it.
+# connected (the file does not exist, so such a command fails with ConnectionTools.Store.NotFound). Suites that test the environment variable use it too. Close-TestSession restores it.
 $savedStoreVariable = $env:CONNECTIONTOOLS_STORE
 $env:CONNECTIONTOOLS_STORE = Join-Path $TestDrive 'environment-store.db'
 
@@ -72,7 +72,7 @@ if ($SeedTool) {
         foreach ($spec in $Connection) {
             Add-SeededConnection -StorePath $path -Name $spec.Name -Type $spec.Type -Status $spec.Status
         }
-        $null = Connect-ConnectionNode -StorePath $path
+        $null = Connect-ConnectionNode -Create -StorePath $path
         $path
     }
 }

@@ -395,9 +395,16 @@ namespace ConnectionTools.Authorization
         {
             var connections = new List<Connection>();
             var seen = new HashSet<Guid>();
-            ConnectionTargets.ForEach(host ?? _host, targets, target =>
+            ConnectionTargets.ForEach(host ?? _host, _node.Store, targets, target =>
             {
                 var connection = ConnectionTargets.Resolve(_node.Store, target);
+                if (connection.Type == ConnectionType.Private && target.Pattern != null)
+                {
+                    // A pattern selects among the connections that have a grant, as no -Name at all does.
+                    (host ?? _host).WriteVerbose($"'{connection.Name}' matches '{target.Pattern}' but is a private connection, which has no grant; skipped.");
+                    return;
+                }
+
                 if (connection.Type == ConnectionType.Private)
                 {
                     throw new ConnectionToolsException(

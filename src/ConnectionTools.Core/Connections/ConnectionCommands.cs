@@ -91,7 +91,7 @@ namespace ConnectionTools.Connections
         public void Remove(IEnumerable<ConnectionTarget> targets, bool passThru) => Transition(targets, LifecycleAction.Remove, passThru);
 
         /// <summary>Renames a connection or changes its description. A stale object from the pipeline is refused, never overwritten.</summary>
-        public void Set(IEnumerable<ConnectionTarget> targets, ConnectionEdit edit, bool passThru) => ConnectionTargets.ForEach(_host, targets, target =>
+        public void Set(IEnumerable<ConnectionTarget> targets, ConnectionEdit edit, bool passThru) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {
             var current = ConnectionTargets.Resolve(_node.Store, target);
             if (current.Status == ConnectionStatus.Removed)
@@ -122,7 +122,10 @@ namespace ConnectionTools.Connections
                 return;
             }
 
-            if (!_host.ShouldProcess(Describe(current), "Set: " + ConnectionStore.Summarize(current, proposed)))
+            // The upgrade to Script mode cannot be undone, so it asks as a ConfirmImpact High change does; the rest is Medium.
+            var upgrade = proposed.Mode == PrivateConnectionMode.Script && current.Mode != PrivateConnectionMode.Script;
+            var action = "Set: " + ConnectionStore.Summarize(current, proposed) + (upgrade ? " (one way: Script mode cannot go back to Basic)" : "");
+            if (!(upgrade ? HighImpact.ShouldProcess(_host, Describe(current), action) : _host.ShouldProcess(Describe(current), action)))
             {
                 return;
             }
@@ -145,7 +148,21 @@ namespace ConnectionTools.Connections
                 _node.ActorName);
             Report(outcome, LifecycleAction.Edit);
             WriteIf(passThru, outcome.After);
-        });
+        }, edit.NewName is null ? null : (Action<string, IReadOnlyList<Connection>>)RefuseRenamingMany(edit.NewName));
+
+        /// <summary>A new name can go to one connection only: a -Name pattern that matches several is refused before any is renamed.</summary>
+        private static Action<string, IReadOnlyList<Connection>> RefuseRenamingMany(string newName) => (pattern, matches) =>
+        {
+            if (matches.Count > 1)
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.ConnectionAmbiguousName,
+                    ErrorKind.InvalidArgument,
+                    $"'{pattern}' matches {matches.Count} connections ({string.Join(", ", matches.Take(5).Select(c => c.Name))}{(matches.Count > 5 ? ", ..." : "")}), and -NewName '{newName}' can name only one. Nothing was renamed.",
+                    pattern,
+                    "Give the name of the one connection to rename, without wildcards.");
+            }
+        };
 
         /// <summary>
         /// The mode a private connection may move to: Basic upgrades to Script, one way. Visual is not offered for private
@@ -202,7 +219,7 @@ namespace ConnectionTools.Connections
         private static readonly TimeSpan MaximumInterval = TimeSpan.FromDays(1);
 
         /// <summary>Writes the audit entries of each target, oldest first. Removed connections keep theirs.</summary>
-        public void History(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, targets, target =>
+        public void History(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {
             foreach (var connection in ResolveIncludingRemoved(target))
             {
@@ -213,7 +230,7 @@ namespace ConnectionTools.Connections
             }
         });
 
-        private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru) => ConnectionTargets.ForEach(_host, targets, target =>
+        private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {
             var current = ConnectionTargets.Resolve(_node.Store, target);
             if (Lifecycle.IsNoOp(current.Status, action))

@@ -5,6 +5,7 @@ namespace ConnectionTools.Errors
     {
         public const string ConnectionNotFound = "ConnectionTools.Connection.NotFound";
         public const string ConnectionNameInUse = "ConnectionTools.Connection.NameInUse";
+        public const string ConnectionAmbiguousName = "ConnectionTools.Connection.AmbiguousName";
         public const string ConnectionInvalidName = "ConnectionTools.Connection.InvalidName";
         public const string ConnectionInvalidDescription = "ConnectionTools.Connection.InvalidDescription";
         public const string ConnectionIllegalTransition = "ConnectionTools.Connection.IllegalTransition";
@@ -29,6 +30,7 @@ namespace ConnectionTools.Errors
         public const string StoreCorrupt = "ConnectionTools.Store.Corrupt";
         public const string StoreForeignDatabase = "ConnectionTools.Store.ForeignDatabase";
         public const string StoreNotConnected = "ConnectionTools.Store.NotConnected";
+        public const string StoreNotFound = "ConnectionTools.Store.NotFound";
 
         public const string InvitationMalformed = "ConnectionTools.Invitation.Malformed";
         public const string InvitationUnsupportedVersion = "ConnectionTools.Invitation.UnsupportedVersion";

@@ -107,7 +107,7 @@ namespace ConnectionTools.Invitations
         /// <summary>Shows the current code of each pending connection, or with <paramref name="renew"/> replaces it (the old code stops working).</summary>
         public void Get(IEnumerable<ConnectionTarget> targets, bool renew, TimeSpan lifetime)
         {
-            ConnectionTargets.ForEach(_host, targets, target =>
+            ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
             {
                 var connection = ConnectionTargets.Resolve(_node.Store, target);
                 EnsurePendingOnPublicSide(connection);

@@ -47,9 +47,15 @@ namespace ConnectionTools.Jobs
         }
 
         /// <summary>Runs each connection's retrieval job now, in this process, and writes the run. A failed run is written and reported as an error.</summary>
-        public void Start(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, targets, target =>
+        public void Start(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {
             var connection = ConnectionTargets.Resolve(_node.Store, target);
+            if (connection.Type == ConnectionType.Private && target.Pattern != null)
+            {
+                _host.WriteVerbose($"'{connection.Name}' matches '{target.Pattern}' but is a private connection, which has no retrieval job; skipped.");
+                return;
+            }
+
             if (connection.Type == ConnectionType.Private)
             {
                 throw new ConnectionToolsException(ErrorIds.JobNotFound, ErrorKind.InvalidArgument,

@@ -164,13 +164,36 @@ namespace ConnectionTools.Jobs
             }
         }
 
+        /// <summary>Why this connection has no job, in its own terms: the fix differs for each reason.</summary>
+        internal static ConnectionToolsException NoJob(Connection connection, bool hasGrant)
+        {
+            if (connection.Type == ConnectionType.Private)
+            {
+                return new ConnectionToolsException(ErrorIds.JobNotFound, ErrorKind.InvalidArgument,
+                    $"'{connection.Name}' is a private connection; it has no retrieval job.", connection.Name, "Use Sync-Connection to exchange with its peer now.");
+            }
+
+            if (!hasGrant || connection.InstanceUrl is null)
+            {
+                return new ConnectionToolsException(ErrorIds.JobNotFound, ErrorKind.ObjectNotFound,
+                    $"'{connection.Name}' is a {connection.Type} connection that was never authorized (it was not created by New-Connection and has no {(connection.InstanceUrl is null ? "instance URL" : "grant")}), so it has no retrieval job and cannot reach an org.",
+                    connection.Name,
+                    $"Remove it (Remove-Connection -Name '{connection.Name}'), then create it with New-Connection -Name '{connection.Name}' -Type {connection.Type} -InstanceUrl <url>, which signs in to the org and creates its job.");
+            }
+
+            return new ConnectionToolsException(ErrorIds.JobNotFound, ErrorKind.ObjectNotFound,
+                $"'{connection.Name}' is a {connection.Type} connection stored by a version without retrieval jobs, so it has none yet.",
+                connection.Name,
+                $"Remove it (Remove-Connection -Name '{connection.Name}'), then create it again with New-Connection; a new connection to the same org reuses its settings.");
+        }
+
         private (long RunId, DateTimeOffset? Watermark) Claim(Connection connection, JobTrigger trigger) => _node.Store.Write((db, tx) =>
         {
             var latest = _node.Store.FindInTransaction(db, tx, connection.Id) ?? throw ConnectionStore.NotFound(connection.Name);
             var job = JobRows.Find(db, tx, latest.Id);
             if (job is null)
             {
-                throw new ConnectionToolsException(ErrorIds.JobNotFound, ErrorKind.ObjectNotFound, $"'{latest.Name}' has no retrieval job.", latest.Name, "Only Salesforce and Dynamics 365 connections retrieve cases.");
+                throw NoJob(latest, GrantRows.Find(db, tx, latest.Id) != null);
             }
 
             switch (job.Value.State)

@@ -71,10 +71,28 @@ namespace ConnectionTools.Nodes
         /// </summary>
         internal List<Action<SqliteConnection, SqliteTransaction, Connection>> OnReauthorized { get; } = new List<Action<SqliteConnection, SqliteTransaction, Connection>>();
 
+        private int _createdNoticeTaken;
+
+        /// <summary>
+        /// Once, when opening this node created its store: a message naming the new store's path (so the per-user default,
+        /// created on first use, is never a mystery). Null otherwise, and on every later call.
+        /// </summary>
+        public string? TakeCreatedNotice()
+        {
+            if (!Store.Created || System.Threading.Interlocked.Exchange(ref _createdNoticeTaken, 1) != 0)
+            {
+                return null;
+            }
+
+            return Location.Source == StoreSource.Default
+                ? $"Created the per-user default store at '{Location.Path}' (first use). Set {StoreLocation.EnvironmentVariable} or use Connect-ConnectionNode -StorePath to work with another store."
+                : $"Created a new, empty store at '{Location.Path}' ({Location.Origin}).";
+        }
+
         public static ConnectionNode Open(StoreLocation location, StoreOptions? options = null, string? actor = null)
         {
             options ??= new StoreOptions();
-            var store = ConnectionStore.Open(location.Path, options);
+            var store = ConnectionStore.Open(location.Path, options, location);
             return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock, SecretProtectors.ForStore(location.Path));
         }
 

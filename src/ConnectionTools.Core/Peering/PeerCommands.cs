@@ -139,7 +139,7 @@ namespace ConnectionTools.Peering
                     .ToList();
             }
 
-            ConnectionTargets.ForEach(_host, list, target =>
+            ConnectionTargets.ForEach(_host, _node.Store, list, target =>
             {
                 var connection = ConnectionTargets.Resolve(_node.Store, target);
                 if (connection.Type != ConnectionType.Private || connection.Side != PrivateConnectionSide.Private || connection.PeerUrl is null || connection.PeerNodeId is null)

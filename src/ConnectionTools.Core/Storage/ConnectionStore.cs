@@ -52,15 +52,21 @@ namespace ConnectionTools.Storage
 
         public static int SchemaVersion => Migrations.Latest;
 
+        /// <summary>True when this open created the store file (a new store).</summary>
+        public bool Created { get; private set; }
+
         /// <summary>
         /// Opens the store at <paramref name="path"/>, creating it (owner-only) if the file does not exist. A directory, an
         /// unreadable file, a file that is not SQLite, another application's database, a damaged store or one from a newer
         /// version is refused before anything is written to it. Opening a file this process already has open shares it.
         /// </summary>
-        public static ConnectionStore Open(string path, StoreOptions? options = null)
+        public static ConnectionStore Open(string path, StoreOptions? options = null) => Open(path, options, null);
+
+        /// <summary>As <see cref="Open(string, StoreOptions?)"/>, but a missing file is created only when <paramref name="location"/> allows it.</summary>
+        internal static ConnectionStore Open(string path, StoreOptions? options, StoreLocation? location)
         {
             options ??= new StoreOptions();
-            var existed = StoreFile.PrepareLocation(path);
+            var existed = StoreFile.PrepareLocation(path, location);
             var realPath = UnixFile.RealPath(path);
             var shared = StoreRegistry.Acquire(realPath, () => new SqliteConnectionStringBuilder
             {
@@ -80,6 +86,7 @@ namespace ConnectionTools.Storage
                     {
                         shared.NodeId = store.Retry(() => store.Initialize(created: !existed));
                         shared.Initialized = true;
+                        store.Created = !existed;
                     }
                 }
 

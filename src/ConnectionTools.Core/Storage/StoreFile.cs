@@ -20,8 +20,12 @@ namespace ConnectionTools.Storage
 
         private static readonly byte[] SqliteHeader = Encoding.ASCII.GetBytes("SQLite format 3\0");
 
-        /// <summary>Refuses a directory, creates a missing folder owner-only, and says whether the store file exists yet.</summary>
-        public static bool PrepareLocation(string path)
+        /// <summary>
+        /// Refuses a directory, and a missing file unless <paramref name="location"/> may create one (the one place where a
+        /// path that does not exist is refused, for every way of naming a store); creates a missing folder owner-only, and
+        /// says whether the store file exists yet. Without a location (Core's own callers), a missing file is created.
+        /// </summary>
+        public static bool PrepareLocation(string path, StoreLocation? location = null)
         {
             if (Directory.Exists(path))
             {
@@ -38,9 +42,25 @@ namespace ConnectionTools.Storage
                 return true;
             }
 
+            if (location != null && !location.MayCreate)
+            {
+                throw NotFound(path, location);
+            }
+
             EnsureFolder(path);
             return false;
         }
+
+        public static ConnectionToolsException NotFound(string path, StoreLocation location) => new ConnectionToolsException(
+            ErrorIds.StoreNotFound,
+            ErrorKind.ObjectNotFound,
+            $"No store exists at '{path}' (from {location.Origin}). Nothing was created: a mistyped path must not look like an empty store.",
+            path,
+            location.Origin == "--store"
+                ? $"Check the path. To create a new store there, add --create: --store \"{path}\" --create."
+                : location.Origin == StoreLocation.EnvironmentVariable
+                    ? $"Check {StoreLocation.EnvironmentVariable}. To create a new store there, run once: Connect-ConnectionNode -StorePath '{path}' -Create."
+                    : $"Check the path. To create a new store there: Connect-ConnectionNode -StorePath '{path}' -Create.");
 
         /// <summary>
         /// Refuses to let a command write <paramref name="path"/> when it is a store open in this process, a file beside one, or any

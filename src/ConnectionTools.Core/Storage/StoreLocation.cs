@@ -23,31 +23,47 @@ namespace ConnectionTools.Storage
         public const string EnvironmentVariable = "CONNECTIONTOOLS_STORE";
         public const string FileName = "store.db";
 
-        public StoreLocation(string path, StoreSource source)
+        /// <param name="create">Whether a store may be created when no file exists at <paramref name="path"/> (-Create, --create).</param>
+        /// <param name="origin">How the user named the path, for the error that says it does not exist (-StorePath, --store).</param>
+        public StoreLocation(string path, StoreSource source, bool create = false, string? origin = null)
         {
             Path = path;
             Source = source;
+            Create = create;
+            Origin = origin ?? (source == StoreSource.Environment ? EnvironmentVariable : source == StoreSource.Session ? "-StorePath" : "the per-user default");
         }
 
         public string Path { get; }
 
         public StoreSource Source { get; }
 
+        /// <summary>The user asked for a new store to be created if none exists at <see cref="Path"/>.</summary>
+        public bool Create { get; }
+
+        /// <summary>How the path was named: -StorePath, CONNECTIONTOOLS_STORE, --store or the per-user default.</summary>
+        public string Origin { get; }
+
+        /// <summary>
+        /// A path the user named must already hold a store unless they said -Create: a typo must not look like an empty store.
+        /// The per-user default is created on first use.
+        /// </summary>
+        public bool MayCreate => Create || Source == StoreSource.Default;
+
         /// <summary>
         /// Picks the store: the session's path, else the environment variable, else the per-user data folder.
         /// Paths must already be absolute; the cmdlet layer resolves them against the PowerShell location.
         /// </summary>
-        public static StoreLocation Resolve(string? sessionPath, Func<string, string?> getEnvironmentVariable)
+        public static StoreLocation Resolve(string? sessionPath, Func<string, string?> getEnvironmentVariable, bool create = false)
         {
             if (!string.IsNullOrWhiteSpace(sessionPath))
             {
-                return new StoreLocation(Normalize(sessionPath!, "-StorePath"), StoreSource.Session);
+                return new StoreLocation(Normalize(sessionPath!, "-StorePath"), StoreSource.Session, create);
             }
 
             var fromEnvironment = getEnvironmentVariable(EnvironmentVariable);
             if (!string.IsNullOrWhiteSpace(fromEnvironment))
             {
-                return new StoreLocation(Normalize(fromEnvironment!, EnvironmentVariable), StoreSource.Environment);
+                return new StoreLocation(Normalize(fromEnvironment!, EnvironmentVariable), StoreSource.Environment, create);
             }
 
             return new StoreLocation(System.IO.Path.Combine(DefaultFolder(getEnvironmentVariable), FileName), StoreSource.Default);

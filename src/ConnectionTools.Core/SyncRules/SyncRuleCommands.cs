@@ -23,11 +23,18 @@ namespace ConnectionTools.SyncRules
             _host = host ?? throw new ArgumentNullException(nameof(host));
         }
 
-        public void Get(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, targets, target =>
+        public void Get(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, _node.Store, targets, target => Write(ConnectionTargets.Resolve(_node.Store, target), null));
+
+        /// <summary>Writes the connection's rules: every direction, or only <paramref name="only"/>.</summary>
+        private void Write(Connection connection, SyncDirection? only)
         {
-            var connection = ConnectionTargets.Resolve(_node.Store, target);
             foreach (var (direction, entity, script) in _node.Store.Read(db => SyncRuleRows.List(db, connection.Id)))
             {
+                if (only != null && direction != only)
+                {
+                    continue;
+                }
+
                 _host.WriteObject(new SyncRule
                 {
                     ConnectionId = connection.Id,
@@ -38,10 +45,10 @@ namespace ConnectionTools.SyncRules
                     Editable = connection.Mode == PrivateConnectionMode.Script,
                 });
             }
-        });
+        }
 
         /// <summary>Replaces one direction's script. Refused, naming the upgrade, while the connection is in Basic mode.</summary>
-        public void Set(IEnumerable<ConnectionTarget> targets, SyncDirection direction, string script, bool passThru) => ConnectionTargets.ForEach(_host, targets, target =>
+        public void Set(IEnumerable<ConnectionTarget> targets, SyncDirection direction, string script, bool passThru) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {
             var connection = ConnectionTargets.Resolve(_node.Store, target);
             EnsureEditable(connection);
@@ -71,7 +78,8 @@ namespace ConnectionTools.SyncRules
             _host.WriteVerbose($"Replaced the {direction} sync rule of '{outcome.After.Name}'.");
             if (passThru)
             {
-                Get(new[] { ConnectionTarget.ById(connection.Id) });
+                // The rule that was changed, as it is now; Get-ConnectionSyncRule shows both.
+                Write(outcome.After, direction);
             }
         });
 

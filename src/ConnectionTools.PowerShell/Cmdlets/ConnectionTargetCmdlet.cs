@@ -9,7 +9,8 @@ namespace ConnectionTools.PowerShell.Cmdlets
 {
     /// <summary>
     /// The cmdlets that act on named connections: by -Name (from the pipeline by value or by property name),
-    /// by -Id (by property name), or by -InputObject (Get-Connection | ...).
+    /// by -Id (by property name), or by -InputObject (Get-Connection | ...). A -Name with wildcards stands for every
+    /// connection that is not removed and matches (see ConnectionTargets.ForEach).
     /// </summary>
     public abstract class ConnectionTargetCmdlet : ConnectionToolsCmdlet
     {
@@ -19,6 +20,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ByName)]
         [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
         [ArgumentCompleter(typeof(ConnectionNameCompleter))]
         public string[] Name { get; set; } = Array.Empty<string>();
 

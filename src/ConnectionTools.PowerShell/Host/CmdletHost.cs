@@ -6,7 +6,7 @@ using ConnectionTools.Hosting;
 namespace ConnectionTools.PowerShell.Host
 {
     /// <summary>Core's view of the running cmdlet. Called only on the pipeline thread.</summary>
-    internal sealed class CmdletHost : IHostContext
+    internal sealed class CmdletHost : IHostContext, IHighImpactConfirmation
     {
         private readonly PSCmdlet _cmdlet;
 
@@ -33,5 +33,36 @@ namespace ConnectionTools.PowerShell.Host
         });
 
         public bool ShouldProcess(string target, string action) => _cmdlet.ShouldProcess(target, action);
+
+        /// <summary>
+        /// ShouldProcess first (-WhatIf; -Confirm prompts there). Unless -Confirm was given either way, then asks as a
+        /// ConfirmImpact High cmdlet would: when $ConfirmPreference is High or lower (the default is High), so that
+        /// -Confirm:$false or $ConfirmPreference = 'None' runs it without a prompt, and a non-interactive session fails to prompt.
+        /// </summary>
+        public bool ShouldProcessHighImpact(string target, string action)
+        {
+            if (!_cmdlet.ShouldProcess(target, action))
+            {
+                return false;
+            }
+
+            if (_cmdlet.MyInvocation.BoundParameters.ContainsKey("Confirm"))
+            {
+                return true;
+            }
+
+            var preference = _cmdlet.GetVariableValue("ConfirmPreference") switch
+            {
+                ConfirmImpact value => value,
+                string text when System.Enum.TryParse(text, true, out ConfirmImpact parsed) => parsed,
+                _ => ConfirmImpact.High,
+            };
+            if (preference == ConfirmImpact.None)
+            {
+                return true;
+            }
+
+            return _cmdlet.ShouldContinue($"Performing the operation \"{action}\" on target \"{target}\".", "Are you sure you want to perform this action?");
+        }
     }
 }

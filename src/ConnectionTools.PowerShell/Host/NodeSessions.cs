@@ -47,7 +47,7 @@ namespace ConnectionTools.PowerShell.Host
         /// Opens the store and makes it this runspace's. When it cannot be opened, the runspace is left with no store: later
         /// commands name the path that failed instead of quietly using the previous store or the default one.
         /// </summary>
-        public static ConnectionNode Connect(string? storePath)
+        public static ConnectionNode Connect(string? storePath, bool create = false)
         {
             var session = SessionOfThisRunspace();
             lock (session)
@@ -56,7 +56,7 @@ namespace ConnectionTools.PowerShell.Host
                 StoreLocation? location = null;
                 try
                 {
-                    location = StoreLocation.Resolve(storePath, Environment.GetEnvironmentVariable);
+                    location = StoreLocation.Resolve(storePath, Environment.GetEnvironmentVariable, create);
                     node = ConnectionNode.Open(location);
                     try
                     {
