@@ -281,7 +281,7 @@ Describe 'README PowerShell blocks' {
             }
 
             'QuickStart' {
-                # Run as written: it builds the seeding tool into out/seed-tool and uses a store under the temporary HOME.
+                # Run as written, with the product's own commands only, on a store under the temporary HOME.
                 # Typed into a terminal: each statement is its own pipeline, formatted on its own.
                 $homeFolder = New-ReadmeHome
                 $terminal = Start-Terminal -Name 'quickstart' -HomeFolder $homeFolder
@@ -291,16 +291,15 @@ Describe 'README PowerShell blocks' {
                 $store = Join-Path $homeFolder 'connectiontools-demo/store.db'
                 Test-Path -LiteralPath $store | Should -BeTrue
                 $lines = @($run.Output -split '\r?\n')
-                # Get-ConnectionNode: the session's store and its counts.
-                ($lines | Where-Object { $_ -match '^Session\s+3\s+2\s+0\s+1\s+0\s' }) | Should -Not -BeNullOrEmpty -Because $run.Output
-                # The -WhatIf preview names both production connections; -PassThru shows them Paused, then Active.
-                @($lines | Where-Object { $_ -like 'What if:*Suspend*' }).Count | Should -Be 2
-                ($lines | Where-Object { $_ -match '^prod-eu\s+SalesforceProduction\s+Paused' }) | Should -Not -BeNullOrEmpty
-                ($lines | Where-Object { $_ -match '^prod-us\s+SalesforceProduction\s+Paused' }) | Should -Not -BeNullOrEmpty
-                ($lines | Where-Object { $_ -match '^crm-main\s+Dynamics365\s+Inactive\s+Expired' }) | Should -Not -BeNullOrEmpty
-                # The history of prod-eu: Suspend and Resume by this user.
-                ($lines | Where-Object { $_ -match '\sprod-eu\s+Suspend\s' }) | Should -Not -BeNullOrEmpty
-                ($lines | Where-Object { $_ -match '\sprod-eu\s+Resume\s' }) | Should -Not -BeNullOrEmpty
+                # Get-ConnectionNode: the session's store with three connections, all Pending.
+                ($lines | Where-Object { $_ -match '^Session\s+3\s+0\s+0\s+0\s+3\s' }) | Should -Not -BeNullOrEmpty -Because $run.Output
+                # Get-InvitationCode shows a code; the rename and the -WhatIf preview as written.
+                ($lines | Where-Object { $_ -match 'CT1-' }) | Should -Not -BeNullOrEmpty -Because $run.Output
+                ($lines | Where-Object { $_ -match '^partner-asia\s+Private\s+Pending' }) | Should -Not -BeNullOrEmpty -Because $run.Output
+                @($lines | Where-Object { $_ -like 'What if:*Remove*partner-us*' }).Count | Should -Be 1
+                # The history of the removed connection: created, then removed, by this user.
+                ($lines | Where-Object { $_ -match '\spartner-us\s+Create\s' }) | Should -Not -BeNullOrEmpty -Because $run.Output
+                ($lines | Where-Object { $_ -match '\spartner-us\s+Remove\s' }) | Should -Not -BeNullOrEmpty -Because $run.Output
             }
 
             'RenewGrants' {
