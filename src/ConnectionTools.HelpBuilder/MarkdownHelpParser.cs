@@ -267,7 +267,7 @@ internal static partial class MarkdownHelpParser
                 throw new HelpFormatException(source, example.Heading.Line, $"the example '{example.Heading.Text}' has no code block.");
             }
 
-            examples.Add(new HelpExample(example.Heading.Text, string.Join("\n\n", code), Paragraphs(example.Blocks.Where(b => b is not Fence), source)));
+            examples.Add(new HelpExample(PlainText(example.Heading.Text), string.Join("\n\n", code), Paragraphs(example.Blocks.Where(b => b is not Fence), source)));
         }
 
         return examples;
@@ -412,7 +412,8 @@ internal static partial class MarkdownHelpParser
         {
             if (current.Count > 0)
             {
-                paragraphs.Add(string.Join(" ", current));
+                // Joined first: a code span may run over a line break.
+                paragraphs.Add(PlainText(string.Join(" ", current)));
                 current.Clear();
             }
         }
@@ -444,6 +445,84 @@ internal static partial class MarkdownHelpParser
 
         Flush();
         return paragraphs;
+    }
+
+    /// <summary>
+    /// Markdown inline code as Get-Help shows text: the backticks go, the code stays (`Get-Connection` reads Get-Connection).
+    /// As in CommonMark, a span opens with a run of backticks and closes with a run of the same length, so `` ` `` is a
+    /// literal backtick, and one space inside each end is dropped. A backtick with no closing run is text, and stays.
+    /// </summary>
+    internal static string PlainText(string text)
+    {
+        if (text.IndexOf('`', StringComparison.Ordinal) < 0)
+        {
+            return text;
+        }
+
+        var result = new System.Text.StringBuilder(text.Length);
+        var i = 0;
+        while (i < text.Length)
+        {
+            if (text[i] != '`')
+            {
+                result.Append(text[i++]);
+                continue;
+            }
+
+            var run = 0;
+            while (i + run < text.Length && text[i + run] == '`')
+            {
+                run++;
+            }
+
+            var close = FindRun(text, i + run, run);
+            if (close < 0)
+            {
+                result.Append(text, i, run);
+                i += run;
+                continue;
+            }
+
+            var code = text[(i + run)..close];
+            if (code.Length >= 2 && code[0] == ' ' && code[^1] == ' ' && code.Trim().Length > 0)
+            {
+                code = code[1..^1];
+            }
+
+            result.Append(code);
+            i = close + run;
+        }
+
+        return result.ToString();
+    }
+
+    /// <summary>Where a run of exactly <paramref name="length"/> backticks starts at or after <paramref name="from"/>; -1 if none.</summary>
+    private static int FindRun(string text, int from, int length)
+    {
+        var i = from;
+        while (i < text.Length)
+        {
+            if (text[i] != '`')
+            {
+                i++;
+                continue;
+            }
+
+            var run = 0;
+            while (i + run < text.Length && text[i + run] == '`')
+            {
+                run++;
+            }
+
+            if (run == length)
+            {
+                return i;
+            }
+
+            i += run;
+        }
+
+        return -1;
     }
 
     private static (string Key, string Value) KeyValue(string line, string source, int lineNumber)

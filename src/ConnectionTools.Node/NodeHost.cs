@@ -1,4 +1,7 @@
 using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using ConnectionTools.Errors;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
@@ -22,8 +25,17 @@ public static class NodeHost
             builder.Services.AddHostedService<JobScheduler>();
         }
 
+        // ASP.NET Core's own request lines (request starting, endpoint executing, result written, request finished) are
+        // details: shown at Debug, unless the configuration sets a level for them. The node logs one line per request.
+        ILogger? appLogger = null;
+        if (builder.Configuration["Logging:LogLevel:Microsoft.AspNetCore"] is null && builder.Configuration["Logging:LogLevel:Microsoft"] is null)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore", level => level >= LogLevel.Warning || appLogger?.IsEnabled(LogLevel.Debug) == true);
+        }
+
         var app = builder.Build();
         var logger = app.Logger;
+        appLogger = logger;
         if (options.PublicUrl != null)
         {
             new NodeCommands(node, new LoggingHost(logger, CancellationToken.None)).SetPublicUrl(options.PublicUrl, passThru: false);
@@ -31,24 +43,28 @@ public static class NodeHost
 
         app.Use(async (context, next) =>
         {
-            // One line per request: method, path, status and time. Never headers or bodies, which carry tokens and secrets.
+            // One line per request at Information: method, path, status, the refusal's error id, time. Never headers or bodies,
+            // which carry tokens and secrets. The details of a refusal are logged at Debug.
             var clock = Stopwatch.StartNew();
             await next(context);
-            logger.LogInformation("{Method} {Path} -> {Status} in {Elapsed:0.0} ms", context.Request.Method, context.Request.Path, context.Response.StatusCode, clock.Elapsed.TotalMilliseconds);
+            var refusal = context.Items[RefusalKey] as string;
+            logger.LogInformation(
+                "{Method} {Path} -> {Status}{Refusal} in {Elapsed:0.0} ms",
+                context.Request.Method,
+                context.Request.Path,
+                context.Response.StatusCode,
+                refusal is null ? "" : " " + refusal,
+                clock.Elapsed.TotalMilliseconds);
         });
 
         var server = new PeerServer(node);
-        app.MapPost(PeerPaths.Accept, async (HttpContext context) =>
+        app.MapPost(PeerPaths.Accept, (Func<HttpContext, Task<IResult>>)(context =>
+            Handle(context, logger, PeerJsonContext.Default.AcceptRequest, request => server.Accept(request))));
+        app.MapPost(PeerPaths.Prefix + "/connections/{id:guid}/exchange", (Guid id, HttpContext context) =>
         {
-            var request = await context.Request.ReadFromJsonAsync(PeerJsonContext.Default.AcceptRequest);
-            return Answer(() => server.Accept(request ?? new AcceptRequest()));
-        });
-        app.MapPost(PeerPaths.Prefix + "/connections/{id:guid}/exchange", async (Guid id, HttpContext context) =>
-        {
-            var message = await context.Request.ReadFromJsonAsync(PeerJsonContext.Default.ExchangeMessage);
             var authorization = context.Request.Headers.Authorization.ToString();
             var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : null;
-            return Answer(() => server.Exchange(id, token, message ?? new ExchangeMessage()));
+            return Handle(context, logger, PeerJsonContext.Default.ExchangeMessage, message => server.Exchange(id, token, message));
         });
         app.Lifetime.ApplicationStopped.Register(node.Dispose);
         return app;
@@ -91,18 +107,150 @@ public static class NodeHost
         }
     }
 
-    private static IResult Answer<T>(Func<T> handle)
+    /// <summary>The HttpContext item that carries a refusal's error id to the request's log line.</summary>
+    private const string RefusalKey = "ConnectionTools.Refusal";
+
+    /// <summary>
+    /// Checks that the request is arguments the handlers can be given. Everything here is known without the store, so a bad
+    /// argument is refused before the store file is created or opened.
+    /// </summary>
+    public static void Validate(NodeOptions options, string[]? args = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        if (string.IsNullOrWhiteSpace(options.StorePath))
+        {
+            throw new ArgumentException("--store needs a path: the store file this node serves.");
+        }
+
+        if (Directory.Exists(options.StorePath))
+        {
+            throw new ArgumentException($"--store '{options.StorePath}' is a folder; give the path of the store file (the one the module uses).");
+        }
+
+        if (options.Private && options.PublicUrl != null)
+        {
+            throw new ArgumentException("--public-url is for the public side; a --private node reaches its public nodes at the URLs in their invitation codes.");
+        }
+
+        if (!(options.Interval > TimeSpan.Zero) || options.Interval > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentException($"--interval must be more than 0 seconds and at most a day; it was {options.Interval.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        }
+
+        if (!(options.JobPollInterval > TimeSpan.Zero) || options.JobPollInterval > TimeSpan.FromDays(1))
+        {
+            throw new ArgumentException($"--job-poll must be more than 0 seconds and at most a day; it was {options.JobPollInterval.TotalSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)}.");
+        }
+
+        if (options.PublicUrl != null)
+        {
+            try
+            {
+                PeerUrls.ValidatePublicUrl(options.PublicUrl);
+            }
+            catch (ConnectionToolsException e)
+            {
+                throw new ArgumentException($"--public-url: {e.Message} {e.RecommendedAction}", e);
+            }
+        }
+
+        for (var i = 0; args != null && i < args.Length - 1; i++)
+        {
+            if (args[i] == "--urls")
+            {
+                foreach (var url in args[i + 1].Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                {
+                    // Kestrel also takes http://*:PORT and http://+:PORT, which are not URIs.
+                    var candidate = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+                    if (!Uri.TryCreate(candidate, UriKind.Absolute, out var parsed) || (parsed.Scheme != Uri.UriSchemeHttp && parsed.Scheme != Uri.UriSchemeHttps))
+                    {
+                        throw new ArgumentException($"--urls '{url}' is not an http:// or https:// URL to listen on, such as http://127.0.0.1:5080.");
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads a peer request's JSON body and answers it. What the caller sent wrong is answered 400 (or 415 for a body that
+    /// is not JSON) with one log line, never a stack trace. Refusals keep their own status and error id; a failure on this
+    /// side is answered without its message, which may name the store's path, and logged in full here.
+    /// </summary>
+    private static async Task<IResult> Handle<TRequest, TResponse>(HttpContext context, ILogger logger, JsonTypeInfo<TRequest> requestType, Func<TRequest, TResponse> handle)
+        where TRequest : class
+    {
+        if (!context.Request.HasJsonContentType())
+        {
+            return Refuse(context, logger, StatusCodes.Status415UnsupportedMediaType, PeerErrors.Protocol($"the body must be JSON (Content-Type: application/json), not '{context.Request.ContentType}'"));
+        }
+
+        TRequest? request;
         try
         {
-            return Results.Json(handle(), PeerJsonContext.Default.Options);
+            request = await context.Request.ReadFromJsonAsync(requestType, context.RequestAborted);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or DecoderFallbackException or ArgumentException)
+        {
+            return Refuse(context, logger, StatusCodes.Status400BadRequest, PeerErrors.Protocol("the body is not valid JSON (" + OneLine(e.Message) + ")"));
+        }
+        catch (BadHttpRequestException e)
+        {
+            return Refuse(context, logger, e.StatusCode, PeerErrors.Protocol("the body could not be read (" + OneLine(e.Message) + ")"));
+        }
+
+        if (request is null)
+        {
+            return Refuse(context, logger, StatusCodes.Status400BadRequest, PeerErrors.Protocol("the body is empty or null"));
+        }
+
+        try
+        {
+            return Results.Json(handle(request), PeerJsonContext.Default.Options);
+        }
+        catch (ConnectionToolsException e) when (PeerErrors.IsPeerRefusal(e.ErrorId))
+        {
+            return Refuse(context, logger, PeerErrors.StatusCodeFor(e.ErrorId), e);
         }
         catch (ConnectionToolsException e)
         {
-            return Results.Json(
-                new PeerError { ErrorId = e.ErrorId, Message = e.Message, RecommendedAction = e.RecommendedAction, Kind = e.Kind.ToString() },
-                PeerJsonContext.Default.Options,
-                statusCode: PeerErrors.StatusCodeFor(e.ErrorId));
+            // A problem on this side (the store busy or damaged, say): the caller learns that, not its details.
+            logger.LogError("{ErrorId}: {Message}", e.ErrorId, e.Message);
+            return Answer(context, e.Kind == ErrorKind.ResourceUnavailable ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status500InternalServerError, new PeerError
+            {
+                ErrorId = e.ErrorId,
+                Message = "The public node could not handle the request; its administrator can find the reason in the node host's log.",
+                RecommendedAction = "Try again later. If it persists, ask the public side's administrator.",
+                Kind = e.Kind.ToString(),
+            });
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.LogError(e, "The peer request failed on this node.");
+            return Answer(context, StatusCodes.Status500InternalServerError, new PeerError
+            {
+                ErrorId = ErrorIds.PeerUnreachable,
+                Kind = ErrorKind.ConnectionError.ToString(),
+                Message = "The public node could not handle the request; its administrator can find the reason in the node host's log.",
+                RecommendedAction = "Try again later. If it persists, ask the public side's administrator.",
+            });
+        }
+    }
+
+    private static IResult Refuse(HttpContext context, ILogger logger, int status, ConnectionToolsException e)
+    {
+        logger.LogDebug("Refused with {ErrorId}: {Message}", e.ErrorId, e.Message);
+        return Answer(context, status, new PeerError { ErrorId = e.ErrorId, Message = e.Message, RecommendedAction = e.RecommendedAction, Kind = e.Kind.ToString() });
+    }
+
+    private static IResult Answer(HttpContext context, int status, PeerError error)
+    {
+        context.Items[RefusalKey] = error.ErrorId;
+        return Results.Json(error, PeerJsonContext.Default.Options, statusCode: status);
+    }
+
+    private static string OneLine(string text)
+    {
+        var line = text.ReplaceLineEndings(" ");
+        return line.Length > 200 ? line[..200] + "..." : line;
     }
 }

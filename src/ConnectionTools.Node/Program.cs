@@ -1,15 +1,51 @@
 using ConnectionTools.Errors;
 using ConnectionTools.Node;
 
+const string Usage = """
+usage: ConnectionTools.Node --store PATH [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs]
+       ConnectionTools.Node --store PATH [--create] --private [--interval SECONDS] [--job-poll SECONDS] [--no-jobs]
+       ConnectionTools.Node --help
+
+Runs one ConnectionTools node on a store file (the same one the module uses).
+  --store PATH         the store file this node serves (required); it must exist unless --create is given
+  --create             create a new, empty store at --store when no file is there
+  --public-url URL     the public side: the https URL private sides reach this node at (saved in the store)
+  --urls URL           where Kestrel listens (ASP.NET Core's own option), e.g. http://127.0.0.1:5080
+  --private            the private side: exchanges status with its public nodes, listens on nothing
+  --interval SECONDS   how often the private side exchanges status (default 1)
+  --job-poll SECONDS   how often due retrieval jobs are looked for (default 5)
+  --no-jobs            run no retrieval jobs (for a second host on the same store)
+  -h, --help           print this text and exit
+""";
+
+if (args.Any(a => a is "--help" or "-h" or "-?" or "/?"))
+{
+    Console.Out.WriteLine(Usage);
+    return 0;
+}
+
 NodeOptions options;
 try
 {
+    // Every argument is checked here, before the store file is created or opened.
     options = NodeOptions.Parse(args);
+    NodeHost.Validate(options, args);
 }
-catch (Exception e) when (e is ArgumentException or FormatException)
+catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
 {
     Console.Error.WriteLine(e.Message);
-    Console.Error.WriteLine("usage: ConnectionTools.Node --store PATH [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs] | --store PATH [--create] --private [--interval SECONDS] [--job-poll SECONDS] [--no-jobs]");
+    Console.Error.WriteLine(Usage);
+    return 2;
+}
+catch (ConnectionToolsException e)
+{
+    Console.Error.WriteLine($"{e.ErrorId}: {e.Message}");
+    if (e.RecommendedAction != null)
+    {
+        Console.Error.WriteLine(e.RecommendedAction);
+    }
+
+    Console.Error.WriteLine("Run ConnectionTools.Node --help for the options.");
     return 2;
 }
 
@@ -26,7 +62,7 @@ try
 }
 catch (ConnectionToolsException e)
 {
-    // A bad --public-url or an unusable store: say what and how to fix it, without a stack trace.
+    // An unusable store: say what and how to fix it, without a stack trace.
     Console.Error.WriteLine($"{e.ErrorId}: {e.Message}");
     if (e.RecommendedAction != null)
     {

@@ -72,6 +72,126 @@ connections:
         }
     }
 
+    Context 'The shipped example, planned before it is applied' {
+        BeforeAll {
+            # The example as an admin first runs it: its references resolve (the vault one through an environment variable
+            # here, as this session has no SecretManagement vault), and the node has no public URL yet.
+            $exampleFolder = Join-Path $TestDrive 'first-hour'
+            New-Item -ItemType Directory -Path (Join-Path $exampleFolder 'codes') -Force | Out-Null
+            $null = New-ConfigurationStore -Name 'northwind'
+            $code = (New-PrivateConnection -Name 'from-northwind' -LocalInstanceName 'northwind-public').InvitationCode
+            Set-Content -LiteralPath (Join-Path $exampleFolder 'codes/from-northwind.txt') -Value $code -Encoding utf8NoBOM
+            $text = Get-Content -LiteralPath (Join-Path (Split-Path $manifestPath) 'examples/connections.yaml') -Raw
+            $examplePath = New-ConfigurationFile -Folder $exampleFolder -Text ($text -replace 'vault:CorpVault/crm-gov-client-secret', 'env:CT_PESTER_CRM_SECRET')
+            $env:SF_CERT_PASSWORD = 'not-the-real-password'
+            $env:CT_PESTER_CRM_SECRET = 'not-the-real-secret'
+            $folder = Join-Path $TestDrive 'first-hour-store'
+            New-Item -ItemType Directory -Path $folder -Force | Out-Null
+            Connect-ConnectionNode -StorePath (Join-Path $folder 'store.db') | Out-Null
+        }
+
+        AfterAll {
+            $env:SF_CERT_PASSWORD = $null
+            $env:CT_PESTER_CRM_SECRET = $null
+        }
+
+        It 'Test-ConnectionConfiguration names the connections that would fail, and why' {
+            $results = @(Test-ConnectionConfiguration -Path $examplePath -ErrorAction Stop)
+            $results.Name | Should -Be @('sf-prod', 'sf-uat', 'crm-gov', 'partner-fabrikam', 'from-northwind')
+            $byName = @{}
+            $results | ForEach-Object { $byName[$_.Name] = $_ }
+            $byName['sf-prod'].ErrorId | Should -Be 'ConnectionTools.Authorization.CertificateNotFound'
+            $byName['sf-prod'].Note | Should -BeLike '*salesforce-jwt.pfx*'
+            $byName['sf-uat'].ErrorId | Should -Be 'ConnectionTools.Authorization.CertificateNotFound'
+            $byName['partner-fabrikam'].ErrorId | Should -Be 'ConnectionTools.Node.NoPublicUrl'
+            # The two that can only fail on the network are planned as they would be applied.
+            $byName['crm-gov'].ErrorId | Should -BeNullOrEmpty
+            $byName['crm-gov'].PlannedAction | Should -Be 'Create'
+            $byName['from-northwind'].ErrorId | Should -BeNullOrEmpty
+            $byName['from-northwind'].PlannedAction | Should -Be 'Accept'
+        }
+
+        It '-WhatIf writes the error each failing connection would get, with the fix for this platform' {
+            $errors = $null
+            $results = @(Invoke-ConnectionConfiguration -Path $examplePath -WhatIf -ErrorVariable errors -ErrorAction SilentlyContinue)
+            $results.Outcome | Should -Be @('Failed', 'Failed', 'Skipped', 'Failed', 'Skipped')
+            @($errors).Count | Should -Be 3
+            @($errors | ForEach-Object { $_.FullyQualifiedErrorId -replace ',.*$' }) |
+                Should -Be @('ConnectionTools.Authorization.CertificateNotFound', 'ConnectionTools.Authorization.CertificateNotFound', 'ConnectionTools.Node.NoPublicUrl')
+            $thumbprint = $errors | Where-Object { $_.Exception.Message -match '0123456789ABCDEF' }
+            $thumbprint | Should -HaveCount 1
+            if ($IsWindows) {
+                $thumbprint.ErrorDetails.RecommendedAction | Should -Match 'Import-PfxCertificate'
+            }
+            else {
+                $thumbprint.Exception.Message | Should -Not -Match 'Cert:\\'
+                $thumbprint.ErrorDetails.RecommendedAction | Should -Not -Match 'Import-PfxCertificate|Cert:\\'
+                $thumbprint.ErrorDetails.RecommendedAction | Should -Match 'certificatePath'
+            }
+            Get-Connection | Should -BeNullOrEmpty
+        }
+    }
+
+    Context 'A file with mistakes' {
+        BeforeAll {
+            $folder = New-ConfigurationStore -Name 'mistakes'
+        }
+
+        It 'suggests the closest key for a misspelt one' {
+            $path = New-ConfigurationFile -Folder $folder -Text @'
+apiVersion: connectiontools/v1
+connections:
+  - name: partner-eu
+    type: Private
+    side: Public
+    descripton: EU partner
+    localInstanceName: contoso
+'@
+            $errors = $null
+            Test-ConnectionConfiguration -Path $path -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $errors | Should -HaveCount 1
+            $errors[0].Exception.Message | Should -BeLike "*:6:5: *did you mean 'description'?"
+        }
+
+        It 'reports every error of the file in one run, in file order, duplicates included' {
+            $path = New-ConfigurationFile -Folder $folder -Text @'
+apiVersion: connectiontools/v1
+connections:
+  - name: crm-eu
+    type: Private
+    side: Public
+    colour: blue
+    state: Running
+    localInstanceName: contoso
+  - name: crm-us
+    type: Private
+    side: Public
+    localInstanceName: contoso
+    localInstanceName: other
+  - name: CRM-EU
+    type: Private
+    side: Public
+    localInstanceName: contoso
+'@
+            $errors = $null
+            Test-ConnectionConfiguration -Path $path -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            @($errors | ForEach-Object { $_.TargetObject.Line }) | Should -Be @(6, 7, 13, 14)
+            @($errors | ForEach-Object { $_.FullyQualifiedErrorId -replace ',.*$' }) | Should -Be @(
+                'ConnectionTools.Configuration.UnknownKey', 'ConnectionTools.Configuration.InvalidValue',
+                'ConnectionTools.Configuration.DuplicateKey', 'ConnectionTools.Configuration.DuplicateName')
+        }
+
+        It 'says a missing file is not found, without a line and column' {
+            $missing = Join-Path $folder 'missing.yaml'
+            $errors = $null
+            Test-ConnectionConfiguration -Path $missing -ErrorVariable errors -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+            $errors | Should -HaveCount 1
+            $errors[0].FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Configuration.FileNotFound,*'
+            $errors[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $errors[0].Exception.Message | Should -BeExactly "Configuration file not found: $missing"
+        }
+    }
+
     Context 'Apply, then apply again' {
         BeforeAll {
             $folder = New-ConfigurationStore -Name 'apply'

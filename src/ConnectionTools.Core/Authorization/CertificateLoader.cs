@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Security.Cryptography;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using ConnectionTools.Errors;
@@ -35,7 +36,7 @@ namespace ConnectionTools.Authorization
                 ErrorKind.InvalidArgument,
                 "No certificate was given for the unattended grant. Nothing was sent.",
                 null,
-                "Give -CertificatePath (a .pfx file with the private key, and -CertificatePassword) or -CertificateThumbprint (a certificate in Cert:\\CurrentUser\\My or Cert:\\LocalMachine\\My).");
+                $"Give -CertificatePath (a .pfx file with the private key, and -CertificatePassword) or -CertificateThumbprint (a certificate in {StoreLabel(IsWindows)}).");
         }
 
         /// <summary>Loads a PFX/PKCS#12 file (or a certificate file, which then fails the private-key check).</summary>
@@ -116,7 +117,9 @@ namespace ConnectionTools.Authorization
                     ErrorKind.InvalidArgument,
                     $"'{thumbprint}' is not a certificate thumbprint (40 hexadecimal characters). Nothing was sent.",
                     thumbprint,
-                    "Copy the Thumbprint from Get-ChildItem Cert:\\CurrentUser\\My or Cert:\\LocalMachine\\My.");
+                    IsWindows
+                        ? "Copy the Thumbprint from Get-ChildItem Cert:\\CurrentUser\\My or Cert:\\LocalMachine\\My."
+                        : "Copy the certificate's Thumbprint, for example from: [System.Security.Cryptography.X509Certificates.X509Certificate2]::new('<path>.pfx', '<password>').Thumbprint");
             }
 
             foreach (var location in new[] { StoreLocation.CurrentUser, StoreLocation.LocalMachine })
@@ -161,17 +164,35 @@ namespace ConnectionTools.Authorization
 
                 if (found != null)
                 {
-                    return WithPrivateKey(found, $"Cert:\\{location}\\My\\{normalized}");
+                    return WithPrivateKey(found, IsWindows ? $"Cert:\\{location}\\My\\{normalized}" : $"{location}\\My\\{normalized}");
                 }
             }
 
-            throw new ConnectionToolsException(
-                ErrorIds.AuthorizationCertificateNotFound,
-                ErrorKind.ObjectNotFound,
-                $"No certificate with thumbprint {normalized} is in Cert:\\CurrentUser\\My or Cert:\\LocalMachine\\My. Nothing was sent.",
-                normalized,
-                "Import the certificate with its private key into Cert:\\CurrentUser\\My (Import-PfxCertificate), or give -CertificatePath and -CertificatePassword instead.");
+            throw ThumbprintNotFound(normalized, IsWindows);
         }
+
+        private static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
+
+        /// <summary>Where a thumbprint is looked up, as the user of this platform knows it.</summary>
+        private static string StoreLabel(bool windows) => windows
+            ? "Cert:\\CurrentUser\\My or Cert:\\LocalMachine\\My"
+            : "this user's .NET certificate store (X509Store My, CurrentUser)";
+
+        /// <summary>
+        /// The thumbprint is not in the store, with the fix for the platform the user is on: Import-PfxCertificate and the
+        /// Cert: drive exist on Windows only; elsewhere the .NET X509Store is the store the thumbprint is looked up in.
+        /// </summary>
+        internal static ConnectionToolsException ThumbprintNotFound(string thumbprint, bool windows) => new ConnectionToolsException(
+            ErrorIds.AuthorizationCertificateNotFound,
+            ErrorKind.ObjectNotFound,
+            $"No certificate with thumbprint {thumbprint} is in {StoreLabel(windows)}. Nothing was sent.",
+            thumbprint,
+            windows
+                ? "Import the certificate with its private key into Cert:\\CurrentUser\\My (Import-PfxCertificate), or give -CertificatePath and -CertificatePassword instead."
+                : "Give -CertificatePath and -CertificatePassword (certificatePath and certificatePassword in a configuration) for the .pfx file instead, "
+                    + "or add the certificate with its private key to this user's store: "
+                    + "$store = [System.Security.Cryptography.X509Certificates.X509Store]::new('My', 'CurrentUser'); $store.Open('ReadWrite'); "
+                    + "$store.Add([System.Security.Cryptography.X509Certificates.X509Certificate2]::new('<path>.pfx', '<password>', 'PersistKeySet')); $store.Close()");
 
         /// <summary>Throws CertificateNoPrivateKey unless <paramref name="certificate"/> has an RSA private key this process can use.</summary>
         public static void EnsurePrivateKey(X509Certificate2 certificate, string? source = null)
@@ -185,7 +206,9 @@ namespace ConnectionTools.Authorization
             if (!certificate.HasPrivateKey)
             {
                 throw NoPrivateKey(source ?? certificate.Thumbprint, $"{what} has no private key, so it cannot sign. Nothing was sent.",
-                    "Give the .pfx file exported with its private key (Export-PfxCertificate), not the .cer file uploaded to the connected app or app registration.");
+                    IsWindows
+                        ? "Give the .pfx file exported with its private key (Export-PfxCertificate), not the .cer file uploaded to the connected app or app registration."
+                        : "Give a .pfx file that holds the private key (for example: openssl pkcs12 -export -inkey key.pem -in cert.pem -out cert.pfx), not the .cer file uploaded to the connected app or app registration.");
             }
 
             RSA? key;
@@ -196,7 +219,9 @@ namespace ConnectionTools.Authorization
             catch (CryptographicException e)
             {
                 throw NoPrivateKey(source ?? certificate.Thumbprint, $"{what} has a private key this account cannot use ({e.GetType().Name}). Nothing was sent.",
-                    "Grant this account read access to the private key (certlm.msc > Manage Private Keys), or import the .pfx for this user.", e);
+                    IsWindows
+                        ? "Grant this account read access to the private key (certlm.msc > Manage Private Keys), or import the .pfx for this user."
+                        : "Give this account read access to the .pfx file (or to this user's .NET certificate store), or give -CertificatePath and -CertificatePassword.", e);
             }
 
             if (key is null)

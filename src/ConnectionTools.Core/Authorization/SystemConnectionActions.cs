@@ -64,19 +64,30 @@ namespace ConnectionTools.Authorization
             return settings;
         }
 
+        public void Check(SystemConnectionDeclaration declaration, Connection? current, ResolvedSecrets secrets, IHostContext host)
+        {
+            if (declaration is null)
+            {
+                throw new ArgumentNullException(nameof(declaration));
+            }
+
+            if (current is null)
+            {
+                new SystemConnectionCommands(_node, new CapturingHost(host)).Check(CreateRequest(declaration, secrets));
+                return;
+            }
+
+            // Authorizing again with the declared settings: the certificate must load and be able to sign.
+            var authorization = declaration.Authorization;
+            if (authorization.CertificatePath != null || authorization.CertificateThumbprint != null)
+            {
+                CertificateLoader.Load(authorization.CertificatePath, authorization.CertificateThumbprint, secrets?.CertificatePassword).Dispose();
+            }
+        }
+
         public Connection Create(SystemConnectionDeclaration declaration, ResolvedSecrets secrets, IHostContext host)
         {
-            var request = Fill(new NewConnectionRequest
-            {
-                Name = declaration.Name,
-                Description = declaration.Description,
-                Type = declaration.Type.ToString(),
-                InstanceUrl = declaration.InstanceUrl.AbsoluteUri,
-                EnvironmentType = declaration.Type == ConnectionType.Dynamics365 ? declaration.EnvironmentType.ToString() : null,
-
-                // Declaring the connection in the file and applying it is the admin's explicit acceptance.
-                AcceptDataProcessingAgreement = true,
-            }, declaration.Authorization, secrets);
+            var request = CreateRequest(declaration, secrets);
             var capture = new CapturingHost(host);
             new SystemConnectionCommands(_node, capture).New(request);
             var created = capture.Single<Connection>();
@@ -110,6 +121,18 @@ namespace ConnectionTools.Authorization
                 passThru: true);
             return capture.Single<Connection>();
         }
+
+        private static NewConnectionRequest CreateRequest(SystemConnectionDeclaration declaration, ResolvedSecrets secrets) => Fill(new NewConnectionRequest
+        {
+            Name = declaration.Name,
+            Description = declaration.Description,
+            Type = declaration.Type.ToString(),
+            InstanceUrl = declaration.InstanceUrl.AbsoluteUri,
+            EnvironmentType = declaration.Type == ConnectionType.Dynamics365 ? declaration.EnvironmentType.ToString() : null,
+
+            // Declaring the connection in the file and applying it is the admin's explicit acceptance.
+            AcceptDataProcessingAgreement = true,
+        }, declaration.Authorization, secrets);
 
         private static T Fill<T>(T request, AuthorizationDeclaration authorization, ResolvedSecrets secrets)
             where T : CredentialParameters

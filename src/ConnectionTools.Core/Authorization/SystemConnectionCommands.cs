@@ -34,8 +34,7 @@ namespace ConnectionTools.Authorization
             _host = host ?? throw new ArgumentNullException(nameof(host));
         }
 
-        /// <summary>Authorizes a new system connection, pins it to the org it reached, and stores it Active.</summary>
-        public void New(NewConnectionRequest request)
+        private static (string Name, string? Description, ConnectionType Type, EnvironmentType? Environment, Uri Instance, SystemTarget Target) Validate(NewConnectionRequest request)
         {
             if (request is null)
             {
@@ -60,13 +59,38 @@ namespace ConnectionTools.Authorization
                 ? InstanceUrls.ForDynamics(request.InstanceUrl, environment ?? EnvironmentType.Public)
                 : InstanceUrls.ForSalesforce(request.InstanceUrl, type);
             var target = new SystemTarget(type, environment ?? EnvironmentType.Public, instance);
+            return (name, description, type, environment, instance, target);
+        }
+
+        private void EnsureNameFree(string name)
+        {
+            if (_node.Store.FindByName(name) is { } existing)
+            {
+                throw ConnectionStore.NameInUse(existing, name);
+            }
+        }
+
+        /// <summary>
+        /// Every check <see cref="New"/> makes before it signs in (names, URL, flow, that the certificate loads and can sign,
+        /// the name free on this node), with no network call and nothing written: what a plan runs to tell, before anything
+        /// is applied, that the creation would fail.
+        /// </summary>
+        internal void Check(NewConnectionRequest request)
+        {
+            var (name, _, _, _, _, target) = Validate(request);
+            using (BuildSpec(target, request, stored: null, name))
+            {
+                EnsureNameFree(name);
+            }
+        }
+
+        /// <summary>Authorizes a new system connection, pins it to the org it reached, and stores it Active.</summary>
+        public void New(NewConnectionRequest request)
+        {
+            var (name, description, type, environment, instance, target) = Validate(request);
             using (var spec = BuildSpec(target, request, stored: null, name))
             {
-                if (_node.Store.FindByName(name) is { } existing)
-                {
-                    throw ConnectionStore.NameInUse(existing, name);
-                }
-
+                EnsureNameFree(name);
                 if (!_host.ShouldProcess($"Connection '{name}' ({type}, {instance.Host})", $"Authorize with {spec.Value.Flow} and create"))
                 {
                     return;

@@ -248,7 +248,7 @@ namespace ConnectionTools.Configuration
             return invitation.Connection;
         }
 
-        private static NewPrivateConnectionRequest Request(PrivateConnectionDeclaration d) => new NewPrivateConnectionRequest
+        internal static NewPrivateConnectionRequest Request(PrivateConnectionDeclaration d) => new NewPrivateConnectionRequest
         {
             Name = d.Name,
             LocalInstanceName = d.LocalInstanceName ?? "",

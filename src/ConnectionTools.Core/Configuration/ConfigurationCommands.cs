@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
+using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
 using ConnectionTools.Storage;
@@ -188,8 +189,88 @@ namespace ConnectionTools.Configuration
                 return null;
             }
 
-            return (ConfigurationPlanner.Plan(configuration, snapshot, prune), secrets);
+            var plan = ConfigurationPlanner.Plan(configuration, snapshot, prune);
+            return (Preflight(plan, secrets), secrets);
         }
+
+        /// <summary>
+        /// Runs, for every connection the plan would create, accept or authorize, each check its apply would make before its
+        /// first network call: no public URL for an invitation, a certificate that is not there or cannot sign, an invitation
+        /// code that does not decode or has expired, a name that is taken. A connection that would fail is refused in the plan
+        /// with the error the apply would have given, so Test and -WhatIf show which connections would fail and why, and the
+        /// apply never starts what it cannot finish. Makes no network call and writes nothing.
+        /// </summary>
+        private ConnectionPlan Preflight(ConnectionPlan plan, IReadOnlyDictionary<ConnectionDeclaration, ResolvedSecrets> secrets)
+        {
+            List<PlanItem>? items = null;
+            Uri? publicUrl = null;
+            var publicUrlRead = false;
+            Uri? PublicUrl()
+            {
+                if (!publicUrlRead)
+                {
+                    publicUrl = _node.PublicUrl;
+                    publicUrlRead = true;
+                }
+
+                return publicUrl;
+            }
+
+            for (var i = 0; i < plan.Items.Count; i++)
+            {
+                var item = plan.Items[i];
+                if (item.Refusal != null || item.Steps.Count == 0 || item.Declaration is null)
+                {
+                    continue;
+                }
+
+                ConnectionToolsException? refusal = null;
+                try
+                {
+                    Check(item, secrets.TryGetValue(item.Declaration, out var resolved) ? resolved : ResolvedSecrets.None, PublicUrl);
+                }
+                catch (ConnectionToolsException e) when (!PerItem.IsStoreWide(e))
+                {
+                    refusal = new ConnectionToolsException(e.ErrorId, e.Kind, $"{item.Declaration.Location}: Connection '{item.Name}' cannot be {Verb(item)}: {e.Message}", item.Name, e.RecommendedAction, e);
+                }
+
+                if (refusal != null)
+                {
+                    items ??= new List<PlanItem>(plan.Items);
+                    items[i] = item.Refused(refusal);
+                }
+            }
+
+            return items is null ? plan : new ConnectionPlan(plan.Configuration, items);
+        }
+
+        private void Check(PlanItem item, ResolvedSecrets secrets, Func<Uri?> publicUrl)
+        {
+            var host = new CapturingHost(_host);
+            switch (item.Declaration)
+            {
+                case PrivateConnectionDeclaration { Side: PrivateConnectionSide.Public } d when item.Steps.Contains(PlanAction.Create):
+                    new Invitations.InvitationCommands(_node, host).Check(ConfigurationApplier.Request(d), publicUrl());
+                    break;
+                case PrivateConnectionDeclaration { Side: PrivateConnectionSide.Public } d when item.RenewInvitation:
+                    Invitations.InvitationCommands.EnsurePublicUrl(publicUrl(), d.Name);
+                    break;
+                case PrivateConnectionDeclaration d when item.Steps.Contains(PlanAction.Accept) && secrets.InvitationCode != null:
+                    new PeerCommands(_node, host, _services.Peers ?? new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).CheckAccept(secrets.InvitationCode, d.Name, d.LocalInstanceName);
+                    break;
+                case SystemConnectionDeclaration d when _services.SystemConnections != null && (item.Steps.Contains(PlanAction.Create) || item.Steps.Contains(PlanAction.Authorize)):
+                    _services.SystemConnections.Check(d, item.Current, secrets, host);
+                    break;
+            }
+        }
+
+        private static string Verb(PlanItem item) => item.Action switch
+        {
+            PlanAction.Create => "created",
+            PlanAction.Accept => "accepted",
+            PlanAction.Authorize => "authorized",
+            _ => "updated",
+        };
 
         /// <summary>
         /// Resolves every reference in the file, so a reference that does not resolve is found before anything is applied, with

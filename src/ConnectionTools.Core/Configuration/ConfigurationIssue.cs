@@ -26,8 +26,11 @@ namespace ConnectionTools.Configuration
 
         public ConfigurationLocation WithKey(string key) => new ConfigurationLocation(File, Line, Column, key);
 
-        /// <summary>file:line:column, the form editors and CI logs turn into a link.</summary>
-        public override string ToString() => string.Format(CultureInfo.InvariantCulture, "{0}:{1}:{2}", File, Line, Column);
+        /// <summary>Whether it points into the file; false for a problem with the file as a whole (it is not there).</summary>
+        public bool HasPosition => Line > 0;
+
+        /// <summary>file:line:column, the form editors and CI logs turn into a link; just the file when there is no position.</summary>
+        public override string ToString() => HasPosition ? string.Format(CultureInfo.InvariantCulture, "{0}:{1}:{2}", File, Line, Column) : File;
     }
 
     /// <summary>
@@ -55,10 +58,10 @@ namespace ConnectionTools.Configuration
         public ConnectionToolsException ToException() => new ConnectionToolsException(
             ErrorId,
             ErrorId == ErrorIds.ConfigurationFileNotFound ? ErrorKind.ObjectNotFound : ErrorKind.InvalidData,
-            $"{Location}: {Message}",
+            Location.HasPosition ? $"{Location}: {Message}" : Message,
             Location,
             RecommendedAction);
 
-        public override string ToString() => $"{Location}: {Message}";
+        public override string ToString() => Location.HasPosition ? $"{Location}: {Message}" : Message;
     }
 }

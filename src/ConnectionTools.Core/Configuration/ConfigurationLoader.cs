@@ -39,6 +39,7 @@ namespace ConnectionTools.Configuration
         /// <summary>Loads <paramref name="path"/>. Returns null, with at least one issue, when the file is not valid.</summary>
         public static ConnectionConfiguration? Load(string path, List<ConfigurationIssue> issues)
         {
+            var start = issues.Count;
             var display = path;
             var root = YamlTree.Load(path, display, issues);
             if (root is null)
@@ -47,12 +48,15 @@ namespace ConnectionTools.Configuration
             }
 
             var folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-            return Read(root, path, folder, Path.GetFileNameWithoutExtension(path), issues);
+            var configuration = Read(root, path, folder, Path.GetFileNameWithoutExtension(path), issues);
+            InFileOrder(issues, start);
+            return configuration;
         }
 
         /// <summary>Validates YAML text as if it were the file <paramref name="path"/> (relative paths in it are taken from that file's folder).</summary>
         public static ConnectionConfiguration? Parse(string text, string path, List<ConfigurationIssue> issues)
         {
+            var start = issues.Count;
             var root = YamlTree.Parse(text, path, issues);
             if (root is null)
             {
@@ -60,7 +64,82 @@ namespace ConnectionTools.Configuration
             }
 
             var folder = Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".";
-            return Read(root, path, folder, Path.GetFileNameWithoutExtension(path), issues);
+            var configuration = Read(root, path, folder, Path.GetFileNameWithoutExtension(path), issues);
+            InFileOrder(issues, start);
+            return configuration;
+        }
+
+        /// <summary>
+        /// Sorts the issues found from <paramref name="start"/> on by line and column (stable, so two at one place keep their
+        /// order): duplicates found while parsing and keys checked after their siblings are reported where they are in the file.
+        /// </summary>
+        private static void InFileOrder(List<ConfigurationIssue> issues, int start)
+        {
+            if (issues.Count - start < 2)
+            {
+                return;
+            }
+
+            var sorted = issues.Skip(start)
+                .Select((issue, order) => (issue, order))
+                .OrderBy(x => x.issue.Location.Line)
+                .ThenBy(x => x.issue.Location.Column)
+                .ThenBy(x => x.order)
+                .Select(x => x.issue)
+                .ToList();
+            issues.RemoveRange(start, issues.Count - start);
+            issues.AddRange(sorted);
+        }
+
+        /// <summary>The key in <paramref name="keys"/> closest to <paramref name="key"/> as a misspelling (case aside), or null when none is close.</summary>
+        internal static string? ClosestKey(string key, IEnumerable<string> keys)
+        {
+            string? best = null;
+            var bestDistance = int.MaxValue;
+            foreach (var candidate in keys)
+            {
+                var distance = EditDistance(key.ToLowerInvariant(), candidate.ToLowerInvariant());
+
+                // One edit in a short key, up to a third of a long one: 'descripton' -> 'description', not 'name' -> 'mode'.
+                var allowed = Math.Max(1, Math.Min(3, candidate.Length / 3));
+                if (distance <= allowed && distance < bestDistance)
+                {
+                    best = candidate;
+                    bestDistance = distance;
+                }
+            }
+
+            return best;
+        }
+
+        /// <summary>Edits (insert, delete, replace, swap two neighbours) that turn one text into the other.</summary>
+        private static int EditDistance(string a, string b)
+        {
+            var d = new int[a.Length + 1, b.Length + 1];
+            for (var i = 0; i <= a.Length; i++)
+            {
+                d[i, 0] = i;
+            }
+
+            for (var j = 0; j <= b.Length; j++)
+            {
+                d[0, j] = j;
+            }
+
+            for (var i = 1; i <= a.Length; i++)
+            {
+                for (var j = 1; j <= b.Length; j++)
+                {
+                    var cost = a[i - 1] == b[j - 1] ? 0 : 1;
+                    d[i, j] = Math.Min(Math.Min(d[i - 1, j] + 1, d[i, j - 1] + 1), d[i - 1, j - 1] + cost);
+                    if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+                    {
+                        d[i, j] = Math.Min(d[i, j], d[i - 2, j - 2] + 1);
+                    }
+                }
+            }
+
+            return d[a.Length, b.Length];
         }
 
         private static ConnectionConfiguration? Read(YamlNode root, string path, string folder, string defaultName, List<ConfigurationIssue> issues)
@@ -103,23 +182,30 @@ namespace ConnectionTools.Configuration
                 foreach (var item in sequence.Items)
                 {
                     var declaration = ReadConnection(item, folder, issues);
-                    if (declaration is null)
+
+                    // Names are compared even when a declaration has other errors, so one run reports every problem.
+                    var nameEntry = (item as YamlMapping)?.Entries.FirstOrDefault(e => e.Key.Value == "name");
+                    var nameNode = nameEntry?.Key;
+                    var declaredName = (nameEntry?.Value as YamlScalar)?.Value?.Trim();
+                    if (!string.IsNullOrEmpty(declaredName))
                     {
-                        continue;
+                        if (names.TryGetValue(declaredName!, out var first))
+                        {
+                            issues.Add(new ConfigurationIssue(
+                                ErrorIds.ConfigurationDuplicateName,
+                                nameNode!.Location,
+                                $"'{nameNode.Location.Key}': the connection '{declaredName}' is declared twice; the first is at line {first.Line}. Names are unique on a node, regardless of case.",
+                                "Keep one declaration, or rename one of them."));
+                            continue;
+                        }
+
+                        names.Add(declaredName!, item.Location);
                     }
 
-                    if (names.TryGetValue(declaration.Name, out var first))
+                    if (declaration != null)
                     {
-                        issues.Add(new ConfigurationIssue(
-                            ErrorIds.ConfigurationDuplicateName,
-                            declaration.Location.WithKey(declaration.Location.Key + ".name"),
-                            $"'{declaration.Location.Key}.name': the connection '{declaration.Name}' is declared twice; the first is at line {first.Line}. Names are unique on a node, regardless of case.",
-                            "Keep one declaration, or rename one of them."));
-                        continue;
+                        declarations.Add(declaration);
                     }
-
-                    names.Add(declaration.Name, declaration.Location);
-                    declarations.Add(declaration);
                 }
             }
             else if (!(list is YamlScalar { Value: null }))
@@ -644,11 +730,14 @@ namespace ConnectionTools.Configuration
 
                     var close = _allowed.FirstOrDefault(a => string.Equals(a, key, StringComparison.OrdinalIgnoreCase));
                     var elsewhere = close is null && (SystemKeys.Contains(key) || PublicSideKeys.Contains(key) || PrivateSideKeys.Contains(key) || TopKeys.Contains(key) || AuthorizationKeys.Contains(key));
+                    var misspelt = close is null && !elsewhere ? ClosestKey(key, _allowed) : null;
                     var message = close != null
                         ? $"Unknown key '{entry.Key.Location.Key}': keys are case-sensitive; did you mean '{close}'?"
                         : elsewhere
                             ? $"The key '{entry.Key.Location.Key}' does not apply to {_what}."
-                            : $"Unknown key '{entry.Key.Location.Key}'. The keys of {_what ?? "a configuration"} are: {string.Join(", ", _allowed)}.";
+                            : misspelt != null
+                                ? $"Unknown key '{entry.Key.Location.Key}': did you mean '{misspelt}'?"
+                                : $"Unknown key '{entry.Key.Location.Key}'. The keys of {_what ?? "a configuration"} are: {string.Join(", ", _allowed)}.";
                     _issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationUnknownKey, entry.Key.Location, message, null));
                 }
             }

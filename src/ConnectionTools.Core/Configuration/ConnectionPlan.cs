@@ -59,6 +59,23 @@ namespace ConnectionTools.Configuration
         public bool InDesiredState => DifferingProperties.Count == 0 && Refusal is null;
 
         public string Describe() => Steps.Count == 0 ? "None" : string.Join(", then ", Steps);
+
+        /// <summary>This item, refused with <paramref name="refusal"/>: its steps are kept, to show what would have been tried.</summary>
+        internal PlanItem Refused(ConnectionToolsException refusal) => new PlanItem
+        {
+            Name = Name,
+            Type = Type,
+            Steps = Steps,
+            Declaration = Declaration,
+            Current = Current,
+            DesiredState = DesiredState,
+            ActualState = ActualState,
+            DifferingProperties = DifferingProperties,
+            Refusal = refusal,
+            Adopt = false,
+            RenewInvitation = RenewInvitation,
+            Note = Note,
+        };
     }
 
     /// <summary>A whole plan: one item per declared connection, plus removals with -Prune.</summary>

@@ -21,6 +21,14 @@ namespace ConnectionTools.Configuration
         IReadOnlyDictionary<Guid, SystemConnectionSettings> ReadSettings();
 
         /// <summary>
+        /// Makes every check <see cref="Create"/> (when <paramref name="current"/> is null) or <see cref="Authorize"/> would make
+        /// before its first network call: names, URLs, the flow's settings, that the certificate loads and can sign. Makes no
+        /// network call and writes nothing; throws the ConnectionToolsException the apply would. The plan calls it, so a plan
+        /// never promises a change the apply is bound to refuse.
+        /// </summary>
+        void Check(SystemConnectionDeclaration declaration, Connection? current, ResolvedSecrets secrets, IHostContext host);
+
+        /// <summary>
         /// Creates the connection, authorizes it with the declared unattended flow (never prompting), and returns it Active.
         /// The data processing agreement counts as accepted: applying a configuration that declares the connection is the
         /// admin's explicit act. <paramref name="secrets"/> holds the resolved client secret or certificate password.

@@ -125,7 +125,12 @@ namespace ConnectionTools.Configuration
                 info = new FileInfo(path);
                 if (!info.Exists)
                 {
-                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationFileNotFound, top, $"The configuration file '{path}' does not exist.", "Check the -Path."));
+                    // A file that is not there has no line or column to point at.
+                    issues.Add(new ConfigurationIssue(
+                        ErrorIds.ConfigurationFileNotFound,
+                        new ConfigurationLocation(displayPath, 0, 0, ""),
+                        $"Configuration file not found: {info.FullName}",
+                        Directory.Exists(info.FullName) ? "The path is a folder; give the path of the YAML file in it." : "Check the -Path; a relative path is taken from the current location."));
                     return null;
                 }
             }

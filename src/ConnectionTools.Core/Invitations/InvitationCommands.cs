@@ -50,6 +50,21 @@ namespace ConnectionTools.Invitations
             return Issue(draft, url);
         }
 
+        /// <summary>
+        /// Every check <see cref="Prepare"/> makes, without making a secret or writing: what a plan runs to tell, before
+        /// anything is applied, that the creation would fail (a name, an instance name, no public URL).
+        /// </summary>
+        internal void Check(NewPrivateConnectionRequest request, Uri? publicUrl) => Draft(request, publicUrl);
+
+        /// <summary>Throws Node.NoPublicUrl for <paramref name="name"/> when <paramref name="publicUrl"/> is null (a code could not be issued).</summary>
+        internal static void EnsurePublicUrl(Uri? publicUrl, string name)
+        {
+            if (publicUrl is null)
+            {
+                throw NoPublicUrl(name);
+            }
+        }
+
         /// <summary>The validated connection New would create, with its id and expiry; no secret yet.</summary>
         private (Connection Draft, Uri PublicUrl) Draft(NewPrivateConnectionRequest request, Uri? publicUrl)
         {

@@ -26,10 +26,10 @@ namespace ConnectionTools.Peering
         }
 
         /// <summary>
-        /// Accepts an invitation code. Everything that can be checked locally (format, checksum, expiry, URL, name) is checked
-        /// before any network call; the connection is created here only after the public node has accepted.
+        /// Every check <see cref="Accept"/> makes before it asks the public side: the code decodes and has not expired, the
+        /// names are valid and free on this node. What a plan runs to tell, before anything is applied, that accepting would fail.
         /// </summary>
-        public void Accept(string invitationCode, string? name, string? localInstanceName)
+        internal (Invitation Invitation, string ConnectionName, string Instance) CheckAccept(string invitationCode, string? name, string? localInstanceName)
         {
             var invitation = InvitationCodec.Decode(invitationCode);
             var connectionName = ConnectionNames.Validate(name ?? invitation.ConnectionName);
@@ -65,6 +65,16 @@ namespace ConnectionTools.Peering
                     "Accept under another name with -Name.");
             }
 
+            return (invitation, connectionName, instance);
+        }
+
+        /// <summary>
+        /// Accepts an invitation code. Everything that can be checked locally (format, checksum, expiry, URL, name) is checked
+        /// before any network call; the connection is created here only after the public node has accepted.
+        /// </summary>
+        public void Accept(string invitationCode, string? name, string? localInstanceName)
+        {
+            var (invitation, connectionName, instance) = CheckAccept(invitationCode, name, localInstanceName);
             if (!_host.ShouldProcess($"Invitation to '{invitation.ConnectionName}' from {invitation.InitiatorInstanceName} at {invitation.PublicNodeUrl}", $"Accept as private connection '{connectionName}'"))
             {
                 return;

@@ -22,7 +22,13 @@ namespace ConnectionTools.Peering
 
         public static int StatusCodeFor(string errorId) => StatusCodes.TryGetValue(errorId, out var code) ? code : 500;
 
-        internal static ConnectionToolsException Protocol(string why) => new ConnectionToolsException(
+        /// <summary>
+        /// Whether the error is an answer to what the peer sent (its id and message go back to it); otherwise it is a problem
+        /// on this node, whose details (a store path, say) are not for an unauthenticated caller.
+        /// </summary>
+        public static bool IsPeerRefusal(string errorId) => StatusCodes.ContainsKey(errorId);
+
+        public static ConnectionToolsException Protocol(string why) => new ConnectionToolsException(
             ErrorIds.PeerProtocol,
             ErrorKind.InvalidData,
             $"The peer request is not valid: {why}.",

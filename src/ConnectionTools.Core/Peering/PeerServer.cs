@@ -28,8 +28,8 @@ namespace ConnectionTools.Peering
         {
             var id = ParseId(request.ConnectionId);
             var secret = ParseSecret(request.Secret, id);
-            var peerNodeId = ParseId(request.Node.NodeId);
-            if (!ConnectionNames.IsValidInstanceName(request.Node.InstanceName))
+            var peerNodeId = ParseId(request.Node?.NodeId);
+            if (!ConnectionNames.IsValidInstanceName(request.Node!.InstanceName))
             {
                 throw PeerErrors.Protocol("the private side's instance name is missing, too long or has control characters");
             }
@@ -48,7 +48,8 @@ namespace ConnectionTools.Peering
                     EnsurePublicSide(current);
                     if (current.Status == ConnectionStatus.Removed)
                     {
-                        throw Refused(ErrorIds.InvitationConnectionRemoved, $"Connection '{current.Name}' was removed on the public side, so its invitation no longer works.", "Ask the public side's admin for a new connection and code.");
+                        // Not yet authenticated: the caller learns the state of the id it sent, not the connection's name.
+                        throw Refused(ErrorIds.InvitationConnectionRemoved, "The connection of this invitation code was removed on the public side, so the code no longer works.", "Ask the public side's admin for a new connection and code.");
                     }
 
                     return current with
@@ -168,7 +169,8 @@ namespace ConnectionTools.Peering
                 case InvitationOutcome.Superseded:
                     return Refused(ErrorIds.InvitationSuperseded, $"The invitation code of '{name}' was replaced by a newer one and no longer works.", "Ask the public side's admin for the current code (Get-InvitationCode).");
                 default:
-                    return Refused(ErrorIds.InvitationWrongSecret, $"The invitation code does not match connection '{name}'.", "Copy the whole code again from the public side's admin.");
+                    // The caller did not prove it holds the code: it learns nothing about the connection, not even its name.
+                    return Refused(ErrorIds.InvitationWrongSecret, "The invitation code's secret does not match the connection it names.", "Copy the whole code again from the public side's admin.");
             }
         }
 

@@ -25,6 +25,20 @@ internal sealed class FakeSystemConnections : ISystemConnectionActions
 
     public List<(string Name, ResolvedSecrets Secrets)> Calls { get; } = new();
 
+    /// <summary>Names whose check (made while planning) fails, as a missing certificate would.</summary>
+    public HashSet<string> FailCheck { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public List<string> Checks { get; } = new();
+
+    public void Check(SystemConnectionDeclaration declaration, Connection? current, ResolvedSecrets secrets, IHostContext host)
+    {
+        Checks.Add(declaration.Name);
+        if (FailCheck.Contains(declaration.Name))
+        {
+            throw new ConnectionToolsException(ErrorIds.AuthorizationCertificateNotFound, ErrorKind.ObjectNotFound, $"The certificate of '{declaration.Name}' does not exist. Nothing was sent.", declaration.Name, "Give the path of the .pfx file.");
+        }
+    }
+
     public IReadOnlyDictionary<Guid, SystemConnectionSettings> ReadSettings() => new Dictionary<Guid, SystemConnectionSettings>(Settings);
 
     public Connection Create(SystemConnectionDeclaration declaration, ResolvedSecrets secrets, IHostContext host)

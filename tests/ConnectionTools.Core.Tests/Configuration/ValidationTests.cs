@@ -266,7 +266,65 @@ public sealed class ValidationTests : IDisposable
     public void A_missing_file_is_reported_as_not_found()
     {
         var path = Path.Combine(_store.Folder, "absent.yaml");
-        Assert.Equal(ErrorIds.ConfigurationFileNotFound, Assert.Single(Refused(path)).ErrorId);
+        var error = Assert.Single(Refused(path));
+        Assert.Equal(ErrorIds.ConfigurationFileNotFound, error.ErrorId);
+
+        // There is no line 1 column 1 in a file that is not there.
+        Assert.Equal($"Configuration file not found: {path}", error.Message);
+        Assert.DoesNotContain("absent.yaml:1:1", error.Message, StringComparison.Ordinal);
+        Assert.Equal(ErrorKind.ObjectNotFound, error.Kind);
+    }
+
+    [Theory]
+    [InlineData("descripton", "description")]
+    [InlineData("localInstanceNmae", "localInstanceName")]
+    [InlineData("invitationCodePth", "invitationCodePath")]
+    [InlineData("stat", "state")]
+    public void A_misspelt_key_is_reported_with_the_closest_key(string misspelt, string meant)
+    {
+        var path = Write(Good + $"\n    {misspelt}: x\n");
+        var error = Assert.Single(Refused(path));
+        AssertAt(error, ErrorIds.ConfigurationUnknownKey, path, 7, 5, $"connections[0].{misspelt}");
+        Assert.Contains($"did you mean '{meant}'?", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_key_like_no_other_lists_the_keys_instead_of_guessing()
+    {
+        var path = Write(Good + "\n    colour: blue\n");
+        var error = Assert.Single(Refused(path));
+        Assert.DoesNotContain("did you mean", error.Message, StringComparison.Ordinal);
+        Assert.Contains("localInstanceName", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Every_error_of_a_file_is_reported_in_one_run_in_file_order_duplicates_included()
+    {
+        var path = Write("""
+            apiVersion: connectiontools/v1
+            connections:
+              - name: crm-eu
+                type: Private
+                side: Public
+                colour: blue
+                state: Running
+                localInstanceName: contoso
+              - name: crm-us
+                type: Private
+                side: Public
+                localInstanceName: contoso
+                localInstanceName: other
+              - name: CRM-EU
+                type: Private
+                side: Public
+                localInstanceName: contoso
+            """);
+        var errors = Refused(path);
+        Assert.Equal(new[] { 6, 7, 13, 14 }, errors.Select(e => ((ConfigurationLocation)e.Target!).Line));
+        Assert.Equal(
+            new[] { ErrorIds.ConfigurationUnknownKey, ErrorIds.ConfigurationInvalidValue, ErrorIds.ConfigurationDuplicateKey, ErrorIds.ConfigurationDuplicateName },
+            errors.Select(e => e.ErrorId));
+        Assert.Contains("first is at line 3", errors[3].Message, StringComparison.Ordinal);
     }
 
     [Theory]
