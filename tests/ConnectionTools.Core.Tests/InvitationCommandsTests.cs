@@ -275,7 +275,7 @@ public sealed class InvitationCommandsTests : IDisposable
 
         Invitations.Get(new[] { ConnectionTarget.ByName("crm-eu") }, renew: false, NewPrivateConnectionRequest.DefaultLifetime);
 
-        Assert.Equal(new Uri("https://node.contoso.example:8443/"), Assert.Single(_host.OutputOf<PrivateConnectionInvitation>()).PublicUrl);
+        Assert.Equal("https://node.contoso.example:8443/", Assert.Single(_host.OutputOf<PrivateConnectionInvitation>()).PublicUrl);
     }
 
     [Fact]
