@@ -107,7 +107,7 @@ namespace ConnectionTools.Configuration
         public override string ToString() => Name;
     }
 
-    /// <summary>What Export-ConnectionConfiguration wrote. Its text is the YAML; ToString gives it, so it pipes into Set-Content.</summary>
+    /// <summary>What Export-ConnectionConfiguration made: the cmdlet writes its Text (no -Path) or the file it wrote (-Path).</summary>
     public sealed class ExportedConfiguration
     {
         internal ExportedConfiguration(string? path, int connectionCount, int skippedCount, string text)
