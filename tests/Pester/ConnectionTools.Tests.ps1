@@ -255,7 +255,7 @@ Describe 'ConnectionTools' {
             # Headers may carry ANSI styling on PowerShell 7; strip it before matching.
             $text = (Get-Connection | Format-Table | Out-String -Width 250) -replace '\x1b\[[0-9;]*m', ''
             $text | Should -Match 'Status'
-            $text | Should -Match 'Name\s+Type\s+Status\s+Reason\s+Modified\s+Description'
+            $text | Should -Match 'Name\s+Type\s+Status\s+InactiveReason\s+Modified\s+Description'
         }
 
         It 'Get-ConnectionNode shows the store and counts its connections by status' {

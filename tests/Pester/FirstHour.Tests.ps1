@@ -107,13 +107,24 @@ Describe 'The first hour' {
             @{ TypeName = 'AuditEntry'; Get = { Get-ConnectionHistory -Name 'crm-eu' | Select-Object -First 1 } }
             @{ TypeName = 'SyncRule'; Get = { Get-ConnectionSyncRule -Name 'crm-eu' | Select-Object -First 1 } }
             @{ TypeName = 'PrivateConnectionInvitation'; Get = { Get-InvitationCode -Name 'crm-eu' } }
-            @{ TypeName = 'ConnectionJob'; Get = { Get-ConnectionJob -Connection 'sf-prod' -Schedule } }
         ) {
             $object = & $Get
             $object | Should -Not -BeNullOrEmpty
             $members = $object | Get-Member
             $members.Name | Should -Not -Contain '<Clone>$'
             @($members | Where-Object { $_.MemberType -eq 'Property' -and $_.Definition -match 'set;' }).Name | Should -BeNullOrEmpty
+        }
+
+        It 'declares only output types whose public properties cannot be set' {
+            $types = Get-Command -Module ConnectionTools | ForEach-Object { $_.OutputType.Type } | Where-Object { $_ -and $_.Namespace -like 'ConnectionTools*' } | Sort-Object FullName -Unique
+            $types | Should -Not -BeNullOrEmpty
+            $settable = foreach ($type in $types) {
+                foreach ($property in $type.GetProperties()) {
+                    if ($property.SetMethod -and $property.SetMethod.IsPublic) { "$($type.Name).$($property.Name)" }
+                }
+                if ($type.GetMethod('<Clone>$')) { "$($type.Name).<Clone>`$" }
+            }
+            $settable | Should -BeNullOrEmpty
         }
 
         It 'converts to a string a person wants' {
