@@ -67,7 +67,7 @@ public sealed class InvitationCommandsTests : IDisposable
         Node.SetPublicUrl(url, passThru: true);
 
         Assert.Equal(new Uri(url), _store.Node.PublicUrl);
-        Assert.Equal(new Uri(url), Assert.Single(_host.OutputOf<NodeInfo>()).PublicUrl);
+        Assert.Equal(new Uri(url).AbsoluteUri, Assert.Single(_host.OutputOf<NodeInfo>()).PublicUrl);
         Assert.Contains("Node setting public_url", _store.Store.History(_store.Store.NodeId).Single().Summary);
     }
 

@@ -366,8 +366,8 @@ Describe 'ConnectionTools' {
             $last.Summary | Should -Be 'Status: Active -> Paused'
             $last.Actor | Should -BeLike "*$([Environment]::UserName)"
             $last.At | Should -BeGreaterThan $start
-            ($last.Before | ConvertFrom-Json).status | Should -Be 'Active'
-            ($last.After | ConvertFrom-Json).status | Should -Be 'Paused'
+            $last.Before.Status | Should -Be 'Active'
+            $last.After.Status | Should -Be 'Paused'
         }
 
         It 'binds -Name and -Id from the properties of piped objects' {

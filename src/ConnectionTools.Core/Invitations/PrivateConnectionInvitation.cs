@@ -14,7 +14,7 @@ namespace ConnectionTools.Invitations
             Connection = connection;
             InvitationCode = invitationCode;
             ExpiresAt = expiresAt;
-            PublicUrl = publicUrl.ToString();
+            PublicUrl = publicUrl.AbsoluteUri;
         }
 
         public Guid Id => Connection.Id;
