@@ -110,8 +110,9 @@ public sealed class ConnectionCommandsTests : IDisposable
         Assert.Equal(LifecycleAction.Suspend, entry.Action);
         Assert.Equal("tester", entry.Actor);
         Assert.Equal("Status: Active -> Paused", entry.Summary);
-        Assert.Contains("\"status\":\"Active\"", entry.Before);
-        Assert.Contains("\"status\":\"Paused\"", entry.After);
+        Assert.Equal("Active", entry.Before!["Status"]);
+        Assert.Equal("Paused", entry.After!["status"]);
+        Assert.Contains("\"status\":\"Paused\"", entry.AfterJson);
         Assert.Single(_host.ShouldProcessCalls);
         Assert.Contains("Suspend (Active -> Paused)", _host.ShouldProcessCalls[0].Action);
     }

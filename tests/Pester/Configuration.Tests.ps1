@@ -236,9 +236,11 @@ connections:
 
         It 'Export then Test reports every connection in the desired state' {
             $exported = Export-ConnectionConfiguration -Path (Join-Path $folder 'export.yaml')
-            $exported.ConnectionCount | Should -Be 2
-            $exported | Test-ConnectionConfiguration | ForEach-Object { $_.InDesiredState | Should -BeTrue }
-            $exported.Text | Should -Not -Match 'CT1-'
+            $exported | Should -BeOfType [System.IO.FileInfo]
+            $results = @($exported | Test-ConnectionConfiguration)
+            $results.Count | Should -Be 2
+            $results | ForEach-Object { $_.InDesiredState | Should -BeTrue }
+            Get-Content -LiteralPath $exported.FullName -Raw | Should -Not -Match 'CT1-'
         }
 
         It '-Prune removes what the file no longer declares, and only that' {

@@ -257,7 +257,7 @@ Describe 'ConnectionTools' {
             # Headers may carry ANSI styling on PowerShell 7; strip it before matching.
             $text = (Get-Connection | Format-Table | Out-String -Width 250) -replace '\x1b\[[0-9;]*m', ''
             $text | Should -Match 'Status'
-            $text | Should -Match 'Name\s+Type\s+Status\s+Reason\s+Modified\s+Description'
+            $text | Should -Match 'Name\s+Type\s+Status\s+InactiveReason\s+Modified\s+Description'
         }
 
         It 'Get-ConnectionNode shows the store and counts its connections by status' {
@@ -368,8 +368,8 @@ Describe 'ConnectionTools' {
             $last.Summary | Should -Be 'Status: Active -> Paused'
             $last.Actor | Should -BeLike "*$([Environment]::UserName)"
             $last.At | Should -BeGreaterThan $start
-            ($last.Before | ConvertFrom-Json).status | Should -Be 'Active'
-            ($last.After | ConvertFrom-Json).status | Should -Be 'Paused'
+            $last.Before.Status | Should -Be 'Active'
+            $last.After.Status | Should -Be 'Paused'
         }
 
         It 'binds -Name and -Id from the properties of piped objects' {

@@ -25,33 +25,33 @@ namespace ConnectionTools.Authorization
     /// <summary>One result object per connection from Test-ConnectionAuthorization and Update-ConnectionAuthorization.</summary>
     public sealed class AuthorizationResult
     {
-        public string Name { get; set; } = "";
+        public string Name { get; internal set; } = "";
 
-        public Guid Id { get; set; }
+        public Guid Id { get; internal set; }
 
-        public ConnectionType Type { get; set; }
+        public ConnectionType Type { get; internal set; }
 
-        public AuthorizationState Result { get; set; }
+        public AuthorizationState Result { get; internal set; }
 
-        public ConnectionStatus StatusBefore { get; set; }
+        public ConnectionStatus StatusBefore { get; internal set; }
 
-        public ConnectionStatus Status { get; set; }
+        public ConnectionStatus Status { get; internal set; }
 
-        public InactiveReason? InactiveReason { get; set; }
+        public InactiveReason? InactiveReason { get; internal set; }
 
-        public string? OrganizationId { get; set; }
+        public string? OrganizationId { get; internal set; }
 
-        public string? AuthorizedAs { get; set; }
+        public string? AuthorizedAs { get; internal set; }
 
-        public AuthorizationFlow? Flow { get; set; }
+        public AuthorizationFlow? Flow { get; internal set; }
 
         /// <summary>The error id when <see cref="Result"/> is not Valid or Authorized.</summary>
-        public string? ErrorId { get; set; }
+        public string? ErrorId { get; internal set; }
 
         /// <summary>What happened, and for failures the command that fixes it.</summary>
-        public string Message { get; set; } = "";
+        public string Message { get; internal set; } = "";
 
-        public TimeSpan Duration { get; set; }
+        public TimeSpan Duration { get; internal set; }
 
         public override string ToString() => $"{Name}: {Result}";
     }

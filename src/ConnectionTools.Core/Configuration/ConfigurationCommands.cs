@@ -108,9 +108,10 @@ namespace ConnectionTools.Configuration
 
         /// <summary>
         /// Describes every connection on the node (not removed) as a configuration, written to <paramref name="path"/> when
-        /// given. Writes an <see cref="ExportedConfiguration"/>.
+        /// given. An existing file is replaced only with <paramref name="force"/>; a store never is. Returns what was made (null when
+        /// ShouldProcess declined); the cmdlet writes its text, or the file.
         /// </summary>
-        public void Export(string? path)
+        public ExportedConfiguration? Export(string? path, bool force = false)
         {
             var connections = _node.Store.List(new ConnectionFilter());
             var settings = _services.SystemConnections?.ReadSettings();
@@ -125,9 +126,20 @@ namespace ConnectionTools.Configuration
             if (path != null)
             {
                 StoreFile.RefuseAsWriteTarget(path, "The configuration");
-                if (!_host.ShouldProcess(path, $"Write a configuration of {written} connection(s)"))
+                var exists = File.Exists(path);
+                if (exists && !force)
                 {
-                    return;
+                    throw new ConnectionToolsException(
+                        ErrorIds.ConfigurationFileExists,
+                        ErrorKind.ResourceExists,
+                        $"The configuration was not written: '{path}' already exists. Nothing was written.",
+                        path,
+                        "Add -Force to replace the file, or give another -Path.");
+                }
+
+                if (!_host.ShouldProcess(path, exists ? $"Replace the file with a configuration of {written} connection(s)" : $"Write a configuration of {written} connection(s)"))
+                {
+                    return null;
                 }
 
                 try
@@ -146,7 +158,7 @@ namespace ConnectionTools.Configuration
                 }
             }
 
-            _host.WriteObject(new ExportedConfiguration(path, written, skipped.Count, text));
+            return new ExportedConfiguration(path, written, skipped.Count, text);
         }
 
         /// <summary>Loads and validates the file, reads the node once, resolves the references the plan needs, and plans. Null when the file has errors (all written).</summary>

@@ -75,39 +75,39 @@ namespace ConnectionTools.Configuration
     /// <summary>What Invoke-ConnectionConfiguration did to one connection, after DSC's set result: the action, and the state before and after.</summary>
     public sealed class ConnectionApplyResult
     {
-        public string Name { get; init; } = "";
+        public string Name { get; internal init; } = "";
 
-        public ConnectionType Type { get; init; }
+        public ConnectionType Type { get; internal init; }
 
-        public PlanAction Action { get; init; }
+        public PlanAction Action { get; internal init; }
 
-        public IReadOnlyList<PlanAction> Steps { get; init; } = Array.Empty<PlanAction>();
+        public IReadOnlyList<PlanAction> Steps { get; internal init; } = Array.Empty<PlanAction>();
 
-        public ApplyOutcome Outcome { get; init; }
+        public ApplyOutcome Outcome { get; internal init; }
 
         /// <summary>Null when the connection did not exist before.</summary>
-        public ConnectionStatus? StatusBefore { get; init; }
+        public ConnectionStatus? StatusBefore { get; internal init; }
 
         /// <summary>Null when it does not exist after (never created).</summary>
-        public ConnectionStatus? StatusAfter { get; init; }
+        public ConnectionStatus? StatusAfter { get; internal init; }
 
-        public IReadOnlyDictionary<string, string?> BeforeState { get; init; } = new Dictionary<string, string?>();
+        public IReadOnlyDictionary<string, string?> BeforeState { get; internal init; } = new Dictionary<string, string?>();
 
-        public IReadOnlyDictionary<string, string?> AfterState { get; init; } = new Dictionary<string, string?>();
+        public IReadOnlyDictionary<string, string?> AfterState { get; internal init; } = new Dictionary<string, string?>();
 
-        public IReadOnlyList<string> ChangedProperties { get; init; } = Array.Empty<string>();
+        public IReadOnlyList<string> ChangedProperties { get; internal init; } = Array.Empty<string>();
 
         /// <summary>The connection after the change, as Get-Connection shows it; null when it does not exist.</summary>
-        public Connection? Connection { get; init; }
+        public Connection? Connection { get; internal init; }
 
-        public string? ErrorId { get; init; }
+        public string? ErrorId { get; internal init; }
 
-        public string? ErrorMessage { get; init; }
+        public string? ErrorMessage { get; internal init; }
 
         public override string ToString() => Name;
     }
 
-    /// <summary>What Export-ConnectionConfiguration wrote. Its text is the YAML; ToString gives it, so it pipes into Set-Content.</summary>
+    /// <summary>What Export-ConnectionConfiguration made: the cmdlet writes its Text (no -Path) or the file it wrote (-Path).</summary>
     public sealed class ExportedConfiguration
     {
         internal ExportedConfiguration(string? path, int connectionCount, int skippedCount, string text)

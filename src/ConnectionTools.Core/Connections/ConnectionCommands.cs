@@ -219,16 +219,35 @@ namespace ConnectionTools.Connections
         private static readonly TimeSpan MaximumInterval = TimeSpan.FromDays(1);
 
         /// <summary>Writes the audit entries of each target, oldest first. Removed connections keep theirs.</summary>
-        public void History(IEnumerable<ConnectionTarget> targets) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
+        public void History(IEnumerable<ConnectionTarget> targets) => History(targets, null, null, null);
+
+        /// <summary>
+        /// The audit, oldest first: of the connections named, each in turn, or of the whole node when <paramref name="targets"/> is null;
+        /// from <paramref name="since"/> on; then only the first or the last so many (of each connection, or of the node).
+        /// </summary>
+        public void History(IEnumerable<ConnectionTarget>? targets, DateTimeOffset? since, int? first, int? last)
         {
-            foreach (var connection in ResolveIncludingRemoved(target))
+            if (targets == null)
             {
-                foreach (var entry in _node.Store.History(connection.Id))
+                foreach (var entry in _node.Store.History(null, since, first, last))
                 {
                     _host.WriteObject(entry);
                 }
+
+                return;
             }
-        });
+
+            ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
+            {
+                foreach (var connection in ResolveIncludingRemoved(target))
+                {
+                    foreach (var entry in _node.Store.History(connection.Id, since, first, last))
+                    {
+                        _host.WriteObject(entry);
+                    }
+                }
+            });
+        }
 
         private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {

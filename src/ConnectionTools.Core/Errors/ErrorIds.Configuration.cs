@@ -28,6 +28,9 @@ namespace ConnectionTools.Errors
         /// <summary>System connections are declared but this node cannot create or authorize them.</summary>
         public const string ConfigurationSystemConnectionsUnavailable = "ConnectionTools.Configuration.SystemConnectionsUnavailable";
 
+        /// <summary>Export-ConnectionConfiguration -Path names a file that exists, and -Force was not given.</summary>
+        public const string ConfigurationFileExists = "ConnectionTools.Configuration.FileExists";
+
         public const string ConfigurationWriteFailed = "ConnectionTools.Configuration.WriteFailed";
     }
 }

@@ -119,9 +119,13 @@ namespace ConnectionTools.Invitations
             return invitation;
         }
 
-        /// <summary>Shows the current code of each pending connection, or with <paramref name="renew"/> replaces it (the old code stops working).</summary>
-        public void Get(IEnumerable<ConnectionTarget> targets, bool renew, TimeSpan lifetime)
+        /// <summary>
+        /// Shows the current code of each pending connection, or with <paramref name="renew"/> replaces it (the old code stops working).
+        /// Without <paramref name="targets"/> (null), every Pending connection's public side on this node, by name, as Get-Connection lists everything.
+        /// </summary>
+        public void Get(IEnumerable<ConnectionTarget>? targets, bool renew, TimeSpan lifetime)
         {
+            targets ??= PendingPublicSides();
             ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
             {
                 var connection = ConnectionTargets.Resolve(_node.Store, target);
@@ -135,6 +139,22 @@ namespace ConnectionTools.Invitations
                     Show(connection);
                 }
             });
+        }
+
+        private IEnumerable<ConnectionTarget> PendingPublicSides()
+        {
+            var pending = _node.Store.List(new ConnectionFilter { Statuses = new[] { ConnectionStatus.Pending }, Types = new[] { ConnectionType.Private } });
+            var result = new List<ConnectionTarget>();
+            foreach (var connection in pending)
+            {
+                if (connection.Side == PrivateConnectionSide.Public)
+                {
+                    result.Add(ConnectionTarget.ByObject(connection));
+                }
+            }
+
+            result.Sort((a, b) => StringComparer.OrdinalIgnoreCase.Compare(a.Connection!.Name, b.Connection!.Name));
+            return result;
         }
 
         private void Show(Connection connection)

@@ -14,7 +14,7 @@ namespace ConnectionTools.Invitations
             Connection = connection;
             InvitationCode = invitationCode;
             ExpiresAt = expiresAt;
-            PublicUrl = publicUrl;
+            PublicUrl = publicUrl.AbsoluteUri;
         }
 
         public Guid Id => Connection.Id;
@@ -25,7 +25,8 @@ namespace ConnectionTools.Invitations
 
         public PrivateConnectionMode? Mode => Connection.Mode;
 
-        public Uri PublicUrl { get; }
+        /// <summary>Where the private side connects, as the code carries it.</summary>
+        public string PublicUrl { get; }
 
         public DateTimeOffset ExpiresAt { get; }
 
@@ -33,6 +34,7 @@ namespace ConnectionTools.Invitations
 
         public Connection Connection { get; }
 
-        public override string ToString() => Name;
+        /// <summary>The code itself, so that <c>| Set-Content</c>, <c>| Set-Clipboard</c>, <c>"$(...)"</c> and <c>[string]</c> give exactly the code.</summary>
+        public override string ToString() => InvitationCode;
     }
 }

@@ -34,22 +34,22 @@ namespace ConnectionTools.Jobs
     /// <summary>A connection's retrieval schedule, as Get-ConnectionJob -Schedule shows it.</summary>
     public sealed class ConnectionJob
     {
-        public string ConnectionName { get; set; } = "";
+        public string ConnectionName { get; internal set; } = "";
 
-        public Guid ConnectionId { get; set; }
+        public Guid ConnectionId { get; internal set; }
 
-        public JobState State { get; set; }
+        public JobState State { get; internal set; }
 
-        public TimeSpan Interval { get; set; }
+        public TimeSpan Interval { get; internal set; }
 
-        public DateTimeOffset? NextRunAt { get; set; }
+        public DateTimeOffset? NextRunAt { get; internal set; }
 
         /// <summary>The newest modification time retrieved and committed; the next run asks for changes from here on.</summary>
-        public DateTimeOffset? Watermark { get; set; }
+        public DateTimeOffset? Watermark { get; internal set; }
 
-        public JobRunStatus? LastRunStatus { get; set; }
+        public JobRunStatus? LastRunStatus { get; internal set; }
 
-        public DateTimeOffset? LastRunAt { get; set; }
+        public DateTimeOffset? LastRunAt { get; internal set; }
 
         public override string ToString() => $"{ConnectionName}: {State}";
     }
@@ -57,32 +57,32 @@ namespace ConnectionTools.Jobs
     /// <summary>One run of a retrieval job. Kept after the connection is removed.</summary>
     public sealed class JobRun
     {
-        public long Id { get; set; }
+        public long Id { get; internal set; }
 
-        public string ConnectionName { get; set; } = "";
+        public string ConnectionName { get; internal set; } = "";
 
-        public Guid ConnectionId { get; set; }
+        public Guid ConnectionId { get; internal set; }
 
-        public JobTrigger Trigger { get; set; }
+        public JobTrigger Trigger { get; internal set; }
 
-        public JobRunStatus Status { get; set; }
+        public JobRunStatus Status { get; internal set; }
 
-        public DateTimeOffset StartedAt { get; set; }
+        public DateTimeOffset StartedAt { get; internal set; }
 
-        public DateTimeOffset? EndedAt { get; set; }
+        public DateTimeOffset? EndedAt { get; internal set; }
 
         public TimeSpan? Duration => EndedAt - StartedAt;
 
-        public long Records { get; set; }
+        public long Records { get; internal set; }
 
-        public int Pages { get; set; }
+        public int Pages { get; internal set; }
 
         /// <summary>The watermark when the run ended (or failed): where the next run starts.</summary>
-        public DateTimeOffset? Watermark { get; set; }
+        public DateTimeOffset? Watermark { get; internal set; }
 
-        public string? ErrorId { get; set; }
+        public string? ErrorId { get; internal set; }
 
-        public string? Error { get; set; }
+        public string? Error { get; internal set; }
 
         public override string ToString() => $"{ConnectionName} #{Id}: {Status}";
     }

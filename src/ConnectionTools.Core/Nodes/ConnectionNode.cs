@@ -123,7 +123,7 @@ namespace ConnectionTools.Nodes
                 StoreSource = Location.Source,
                 SchemaVersion = ConnectionStore.SchemaVersion,
                 NodeVersion = Version,
-                PublicUrl = PublicUrl,
+                PublicUrl = PublicUrl?.AbsoluteUri,
                 SecretProtection = Secrets.Description,
                 ActiveCount = Count(ConnectionStatus.Active),
                 PausedCount = Count(ConnectionStatus.Paused),

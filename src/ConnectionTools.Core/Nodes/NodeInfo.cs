@@ -4,38 +4,41 @@ using ConnectionTools.Storage;
 namespace ConnectionTools.Nodes
 {
     /// <summary>The node this session works with, as Connect-ConnectionNode and Get-ConnectionNode show it.</summary>
-    public sealed record NodeInfo
+    public sealed class NodeInfo
     {
-        public Guid NodeId { get; init; }
+        public Guid NodeId { get; internal set; }
 
-        public string StorePath { get; init; } = "";
+        public string StorePath { get; internal set; } = "";
 
         /// <summary>Why this store: the session's -StorePath, the CONNECTIONTOOLS_STORE variable, or the per-user default.</summary>
-        public StoreSource StoreSource { get; init; }
+        public StoreSource StoreSource { get; internal set; }
 
-        public int SchemaVersion { get; init; }
+        public int SchemaVersion { get; internal set; }
 
-        public string NodeVersion { get; init; } = "";
+        public string NodeVersion { get; internal set; } = "";
 
         /// <summary>Where private sides reach this node; empty until set with Set-ConnectionNode -PublicUrl.</summary>
-        public Uri? PublicUrl { get; init; }
+        public string? PublicUrl { get; internal set; }
 
         /// <summary>What protects stored secrets: DPAPI on Windows, an owner-only key file elsewhere.</summary>
-        public string SecretProtection { get; init; } = "";
+        public string SecretProtection { get; internal set; } = "";
 
-        public int ConnectionCount { get; init; }
+        public int ConnectionCount { get; internal set; }
 
-        public int ActiveCount { get; init; }
+        public int ActiveCount { get; internal set; }
 
-        public int PausedCount { get; init; }
+        public int PausedCount { get; internal set; }
 
-        public int InactiveCount { get; init; }
+        public int InactiveCount { get; internal set; }
 
-        public int PendingCount { get; init; }
+        public int PendingCount { get; internal set; }
 
-        public int RemovedCount { get; init; }
+        public int RemovedCount { get; internal set; }
 
         /// <summary>"ok" after Get-ConnectionNode -Check found the store intact (PRAGMA integrity_check); empty when not checked.</summary>
-        public string? Integrity { get; init; }
+        public string? Integrity { get; internal set; }
+
+        /// <summary>The store's path: what the session works with.</summary>
+        public override string ToString() => StorePath;
     }
 }

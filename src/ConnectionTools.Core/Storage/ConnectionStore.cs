@@ -270,30 +270,64 @@ namespace ConnectionTools.Storage
         }
 
         /// <summary>The audit entries of one connection, oldest first. Works for removed connections.</summary>
-        public IReadOnlyList<AuditEntry> History(Guid connectionId) => Read(connection =>
+        public IReadOnlyList<AuditEntry> History(Guid connectionId) => History(connectionId, null, null, null);
+
+        /// <summary>
+        /// Audit entries, oldest first: of one connection, or of the whole node (node settings included) when
+        /// <paramref name="connectionId"/> is null; from <paramref name="since"/> on; then only the first or the last so many.
+        /// </summary>
+        public IReadOnlyList<AuditEntry> History(Guid? connectionId, DateTimeOffset? since, int? first, int? last) => Read(connection =>
         {
-            using (var command = Sql.Command(
-                connection,
-                null,
-                "SELECT seq, connection_id, connection_name, at, actor, action, summary, before_json, after_json FROM audit WHERE connection_id = $id ORDER BY seq;",
-                ("$id", FormatId(connectionId))))
+            var where = new List<string>();
+            var parameters = new List<(string, object?)>();
+            if (connectionId != null)
+            {
+                where.Add("connection_id = $id");
+                parameters.Add(("$id", FormatId(connectionId.Value)));
+            }
+
+            if (since != null)
+            {
+                where.Add("at >= $since");
+                parameters.Add(("$since", since.Value.ToUnixTimeMilliseconds()));
+            }
+
+            var filter = where.Count == 0 ? "" : " WHERE " + string.Join(" AND ", where);
+            var newestFirst = first == null && last != null;
+            var limit = first ?? last;
+            if (limit != null)
+            {
+                parameters.Add(("$limit", (long)limit.Value));
+            }
+
+            var sql = "SELECT seq, connection_id, connection_name, at, actor, action, summary, before_json, after_json FROM audit" + filter
+                + (newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq") + (limit == null ? "" : " LIMIT $limit") + ";";
+            using (var command = Sql.Command(connection, null, sql, parameters.ToArray()))
             using (var reader = command.ExecuteReader())
             {
                 var entries = new List<AuditEntry>();
                 while (reader.Read())
                 {
-                    entries.Add(new AuditEntry
-                    {
-                        Sequence = reader.GetInt64(0),
-                        ConnectionId = Guid.Parse(reader.GetString(1)),
-                        ConnectionName = reader.GetString(2),
-                        At = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
-                        Actor = reader.GetString(4),
-                        Action = EnumText<LifecycleAction>.Parse(reader.GetString(5)),
-                        Summary = reader.GetString(6),
-                        Before = reader.GetString(7),
-                        After = reader.GetString(8),
-                    });
+                    entries.Add(new AuditEntry(
+                        reader.GetInt64(0),
+                        Guid.Parse(reader.GetString(1)),
+                        reader.GetString(2),
+                        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(3)),
+                        reader.GetString(4),
+                        EnumText<LifecycleAction>.Parse(reader.GetString(5)),
+                        reader.GetString(6),
+                        reader.GetString(7),
+                        reader.GetString(8)));
+                }
+
+                if (newestFirst)
+                {
+                    entries.Reverse();
+                }
+
+                if (first != null && last != null && last.Value < entries.Count)
+                {
+                    entries.RemoveRange(0, entries.Count - last.Value);
                 }
 
                 return (IReadOnlyList<AuditEntry>)entries;

@@ -12,19 +12,21 @@ namespace ConnectionTools.SyncRules
     }
 
     /// <summary>One sync rule script of a private connection, for cases.</summary>
-    public sealed record SyncRule
+    public sealed class SyncRule
     {
-        public Guid ConnectionId { get; init; }
+        public Guid ConnectionId { get; internal set; }
 
-        public string ConnectionName { get; init; } = "";
+        public string ConnectionName { get; internal set; } = "";
 
-        public SyncDirection Direction { get; init; }
+        public SyncDirection Direction { get; internal set; }
 
-        public string Entity { get; init; } = "Case";
+        public string Entity { get; internal set; } = "Case";
 
-        public string Script { get; init; } = "";
+        public string Script { get; internal set; } = "";
 
         /// <summary>False in Basic mode, where the rules are generated; true after the upgrade to Script mode.</summary>
-        public bool Editable { get; init; }
+        public bool Editable { get; internal set; }
+
+        public override string ToString() => $"{ConnectionName} {Direction} {Entity}";
     }
 }

@@ -14,6 +14,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
     public sealed class InvokeConnectionConfigurationCommand : ConnectionToolsCmdlet
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName")]
         [ValidateNotNullOrEmpty]
         public string Path { get; set; } = "";
 

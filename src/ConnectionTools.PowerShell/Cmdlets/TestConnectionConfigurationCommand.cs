@@ -10,6 +10,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
     public sealed class TestConnectionConfigurationCommand : ConnectionToolsCmdlet
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName")]
         [ValidateNotNullOrEmpty]
         public string Path { get; set; } = "";
 
