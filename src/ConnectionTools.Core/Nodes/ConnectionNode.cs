@@ -62,6 +62,9 @@ namespace ConnectionTools.Nodes
         /// <summary>The OAuth implementation for each system connection type.</summary>
         public Func<ConnectionType, ISystemAuthorizer> Authorizers { get; set; } = SystemAuthorizers.For;
 
+        /// <summary>How long a refresh claim holds (see GrantRefresh): longer than a refresh takes; a crashed process's claim lapses after it.</summary>
+        public TimeSpan GrantRefreshLease { get; set; } = TimeSpan.FromMinutes(2);
+
         /// <summary>Opens the system browser for interactive sign-in; tests follow the authorize URL over HTTP instead.</summary>
         public Func<Uri, CancellationToken, Task> OpenBrowser { get; set; } = SystemBrowser.OpenAsync;
 
