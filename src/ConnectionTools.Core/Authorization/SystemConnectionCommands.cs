@@ -43,6 +43,7 @@ namespace ConnectionTools.Authorization
             }
 
             var name = ConnectionNames.Validate(request.Name);
+            _redirectPort = request.RedirectPort;
             if (!request.AcceptDataProcessingAgreement)
             {
                 throw new ConnectionToolsException(
@@ -241,6 +242,8 @@ namespace ConnectionTools.Authorization
             {
                 throw new ArgumentNullException(nameof(request));
             }
+
+            _redirectPort = request.RedirectPort;
 
             // Errors come after every connection was tried: under -ErrorAction Stop (a scheduled task's script), the first one
             // ends the script with exit code 1, but only once all of them had their chance.
@@ -506,7 +509,7 @@ namespace ConnectionTools.Authorization
         {
             var salesforce = target.Type != ConnectionType.Dynamics365;
             var useGiven = given.GivesCredentials || stored is null;
-            var clientId = given.ClientId ?? stored?.ClientId;
+            var clientId = given.ClientId ?? stored?.ClientId ?? (salesforce ? _node.SalesforceClientId : null);
             var username = given.Username ?? stored?.Username;
             var tenant = given.TenantId ?? stored?.TenantId;
             var certificatePath = useGiven ? given.CertificatePath : stored!.CertificatePath;
@@ -672,7 +675,10 @@ namespace ConnectionTools.Authorization
             OpenBrowser = _node.OpenBrowser,
             ShowDeviceCode = worker.WriteWarning,
             Verbose = worker.WriteVerbose,
+            Redirect = _redirectPort is int port ? new LoopbackRedirect(port, _node.SalesforceRedirect.Path) : _node.SalesforceRedirect,
         };
+
+        private int? _redirectPort;
 
         internal static SystemTarget TargetOf(Connection connection) => new SystemTarget(
             connection.Type,
