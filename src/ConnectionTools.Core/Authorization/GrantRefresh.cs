@@ -86,7 +86,8 @@ namespace ConnectionTools.Authorization
                 }
                 catch (ProviderRefusedException refused)
                 {
-                    answered = true;
+                    // After a lost answer the mark stays until re-authorization, so every later refusal keeps saying why.
+                    answered = unanswered is null;
                     if (unanswered is DateTimeOffset at && grant.RefreshToken != null && (refused.Reason == InactiveReason.Expired || refused.Reason == InactiveReason.Revoked))
                     {
                         throw new ProviderRefusedException(

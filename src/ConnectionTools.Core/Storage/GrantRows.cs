@@ -63,7 +63,7 @@ CREATE TABLE IF NOT EXISTS grant_refresh (
                 db,
                 tx,
                 "INSERT INTO grant_refresh (connection_id, owner, expires_at, sent_at) VALUES ($id, $owner, $expires, $now) " +
-                "ON CONFLICT(connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, sent_at = excluded.sent_at;",
+                "ON CONFLICT(connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, sent_at = COALESCE(grant_refresh.sent_at, excluded.sent_at);",
                 ("$id", id),
                 ("$owner", owner),
                 ("$expires", (now + lease).ToUnixTimeMilliseconds()),
