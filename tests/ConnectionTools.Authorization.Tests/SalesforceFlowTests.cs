@@ -81,8 +81,8 @@ public sealed class SalesforceFlowTests
         Assert.Equal(SalesforceCertificates.PfxPath, outcome.Grant.CertificatePath);
         Assert.Equal(SalesforceCertificates.PfxPassword, outcome.Grant.CertificatePassword);
         Assert.Equal(org.InstanceUrl, outcome.Grant.ApiUrl);
-        Assert.Equal([$"https://{org.Host}/services/oauth2/token", $"https://{org.Host}/services/oauth2/userinfo"],
-            org.Router.Sent.Select(u => u.AbsoluteUri));
+        // The org comes from the token answer's identity URL: no userinfo call (a standard server refuses it without openid).
+        Assert.Equal([$"https://{org.Host}/services/oauth2/token"], org.Router.Sent.Select(u => u.AbsoluteUri));
         Assert.Contains(org.Verbose, v => v.StartsWith($"POST https://{org.Host}/services/oauth2/token (jwt-bearer) → 200 in ", StringComparison.Ordinal));
     }
 

@@ -176,6 +176,7 @@ internal sealed class SalesforceOrg : IAsyncDisposable
     {
         RequestTimeout = TimeSpan.FromSeconds(10),
         InteractionTimeout = TimeSpan.FromSeconds(20),
+        Redirect = new LoopbackRedirect(0),
         Verbose = Verbose.Enqueue,
         OpenBrowser = BrowseAsync,
         ShowDeviceCode = message =>

@@ -68,6 +68,13 @@ public sealed partial class SalesforceEmulator : EmulatorHost
     private TimeSpan _deviceCodeLifetime = TimeSpan.FromMinutes(10);
     private string _organizationId;
     private string? _defaultAuthorizeUser;
+    private bool _rotateRefreshTokens;
+    private int _failUserInfo;
+    private int _dropRefreshAnswers;
+    private bool _revokeRequiresClientId;
+    private bool _omitIdentityUrl;
+    private string? _issuer;
+    private int _refreshReuses;
 
     /// <param name="loginAudience">The login host the JWT bearer aud must equal, e.g. "https://login.salesforce.com" or "https://test.salesforce.com".</param>
     /// <param name="organizationId">18-character Org ID ("00D...").</param>
@@ -234,6 +241,66 @@ public sealed partial class SalesforceEmulator : EmulatorHost
         set { lock (StateGate) { _defaultAuthorizeUser = value; } }
     }
 
+    /// <summary>
+    /// Refresh-token rotation (a connected-app option): each refresh answers a new refresh token and the old one stops working.
+    /// Presenting a used-up refresh token is reuse: the whole grant is revoked, as rotation servers do (RFC 9700 §4.14.2).
+    /// </summary>
+    public bool RotateRefreshTokens
+    {
+        get { lock (StateGate) { return _rotateRefreshTokens; } }
+        set { lock (StateGate) { _rotateRefreshTokens = value; } }
+    }
+
+    /// <summary>How many coming userinfo calls answer 500 (then it works again).</summary>
+    public int FailUserInfoTimes
+    {
+        get { lock (StateGate) { return _failUserInfo; } }
+        set { lock (StateGate) { _failUserInfo = value; } }
+    }
+
+    /// <summary>How many coming refreshes are processed (the token rotates) but whose answer is lost: the connection is aborted.</summary>
+    public int DropRefreshAnswers
+    {
+        get { lock (StateGate) { return _dropRefreshAnswers; } }
+        set { lock (StateGate) { _dropRefreshAnswers = value; } }
+    }
+
+    /// <summary>When true, /revoke answers 400 invalid_request unless the client identifies itself (client_id), as RFC 7009 servers do.</summary>
+    public bool RevokeRequiresClientId
+    {
+        get { lock (StateGate) { return _revokeRequiresClientId; } }
+        set { lock (StateGate) { _revokeRequiresClientId = value; } }
+    }
+
+    /// <summary>When true, token answers carry no "id" (the identity URL), so the client must ask userinfo for the org.</summary>
+    public bool OmitIdentityUrl
+    {
+        get { lock (StateGate) { return _omitIdentityUrl; } }
+        set { lock (StateGate) { _omitIdentityUrl = value; } }
+    }
+
+    /// <summary>When set, the authorize redirect carries iss=this (RFC 9207).</summary>
+    public string? AuthorizationIssuer
+    {
+        get { lock (StateGate) { return _issuer; } }
+        set { lock (StateGate) { _issuer = value; } }
+    }
+
+    /// <summary>How many refreshes presented a refresh token that rotation had already used up (each revoked its grant).</summary>
+    public int RefreshTokenReuses
+    {
+        get { lock (StateGate) { return _refreshReuses; } }
+    }
+
+    /// <summary>The refresh token that currently works for the grant holding <paramref name="token"/> (its latest rotation), or null.</summary>
+    public string? CurrentRefreshToken(string token)
+    {
+        lock (StateGate)
+        {
+            return _grants.FindGrant(token) is { } g && _grants.RefreshTokens.ContainsKey(token) ? g.RefreshToken : null;
+        }
+    }
+
     /// <summary>Test helper: issues an authorization code as if the user approved in the browser.</summary>
     public string CreateAuthorizationCode(string clientId, string redirectUri, string username, string codeChallenge)
     {
@@ -361,7 +428,8 @@ public sealed partial class SalesforceEmulator : EmulatorHost
             return Redirect(context, redirect, $"error=invalid_request&error_description={Uri.EscapeDataString("invalid code challenge")}", q["state"]);
         }
         var code = CreateAuthorizationCode(clientId, redirectUri, user, challenge);
-        return Redirect(context, redirect, "code=" + Uri.EscapeDataString(code), q["state"]);
+        var issuer = AuthorizationIssuer;
+        return Redirect(context, redirect, "code=" + Uri.EscapeDataString(code) + (issuer is null ? "" : "&iss=" + Uri.EscapeDataString(issuer)), q["state"]);
     }
 
     private static Task Redirect(HttpContext context, Uri redirect, string query, string? state)
@@ -515,14 +583,43 @@ public sealed partial class SalesforceEmulator : EmulatorHost
         {
             return WriteJsonAsync(context, 400, new { error = "invalid_client_id", error_description = "client identifier invalid" });
         }
+        bool rotate;
+        bool drop;
+        string? rotated = null;
         lock (StateGate)
         {
             if (grant is null || grant.Revoked || grant.Expired || grant.ClientId != clientId)
             {
                 return InvalidGrant(context, "expired access/refresh token");
             }
+            rotate = _rotateRefreshTokens;
+            if (rotate && grant.RefreshToken != refreshToken)
+            {
+                // Reuse of a rotated-out refresh token: someone holds a copy, so the whole grant goes.
+                grant.Revoked = true;
+                _refreshReuses++;
+                return InvalidGrant(context, "expired access/refresh token");
+            }
+            if (rotate)
+            {
+                // Checked and rotated under one lock: two refreshes with the same token cannot both succeed.
+                rotated = "5Aep" + Jws.NewToken(40);
+                grant.RefreshToken = rotated;
+                _grants.RefreshTokens[rotated] = grant;
+            }
+            drop = _dropRefreshAnswers > 0;
+            if (drop)
+            {
+                _dropRefreshAnswers--;
+            }
         }
-        return IssueAsync(context, clientId, grant.Username, withRefreshToken: false, existing: grant);
+        if (drop)
+        {
+            // Processed (the token rotated), then the answer is lost on the way back.
+            context.Abort();
+            return Task.CompletedTask;
+        }
+        return IssueAsync(context, clientId, grant.Username, withRefreshToken: false, existing: grant, rotated: rotated);
     }
 
     private Task JwtBearerAsync(HttpContext context, IFormCollection form)
@@ -573,10 +670,10 @@ public sealed partial class SalesforceEmulator : EmulatorHost
         return IssueAsync(context, app.ConsumerKey, sub!, withRefreshToken: false);
     }
 
-    private Task IssueAsync(HttpContext context, string clientId, string username, bool withRefreshToken, Grant? existing = null)
+    private Task IssueAsync(HttpContext context, string clientId, string username, bool withRefreshToken, Grant? existing = null, string? rotated = null)
     {
         var access = "00D!" + Jws.NewToken(40);
-        string? refresh = null;
+        var refresh = rotated;
         string org;
         string userId;
         lock (StateGate)
@@ -606,6 +703,10 @@ public sealed partial class SalesforceEmulator : EmulatorHost
             ["token_type"] = "Bearer",
             ["issued_at"] = issuedAt,
         };
+        if (OmitIdentityUrl)
+        {
+            body.Remove("id");
+        }
         if (refresh is not null)
         {
             body["refresh_token"] = refresh;
@@ -628,6 +729,11 @@ public sealed partial class SalesforceEmulator : EmulatorHost
         string org;
         lock (StateGate)
         {
+            if (_failUserInfo > 0)
+            {
+                _failUserInfo--;
+                return WriteJsonAsync(context, 500, new[] { new { message = "An unexpected error occurred.", errorCode = "UNKNOWN_EXCEPTION" } });
+            }
             org = _organizationId;
             if (token is not null && _grants.AccessTokens.TryGetValue(token, out var a) && !a.Revoked && !a.Grant.Revoked && !a.Grant.Expired)
             {
@@ -661,9 +767,19 @@ public sealed partial class SalesforceEmulator : EmulatorHost
 
     private Task RevokeAsync(HttpContext context, IFormCollection form)
     {
-        var token = HttpMethods.IsPost(context.Request.Method) ? form["token"].ToString() : context.Request.Query["token"].ToString();
+        var post = HttpMethods.IsPost(context.Request.Method);
+        var token = post ? form["token"].ToString() : context.Request.Query["token"].ToString();
+        var clientId = post ? form["client_id"].ToString() : context.Request.Query["client_id"].ToString();
         lock (StateGate)
         {
+            if (_revokeRequiresClientId && string.IsNullOrEmpty(clientId))
+            {
+                return WriteJsonAsync(context, 400, new { error = "invalid_request", error_description = "no client authentication mechanism provided" });
+            }
+            if (_revokeRequiresClientId && !_apps.ContainsKey(clientId))
+            {
+                return WriteJsonAsync(context, 401, new { error = "invalid_client", error_description = "client identifier invalid" });
+            }
             if (_grants.RefreshTokens.TryGetValue(token, out var grant))
             {
                 grant.Revoked = true;

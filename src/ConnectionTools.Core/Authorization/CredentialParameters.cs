@@ -21,6 +21,9 @@ namespace ConnectionTools.Authorization
 
         public string? ClientSecret { get; set; }
 
+        /// <summary>-RedirectPort: the loopback port of the interactive Salesforce sign-in for this command (default: the node's).</summary>
+        public int? RedirectPort { get; set; }
+
         /// <summary>Whether a person can answer a browser or device-code sign-in (false in scheduled tasks and -NonInteractive sessions).</summary>
         public bool Interactive { get; set; }
 

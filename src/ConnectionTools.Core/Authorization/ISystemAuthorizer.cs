@@ -66,6 +66,16 @@ namespace ConnectionTools.Authorization
         /// <summary>Writes to the verbose stream. Never given secrets.</summary>
         public Action<string> Verbose { get; set; } = _ => { };
 
+        /// <summary>
+        /// Called as soon as a token answer carrying a refresh token arrives, before anything else is asked of the provider, with
+        /// the grant as it must be stored from now on. Under refresh-token rotation the previous token is already used up, so
+        /// the caller saves this at once, in its own transaction (and, for a sign-in, knows what to revoke if a later step fails).
+        /// </summary>
+        public Action<GrantMaterial>? GrantIssued { get; set; }
+
+        /// <summary>The loopback redirect of the interactive flow: a fixed port and path, matching the connected app's callback URL.</summary>
+        public LoopbackRedirect Redirect { get; set; } = LoopbackRedirect.Default;
+
         /// <summary>How long an interactive or device-code sign-in may wait for the user.</summary>
         public TimeSpan InteractionTimeout { get; set; } = TimeSpan.FromMinutes(5);
     }

@@ -18,8 +18,22 @@ namespace ConnectionTools.Authorization
         /// <summary>A Retry-After longer than this is not waited for: the call fails with ProviderUnavailable instead.</summary>
         public static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(60);
 
+        /// <summary>
+        /// Key in an Unavailable exception's Data: true when the request may have reached the provider (a timeout, a reset, a 5xx),
+        /// false when it certainly did not (the name did not resolve, the connection was refused, the TLS handshake failed).
+        /// </summary>
+        public const string MayHaveArrivedKey = "ConnectionTools.MayHaveArrived";
+
         /// <summary>Sends a fresh request from <paramref name="makeRequest"/> per attempt; returns the first answer that is not 429/503.</summary>
-        public static async Task<HttpResponseMessage> SendAsync(HttpClient http, Func<HttpRequestMessage> makeRequest, TimeSpan timeout, string what, CancellationToken cancellationToken)
+        public static Task<HttpResponseMessage> SendAsync(HttpClient http, Func<HttpRequestMessage> makeRequest, TimeSpan timeout, string what, CancellationToken cancellationToken) =>
+            SendAsync(http, makeRequest, timeout, what, repeatable: true, cancellationToken);
+
+        /// <summary>
+        /// As above. When <paramref name="repeatable"/> is false (a refresh under refresh-token rotation: sending it twice uses the
+        /// token up and gets the grant revoked), a request is sent again only when it certainly did not reach the provider, or when
+        /// the provider answered 429/503 with Retry-After; otherwise the failure is Unavailable at once, with <see cref="MayHaveArrivedKey"/>.
+        /// </summary>
+        public static async Task<HttpResponseMessage> SendAsync(HttpClient http, Func<HttpRequestMessage> makeRequest, TimeSpan timeout, string what, bool repeatable, CancellationToken cancellationToken)
         {
             if (http is null)
             {
@@ -46,9 +60,9 @@ namespace ConnectionTools.Authorization
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
-                        if (attempt >= MaxAttempts)
+                        if (attempt >= MaxAttempts || !repeatable)
                         {
-                            throw Unavailable(what, $"no answer within {timeout.TotalSeconds:0} s, {attempt} attempts");
+                            throw Unavailable(what, $"no answer within {timeout.TotalSeconds:0} s, {attempt} attempts", mayHaveArrived: true);
                         }
 
                         await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
@@ -56,9 +70,10 @@ namespace ConnectionTools.Authorization
                     }
                     catch (HttpRequestException e)
                     {
-                        if (attempt >= MaxAttempts)
+                        var notSent = CertainlyNotSent(e);
+                        if (attempt >= MaxAttempts || (!repeatable && !notSent))
                         {
-                            throw Unavailable(what, $"{e.Message}, {attempt} attempts");
+                            throw Unavailable(what, $"{e.Message}, {attempt} attempts", mayHaveArrived: !notSent);
                         }
 
                         await Task.Delay(Backoff(attempt), cancellationToken).ConfigureAwait(false);
@@ -70,12 +85,19 @@ namespace ConnectionTools.Authorization
                         return response;
                     }
 
-                    var wait = RetryAfter(response) ?? Backoff(attempt);
+                    var asked = RetryAfter(response);
+                    if (!repeatable && asked is null)
+                    {
+                        // A 503 without Retry-After may come from a server that processed the request: the caller decides.
+                        return response;
+                    }
+
+                    var wait = asked ?? Backoff(attempt);
                     var status = (int)response.StatusCode;
                     response.Dispose();
                     if (attempt >= MaxAttempts || wait > MaxRetryAfter)
                     {
-                        throw Unavailable(what, $"HTTP {status} after {attempt} attempts");
+                        throw Unavailable(what, $"HTTP {status} after {attempt} attempts", mayHaveArrived: !repeatable ? false : true);
                     }
 
                     await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
@@ -142,6 +164,50 @@ namespace ConnectionTools.Authorization
 
         /// <summary>Backoff when the provider gave no Retry-After: 0.5 s, 1 s, 2 s.</summary>
         public static TimeSpan Backoff(int attempt) => TimeSpan.FromMilliseconds(500 * (1 << Math.Min(attempt - 1, 4)));
+
+        /// <summary>
+        /// Failures where the request cannot have reached the provider: the host name did not resolve, the connection was
+        /// refused or the network unreachable, or the TLS handshake failed (nothing is sent before it completes).
+        /// </summary>
+        public static bool CertainlyNotSent(Exception e)
+        {
+            for (var inner = e; inner != null; inner = inner.InnerException)
+            {
+                if (inner is System.Security.Authentication.AuthenticationException)
+                {
+                    return true;
+                }
+
+                if (inner is System.Net.Sockets.SocketException socket)
+                {
+                    switch (socket.SocketErrorCode)
+                    {
+                        case System.Net.Sockets.SocketError.ConnectionRefused:
+                        case System.Net.Sockets.SocketError.HostNotFound:
+                        case System.Net.Sockets.SocketError.HostUnreachable:
+                        case System.Net.Sockets.SocketError.NetworkUnreachable:
+                        case System.Net.Sockets.SocketError.TryAgain:
+                        case System.Net.Sockets.SocketError.NoData:
+                            return true;
+                        default:
+                            return false;
+                    }
+                }
+            }
+
+            return false;
+        }
+
+        /// <summary>Unavailable, marked with whether the request may have reached the provider.</summary>
+        public static ConnectionToolsException Unavailable(string what, string detail, bool mayHaveArrived)
+        {
+            var e = Unavailable(what, detail);
+            e.Data[MayHaveArrivedKey] = mayHaveArrived;
+            return e;
+        }
+
+        /// <summary>Whether a failure may have left a request processed at the provider with its answer lost (see <see cref="MayHaveArrivedKey"/>).</summary>
+        public static bool MayHaveArrived(Exception e) => !(e.Data[MayHaveArrivedKey] is bool arrived) || arrived;
 
         public static ConnectionToolsException Unavailable(string what, string detail) => new ConnectionToolsException(
             ErrorIds.AuthorizationProviderUnavailable,

@@ -42,6 +42,7 @@ namespace ConnectionTools.Authorization
             }
 
             var name = ConnectionNames.Validate(request.Name);
+            _redirectPort = request.RedirectPort;
             if (!request.AcceptDataProcessingAgreement)
             {
                 throw new ConnectionToolsException(
@@ -97,9 +98,26 @@ namespace ConnectionTools.Authorization
                 }
 
                 AuthorizationOutcome outcome;
+                GrantMaterial? issued = null;
                 try
                 {
-                    outcome = ParallelWork.RunOne(_host, (worker, ct) => _node.Authorizers(type).AuthorizeAsync(spec.Value, Context(worker), ct));
+                    outcome = ParallelWork.RunOne(_host, (worker, ct) =>
+                    {
+                        var context = Context(worker);
+                        context.GrantIssued = g => issued = g;
+                        return _node.Authorizers(type).AuthorizeAsync(spec.Value, context, ct);
+                    });
+                }
+                catch (Exception e) when (issued != null && (e is ConnectionToolsException || e is ProviderRefusedException))
+                {
+                    // The code was exchanged, then a later step failed: the provider holds a live grant nothing will use.
+                    RevokeOrphan(target, issued, name);
+                    if (e is ProviderRefusedException refusedLate)
+                    {
+                        throw Refused(refusedLate, name);
+                    }
+
+                    throw;
                 }
                 catch (ProviderRefusedException refused)
                 {
@@ -113,7 +131,7 @@ namespace ConnectionTools.Authorization
 
                 if (_node.Store.FindByOrganization(outcome.OrganizationId) is { } connected)
                 {
-                    ParallelWork.RunOne(_host, (worker, ct) => TryRevokeAsync(target, outcome.Grant, worker, name, ct));
+                    RevokeOrphan(target, outcome.Grant, name);
                     throw ConnectionStore.OrganizationInUse(connected, outcome.OrganizationId);
                 }
 
@@ -140,13 +158,45 @@ namespace ConnectionTools.Authorization
                     RetrievalInterval = previous?.RetrievalInterval,
                 };
                 var grant = Protect(outcome.Grant);
-                var created = _node.Store.Create(connection, _node.ActorName, (db, tx) =>
+                Connection created;
+                try
                 {
-                    GrantRows.Save(db, tx, connection.Id, grant, now);
-                    JobRows.Create(db, tx, connection, now);
-                });
+                    created = _node.Store.Create(connection, _node.ActorName, (db, tx) =>
+                    {
+                        GrantRows.Save(db, tx, connection.Id, grant, now);
+                        JobRows.Create(db, tx, connection, now);
+                    });
+                }
+                catch (ConnectionToolsException)
+                {
+                    RevokeOrphan(target, outcome.Grant, name);
+                    throw;
+                }
+
                 _host.WriteVerbose($"Created {type} connection '{name}' for organization {outcome.OrganizationId}, authorized as {outcome.AuthorizedAs} ({spec.Value.Flow}).");
                 _host.WriteObject(created);
+            }
+        }
+
+        private static ConnectionToolsException Refused(ProviderRefusedException refused, string name) => new ConnectionToolsException(
+            refused.Reason == InactiveReason.ConsentRequired ? ErrorIds.AuthorizationConsentRequired : ErrorIds.AuthorizationDeclined,
+            ErrorKind.AuthenticationError,
+            $"The provider refused to authorize '{name}' ({refused.ProviderSaid}). Nothing was saved.",
+            name,
+            "Check that the user or app may use the org and the connected app or app registration, then run the command again.");
+
+        /// <summary>New-Connection failed after the provider issued a grant: revoke it, best effort, and say so on the verbose stream.</summary>
+        private void RevokeOrphan(SystemTarget target, GrantMaterial grant, string name)
+        {
+            _host.WriteVerbose($"Connection '{name}' was not stored; revoking the grant the provider has just issued for it, so it does not stay live.");
+            try
+            {
+                ParallelWork.RunOne(_host, (worker, ct) => TryRevokeAsync(target, grant, worker, name, ct));
+            }
+            catch (OperationCanceledException)
+            {
+                _host.WriteVerbose($"The grant issued for '{name}' was not revoked: the command was stopped.");
+                throw;
             }
         }
 
@@ -175,9 +225,7 @@ namespace ConnectionTools.Authorization
                 var result = Result(connection);
                 try
                 {
-                    var grant = ReadGrant(connection);
-                    var target = TargetOf(connection);
-                    var outcome = await _node.Authorizers(connection.Type).RefreshAsync(target, grant, Context(worker), ct).ConfigureAwait(false);
+                    var (outcome, grant) = await GrantRefresh.RefreshAsync(_node, connection, Context(worker), ct).ConfigureAwait(false);
                     if (!string.Equals(outcome.OrganizationId, connection.OrganizationId, StringComparison.Ordinal))
                     {
                         throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
@@ -218,6 +266,8 @@ namespace ConnectionTools.Authorization
             {
                 throw new ArgumentNullException(nameof(request));
             }
+
+            _redirectPort = request.RedirectPort;
 
             // Errors come after every connection was tried: under -ErrorAction Stop (a scheduled task's script), the first one
             // ends the script with exit code 1, but only once all of them had their chance.
@@ -303,6 +353,13 @@ namespace ConnectionTools.Authorization
                 else
                 {
                     var after = SaveReauthorization(connection, outcome, result.Flow!.Value);
+                    if (stored?.RefreshToken is string replaced && !string.Equals(replaced, outcome.Grant.RefreshToken, StringComparison.Ordinal))
+                    {
+                        // Only now that the new grant is stored: the one it replaces must not stay live at the provider.
+                        worker.WriteVerbose($"Connection '{connection.Name}': revoking the refresh token the new grant replaces.");
+                        await TryRevokeAsync(target, stored, worker, connection.Name, ct).ConfigureAwait(false);
+                    }
+
                     Fill(result, after, AuthorizationState.Authorized, null);
                     result.Message = orgChanged
                         ? $"Re-authorized as {outcome.AuthorizedAs}; now pinned to organization {outcome.OrganizationId} (was {connection.OrganizationId}). The connection keeps its id and settings."
@@ -355,6 +412,7 @@ namespace ConnectionTools.Authorization
                 (db, tx, after) =>
                 {
                     GrantRows.Save(db, tx, after.Id, grant, now);
+                    GrantRows.ResetRefresh(db, tx, after.Id);
                     if (connection.Status == ConnectionStatus.Inactive && after.Status == ConnectionStatus.Active)
                     {
                         foreach (var hook in _node.OnReauthorized)
@@ -482,7 +540,7 @@ namespace ConnectionTools.Authorization
         {
             var salesforce = target.Type != ConnectionType.Dynamics365;
             var useGiven = given.GivesCredentials || stored is null;
-            var clientId = given.ClientId ?? stored?.ClientId;
+            var clientId = given.ClientId ?? stored?.ClientId ?? (salesforce ? _node.SalesforceClientId : null);
             var username = given.Username ?? stored?.Username;
             var tenant = given.TenantId ?? stored?.TenantId;
             var certificatePath = useGiven ? given.CertificatePath : stored!.CertificatePath;
@@ -648,7 +706,10 @@ namespace ConnectionTools.Authorization
             OpenBrowser = _node.OpenBrowser,
             ShowDeviceCode = worker.WriteWarning,
             Verbose = worker.WriteVerbose,
+            Redirect = _redirectPort is int port ? new LoopbackRedirect(port, _node.SalesforceRedirect.Path) : _node.SalesforceRedirect,
         };
+
+        private int? _redirectPort;
 
         internal static SystemTarget TargetOf(Connection connection) => new SystemTarget(
             connection.Type,
@@ -672,7 +733,7 @@ namespace ConnectionTools.Authorization
 
         private byte[] Protect(GrantMaterial grant) => Protect(_node, grant);
 
-        private static byte[] Protect(ConnectionNode node, GrantMaterial grant) => node.Secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJson));
+        internal static byte[] Protect(ConnectionNode node, GrantMaterial grant) => node.Secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJson));
 
         private GrantMaterial Unprotect(byte[] protectedGrant) => Unprotect(_node, protectedGrant);
 

@@ -69,6 +69,8 @@ namespace ConnectionTools.Errors
         public const string AuthorizationInvalidClient = "ConnectionTools.Authorization.InvalidClient";
         public const string AuthorizationNotSystemConnection = "ConnectionTools.Authorization.NotSystemConnection";
         public const string AuthorizationNoGrant = "ConnectionTools.Authorization.NoGrant";
+        public const string AuthorizationRefreshInProgress = "ConnectionTools.Authorization.RefreshInProgress";
+        public const string AuthorizationRedirectPortInUse = "ConnectionTools.Authorization.RedirectPortInUse";
         public const string ConnectionOrganizationInUse = "ConnectionTools.Connection.OrganizationInUse";
 
         public const string JobNotFound = "ConnectionTools.Job.NotFound";

@@ -99,7 +99,6 @@ namespace ConnectionTools.Jobs
                     $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
                 var target = SystemConnectionCommands.TargetOf(connection);
                 var context = new AuthorizationContext(_node.ProviderHttp) { Verbose = verbose };
-                var authorizer = _node.Authorizers(connection.Type);
                 string? token = null;
                 Uri? apiUrl = null;
                 async Task<string> AccessToken(bool forceRefresh, CancellationToken ct)
@@ -111,13 +110,13 @@ namespace ConnectionTools.Jobs
 
                     try
                     {
-                        var outcome = await authorizer.RefreshAsync(target, grant, context, ct).ConfigureAwait(false);
+                        var (outcome, used) = await GrantRefresh.RefreshAsync(_node, connection, context, ct).ConfigureAwait(false);
                         if (!string.Equals(outcome.OrganizationId, connection.OrganizationId, StringComparison.Ordinal))
                         {
                             throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
                         }
 
-                        SystemConnectionCommands.SaveRefreshedGrant(_node, connection, grant, outcome.Grant);
+                        SystemConnectionCommands.SaveRefreshedGrant(_node, connection, used, outcome.Grant);
                         grant = outcome.Grant;
                         apiUrl = outcome.Grant.ApiUrl;
                         token = outcome.AccessToken;

@@ -18,6 +18,8 @@ namespace ConnectionTools.Nodes
     public sealed class ConnectionNode : IDisposable
     {
         public const string PublicUrlSetting = "public_url";
+        public const string SalesforceClientIdSetting = "salesforce_client_id";
+        public const string SalesforceRedirectSetting = "salesforce_redirect";
 
         private ConnectionNode(StoreLocation location, ConnectionStore store, string actor, Func<DateTimeOffset> clock, ISecretProtector secrets)
         {
@@ -44,6 +46,22 @@ namespace ConnectionTools.Nodes
         /// <summary>The URL the private side reaches this node at; null until Set-ConnectionNode -PublicUrl.</summary>
         public Uri? PublicUrl => Store.GetNodeSetting(PublicUrlSetting) is { } url ? new Uri(url) : null;
 
+        /// <summary>The consumer key New-Connection uses for Salesforce when -ClientId is omitted (Set-ConnectionNode -SalesforceClientId).</summary>
+        public string? SalesforceClientId => Store.GetNodeSetting(SalesforceClientIdSetting) is { Length: > 0 } key ? key : null;
+
+        /// <summary>Where the interactive Salesforce sign-in listens (Set-ConnectionNode -SalesforceRedirectPort/-SalesforceRedirectPath).</summary>
+        public Authorization.LoopbackRedirect SalesforceRedirect
+        {
+            get
+            {
+                var text = Store.GetNodeSetting(SalesforceRedirectSetting);
+                var slash = text?.IndexOf('/') ?? -1;
+                return slash > 0 && int.TryParse(text!.Substring(0, slash), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var port)
+                    ? new Authorization.LoopbackRedirect(port, text.Substring(slash))
+                    : Authorization.LoopbackRedirect.Default;
+            }
+        }
+
         public StoreLocation Location { get; }
 
         public ConnectionStore Store { get; }
@@ -61,6 +79,9 @@ namespace ConnectionTools.Nodes
 
         /// <summary>The OAuth implementation for each system connection type.</summary>
         public Func<ConnectionType, ISystemAuthorizer> Authorizers { get; set; } = SystemAuthorizers.For;
+
+        /// <summary>How long a refresh claim holds (see GrantRefresh): longer than a refresh takes; a crashed process's claim lapses after it.</summary>
+        public TimeSpan GrantRefreshLease { get; set; } = TimeSpan.FromMinutes(2);
 
         /// <summary>Opens the system browser for interactive sign-in; tests follow the authorize URL over HTTP instead.</summary>
         public Func<Uri, CancellationToken, Task> OpenBrowser { get; set; } = SystemBrowser.OpenAsync;

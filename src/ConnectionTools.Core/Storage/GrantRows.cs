@@ -19,7 +19,83 @@ namespace ConnectionTools.Storage
             (byte[]?)Sql.Scalar(db, tx, "SELECT grant_protected FROM grants WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
 
         /// <summary>A removed connection keeps its history, not its grant.</summary>
-        public static void Delete(SqliteConnection db, SqliteTransaction tx, Guid connectionId) =>
+        public static void Delete(SqliteConnection db, SqliteTransaction tx, Guid connectionId)
+        {
             Sql.Execute(db, tx, "DELETE FROM grants WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            Sql.Execute(db, tx, "DELETE FROM grant_refresh WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+        }
+
+        internal const string CreateRefreshTable = @"
+CREATE TABLE IF NOT EXISTS grant_refresh (
+    connection_id TEXT PRIMARY KEY,
+    owner         TEXT NULL,
+    expires_at    INTEGER NULL,
+    sent_at       INTEGER NULL
+);
+";
+
+        /// <summary>
+        /// Takes the refresh claim of a connection's grant unless another owner holds one that has not expired; in the caller's
+        /// IMMEDIATE transaction. On success, marks the refresh as sent (cleared by <see cref="SaveRefreshed"/> or
+        /// <see cref="ReleaseClaim"/> when the answer is known) and returns when an earlier refresh was sent without a known answer.
+        /// </summary>
+        public static (bool Claimed, DateTimeOffset? Unanswered) TryClaim(SqliteConnection db, SqliteTransaction tx, Guid connectionId, string owner, DateTimeOffset now, TimeSpan lease)
+        {
+            var id = ConnectionStore.FormatId(connectionId);
+            long? sentAt = null;
+            using (var command = Sql.Command(db, tx, "SELECT owner, expires_at, sent_at FROM grant_refresh WHERE connection_id = $id;", ("$id", id)))
+            using (var reader = command.ExecuteReader())
+            {
+                if (reader.Read())
+                {
+                    var holder = reader.IsDBNull(0) ? null : reader.GetString(0);
+                    var expires = reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1);
+                    if (holder != null && holder != owner && expires > now.ToUnixTimeMilliseconds())
+                    {
+                        return (false, null);
+                    }
+
+                    sentAt = reader.IsDBNull(2) ? (long?)null : reader.GetInt64(2);
+                }
+            }
+
+            Sql.Execute(
+                db,
+                tx,
+                "INSERT INTO grant_refresh (connection_id, owner, expires_at, sent_at) VALUES ($id, $owner, $expires, $now) " +
+                "ON CONFLICT(connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, sent_at = COALESCE(grant_refresh.sent_at, excluded.sent_at);",
+                ("$id", id),
+                ("$owner", owner),
+                ("$expires", (now + lease).ToUnixTimeMilliseconds()),
+                ("$now", now.ToUnixTimeMilliseconds()));
+            return (true, sentAt is long at ? DateTimeOffset.FromUnixTimeMilliseconds(at) : (DateTimeOffset?)null);
+        }
+
+        /// <summary>Saves a grant the provider just issued and records that the refresh got its answer; false when the connection lost its grant (removed).</summary>
+        public static bool SaveRefreshed(SqliteConnection db, SqliteTransaction tx, Guid connectionId, byte[] grantProtected, DateTimeOffset at)
+        {
+            if (Find(db, tx, connectionId) is null)
+            {
+                return false;
+            }
+
+            Save(db, tx, connectionId, grantProtected, at);
+            Sql.Execute(db, tx, "UPDATE grant_refresh SET sent_at = NULL WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            return true;
+        }
+
+        /// <summary>Lets go of the claim; <paramref name="answered"/> clears the sent mark (the refresh's outcome is known).</summary>
+        public static void ReleaseClaim(SqliteConnection db, SqliteTransaction tx, Guid connectionId, string owner, bool answered) => Sql.Execute(
+            db,
+            tx,
+            "UPDATE grant_refresh SET owner = NULL, expires_at = NULL, sent_at = CASE WHEN $answered = 1 THEN NULL ELSE sent_at END " +
+            "WHERE connection_id = $id AND owner = $owner;",
+            ("$id", ConnectionStore.FormatId(connectionId)),
+            ("$owner", owner),
+            ("$answered", answered ? 1 : 0));
+
+        /// <summary>A new grant (re-authorization) starts with no claim history.</summary>
+        public static void ResetRefresh(SqliteConnection db, SqliteTransaction tx, Guid connectionId) =>
+            Sql.Execute(db, tx, "UPDATE grant_refresh SET sent_at = NULL WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
     }
 }

@@ -18,6 +18,7 @@ namespace ConnectionTools.Storage
             V4,
             V5,
             V6,
+            V7,
         };
 
         public static int Latest => Steps.Count;
@@ -168,6 +169,15 @@ CREATE TABLE IF NOT EXISTS configuration_managed (
 );
 CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(configuration);
 ");
+        }
+
+        /// <summary>
+        /// One refresh per grant at a time, across processes: a claim (owner, expiry) per connection, and when a refresh was sent
+        /// whose answer never arrived (under refresh-token rotation the grant is then likely revoked). See GrantRows.
+        /// </summary>
+        private static void V7(SqliteConnection connection, SqliteTransaction transaction)
+        {
+            Sql.Execute(connection, transaction, GrantRows.CreateRefreshTable);
         }
 
         private static void V1(SqliteConnection connection, SqliteTransaction transaction)

@@ -63,6 +63,11 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Credential]
         public PSCredential? Credential { get; set; }
 
+        /// <summary>Salesforce interactive sign-in: the loopback port of the callback URL for this command (default: the node's, 1717).</summary>
+        [Parameter]
+        [ValidateRange(1, 65535)]
+        public int? RedirectPort { get; set; }
+
         protected override void ProcessRecord() => Run(node => new SystemConnectionCommands(node, HostContext).New(SystemCredentialParameters.Fill(
             new NewConnectionRequest
             {
@@ -72,6 +77,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
                 EnvironmentType = EnvironmentType,
                 Description = Description,
                 AcceptDataProcessingAgreement = AcceptDataProcessingAgreement.IsPresent,
+                RedirectPort = RedirectPort,
             },
             this, UseDeviceCode, ClientId, Username, TenantId, CertificatePath, CertificateThumbprint, CertificatePassword, ClientSecret, Credential)));
     }

@@ -54,6 +54,11 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Credential]
         public PSCredential? Credential { get; set; }
 
+        /// <summary>Salesforce interactive sign-in: the loopback port of the callback URL for this command (default: the node's, 1717).</summary>
+        [Parameter]
+        [ValidateRange(1, 65535)]
+        public int? RedirectPort { get; set; }
+
         private readonly List<ConnectionTarget> _targets = new List<ConnectionTarget>();
 
         // Collected first, so unattended grants are renewed in parallel rather than one pipeline item at a time.
@@ -70,7 +75,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
             var commands = new SystemConnectionCommands(node, HostContext);
             var targets = ParameterSetName == ByStatus ? commands.SelectByStatus(Status) : _targets;
             var request = SystemCredentialParameters.Fill(
-                new UpdateAuthorizationRequest { AcceptNewOrganizationId = AcceptNewOrganizationId.IsPresent, ThrottleLimit = ThrottleLimit },
+                new UpdateAuthorizationRequest { AcceptNewOrganizationId = AcceptNewOrganizationId.IsPresent, ThrottleLimit = ThrottleLimit, RedirectPort = RedirectPort },
                 this, UseDeviceCode, ClientId, Username, TenantId, CertificatePath, CertificateThumbprint, CertificatePassword, ClientSecret, Credential);
             commands.Update(targets, request);
         });

@@ -22,20 +22,37 @@ namespace ConnectionTools.Authorization.Salesforce
         private readonly TcpListener _listener;
         private int _disposed;
 
-        private LoopbackRedirectListener(TcpListener listener, int port)
+        private readonly string _path;
+
+        private LoopbackRedirectListener(TcpListener listener, int port, string path)
         {
             _listener = listener;
-            RedirectUri = new Uri($"http://127.0.0.1:{port}/");
+            _path = path;
+            RedirectUri = new Uri($"http://127.0.0.1:{port}{path}");
         }
 
-        /// <summary>http://127.0.0.1:port/ — what the authorize request names as redirect_uri.</summary>
+        /// <summary>http://127.0.0.1:port/path — what the authorize request names as redirect_uri.</summary>
         public Uri RedirectUri { get; }
 
-        public static LoopbackRedirectListener Start()
+        /// <summary>Listens on the redirect's port (0: any free port) and accepts the redirect at its path.</summary>
+        public static LoopbackRedirectListener Start(LoopbackRedirect redirect)
         {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return new LoopbackRedirectListener(listener, ((IPEndPoint)listener.LocalEndpoint).Port);
+            var listener = new TcpListener(IPAddress.Loopback, redirect.Port);
+            try
+            {
+                listener.Start();
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse || e.SocketErrorCode == SocketError.AccessDenied)
+            {
+                throw new Errors.ConnectionToolsException(
+                    Errors.ErrorIds.AuthorizationRedirectPortInUse,
+                    Errors.ErrorKind.ResourceUnavailable,
+                    $"The sign-in cannot listen for the browser's redirect at {redirect.CallbackUrl}: the port is in use ({e.SocketErrorCode}). Nothing was sent.",
+                    redirect.CallbackUrl,
+                    "Close the program using the port, or give another port with -RedirectPort (or Set-ConnectionNode -SalesforceRedirectPort) and add its callback URL to the connected app.");
+            }
+
+            return new LoopbackRedirectListener(listener, ((IPEndPoint)listener.LocalEndpoint).Port, redirect.Path);
         }
 
         /// <summary>Waits for the redirect and returns its query parameters. Cancelled by <paramref name="cancellationToken"/>.</summary>
@@ -89,7 +106,7 @@ namespace ConnectionTools.Authorization.Salesforce
             }
         }
 
-        private static async Task ServeAsync(TcpClient client, TaskCompletionSource<IReadOnlyDictionary<string, string>> result, CancellationToken cancellationToken)
+        private async Task ServeAsync(TcpClient client, TaskCompletionSource<IReadOnlyDictionary<string, string>> result, CancellationToken cancellationToken)
         {
             using (client)
             using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
@@ -110,7 +127,7 @@ namespace ConnectionTools.Authorization.Salesforce
                         var question = target.IndexOf('?');
                         var path = question < 0 ? target : target.Substring(0, question);
                         var query = ParseQuery(question < 0 ? "" : target.Substring(question + 1));
-                        if (path != "/" || (!query.ContainsKey("code") && !query.ContainsKey("error")))
+                        if (!string.Equals(path, _path, StringComparison.Ordinal) || (!query.ContainsKey("code") && !query.ContainsKey("error")))
                         {
                             await WriteAsync(stream, 404, "Not found", "This address only receives the sign-in redirect.", timeout.Token).ConfigureAwait(false);
                             return;

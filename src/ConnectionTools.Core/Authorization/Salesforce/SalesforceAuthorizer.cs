@@ -121,12 +121,13 @@ namespace ConnectionTools.Authorization.Salesforce
 
                     var clientId = ClientIdOf(grant.ClientId, instance);
                     renewed.ClientId = clientId;
+                    // Never sent twice blindly: under rotation a repeated refresh presents a used-up token and the grant is revoked.
                     var token = await PostTokenAsync(context, instance, "refresh_token", new[]
                     {
                         Pair("grant_type", "refresh_token"),
                         Pair("client_id", clientId),
                         Pair("refresh_token", grant.RefreshToken!),
-                    }, cancellationToken).ConfigureAwait(false);
+                    }, cancellationToken, repeatable: false).ConfigureAwait(false);
                     return await CompleteAsync(context, instance, token, renewed, cancellationToken).ConfigureAwait(false);
                 }
 
@@ -171,7 +172,15 @@ namespace ConnectionTools.Authorization.Salesforce
 
             var instance = Root(target.InstanceUrl);
             var url = new Uri(instance, RevokePath);
-            var (status, body) = await SendAsync(context, HttpMethod.Post, url, new[] { Pair("token", grant.RefreshToken!) }, null, "revoke", false, cancellationToken).ConfigureAwait(false);
+            var form = new List<KeyValuePair<string, string>> { Pair("token", grant.RefreshToken!), Pair("token_type_hint", "refresh_token") };
+            var clientId = string.IsNullOrWhiteSpace(grant.ClientId) ? _defaultClientId : grant.ClientId!.Trim();
+            if (clientId != null)
+            {
+                // RFC 7009 §2.1: a public client identifies itself with client_id, or a conformant server refuses the request.
+                form.Add(Pair("client_id", clientId));
+            }
+
+            var (status, body) = await SendAsync(context, HttpMethod.Post, url, form.ToArray(), null, "revoke", false, cancellationToken).ConfigureAwait(false);
             if (status == 200)
             {
                 return true;
@@ -211,7 +220,7 @@ namespace ConnectionTools.Authorization.Salesforce
             var state = SalesforceJwt.NewState();
             IReadOnlyDictionary<string, string> redirect;
             Uri redirectUri;
-            using (var listener = LoopbackRedirectListener.Start())
+            using (var listener = LoopbackRedirectListener.Start(context.Redirect ?? LoopbackRedirect.Default))
             using (var interaction = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {
                 redirectUri = listener.RedirectUri;
@@ -282,6 +291,17 @@ namespace ConnectionTools.Authorization.Salesforce
                 }
 
                 throw RedirectError(instance, error, description);
+            }
+
+            if (redirect.TryGetValue("iss", out var issuer) && !IsExpectedIssuer(issuer, instance, spec.Type))
+            {
+                // RFC 9207: a response from another authorization server (a mix-up attack) is never redeemed.
+                throw new ConnectionToolsException(
+                    ErrorIds.AuthorizationProtocol,
+                    ErrorKind.PermissionDenied,
+                    $"The sign-in response names the issuer '{Clip(issuer)}', not {instance.Host}; it was refused and its code was not redeemed. Nothing was stored.",
+                    instance.Host,
+                    "Close other sign-in windows, check that -InstanceUrl is the org's My Domain, and run the command again.");
             }
 
             if (!redirect.TryGetValue("code", out var code) || string.IsNullOrEmpty(code))
@@ -446,6 +466,52 @@ namespace ConnectionTools.Authorization.Salesforce
 
             var apiUrl = ApiUrlOf(token, instance);
             grant.ApiUrl = apiUrl;
+            if (!string.IsNullOrEmpty(refreshToken))
+            {
+                // The previous refresh token may be used up (rotation): hand the new one over before anything else can fail.
+                context.GrantIssued?.Invoke(grant.Clone());
+            }
+
+            // Every Salesforce token answer names the identity URL .../id/<orgId>/<userId>: the org is pinned from it, and
+            // userinfo (which a server may refuse without the openid scope) is asked only for what it does not give.
+            var identity = IdentityOf(String(token, "id"));
+            if (identity is { } known && !string.IsNullOrEmpty(grant.Username))
+            {
+                return new AuthorizationOutcome(known.OrganizationId, grant.Username!, grant, accessToken!);
+            }
+
+            if (identity is { } partial)
+            {
+                // A new interactive or device grant: who signed in comes from userinfo when it answers, else the user id.
+                string? username = null;
+                try
+                {
+                    username = (await UserInfoAsync(context, apiUrl, accessToken!, cancellationToken).ConfigureAwait(false)).Username;
+                }
+                catch (ConnectionToolsException e)
+                {
+                    context.Verbose($"userinfo at {apiUrl.Host} gave no username ({e.ErrorId}); the grant is recorded as user {partial.UserId}.");
+                }
+                catch (ProviderRefusedException e)
+                {
+                    context.Verbose($"userinfo at {apiUrl.Host} gave no username ({e.ProviderSaid}); the grant is recorded as user {partial.UserId}.");
+                }
+
+                grant.Username = username ?? partial.UserId;
+                return new AuthorizationOutcome(partial.OrganizationId, grant.Username, grant, accessToken!);
+            }
+
+            var info = await UserInfoAsync(context, apiUrl, accessToken!, cancellationToken).ConfigureAwait(false);
+            if (grant.Flow != AuthorizationFlow.JwtBearer)
+            {
+                grant.Username = info.Username;
+            }
+
+            return new AuthorizationOutcome(info.OrganizationId, info.Username, grant, accessToken!);
+        }
+
+        private static async Task<(string OrganizationId, string Username)> UserInfoAsync(AuthorizationContext context, Uri apiUrl, string accessToken, CancellationToken cancellationToken)
+        {
             var url = new Uri(apiUrl, UserInfoPath);
             var (status, body) = await SendAsync(context, HttpMethod.Get, url, null, accessToken, "userinfo", false, cancellationToken).ConfigureAwait(false);
             if (status == 401)
@@ -468,17 +534,59 @@ namespace ConnectionTools.Authorization.Salesforce
                 throw Protocol(apiUrl, "userinfo lacks organization_id or preferred_username", null);
             }
 
-            if (grant.Flow != AuthorizationFlow.JwtBearer)
-            {
-                grant.Username = username;
-            }
-
-            return new AuthorizationOutcome(organizationId!, username!, grant, accessToken!);
+            return (organizationId!, username!);
         }
 
-        private static async Task<JsonElement> PostTokenAsync(AuthorizationContext context, Uri instance, string label, KeyValuePair<string, string>[] form, CancellationToken cancellationToken)
+        /// <summary>The org and user ids of an identity URL (https://host/id/&lt;orgId&gt;/&lt;userId&gt;), or null when it is missing or not one.</summary>
+        internal static (string OrganizationId, string UserId)? IdentityOf(string? id)
         {
-            var token = await PostFormAsync(context, instance, label, form, false, cancellationToken).ConfigureAwait(false);
+            if (id is null || !Uri.TryCreate(id, UriKind.Absolute, out var url))
+            {
+                return null;
+            }
+
+            var parts = url.AbsolutePath.Trim('/').Split('/');
+            if (parts.Length != 3 || parts[0] != "id" || !IsSalesforceId(parts[1], "00D") || !IsSalesforceId(parts[2], null))
+            {
+                return null;
+            }
+
+            return (parts[1], parts[2]);
+        }
+
+        private static bool IsSalesforceId(string value, string? prefix)
+        {
+            if ((value.Length != 15 && value.Length != 18) || (prefix != null && !value.StartsWith(prefix, StringComparison.Ordinal)))
+            {
+                return false;
+            }
+
+            foreach (var c in value)
+            {
+                if (!(c >= '0' && c <= '9') && !(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z'))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+
+        /// <summary>RFC 9207: the issuer is the org's own host, or the login host of its kind (login.salesforce.com, test.salesforce.com).</summary>
+        private static bool IsExpectedIssuer(string issuer, Uri instance, ConnectionType type)
+        {
+            if (!Uri.TryCreate(issuer, UriKind.Absolute, out var url) || !string.IsNullOrEmpty(url.UserInfo) || url.AbsolutePath.Trim('/').Length > 0 || !string.IsNullOrEmpty(url.Query))
+            {
+                return false;
+            }
+
+            bool Same(Uri a, Uri b) => string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
+            return Same(url, instance) || (Uri.TryCreate(InstanceUrls.SalesforceAudience(type), UriKind.Absolute, out var login) && Same(url, login));
+        }
+
+        private static async Task<JsonElement> PostTokenAsync(AuthorizationContext context, Uri instance, string label, KeyValuePair<string, string>[] form, CancellationToken cancellationToken, bool repeatable = true)
+        {
+            var token = await PostFormAsync(context, instance, label, form, false, cancellationToken, repeatable).ConfigureAwait(false);
             if (string.IsNullOrEmpty(String(token, "access_token")))
             {
                 throw Protocol(instance, "the token answer has no access_token", null);
@@ -488,10 +596,10 @@ namespace ConnectionTools.Authorization.Salesforce
         }
 
         /// <summary>POSTs a form to the token endpoint; the JSON object on 200, else the mapped error.</summary>
-        private static async Task<JsonElement> PostFormAsync(AuthorizationContext context, Uri instance, string label, KeyValuePair<string, string>[] form, bool quiet, CancellationToken cancellationToken)
+        private static async Task<JsonElement> PostFormAsync(AuthorizationContext context, Uri instance, string label, KeyValuePair<string, string>[] form, bool quiet, CancellationToken cancellationToken, bool repeatable = true)
         {
             var url = new Uri(instance, TokenPath);
-            var (status, body) = await SendAsync(context, HttpMethod.Post, url, form, null, label, quiet, cancellationToken).ConfigureAwait(false);
+            var (status, body) = await SendAsync(context, HttpMethod.Post, url, form, null, label, quiet, cancellationToken, repeatable).ConfigureAwait(false);
             if (status != 200)
             {
                 var (error, description) = ReadError(body);
@@ -502,7 +610,7 @@ namespace ConnectionTools.Authorization.Salesforce
         }
 
         /// <summary>One HTTP exchange through <see cref="ProviderRetry"/>; verbose says method, URL, grant, status and time, nothing more.</summary>
-        private static async Task<(int Status, string Body)> SendAsync(AuthorizationContext context, HttpMethod method, Uri url, KeyValuePair<string, string>[]? form, string? bearer, string label, bool quiet, CancellationToken cancellationToken)
+        private static async Task<(int Status, string Body)> SendAsync(AuthorizationContext context, HttpMethod method, Uri url, KeyValuePair<string, string>[]? form, string? bearer, string label, bool quiet, CancellationToken cancellationToken, bool repeatable = true)
         {
             var attempts = 0;
             var watch = Stopwatch.StartNew();
@@ -524,7 +632,7 @@ namespace ConnectionTools.Authorization.Salesforce
                 return request;
             }
 
-            using (var response = await ProviderRetry.SendAsync(context.Http, Make, context.RequestTimeout, $"Salesforce ({url.Host})", cancellationToken).ConfigureAwait(false))
+            using (var response = await ProviderRetry.SendAsync(context.Http, Make, context.RequestTimeout, $"Salesforce ({url.Host})", repeatable, cancellationToken).ConfigureAwait(false))
             {
                 var body = response.Content is null ? "" : await response.Content.ReadAsStringAsync().ConfigureAwait(false);
                 var status = (int)response.StatusCode;
@@ -537,7 +645,7 @@ namespace ConnectionTools.Authorization.Salesforce
                 if (status >= 500)
                 {
                     // The provider failed to answer, which says nothing about the grant: never a refusal.
-                    throw ProviderRetry.Unavailable($"Salesforce ({url.Host})", $"HTTP {status} after {attempts} attempts");
+                    throw ProviderRetry.Unavailable($"Salesforce ({url.Host})", $"HTTP {status} after {attempts} attempts", mayHaveArrived: true);
                 }
 
                 return (status, body);
@@ -633,7 +741,7 @@ namespace ConnectionTools.Authorization.Salesforce
                 ErrorKind.InvalidArgument,
                 $"No connected app was given for {instance.Host}. Nothing was sent.",
                 instance.Host,
-                "Give -ClientId with the consumer key of a connected app in the org that allows the callback http://127.0.0.1 (interactive) or the device flow.");
+                "Give -ClientId with the consumer key of a connected app in the org, or set a node-wide default once: Set-ConnectionNode -SalesforceClientId <consumer key>. See about_ConnectionTools for the connected app's callback URL and scopes.");
         }
 
         private static Uri ApiUrlOf(JsonElement token, Uri instance)
