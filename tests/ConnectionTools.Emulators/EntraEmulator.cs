@@ -246,6 +246,19 @@ public sealed partial class EntraEmulator : EmulatorHost
         }
     }
 
+    /// <summary>User codes issued and neither redeemed, declined nor expired (what a person could still enter at the verification page).</summary>
+    public IReadOnlyList<string> PendingUserCodes
+    {
+        get
+        {
+            lock (StateGate)
+            {
+                var now = DateTimeOffset.UtcNow;
+                return _deviceCodes.Values.Where(d => !d.Redeemed && !d.Declined && d.ApprovedUser is null && d.ExpiresAt >= now).Select(d => d.UserCode).ToList();
+            }
+        }
+    }
+
     /// <summary>Declines a pending device code (authorization_declined).</summary>
     public bool DeclineDeviceCode(string userCode)
     {

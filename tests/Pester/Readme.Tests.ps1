@@ -101,9 +101,16 @@ Describe 'README PowerShell blocks' {
 
         function Start-Terminal {
             # A long-lived pwsh that keeps its variables, like a terminal window: Invoke-Terminal feeds it code.
-            param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $HomeFolder)
+            # -Interactive: without -NonInteractive, so that the module may prompt (a browser or device-code sign-in);
+            # -Environment: variables added to the block's (null removes one).
+            param([Parameter(Mandatory)] [string] $Name, [Parameter(Mandatory)] [string] $HomeFolder, [switch] $Interactive, [hashtable] $Environment = @{})
+            $arguments = if ($Interactive) { '-NoProfile', '-Command', '-' } else { '-NoProfile', '-NonInteractive', '-Command', '-' }
             $process = [System.Diagnostics.Process]::new()
-            $process.StartInfo = New-PwshStart -Arguments '-NoProfile', '-NonInteractive', '-Command', '-' -Environment (Get-ReadmeEnvironment -HomeFolder $HomeFolder)
+            $process.StartInfo = New-PwshStart -Arguments $arguments -Environment (Get-ReadmeEnvironment -HomeFolder $HomeFolder)
+            # Case-sensitive on Linux (https_proxy and HTTPS_PROXY are two variables).
+            foreach ($key in $Environment.Keys) {
+                if ($null -eq $Environment[$key]) { $null = $process.StartInfo.Environment.Remove($key) } else { $process.StartInfo.Environment[$key] = $Environment[$key] }
+            }
             $process.StartInfo.RedirectStandardInput = $true
             $terminal = [pscustomobject]@{ Name = $Name; Process = $process; PendingOutput = $null; PendingError = $null }
             $null = $process.Start()
@@ -129,7 +136,8 @@ Describe 'README PowerShell blocks' {
                     $line = $Terminal.PendingOutput.Result
                     $Terminal.PendingOutput = $null
                     if ($null -eq $line) { throw "Terminal $($Terminal.Name) exited: $($lines -join "`n")" }
-                    if ($line -eq $marker) { break }
+                    # An interactive pwsh starts each line with keypad-mode sequences (ESC[?1h ESC[?1l).
+                    if ((Remove-Ansi $line) -eq $marker) { break }
                     $lines.Add($line)
                     continue
                 }
@@ -205,16 +213,81 @@ Describe 'README PowerShell blocks' {
 
         $quickStartSeedTool = Join-Path $repoRoot 'out/seed-tool/ConnectionTools.TestProcess.dll'
 
+        function Start-ProviderEmulators {
+            # tests/ConnectionTools.EmulatorHost in a process of its own: the Salesforce and Entra ID/Dataverse emulators behind a
+            # CONNECT proxy on loopback that serves the README's provider hosts with a certificate from a test CA. The terminal
+            # reaches them under their real names as a user behind a proxy would: HTTPS_PROXY (which .NET's default HttpClient
+            # proxy, and so the module's, reads), SSL_CERT_FILE naming the test CA (OpenSSL, which .NET uses on Linux), and
+            # an xdg-open first on PATH, the fake system browser, which signs in through the same proxy and follows the
+            # redirect to the module's loopback listener. A person on another device approves each device code shown.
+            $folder = Join-Path $TestDrive 'providers'
+            $null = New-Item -ItemType Directory -Path (Join-Path $folder 'bin') -Force
+            # Where the solution's build puts it (up to date after dotnet test ConnectionTools.sln -c Release).
+            $project = Join-Path $repoRoot 'tests/ConnectionTools.EmulatorHost'
+            $build = & dotnet build $project -c Release -nologo 2>&1
+            if ($LASTEXITCODE -ne 0) { throw "dotnet build tests/ConnectionTools.EmulatorHost failed: $($build -join "`n")" }
+            $hostDll = Join-Path $project 'bin/Release/net10.0/ConnectionTools.EmulatorHost.dll'
+            $start = [System.Diagnostics.ProcessStartInfo]::new('dotnet')
+            foreach ($argument in $hostDll, 'serve', (Join-Path $folder 'emulators')) { $start.ArgumentList.Add($argument) }
+            $start.UseShellExecute = $false
+            $start.RedirectStandardInput = $true
+            $start.RedirectStandardOutput = $true
+            $start.RedirectStandardError = $true
+            $process = [System.Diagnostics.Process]::Start($start)
+            $standardError = $process.StandardError.ReadToEndAsync()
+            $line = $process.StandardOutput.ReadLineAsync()
+            if (-not $line.Wait(120000) -or $null -eq $line.Result -or -not $line.Result.StartsWith('ready ')) {
+                if (-not $process.HasExited) { $process.Kill($true) }
+                throw "The emulator host did not start: $($line.Result) $(if ($standardError.Wait(5000)) { $standardError.Result })"
+            }
+            $ready = Get-Content -LiteralPath $line.Result.Substring(6) -Raw | ConvertFrom-Json
+            # Both spellings: .NET reads the lower-case ones first (and ignores upper-case HTTP_PROXY in a CGI process).
+            $environment = [hashtable]::new([StringComparer]::Ordinal)
+            $environment['PATH'] = (Join-Path $folder 'bin') + [IO.Path]::PathSeparator + $env:PATH
+            foreach ($name in 'https_proxy', 'http_proxy') { $environment[$name] = $ready.Proxy; $environment[$name.ToUpperInvariant()] = $ready.Proxy }
+            foreach ($name in 'no_proxy') { $environment[$name] = 'localhost,127.0.0.1'; $environment[$name.ToUpperInvariant()] = 'localhost,127.0.0.1' }
+            foreach ($name in 'all_proxy', 'ALL_PROXY', 'SSL_CERT_DIR') { $environment[$name] = $null }
+            $environment['SSL_CERT_FILE'] = $ready.CaFile
+            $browser = Join-Path $folder 'bin/xdg-open'
+            $browserLog = Join-Path $folder 'browser.log'
+            Set-Content -LiteralPath $browser -Value "#!/bin/sh`nexec dotnet '$hostDll' browse `"`$1`" >> '$browserLog' 2>&1`n" -NoNewline
+            & chmod +x $browser
+            [pscustomobject]@{
+                Process     = $process
+                Ready       = $ready
+                ProxyLog    = Join-Path $folder 'emulators/proxy.log'
+                BrowserLog  = $browserLog
+                Environment = $environment
+            }
+        }
+
+        function Stop-ProviderEmulators {
+            param($Providers)
+            if ($null -eq $Providers) { return }
+            try { $Providers.Process.StandardInput.Close(); $null = $Providers.Process.WaitForExit(15000) } catch { }
+            Stop-Background $Providers.Process
+        }
+
+        # The terminal of the Salesforce and Dynamics 365 quick start: the retrieval jobs block goes on in it, with its store.
+        $script:providers = $null
+        $script:systemTerminal = $null
+
         # One runner per README section; a block in a section without a runner and without a marker fails.
         $runners = @{
             'Set up'                                          = 'SetUp'
             'Quick start'                                     = 'QuickStart'
             'Quick start: Salesforce and Dynamics 365 connections' = 'RenewGrants'
             'Quick start: a private connection'               = 'PrivateConnection'
+            'Retrieval jobs'                                  = 'RetrievalJobs'
         }
     }
 
     AfterAll {
+        if ($null -ne $script:systemTerminal) {
+            try { $script:systemTerminal.Process.StandardInput.WriteLine('exit'); $null = $script:systemTerminal.Process.WaitForExit(10000) } catch { }
+            Stop-Background $script:systemTerminal.Process
+        }
+        Stop-ProviderEmulators $script:providers
         Close-TestSession
     }
 
@@ -228,6 +301,7 @@ Describe 'README PowerShell blocks' {
             return
         }
         $runner = $runners[$Section]
+        if ($runner -eq 'RenewGrants' -and $Code -notmatch 'renew-grants\.ps1') { $runner = 'SystemConnections' }
         if ($null -eq $runner) {
             throw "README block at line $Line (section '$Section') has no runner in Readme.Tests.ps1 and no <!-- readme-test: skip, reason --> marker."
         }
@@ -332,6 +406,96 @@ Describe 'README PowerShell blocks' {
                 $run.Error | Should -Match 'crm-one|crm-two'
                 $rows = @(Import-Csv -LiteralPath $log)
                 ($rows.Name | Sort-Object) -join ', ' | Should -Be 'crm-one, crm-two' -Because 'every inactive connection was tried, and its result logged'
+            }
+
+            'SystemConnections' {
+                # Typed into a terminal (not -NonInteractive: the browser and device-code sign-ins need a person), on the
+                # per-user default store under a temporary HOME, against the emulators under the real host names (see
+                # Start-ProviderEmulators). Substituted, as a person would type them: the PFX path (C:\secure\sf-jwt.pfx) with
+                # the emulator host's PFX, (Read-Host -AsSecureString 'PFX password') with its password as a SecureString,
+                # and (Get-Credential) with the app id and client secret the emulated tenant knows.
+                if (-not $IsLinux) {
+                    Set-ItResult -Skipped -Because 'the fake system browser is an xdg-open first on PATH and the test CA is trusted through SSL_CERT_FILE (OpenSSL): Linux only'
+                    return
+                }
+                $script:providers = Start-ProviderEmulators
+                $ready = $script:providers.Ready
+                foreach ($written in 'C:\secure\sf-jwt.pfx', "(Read-Host -AsSecureString 'PFX password')", '(Get-Credential)') {
+                    $Code | Should -Match ([regex]::Escape($written))
+                }
+                $secure = { param($text) "(ConvertTo-SecureString '$text' -AsPlainText -Force)" }
+                $block = $Code.Replace('C:\secure\sf-jwt.pfx', "'$($ready.PfxPath)'").
+                    Replace("(Read-Host -AsSecureString 'PFX password')", (& $secure $ready.PfxPassword)).
+                    Replace('(Get-Credential)', "([pscredential]::new('$($ready.EntraAppId)', $(& $secure $ready.EntraSecret)))")
+
+                $homeFolder = New-ReadmeHome
+                $script:systemTerminal = Start-Terminal -Name 'systems' -HomeFolder $homeFolder -Interactive -Environment $script:providers.Environment
+                $terminal = $script:systemTerminal
+                $setup = Invoke-Terminal -Terminal $terminal -Code "Import-Module ./out/ConnectionTools/ConnectionTools.psd1`n(Get-Command Set-ConnectionNode).Parameters.ContainsKey('SalesforceClientId')"
+                if ($setup.Output.Trim() -eq 'True') {
+                    # The node-wide default connected app, set once by the admin (Set-ConnectionNode -SalesforceClientId).
+                    $out = Invoke-Terminal -Terminal $terminal -Code "Set-ConnectionNode -SalesforceClientId '$($ready.SalesforceNodeDefaultKey)'"
+                    $out.Error | Should -BeNullOrEmpty
+                }
+                else {
+                    # Until the node-wide default (Set-ConnectionNode -SalesforceClientId) lands, the interactive sign-in as
+                    # written fails because it names no connected app, before anything is sent: that exact failure is expected,
+                    # and sf-prod is then created with -ClientId so that the rest of the block (and the retrieval jobs) runs.
+                    $statements = [System.Management.Automation.Language.Parser]::ParseInput($block, [ref] $null, [ref] $null).EndBlock.Statements
+                    $first = @($statements | Where-Object { $_.Extent.Text -match '^New-Connection -Name sf-prod ' })[0].Extent.Text
+                    $first | Should -Not -Match 'ClientId'
+                    $out = Invoke-Terminal -Terminal $terminal -Code "$first`n`$Error[0].FullyQualifiedErrorId`n`$Error[0].Exception.Message`n`$null -eq (Get-Connection -Name sf-prod -ErrorAction SilentlyContinue)"
+                    $out.Output | Should -Match '(?m)^ConnectionTools\.Authorization\.InvalidClient,'
+                    $out.Output | Should -Match '(?m)^No connected app was given for contoso\.my\.salesforce\.com\. Nothing was sent\.$'
+                    $out.Output | Should -Match '(?m)^True$' -Because 'nothing was stored'
+                    $before = $block
+                    $block = $block.Replace("-InstanceUrl https://contoso.my.salesforce.com ``", "-InstanceUrl https://contoso.my.salesforce.com -ClientId '$($ready.SalesforceNodeDefaultKey)' ``")
+                    $block | Should -Not -Be $before
+                }
+
+                $run = Invoke-Terminal -Terminal $terminal -Code $block -TimeoutSeconds 180
+                $run.Error | Should -BeNullOrEmpty
+                $lines = @($run.Output -split '\r?\n')
+                foreach ($name in 'sf-prod', 'sf-batch') { ($lines -match "^$name\s+SalesforceProduction\s+Active") | Should -Not -BeNullOrEmpty -Because $run.Output }
+                foreach ($name in 'd365-sales', 'd365-finance') { ($lines -match "^$name\s+Dynamics365\s+Active") | Should -Not -BeNullOrEmpty -Because $run.Output }
+                # The device code was shown to the person (a warning), who entered it on another device.
+                $run.Output | Should -Match 'WARNING: To sign in, use a web browser to open the page https://login\.microsoftonline\.com/devicelogin and enter the code [A-Z0-9]+'
+                # Get-Connection | Format-List: pinned to the emulated org, authorized as the person who signed in in the browser.
+                $run.Output | Should -Match 'InstanceUrl\s+: https://contoso\.my\.salesforce\.com/'
+                $run.Output | Should -Match "OrganizationId\s+: $($ready.SalesforceOrganizationId)"
+                $run.Output | Should -Match "AuthorizedAs\s+: $([regex]::Escape($ready.SalesforceUser))"
+                $run.Output | Should -Match 'AuthorizationFlow\s+: Interactive'
+                # Test-ConnectionAuthorization: every system connection refreshed.
+                @($lines -match '^(sf-prod|sf-batch|d365-sales|d365-finance)\s+Active\s+The grant refreshed').Count | Should -Be 4 -Because $run.Output
+                # Every provider host was reached through the proxy, nothing else was asked for, and the browser came back.
+                $proxyLog = Get-Content -LiteralPath $script:providers.ProxyLog -Raw
+                foreach ($hostName in $ready.Hosts) { $proxyLog | Should -Match "CONNECT $([regex]::Escape($hostName)):443 " }
+                $proxyLog | Should -Not -Match 'refused'
+                $proxyLog | Should -Match 'approved device code'
+                $browserLog = Get-Content -LiteralPath $script:providers.BrowserLog -Raw
+                $browserLog | Should -Match 'GET https://contoso\.my\.salesforce\.com/services/oauth2/authorize -> 302'
+                $browserLog | Should -Match 'GET http://127\.0\.0\.1:\d+/\S* -> 200'
+            }
+
+            'RetrievalJobs' {
+                # Typed into the terminal of the Salesforce and Dynamics 365 quick start, right after it: sf-prod is there.
+                if (-not $IsLinux) {
+                    Set-ItResult -Skipped -Because 'it goes on in the Salesforce and Dynamics 365 quick start''s terminal, which runs on Linux only'
+                    return
+                }
+                if ($null -eq $script:systemTerminal) { throw 'The Salesforce and Dynamics 365 quick start did not run: sf-prod is not there.' }
+                $run = Invoke-Terminal -Terminal $script:systemTerminal -Code $Code -TimeoutSeconds 120
+                $run.Error | Should -BeNullOrEmpty
+                $lines = @($run.Output -split '\r?\n')
+                # -Schedule: sf-prod every 15 minutes, the others at the default 5.
+                ($lines -match '^sf-prod\s+Scheduled\s+00:15:00\s') | Should -Not -BeNullOrEmpty -Because $run.Output
+                ($lines -match '^sf-batch\s+Scheduled\s+00:05:00\s') | Should -Not -BeNullOrEmpty -Because $run.Output
+                # The manual run read every case of the emulated org through the org's host; -Last 5 lists it.
+                ($lines -match '^VERBOSE: .*https://contoso\.my\.salesforce\.com/') | Should -Not -BeNullOrEmpty -Because $run.Output
+                $succeeded = "^sf-prod\s+Succeeded\s+\S+ \S+\s+\S+\s+$($script:providers.Ready.SalesforceCases)\s*$"
+                @($lines -match $succeeded).Count | Should -Be 2 -Because "Start-ConnectionJob and Get-ConnectionJob -Last 5 show the run ($($run.Output))"
+                # No failed runs: the last statement prints nothing.
+                $run.Output | Should -Not -Match 'Failed'
             }
 
             'PrivateConnection' {

@@ -1,0 +1,365 @@
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using ConnectionTools.Emulators;
+
+namespace ConnectionTools.EmulatorProcess;
+
+/// <summary>
+/// serve DIRECTORY: starts the emulators the README's examples name and an HTTP CONNECT proxy on loopback that serves the
+/// real provider hosts (TLS with a leaf certificate from a test CA made here) and tunnels each to its emulator; writes
+/// DIRECTORY/ca.pem (the CA to trust: SSL_CERT_FILE), DIRECTORY/sf-jwt.pfx (the connected app's certificate, with a
+/// password) and DIRECTORY/ready.json, and logs every tunnel and device-code approval to DIRECTORY/proxy.log. A person
+/// on another device approves each device code shown (polled every 250 ms). Runs until standard input closes.
+///
+/// browse URL: the fake system browser (the xdg-open the tests put first on PATH): GETs the sign-in page through the proxy
+/// named by HTTPS_PROXY, trusting the CA through SSL_CERT_FILE, exactly as the module's HttpClient does, and follows the
+/// redirect to the loopback listener.
+/// </summary>
+internal static class Program
+{
+    public const string PfxPassword = "readme-Pfx-P@ss-2026";
+    public const string SalesforceConsumerKey = "3MVG9...";               // the README's -ClientId, literally
+    public const string SalesforceNodeDefaultKey = "3MVG9ReadmeNodeDefault"; // what the test sets as the node's default consumer key
+    public const string SalesforceUser = "admin@contoso.com";
+    public const string SalesforceIntegrationUser = "integration@contoso.com";
+    public const string EntraUser = "admin@contoso.onmicrosoft.com";
+    public const string EntraAppId = "0b7e6f2a-5d41-4c3e-9a8b-7f1e2d3c4b5a";
+    public const string EntraSecret = "readme~Client.Secret_2026";
+    // EntraAuthorizer.WellKnownPublicClientId: the public client the module signs in with when no -ClientId is given.
+    public const string EntraPublicClient = "51f81489-12ee-4a9e-aaae-a2591f45987d";
+
+    public static async Task<int> Main(string[] args)
+    {
+        if (args.Length == 2 && args[0] == "serve")
+        {
+            return await ServeAsync(args[1]);
+        }
+        if (args.Length == 2 && args[0] == "browse")
+        {
+            return await BrowseAsync(new Uri(args[1]));
+        }
+        Console.Error.WriteLine("usage: ConnectionTools.EmulatorHost serve DIRECTORY | browse URL");
+        return 2;
+    }
+
+    private static async Task<int> ServeAsync(string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var log = new Log(Path.Combine(directory, "proxy.log"));
+
+        var contoso = await SalesforceEmulator.StartNewAsync();
+        contoso.InstanceUrl = new Uri("https://contoso.my.salesforce.com/");
+        contoso.ExpectedHost = "contoso.my.salesforce.com";
+        contoso.RegisterConnectedApp(SalesforceNodeDefaultKey);
+        contoso.RegisterConnectedApp(SalesforceConsumerKey);
+        contoso.RegisterUser(SalesforceUser);
+        contoso.AddCases(30, DateTimeOffset.UtcNow.AddDays(-2), TimeSpan.FromHours(1));
+
+        using var jwt = MakeJwtCertificate(Path.Combine(directory, "sf-jwt.pfx"));
+        var batch = await SalesforceEmulator.StartNewAsync(organizationId: "00D5g000002BaTcHAB", seed: 4343);
+        batch.InstanceUrl = new Uri("https://contoso-batch.my.salesforce.com/");
+        batch.ExpectedHost = "contoso-batch.my.salesforce.com";
+        batch.RegisterConnectedApp(SalesforceConsumerKey, certificate: X509CertificateLoader.LoadCertificate(jwt.Export(X509ContentType.Cert)));
+        batch.RegisterUser(SalesforceIntegrationUser);
+
+        var entra = await EntraEmulator.StartNewAsync();
+        entra.AcceptAuthorityHosts("login.microsoftonline.com");
+        entra.TenantDomain = "contoso.onmicrosoft.com";
+        entra.RegisterResource("https://contoso.crm.dynamics.com");
+        entra.RegisterResource("https://contoso-fin.crm4.dynamics.com");
+        entra.SetOrganizationIdForHost("contoso.crm.dynamics.com", Guid.Parse("6f1d2c3b-0a9e-4d8c-8b7a-1e2f3a4b5c6d"));
+        entra.SetOrganizationIdForHost("contoso-fin.crm4.dynamics.com", Guid.Parse("7a2e3d4c-1b0f-4e9d-9c8b-2f3a4b5c6d7e"));
+        entra.RegisterClient(EntraPublicClient);
+        entra.RegisterClient(EntraAppId, EntraSecret);
+        entra.RegisterUser(EntraUser);
+
+        var routes = new Dictionary<string, EmulatorHost>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["contoso.my.salesforce.com"] = contoso,
+            ["contoso-batch.my.salesforce.com"] = batch,
+            ["login.microsoftonline.com"] = entra,
+            ["contoso.crm.dynamics.com"] = entra,
+            ["contoso-fin.crm4.dynamics.com"] = entra,
+        };
+
+        using var ca = MakeCertificateAuthority();
+        await File.WriteAllTextAsync(Path.Combine(directory, "ca.pem"), ca.ExportCertificatePem() + "\n");
+        using var serverCertificate = MakeServerCertificate(ca, routes.Keys);
+
+        var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        using var stop = new CancellationTokenSource();
+        var accepting = AcceptAsync(listener, routes, serverCertificate, log, stop.Token);
+        var approving = ApproveDeviceCodesAsync(log, stop.Token, (contoso, SalesforceUser), (batch, SalesforceIntegrationUser), (entra, EntraUser));
+
+        var ready = new Dictionary<string, object>
+        {
+            ["Proxy"] = $"http://127.0.0.1:{port}",
+            ["CaFile"] = Path.Combine(directory, "ca.pem"),
+            ["PfxPath"] = Path.Combine(directory, "sf-jwt.pfx"),
+            ["PfxPassword"] = PfxPassword,
+            ["SalesforceConsumerKey"] = SalesforceConsumerKey,
+            ["SalesforceNodeDefaultKey"] = SalesforceNodeDefaultKey,
+            ["SalesforceOrganizationId"] = contoso.OrganizationId,
+            ["SalesforceBatchOrganizationId"] = batch.OrganizationId,
+            ["SalesforceUser"] = SalesforceUser,
+            ["SalesforceCases"] = contoso.CaseCount,
+            ["EntraAppId"] = EntraAppId,
+            ["EntraSecret"] = EntraSecret,
+            ["EntraUser"] = EntraUser,
+            ["Hosts"] = routes.Keys.ToArray(),
+        };
+        var readyPath = Path.Combine(directory, "ready.json");
+        await File.WriteAllTextAsync(readyPath + ".tmp", JsonSerializer.Serialize(ready));
+        File.Move(readyPath + ".tmp", readyPath, overwrite: true);
+        Console.WriteLine("ready " + readyPath);
+
+        // Until the test closes standard input (or kills the process).
+        while (await Console.In.ReadLineAsync() is not null)
+        {
+        }
+
+        await stop.CancelAsync();
+        listener.Stop();
+        foreach (var emulator in new EmulatorHost[] { contoso, batch, entra })
+        {
+            foreach (var request in emulator.Requests)
+            {
+                log.Write($"served {request.Method} https://{request.Host}{request.Path} {request.GrantType} -> {request.StatusCode}");
+            }
+            await emulator.DisposeAsync();
+        }
+        try
+        {
+            await Task.WhenAll(accepting, approving);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+        return 0;
+    }
+
+    private static async Task AcceptAsync(TcpListener listener, Dictionary<string, EmulatorHost> routes, X509Certificate2 serverCertificate, Log log, CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var client = await listener.AcceptTcpClientAsync(cancellationToken);
+            _ = Task.Run(() => TunnelAsync(client, routes, serverCertificate, log, cancellationToken), cancellationToken);
+        }
+    }
+
+    /// <summary>One CONNECT: answers 200, serves TLS as the provider host, and pipes the plain HTTP to the emulator.</summary>
+    private static async Task TunnelAsync(TcpClient client, Dictionary<string, EmulatorHost> routes, X509Certificate2 serverCertificate, Log log, CancellationToken cancellationToken)
+    {
+        using (client)
+        {
+            var stream = client.GetStream();
+            string head;
+            try
+            {
+                head = await ReadHeadAsync(stream, cancellationToken);
+            }
+            catch (IOException)
+            {
+                return;
+            }
+            var requestLine = head.Split("\r\n")[0];
+            var words = requestLine.Split(' ');
+            if (words.Length != 3 || words[0] != "CONNECT")
+            {
+                log.Write($"refused '{requestLine}' (only CONNECT to an emulated host)");
+                await WriteAsync(stream, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", cancellationToken);
+                return;
+            }
+            var authority = words[1];
+            var host = authority.Split(':')[0];
+            if (!routes.TryGetValue(host, out var emulator) || !authority.EndsWith(":443", StringComparison.Ordinal))
+            {
+                log.Write($"refused CONNECT {authority} (no emulator: nothing reaches the internet)");
+                await WriteAsync(stream, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", cancellationToken);
+                return;
+            }
+            log.Write($"CONNECT {authority} -> {emulator.BaseUri}");
+            await WriteAsync(stream, "HTTP/1.1 200 Connection Established\r\n\r\n", cancellationToken);
+            using var tls = new SslStream(stream, leaveInnerStreamOpen: false);
+            try
+            {
+                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
+                {
+                    ServerCertificate = serverCertificate,
+                    ApplicationProtocols = [SslApplicationProtocol.Http11],
+                }, cancellationToken);
+            }
+            catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
+            {
+                log.Write($"TLS with the client failed for {host}: {e.Message}");
+                return;
+            }
+
+            using var upstreamClient = new TcpClient();
+            await upstreamClient.ConnectAsync(IPAddress.Loopback, emulator.BaseUri.Port, cancellationToken);
+            Stream upstream = upstreamClient.GetStream();
+            if (emulator.BaseUri.Scheme == Uri.UriSchemeHttps)
+            {
+                var upstreamTls = new SslStream(upstream, false, (_, certificate, _, _) => certificate is not null && emulator.IsServing(certificate));
+                await upstreamTls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = "localhost",
+                    ApplicationProtocols = [SslApplicationProtocol.Http11],
+                }, cancellationToken);
+                upstream = upstreamTls;
+            }
+            await using (upstream)
+            {
+                var up = tls.CopyToAsync(upstream, cancellationToken);
+                var down = upstream.CopyToAsync(tls, cancellationToken);
+                try
+                {
+                    await Task.WhenAny(up, down);
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+    }
+
+    private static async Task<string> ReadHeadAsync(NetworkStream stream, CancellationToken cancellationToken)
+    {
+        var bytes = new List<byte>();
+        var one = new byte[1];
+        while (bytes.Count < 16 * 1024)
+        {
+            if (await stream.ReadAsync(one, cancellationToken) == 0)
+            {
+                throw new IOException("closed before the request head ended");
+            }
+            bytes.Add(one[0]);
+            if (bytes.Count >= 4 && bytes[^1] == '\n' && bytes[^2] == '\r' && bytes[^3] == '\n' && bytes[^4] == '\r')
+            {
+                break;
+            }
+        }
+        return Encoding.ASCII.GetString(bytes.ToArray());
+    }
+
+    private static Task WriteAsync(Stream stream, string text, CancellationToken cancellationToken) =>
+        stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken).AsTask();
+
+    /// <summary>The person on another device: enters every device code shown and allows access.</summary>
+    private static async Task ApproveDeviceCodesAsync(Log log, CancellationToken cancellationToken, params (EmulatorHost Emulator, string User)[] emulators)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            foreach (var (emulator, user) in emulators)
+            {
+                var (pending, approve) = emulator switch
+                {
+                    SalesforceEmulator s => (s.PendingUserCodes, (Func<string, bool>)(code => s.ApproveDeviceCode(code, user))),
+                    EntraEmulator e => (e.PendingUserCodes, code => e.ApproveDeviceCode(code, user)),
+                    _ => ((IReadOnlyList<string>)[], _ => false),
+                };
+                foreach (var code in pending)
+                {
+                    if (approve(code))
+                    {
+                        log.Write($"approved device code {code} as {user} at {emulator.BaseUri}");
+                    }
+                }
+            }
+            await Task.Delay(250, cancellationToken);
+        }
+    }
+
+    private static async Task<int> BrowseAsync(Uri url)
+    {
+        // The handler's defaults, as in the module: the proxy from HTTPS_PROXY/HTTP_PROXY, the roots from SSL_CERT_FILE.
+        using var http = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { Timeout = TimeSpan.FromSeconds(30) };
+        using var signIn = await http.GetAsync(url);
+        Console.WriteLine($"GET {url.GetLeftPart(UriPartial.Path)} -> {(int)signIn.StatusCode}");
+        if (signIn.StatusCode != HttpStatusCode.Found || signIn.Headers.Location is null)
+        {
+            Console.WriteLine(await signIn.Content.ReadAsStringAsync());
+            return 1;
+        }
+        var back = signIn.Headers.Location;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                using var redirected = await http.GetAsync(back);
+                Console.WriteLine($"GET {back.GetLeftPart(UriPartial.Path)} -> {(int)redirected.StatusCode}");
+                return redirected.IsSuccessStatusCode ? 0 : 1;
+            }
+            catch (HttpRequestException e) when (attempt < 50)
+            {
+                Console.WriteLine($"the loopback listener is not there yet ({e.Message})");
+                await Task.Delay(200);
+            }
+        }
+    }
+
+    private static X509Certificate2 MakeCertificateAuthority()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=ConnectionTools README test CA", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(2));
+    }
+
+    private static X509Certificate2 MakeServerCertificate(X509Certificate2 ca, IEnumerable<string> hosts)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=ConnectionTools README emulated providers", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var san = new SubjectAlternativeNameBuilder();
+        foreach (var host in hosts)
+        {
+            san.AddDnsName(host);
+        }
+        request.CertificateExtensions.Add(san.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
+        var serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7f;
+        using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-30), DateTimeOffset.UtcNow.AddDays(1), serial);
+        using var withKey = issued.CopyWithPrivateKey(key);
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pfx), null);
+    }
+
+    /// <summary>The connected app's certificate for the JWT bearer flow, saved as a password-protected PFX.</summary>
+    private static X509Certificate2 MakeJwtCertificate(string pfxPath)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=contoso-batch JWT bearer (README test)", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        using var created = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        var pfx = created.Export(X509ContentType.Pfx, PfxPassword);
+        File.WriteAllBytes(pfxPath, pfx);
+        return X509CertificateLoader.LoadPkcs12(pfx, PfxPassword);
+    }
+
+    private sealed class Log(string path)
+    {
+        private readonly object _gate = new();
+
+        public void Write(string line)
+        {
+            lock (_gate)
+            {
+                File.AppendAllText(path, $"{DateTimeOffset.UtcNow:HH:mm:ss.fff} {line}\n");
+            }
+        }
+    }
+}
