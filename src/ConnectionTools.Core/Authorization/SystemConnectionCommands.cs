@@ -42,7 +42,6 @@ namespace ConnectionTools.Authorization
             }
 
             var name = ConnectionNames.Validate(request.Name);
-            _redirectPort = request.RedirectPort;
             if (!request.AcceptDataProcessingAgreement)
             {
                 throw new ConnectionToolsException(
@@ -89,6 +88,7 @@ namespace ConnectionTools.Authorization
         public void New(NewConnectionRequest request)
         {
             var (name, description, type, environment, instance, target) = Validate(request);
+            _redirectPort = request.RedirectPort;
             using (var spec = BuildSpec(target, request, stored: null, name))
             {
                 EnsureNameFree(name);
