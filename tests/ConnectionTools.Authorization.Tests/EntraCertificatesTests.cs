@@ -74,7 +74,8 @@ public sealed class CertificateLoaderTests : IDisposable
         var error = Assert.Throws<ConnectionToolsException>(() => CertificateLoader.Load(null, new string('A', 40), null));
 
         Assert.Equal(ErrorIds.AuthorizationCertificateNotFound, error.ErrorId);
-        Assert.Contains(@"CurrentUser\My", error.Message, StringComparison.Ordinal);
+        // The store is named the way the user's platform names it: the Cert: drive on Windows, X509Store elsewhere.
+        Assert.Contains(OperatingSystem.IsWindows() ? @"CurrentUser\My" : "X509Store My, CurrentUser", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -19,6 +19,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
 
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConnectionTargetCmdlet.ByName)]
         [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
         [ArgumentCompleter(typeof(ConnectionNameCompleter))]
         public string[]? Name { get; set; }
 

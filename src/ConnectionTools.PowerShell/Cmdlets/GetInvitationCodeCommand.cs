@@ -18,6 +18,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         /// <summary>Optional, unlike the other cmdlets that act on named connections: without it, every Pending connection.</summary>
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true, ParameterSetName = ConnectionTargetCmdlet.ByName)]
         [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
         [ArgumentCompleter(typeof(ConnectionNameCompleter))]
         public string[]? Name { get; set; }
 
