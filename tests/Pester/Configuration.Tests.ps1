@@ -87,7 +87,7 @@ connections:
             $env:CT_PESTER_CRM_SECRET = 'not-the-real-secret'
             $folder = Join-Path $TestDrive 'first-hour-store'
             New-Item -ItemType Directory -Path $folder -Force | Out-Null
-            Connect-ConnectionNode -StorePath (Join-Path $folder 'store.db') | Out-Null
+            Connect-ConnectionNode -StorePath (Join-Path $folder 'store.db') -Create | Out-Null
         }
 
         AfterAll {

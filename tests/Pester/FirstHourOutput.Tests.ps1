@@ -17,7 +17,7 @@ Describe 'The first hour: output that reads like PowerShell' {
         $listener.Stop()
 
         $publicStore = Join-Path $TestDrive 'public.db'
-        $null = Connect-ConnectionNode -StorePath $publicStore
+        $null = Connect-ConnectionNode -StorePath $publicStore -Create
         $null = Set-ConnectionNode -PublicUrl "http://127.0.0.1:$closedPort/" -Confirm:$false
         $null = New-PrivateConnection -Name 'crm-eu' -LocalInstanceName 'hq'
         $null = New-PrivateConnection -Name 'crm-us' -LocalInstanceName 'hq'
@@ -40,7 +40,7 @@ Describe 'The first hour: output that reads like PowerShell' {
             begin { $items = [System.Collections.Generic.List[object]]::new() }
             process { $items.Add($InputObject) }
             end {
-                $null = Connect-ConnectionNode -StorePath (Join-Path $TestDrive "private-$([guid]::NewGuid()).db")
+                $null = Connect-ConnectionNode -StorePath (Join-Path $TestDrive "private-$([guid]::NewGuid()).db") -Create
                 try {
                     $failures = $null
                     $null = $items | Approve-ConnectionInvitation -LocalInstanceName 'branch' -ErrorAction SilentlyContinue -ErrorVariable failures

@@ -173,7 +173,7 @@ Describe 'Private connections' {
     It 'public admin: Get-ConnectionNode shows the public URL the node host was started with' {
         Use-PublicAdmin
         $node = Get-ConnectionNode
-        $node.PublicUrl.AbsoluteUri | Should -Be $publicUrl
+        $node.PublicUrl | Should -Be $publicUrl
         $flow.PublicNodeId = $node.NodeId
     }
 
@@ -186,7 +186,7 @@ Describe 'Private connections' {
         $invitation[0].Mode | Should -Be 'Basic'
         $invitation[0].InvitationCode | Should -MatchExactly '^CT1-'
         $invitation[0].InvitationCode.Length | Should -BeLessThan 600
-        $invitation[0].PublicUrl.AbsoluteUri | Should -Be $publicUrl
+        $invitation[0].PublicUrl | Should -Be $publicUrl
         (Get-Connection -Name 'crm-eu').Status | Should -Be 'Pending'
 
         $flow.Code = $invitation[0].InvitationCode
