@@ -76,6 +76,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
     private string? _issuer;
     private int _refreshReuses;
     private int _acceptedRefreshes;
+    private readonly Dictionary<string, string> _userOrganizations = new(StringComparer.OrdinalIgnoreCase);
     private int _killClientOnUserInfo;
     private Func<int, SalesforceRefreshFault>? _refreshFaults;
     private readonly Dictionary<SalesforceRefreshFault, int> _injected = new();
@@ -302,6 +303,18 @@ public sealed partial class SalesforceEmulator : EmulatorHost
     {
         get { lock (StateGate) { return _refreshFaults; } }
         set { lock (StateGate) { _refreshFaults = value; } }
+    }
+
+    /// <summary>
+    /// Puts a user's grants in an org of their own: token ids and userinfo name <paramref name="organizationId"/> for them.
+    /// Several orgs behind one emulated host, for tests that need many connections (a node connects each org once).
+    /// </summary>
+    public void PlaceUserInOrganization(string username, string organizationId)
+    {
+        lock (StateGate)
+        {
+            _userOrganizations[username] = organizationId;
+        }
     }
 
     /// <summary>How many refreshes the emulator accepted (a valid, current refresh token).</summary>
@@ -733,7 +746,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
                 _grants.RefreshTokens[refresh] = grant;
             }
             _grants.AccessTokens[access] = new AccessToken(grant);
-            org = _organizationId;
+            org = _userOrganizations.GetValueOrDefault(username) ?? _organizationId;
             userId = _users.TryGetValue(username, out var u) ? u : RegisterUserUnlocked(username);
         }
         var instance = InstanceUrl.AbsoluteUri.TrimEnd('/');
@@ -794,6 +807,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
             {
                 username = a.Grant.Username;
                 userId = _users[username];
+                org = _userOrganizations.GetValueOrDefault(username) ?? org;
             }
         }
         if (username is null)
