@@ -170,7 +170,19 @@ public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
         Assert.Equal(Refreshes, run.Done.Count + run.KilledInItems.Count);
         Assert.Equal(kills, run.KilledInItems.Count);
         Assert.InRange(userInfoFailures + kills, Refreshes / 10 - 2, Refreshes / 10);
-        Assert.Equal(Refreshes - userInfoFailures - kills, run.Done.Count(d => d.Result == "Valid"));
+        // The refreshes that do not succeed: those whose userinfo failed after their token answer was saved, and, rarely, one
+        // that gave up waiting (RefreshInProgress, after 1.5 leases) because two processes in a row were killed holding
+        // the claim of the grant it wanted. Neither loses a token.
+        var notValid = run.Done.Where(d => d.Result != "Valid").ToList();
+        var inactive = names.Where(n => _store.Get(n).Status != ConnectionStatus.Active).ToList();
+        var histories = string.Join("\n", inactive.SelectMany(n => _store.Store.History(_store.Get(n).Id).Select(h => $"{n} {h.At:HH:mm:ss.fff} {h.Actor} {h.Summary}")));
+        histories += "\n" + string.Join("\n", Directory.GetFiles(_store.Folder, "refresher-*.log").SelectMany(File.ReadAllLines)
+            .Where(l => inactive.Any(n => l.Contains($" {n} ", StringComparison.Ordinal))).Order());
+        var why = $"reuses {_org.Emulator.RefreshTokenReuses}, kills in items {string.Join(",", run.KilledInItems)}; not Valid: {string.Join("; ", notValid)}\n{histories}";
+        Assert.True(inactive.Count == 0, why);
+        var gaveUp = notValid.Count(d => d.ErrorId == Errors.ErrorIds.AuthorizationRefreshInProgress);
+        Assert.True(notValid.Count(d => d.ErrorId == Errors.ErrorIds.AuthorizationProviderUnavailable) == userInfoFailures, why);
+        Assert.True(notValid.Count == userInfoFailures + gaveUp && gaveUp <= kills, why);
         Assert.All(last.Done, d => Assert.Equal("Valid", d.Result));
         Assert.Equal(0, _org.Emulator.RefreshTokenReuses);
         foreach (var name in names)
@@ -181,7 +193,8 @@ public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
         }
 
         Console.WriteLine($"process soak: {Refreshes} refreshes of {names.Count} connections, {Processes} processes at once ({run.ProcessesStarted} started), " +
-            $"{userInfoFailures} userinfo failures and {kills} processes killed after saving, 0 reuses, 0 Inactive, {clock.Elapsed.TotalSeconds:0} s");
+            $"{userInfoFailures} userinfo failures and {kills} processes killed after saving, {gaveUp} gave up waiting for a killed process's claim, " +
+            $"0 reuses, 0 Inactive, every stored token the latest, {clock.Elapsed.TotalSeconds:0} s");
     }
 
     [Fact]

@@ -31,7 +31,7 @@ internal static class GrantRefreshSoak
         {
             var parts = item.Split(':');
             var (name, number) = (parts[0], parts[1]);
-            log.WriteLine($"start {number} {name}");
+            log.WriteLine($"start {number} {name} {DateTime.UtcNow:HH:mm:ss.fff} pid {Environment.ProcessId}");
             var host = new ResultHost();
             try
             {
@@ -43,7 +43,7 @@ internal static class GrantRefreshSoak
             }
 
             var result = host.Results.SingleOrDefault();
-            log.WriteLine($"done {number} {name} {result?.Result.ToString() ?? "None"} {result?.ErrorId ?? host.Errors.FirstOrDefault() ?? "-"} {result?.Status}");
+            log.WriteLine($"done {number} {name} {result?.Result.ToString() ?? "None"} {result?.ErrorId ?? host.Errors.FirstOrDefault() ?? "-"} {result?.Status} {DateTime.UtcNow:HH:mm:ss.fff}");
         }
 
         return 0;
