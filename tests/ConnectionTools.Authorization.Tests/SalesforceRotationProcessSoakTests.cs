@@ -15,13 +15,18 @@ namespace ConnectionTools.Authorization.Tests;
 /// from the emulator's plan by the number of the accepted refresh: a userinfo failure after the token answer, a process
 /// killed after saving (its own handler obeys the emulator's kill header; the test starts a replacement that carries on with
 /// the rest of its items), or a token answer lost in transit. A last pass by one more process refreshes every connection
-/// once, so a connection whose answer was lost presents its old token again. Not injected here: a busy store.
+/// once, so a connection whose answer was lost presents its old token again. A busy store: when the emulator is about to
+/// send a chosen token answer, the test takes the store's write lock (BEGIN IMMEDIATE on its own SQLite connection) and
+/// holds it for 6 s, longer than the store's 5 s busy timeout, so the refresher's save of the rotated token meets
+/// SQLITE_BUSY and the store's retry.
 /// </summary>
 public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
 {
     private const int Processes = 4;
     private const int Refreshes = 200;
     private const string LeaseSeconds = "10";
+    private static readonly TimeSpan StoreHold = TimeSpan.FromSeconds(6);
+    private readonly List<Task> _holds = [];
     private readonly TestStore _store = new();
     private SalesforceOrg _org = null!;
     private ProviderProxy _proxy = null!;
@@ -146,6 +151,35 @@ public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
     private static List<(int Item, string Name)> LastPass(List<string> names) =>
         names.Select((name, i) => (10_000 + i, name)).ToList();
 
+    /// <summary>Locks the store for writing, from another SQLite connection, for <see cref="StoreHold"/>.</summary>
+    private SalesforceRefreshFault HoldStore()
+    {
+        var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={_store.Path_};Pooling=False");
+        db.Open();
+        using (var begin = db.CreateCommand())
+        {
+            begin.CommandText = "PRAGMA busy_timeout = 30000; BEGIN IMMEDIATE;";
+            begin.ExecuteNonQuery();
+        }
+
+        lock (_holds)
+        {
+            _holds.Add(Task.Run(async () =>
+            {
+                await Task.Delay(StoreHold);
+                using (var rollback = db.CreateCommand())
+                {
+                    rollback.CommandText = "ROLLBACK;";
+                    rollback.ExecuteNonQuery();
+                }
+
+                db.Dispose();
+            }));
+        }
+
+        return SalesforceRefreshFault.None;
+    }
+
     private string StoredRefreshToken(string name) =>
         SystemConnectionCommands.ReadGrantOrNull(_store.Node, _store.Get(name))!.RefreshToken!;
 
@@ -153,23 +187,26 @@ public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
     public async Task Four_processes_with_failures_after_the_token_answer_end_with_every_connection_Active_on_its_latest_token()
     {
         var names = NewConnections(10);
-        // 10% of the accepted refreshes fail after their token answer: 5% userinfo answers 500, 5% the process is killed.
-        _org.Emulator.RefreshFaults = n => (n % 20) switch
+        // 10% of the accepted refreshes meet a failure once their token answer is on its way: a third userinfo answering
+        // 500, a third the process killed after saving, a third a store locked by another process for longer than its busy timeout.
+        _org.Emulator.RefreshFaults = n => (n % 30) switch
         {
             3 => SalesforceRefreshFault.FailUserInfo,
             13 => SalesforceRefreshFault.KillClientAfterAnswer,
+            23 => HoldStore(),
             _ => SalesforceRefreshFault.None,
         };
         var clock = Stopwatch.StartNew();
         var run = await RunAsync(Schedule(names, Refreshes), Processes);
         _org.Emulator.RefreshFaults = null;
+        await Task.WhenAll(_holds);
         var last = await RunAsync(LastPass(names), 1);
 
         var userInfoFailures = _org.Emulator.FaultsInjected(SalesforceRefreshFault.FailUserInfo);
         var kills = _org.Emulator.FaultsInjected(SalesforceRefreshFault.KillClientAfterAnswer);
         Assert.Equal(Refreshes, run.Done.Count + run.KilledInItems.Count);
         Assert.Equal(kills, run.KilledInItems.Count);
-        Assert.InRange(userInfoFailures + kills, Refreshes / 10 - 2, Refreshes / 10);
+        Assert.InRange(userInfoFailures + kills + _holds.Count, Refreshes / 10 - 2, Refreshes / 10);
         // The refreshes that do not succeed: those whose userinfo failed after their token answer was saved, and, rarely, one
         // that gave up waiting (RefreshInProgress, after 1.5 leases) because two processes in a row were killed holding
         // the claim of the grant it wanted. Neither loses a token.
@@ -193,7 +230,7 @@ public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
         }
 
         Console.WriteLine($"process soak: {Refreshes} refreshes of {names.Count} connections, {Processes} processes at once ({run.ProcessesStarted} started), " +
-            $"{userInfoFailures} userinfo failures and {kills} processes killed after saving, {gaveUp} gave up waiting for a killed process's claim, " +
+            $"{userInfoFailures} userinfo failures, {kills} processes killed after saving, {_holds.Count} store locks of {StoreHold.TotalSeconds:0} s, {gaveUp} gave up waiting for a killed process's claim, " +
             $"0 reuses, 0 Inactive, every stored token the latest, {clock.Elapsed.TotalSeconds:0} s");
     }
 
