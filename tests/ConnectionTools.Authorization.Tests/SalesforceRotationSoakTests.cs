@@ -7,6 +7,7 @@ namespace ConnectionTools.Authorization.Tests;
 /// <summary>
 /// Soak with refresh-token rotation on: 200 refreshes across 4 nodes at once. These are 4 ConnectionNode instances on one
 /// store file in one process (not 4 OS processes); the claim they share is the store row, taken in IMMEDIATE transactions.
+/// The soak with 4 OS processes is <see cref="SalesforceRotationProcessSoakTests"/>.
 /// </summary>
 public sealed class SalesforceRotationSoakTests : IAsyncLifetime
 {

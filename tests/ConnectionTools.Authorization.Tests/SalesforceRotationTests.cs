@@ -153,6 +153,28 @@ public sealed class SalesforceRotationTests : IAsyncLifetime
     }
 
     [Fact]
+    public void Item3_a_refresh_that_ends_late_does_not_put_back_a_token_another_process_has_since_rotated()
+    {
+        // Found by the 4-process soak: Test and the retrieval runner store the refreshed grant again after the claim is let
+        // go. Here that late save comes after another refresh has rotated the token once more: it must not win.
+        New(new RecordingHost());
+        Emulator.RotateRefreshTokens = true;
+        var connection = _store.Get("sf");
+        var first = SystemConnectionCommands.ReadGrantOrNull(_store.Node, connection)!;
+        Assert.Equal(AuthorizationState.Valid, Test(_store.Node).Result); // this refresh's answer: a second token
+        var second = SystemConnectionCommands.ReadGrantOrNull(_store.Node, connection)!;
+        Assert.Equal(AuthorizationState.Valid, Test(_store.Node).Result); // another process's refresh: a third token
+        var third = StoredRefreshToken();
+
+        SystemConnectionCommands.SaveRefreshedGrant(_store.Node, connection, first, second); // the first refresh's late save
+
+        Assert.Equal(third, StoredRefreshToken());
+        Assert.Equal(AuthorizationState.Valid, Test(_store.Node).Result);
+        Assert.Equal(0, Emulator.RefreshTokenReuses);
+        Assert.Equal(ConnectionStatus.Active, _store.Get("sf").Status);
+    }
+
+    [Fact]
     public void Item4_the_org_is_pinned_from_the_token_answer_when_userinfo_is_refused()
     {
         Emulator.FailUserInfoTimes = 1000;

@@ -87,20 +87,13 @@ internal static class Program
             ["contoso-fin.crm4.dynamics.com"] = entra,
         };
 
-        using var ca = MakeCertificateAuthority();
-        await File.WriteAllTextAsync(Path.Combine(directory, "ca.pem"), ca.ExportCertificatePem() + "\n");
-        using var serverCertificate = MakeServerCertificate(ca, routes.Keys);
-
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        await using var proxy = ProviderProxy.Start(routes, Path.Combine(directory, "ca.pem"), log.Write);
         using var stop = new CancellationTokenSource();
-        var accepting = AcceptAsync(listener, routes, serverCertificate, log, stop.Token);
         var approving = ApproveDeviceCodesAsync(log, stop.Token, (contoso, SalesforceUser), (batch, SalesforceIntegrationUser), (entra, EntraUser));
 
         var ready = new Dictionary<string, object>
         {
-            ["Proxy"] = $"http://127.0.0.1:{port}",
+            ["Proxy"] = proxy.ProxyUri.GetLeftPart(UriPartial.Authority),
             ["CaFile"] = Path.Combine(directory, "ca.pem"),
             ["PfxPath"] = Path.Combine(directory, "sf-jwt.pfx"),
             ["PfxPassword"] = PfxPassword,
@@ -126,7 +119,6 @@ internal static class Program
         }
 
         await stop.CancelAsync();
-        listener.Stop();
         foreach (var emulator in new EmulatorHost[] { contoso, batch, entra })
         {
             foreach (var request in emulator.Requests)
@@ -137,7 +129,7 @@ internal static class Program
         }
         try
         {
-            await Task.WhenAll(accepting, approving);
+            await approving;
         }
         catch (OperationCanceledException)
         {
@@ -147,113 +139,6 @@ internal static class Program
         }
         return 0;
     }
-
-    private static async Task AcceptAsync(TcpListener listener, Dictionary<string, EmulatorHost> routes, X509Certificate2 serverCertificate, Log log, CancellationToken cancellationToken)
-    {
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            var client = await listener.AcceptTcpClientAsync(cancellationToken);
-            _ = Task.Run(() => TunnelAsync(client, routes, serverCertificate, log, cancellationToken), cancellationToken);
-        }
-    }
-
-    /// <summary>One CONNECT: answers 200, serves TLS as the provider host, and pipes the plain HTTP to the emulator.</summary>
-    private static async Task TunnelAsync(TcpClient client, Dictionary<string, EmulatorHost> routes, X509Certificate2 serverCertificate, Log log, CancellationToken cancellationToken)
-    {
-        using (client)
-        {
-            var stream = client.GetStream();
-            string head;
-            try
-            {
-                head = await ReadHeadAsync(stream, cancellationToken);
-            }
-            catch (IOException)
-            {
-                return;
-            }
-            var requestLine = head.Split("\r\n")[0];
-            var words = requestLine.Split(' ');
-            if (words.Length != 3 || words[0] != "CONNECT")
-            {
-                log.Write($"refused '{requestLine}' (only CONNECT to an emulated host)");
-                await WriteAsync(stream, "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", cancellationToken);
-                return;
-            }
-            var authority = words[1];
-            var host = authority.Split(':')[0];
-            if (!routes.TryGetValue(host, out var emulator) || !authority.EndsWith(":443", StringComparison.Ordinal))
-            {
-                log.Write($"refused CONNECT {authority} (no emulator: nothing reaches the internet)");
-                await WriteAsync(stream, "HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", cancellationToken);
-                return;
-            }
-            log.Write($"CONNECT {authority} -> {emulator.BaseUri}");
-            await WriteAsync(stream, "HTTP/1.1 200 Connection Established\r\n\r\n", cancellationToken);
-            using var tls = new SslStream(stream, leaveInnerStreamOpen: false);
-            try
-            {
-                await tls.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-                {
-                    ServerCertificate = serverCertificate,
-                    ApplicationProtocols = [SslApplicationProtocol.Http11],
-                }, cancellationToken);
-            }
-            catch (Exception e) when (e is IOException or System.Security.Authentication.AuthenticationException)
-            {
-                log.Write($"TLS with the client failed for {host}: {e.Message}");
-                return;
-            }
-
-            using var upstreamClient = new TcpClient();
-            await upstreamClient.ConnectAsync(IPAddress.Loopback, emulator.BaseUri.Port, cancellationToken);
-            Stream upstream = upstreamClient.GetStream();
-            if (emulator.BaseUri.Scheme == Uri.UriSchemeHttps)
-            {
-                var upstreamTls = new SslStream(upstream, false, (_, certificate, _, _) => certificate is not null && emulator.IsServing(certificate));
-                await upstreamTls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
-                {
-                    TargetHost = "localhost",
-                    ApplicationProtocols = [SslApplicationProtocol.Http11],
-                }, cancellationToken);
-                upstream = upstreamTls;
-            }
-            await using (upstream)
-            {
-                var up = tls.CopyToAsync(upstream, cancellationToken);
-                var down = upstream.CopyToAsync(tls, cancellationToken);
-                try
-                {
-                    await Task.WhenAny(up, down);
-                }
-                catch (IOException)
-                {
-                }
-            }
-        }
-    }
-
-    private static async Task<string> ReadHeadAsync(NetworkStream stream, CancellationToken cancellationToken)
-    {
-        var bytes = new List<byte>();
-        var one = new byte[1];
-        while (bytes.Count < 16 * 1024)
-        {
-            if (await stream.ReadAsync(one, cancellationToken) == 0)
-            {
-                throw new IOException("closed before the request head ended");
-            }
-            bytes.Add(one[0]);
-            if (bytes.Count >= 4 && bytes[^1] == '\n' && bytes[^2] == '\r' && bytes[^3] == '\n' && bytes[^4] == '\r')
-            {
-                break;
-            }
-        }
-        return Encoding.ASCII.GetString(bytes.ToArray());
-    }
-
-    private static Task WriteAsync(Stream stream, string text, CancellationToken cancellationToken) =>
-        stream.WriteAsync(Encoding.ASCII.GetBytes(text), cancellationToken).AsTask();
 
     /// <summary>The person on another device: enters every device code shown and allows access.</summary>
     private static async Task ApproveDeviceCodesAsync(Log log, CancellationToken cancellationToken, params (EmulatorHost Emulator, string User)[] emulators)
@@ -306,37 +191,6 @@ internal static class Program
                 await Task.Delay(200);
             }
         }
-    }
-
-    private static X509Certificate2 MakeCertificateAuthority()
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=ConnectionTools README test CA", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, true));
-        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddDays(2));
-    }
-
-    private static X509Certificate2 MakeServerCertificate(X509Certificate2 ca, IEnumerable<string> hosts)
-    {
-        using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=ConnectionTools README emulated providers", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        var san = new SubjectAlternativeNameBuilder();
-        foreach (var host in hosts)
-        {
-            san.AddDnsName(host);
-        }
-        request.CertificateExtensions.Add(san.Build());
-        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, false));
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, true));
-        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], false));
-        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(ca, true, false));
-        var serial = RandomNumberGenerator.GetBytes(16);
-        serial[0] &= 0x7f;
-        using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-30), DateTimeOffset.UtcNow.AddDays(1), serial);
-        using var withKey = issued.CopyWithPrivateKey(key);
-        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pfx), null);
     }
 
     /// <summary>The connected app's certificate for the JWT bearer flow, saved as a password-protected PFX.</summary>

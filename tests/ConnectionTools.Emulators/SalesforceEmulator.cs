@@ -75,6 +75,11 @@ public sealed partial class SalesforceEmulator : EmulatorHost
     private bool _omitIdentityUrl;
     private string? _issuer;
     private int _refreshReuses;
+    private int _acceptedRefreshes;
+    private readonly Dictionary<string, string> _userOrganizations = new(StringComparer.OrdinalIgnoreCase);
+    private int _killClientOnUserInfo;
+    private Func<int, SalesforceRefreshFault>? _refreshFaults;
+    private readonly Dictionary<SalesforceRefreshFault, int> _injected = new();
 
     /// <param name="loginAudience">The login host the JWT bearer aud must equal, e.g. "https://login.salesforce.com" or "https://test.salesforce.com".</param>
     /// <param name="organizationId">18-character Org ID ("00D...").</param>
@@ -284,6 +289,47 @@ public sealed partial class SalesforceEmulator : EmulatorHost
     {
         get { lock (StateGate) { return _issuer; } }
         set { lock (StateGate) { _issuer = value; } }
+    }
+
+    /// <summary>
+    /// A fault plan for refreshes the emulator accepts (the token checked, and rotated if rotation is on): called with the
+    /// refresh's number (1, 2, ...) under the emulator's lock. <see cref="SalesforceRefreshFault.LoseAnswer"/> is
+    /// <see cref="DropRefreshAnswers"/> for that refresh; <see cref="SalesforceRefreshFault.FailUserInfo"/> makes the next
+    /// userinfo call answer 500; <see cref="SalesforceRefreshFault.KillClientAfterAnswer"/> makes the next userinfo call answer
+    /// 500 with the header X-Emulator-Kill-Client: 1, which a test process's own HTTP handler takes as "kill this process now"
+    /// (the token answer has arrived and been saved by then: the client asks userinfo after saving).
+    /// </summary>
+    public Func<int, SalesforceRefreshFault>? RefreshFaults
+    {
+        get { lock (StateGate) { return _refreshFaults; } }
+        set { lock (StateGate) { _refreshFaults = value; } }
+    }
+
+    /// <summary>
+    /// Puts a user's grants in an org of their own: token ids and userinfo name <paramref name="organizationId"/> for them.
+    /// Several orgs behind one emulated host, for tests that need many connections (a node connects each org once).
+    /// </summary>
+    public void PlaceUserInOrganization(string username, string organizationId)
+    {
+        lock (StateGate)
+        {
+            _userOrganizations[username] = organizationId;
+        }
+    }
+
+    /// <summary>How many refreshes the emulator accepted (a valid, current refresh token).</summary>
+    public int AcceptedRefreshes
+    {
+        get { lock (StateGate) { return _acceptedRefreshes; } }
+    }
+
+    /// <summary>How many faults of this kind <see cref="RefreshFaults"/> has injected (userinfo and kill faults once served).</summary>
+    public int FaultsInjected(SalesforceRefreshFault fault)
+    {
+        lock (StateGate)
+        {
+            return _injected.GetValueOrDefault(fault);
+        }
     }
 
     /// <summary>How many refreshes presented a refresh token that rotation had already used up (each revoked its grant).</summary>
@@ -607,6 +653,20 @@ public sealed partial class SalesforceEmulator : EmulatorHost
                 grant.RefreshToken = rotated;
                 _grants.RefreshTokens[rotated] = grant;
             }
+            var fault = _refreshFaults?.Invoke(++_acceptedRefreshes) ?? SalesforceRefreshFault.None;
+            switch (fault)
+            {
+                case SalesforceRefreshFault.LoseAnswer:
+                    _dropRefreshAnswers++;
+                    _injected[fault] = _injected.GetValueOrDefault(fault) + 1;
+                    break;
+                case SalesforceRefreshFault.FailUserInfo:
+                    _failUserInfo++;
+                    break;
+                case SalesforceRefreshFault.KillClientAfterAnswer:
+                    _killClientOnUserInfo++;
+                    break;
+            }
             drop = _dropRefreshAnswers > 0;
             if (drop)
             {
@@ -686,7 +746,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
                 _grants.RefreshTokens[refresh] = grant;
             }
             _grants.AccessTokens[access] = new AccessToken(grant);
-            org = _organizationId;
+            org = _userOrganizations.GetValueOrDefault(username) ?? _organizationId;
             userId = _users.TryGetValue(username, out var u) ? u : RegisterUserUnlocked(username);
         }
         var instance = InstanceUrl.AbsoluteUri.TrimEnd('/');
@@ -729,9 +789,17 @@ public sealed partial class SalesforceEmulator : EmulatorHost
         string org;
         lock (StateGate)
         {
+            if (_killClientOnUserInfo > 0)
+            {
+                _killClientOnUserInfo--;
+                _injected[SalesforceRefreshFault.KillClientAfterAnswer] = _injected.GetValueOrDefault(SalesforceRefreshFault.KillClientAfterAnswer) + 1;
+                context.Response.Headers["X-Emulator-Kill-Client"] = "1";
+                return WriteJsonAsync(context, 500, new[] { new { message = "An unexpected error occurred.", errorCode = "UNKNOWN_EXCEPTION" } });
+            }
             if (_failUserInfo > 0)
             {
                 _failUserInfo--;
+                _injected[SalesforceRefreshFault.FailUserInfo] = _injected.GetValueOrDefault(SalesforceRefreshFault.FailUserInfo) + 1;
                 return WriteJsonAsync(context, 500, new[] { new { message = "An unexpected error occurred.", errorCode = "UNKNOWN_EXCEPTION" } });
             }
             org = _organizationId;
@@ -739,6 +807,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
             {
                 username = a.Grant.Username;
                 userId = _users[username];
+                org = _userOrganizations.GetValueOrDefault(username) ?? org;
             }
         }
         if (username is null)
@@ -796,4 +865,13 @@ public sealed partial class SalesforceEmulator : EmulatorHost
         context.Response.StatusCode = 200;
         return Task.CompletedTask;
     }
+}
+
+/// <summary>What <see cref="SalesforceEmulator.RefreshFaults"/> does to one accepted refresh.</summary>
+public enum SalesforceRefreshFault
+{
+    None,
+    LoseAnswer,
+    FailUserInfo,
+    KillClientAfterAnswer,
 }

@@ -16,6 +16,7 @@ using ConnectionTools.Testing;
 //                                          the store soak with real processes (Soak.cs); the commands below are its parts:
 //   soak-setup <public> <private> <count>  soak-private <private> <deadline> <log> <names>  soak-burst <public> <count> <log> <names>
 //   soak-verify <public> <private> <logs> <started> <killed> <elapsed ms>
+//   grant-refresh <store> <lease s> <log> <name:item,...>  refreshes Salesforce grants through Test (GrantRefreshSoak.cs)
 static long Long(string value) => long.Parse(value, System.Globalization.CultureInfo.InvariantCulture);
 return args.Length == 0 ? Usage() : args[0] switch
 {
@@ -23,6 +24,7 @@ return args.Length == 0 ? Usage() : args[0] switch
     "soak-setup" => SoakWriters.Setup(args[1], args[2], (int)Long(args[3])),
     "soak-private" => SoakWriters.PrivateLoop(args[1], Long(args[2]), args[3], args[4].Split(',')),
     "soak-burst" => SoakWriters.Burst(args[1], (int)Long(args[2]), args[3], args[4].Split(',')),
+    "grant-refresh" => GrantRefreshSoak.Run(args[1], args[2], args[3], args[4]),
     "soak-verify" => SoakVerify.Run(args[1], args[2], args[3], Long(args[4]), Long(args[5]), Long(args[6])),
     _ => Run(args),
 };

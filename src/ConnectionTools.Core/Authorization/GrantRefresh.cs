@@ -38,7 +38,9 @@ namespace ConnectionTools.Authorization
                     break;
                 }
 
-                if (waited.Elapsed > lease)
+                // A claim seen when the wait began expires within one lease of it: waiting half a lease more lets this process
+                // take over the claim of a process that stopped, instead of giving up an instant before that claim expires.
+                if (waited.Elapsed.Ticks > lease.Ticks + (lease.Ticks / 2))
                 {
                     throw new ConnectionToolsException(
                         ErrorIds.AuthorizationRefreshInProgress,

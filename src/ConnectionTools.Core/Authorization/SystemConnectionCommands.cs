@@ -463,8 +463,12 @@ namespace ConnectionTools.Authorization
             var grant = Protect(node, after);
             node.Store.Write((db, tx) =>
             {
-                // A connection removed meanwhile has no grant any more, and must not get one back.
-                if (GrantRows.Find(db, tx, connection.Id) != null)
+                // A connection removed meanwhile has no grant any more, and must not get one back. This runs after the refresh
+                // claim is let go: when another process has since stored a newer refresh token (rotation), this older one
+                // must not replace it, or the next refresh presents a used-up token and the provider revokes the grant.
+                if (GrantRows.Find(db, tx, connection.Id) is { } stored
+                    && Unprotect(node, stored).RefreshToken is var current
+                    && (current == before.RefreshToken || current == after.RefreshToken))
                 {
                     GrantRows.Save(db, tx, connection.Id, grant, node.Clock());
                 }
