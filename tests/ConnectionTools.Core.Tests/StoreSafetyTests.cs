@@ -176,7 +176,7 @@ public sealed class StoreSafetyTests : IDisposable
 
             var write = Assert.Throws<ConnectionToolsException>(() => store.Create(new Connection { Id = Guid.NewGuid(), Name = "after", Type = ConnectionType.Private }, "t"));
             Assert.Equal(ErrorIds.StoreCorrupt, write.ErrorId);
-            Assert.Equal(ErrorIds.StoreCorrupt, Assert.Throws<ConnectionToolsException>(store.EnsureIntact).ErrorId);
+            Assert.Equal(ErrorIds.StoreCorrupt, Assert.Throws<ConnectionToolsException>(() => store.EnsureIntact()).ErrorId);
         }
 
         SqliteConnection.ClearAllPools();

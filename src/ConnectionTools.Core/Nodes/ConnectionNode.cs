@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using System.Net.Http;
 using System.Threading;
 using System.Threading.Tasks;
@@ -123,18 +122,7 @@ namespace ConnectionTools.Nodes
         /// </summary>
         public NodeInfo Describe(bool checkIntegrity = false)
         {
-            string? integrity = null;
-            if (checkIntegrity)
-            {
-                var findings = Store.Check(full: true);
-                if (!ConnectionStore.IsIntact(findings))
-                {
-                    throw StoreFile.Corrupt(Store.Path, null, $"{findings.Count} problem(s) in an integrity check, the first: " + string.Join("; ", findings.Take(5)));
-                }
-
-                integrity = findings[0];
-            }
-
+            var integrity = checkIntegrity ? Store.EnsureIntact(full: true) : null;
             var counts = Store.CountByStatus();
             int Count(ConnectionStatus status) => counts.TryGetValue(status, out var n) ? n : 0;
             return new NodeInfo

@@ -420,14 +420,19 @@ namespace ConnectionTools.Storage
             return (IReadOnlyList<string>)lines;
         });
 
-        /// <summary>Runs PRAGMA quick_check and refuses a damaged store with <see cref="ErrorIds.StoreCorrupt"/>, naming what SQLite found.</summary>
-        public void EnsureIntact()
+        /// <summary>
+        /// Runs <see cref="Check(bool)"/> and refuses a damaged store with <see cref="ErrorIds.StoreCorrupt"/>, naming what SQLite
+        /// found; returns SQLite's "ok" otherwise.
+        /// </summary>
+        public string EnsureIntact(bool full = false)
         {
-            var findings = Check(full: false);
+            var findings = Check(full);
             if (!IsIntact(findings))
             {
-                throw StoreFile.Corrupt(Path, null, $"{findings.Count} problem(s) in a quick check, the first: " + string.Join("; ", findings.Take(5)));
+                throw StoreFile.Corrupt(Path, null, $"{findings.Count} problem(s) in {(full ? "an integrity" : "a quick")} check, the first: " + string.Join("; ", findings.Take(5)));
             }
+
+            return findings[0];
         }
 
         /// <summary>Whether the findings of <see cref="Check(bool)"/> are SQLite's single "ok".</summary>
