@@ -408,6 +408,10 @@ function Invoke-PesterSuite {
         if ($exitCode -ne 0 -and $suite.Failed -eq 0) {
             $suite.Problem = "failed without a failed test: the Pester process exited with code $exitCode (see above)."
         }
+        elseif ($suite.Passed + $suite.Failed -eq 0) {
+            # A suite that ran nothing is a skipped suite in disguise: CI must not pass on it.
+            $suite.Problem = "ran no test: every test was skipped or none was found under $testsPath."
+        }
     }
     catch {
         $suite.Problem = "did not run: $($_.Exception.Message)"
