@@ -294,6 +294,22 @@ try { Get-Connection | Out-Null; 'listed' } catch { `$_.FullyQualifiedErrorId.Sp
     }
 
     Context 'Parallel runspaces of one session share its store with other processes' {
+        It 'a runspace that ForEach-Object -Parallel reuses starts afresh, not on the store an earlier script block chose' -Skip:($PSVersionTable.PSVersion.Major -lt 7) {
+            $null = Connect-ConnectionNode -StorePath $env:CONNECTIONTOOLS_STORE -Create
+            $chosen = New-SeededStore -Name 'reused-runspace' -Connection @(@{ Name = 'chosen'; Type = 'Private'; Status = 'Active' })
+            $manifest = $manifestPath
+            # One runspace at a time: the second script block runs in the runspace the first one used.
+            $seen = 1..2 | ForEach-Object -ThrottleLimit 1 -Parallel {
+                Import-Module -Name $using:manifest
+                if ($_ -eq 1) { $null = Connect-ConnectionNode -StorePath $using:chosen }
+                "$_ $((Get-ConnectionNode).StoreSource) $([runspace]::DefaultRunspace.InstanceId)"
+            }
+            $first, $second = @($seen)
+            $first.Split(' ')[2] | Should -Be $second.Split(' ')[2] -Because 'the runspace is reused (what this test is about)'
+            $first.Split(' ')[1] | Should -Be 'Session'
+            $second.Split(' ')[1] | Should -Be 'Environment' -Because 'a reused runspace starts from CONNECTIONTOOLS_STORE, as a new one does'
+        }
+
         It 'ForEach-Object -Parallel and this session change one store, and a fresh process sees every change' -Skip:($PSVersionTable.PSVersion.Major -lt 7) {
             $store = New-SeededStore -Name 'parallel' -Connection @(1..4 | ForEach-Object { @{ Name = "p$_"; Type = 'Private'; Status = 'Active' } })
             $manifest = $manifestPath

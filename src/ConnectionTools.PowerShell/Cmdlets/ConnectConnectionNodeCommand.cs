@@ -24,7 +24,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         {
             // Resolved against the PowerShell location, which is not the process's working directory.
             var path = StorePath is null ? null : SessionState.Path.GetUnresolvedProviderPathFromPSPath(StorePath);
-            Run(() => WriteObject(Noticed(NodeSessions.Connect(path, Create)).Describe()));
+            Run(() => WriteObject(Noticed(NodeSessions.Connect(path, Create, SessionState)).Describe()));
         }
     }
 }

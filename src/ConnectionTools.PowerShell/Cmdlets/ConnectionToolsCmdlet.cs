@@ -24,7 +24,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         internal IHostContext HostContext => _host ??= new CmdletHost(this, _cancellation.Token);
 
         /// <summary>Runs one call into Core against this session's node.</summary>
-        internal void Run(Action<ConnectionNode> work) => Run(() => work(Noticed(NodeSessions.Current())));
+        internal void Run(Action<ConnectionNode> work) => Run(() => work(Noticed(NodeSessions.Current(SessionState))));
 
         /// <summary>Says once, on the host, that opening the node created its store and where (the per-user default on first use).</summary>
         internal ConnectionNode Noticed(ConnectionNode node)

@@ -1,4 +1,5 @@
 using System;
+using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
 using ConnectionTools.Errors;
@@ -14,16 +15,20 @@ namespace ConnectionTools.PowerShell.Host
     /// </summary>
     internal static class NodeSessions
     {
-        private static readonly ConditionalWeakTable<object, Session> Sessions = new ConditionalWeakTable<object, Session>();
+        private static readonly ConditionalWeakTable<object, Slot> Sessions = new ConditionalWeakTable<object, Slot>();
         private static readonly object NoRunspace = new object();
+
+        /// <summary>Set in a runspace's global scope when this module first serves it (see SessionOfThisRunspace).</summary>
+        private const string MarkerVariable = "global:ConnectionToolsRunspaceSession";
 
         /// <summary>
         /// The node for the current runspace: the one chosen with Connect-ConnectionNode, else CONNECTIONTOOLS_STORE, else the
         /// default. After a failed Connect-ConnectionNode there is none until a connect succeeds: never a silent fallback.
         /// </summary>
-        public static ConnectionNode Current()
+        /// <param name="state">The calling cmdlet's session state, through which a reused runspace is recognised; null from a completer.</param>
+        public static ConnectionNode Current(SessionState? state = null)
         {
-            var session = SessionOfThisRunspace();
+            var session = SessionOfThisRunspace(state);
             lock (session)
             {
                 if (session.FailedConnect is { } failed)
@@ -47,9 +52,9 @@ namespace ConnectionTools.PowerShell.Host
         /// Opens the store and makes it this runspace's. When it cannot be opened, the runspace is left with no store: later
         /// commands name the path that failed instead of quietly using the previous store or the default one.
         /// </summary>
-        public static ConnectionNode Connect(string? storePath, bool create = false)
+        public static ConnectionNode Connect(string? storePath, bool create, SessionState state)
         {
-            var session = SessionOfThisRunspace();
+            var session = SessionOfThisRunspace(state);
             lock (session)
             {
                 ConnectionNode node;
@@ -93,27 +98,59 @@ namespace ConnectionTools.PowerShell.Host
             failed.Path,
             $"Fix the store, or connect to another with Connect-ConnectionNode -StorePath <path> (without -StorePath: {StoreLocation.EnvironmentVariable} or the per-user default).");
 
-        private static Session SessionOfThisRunspace()
+        private static Session SessionOfThisRunspace(SessionState? state)
         {
             var runspace = Runspace.DefaultRunspace;
             if (runspace is null)
             {
-                return Sessions.GetValue(NoRunspace, _ => new Session());
+                return Sessions.GetValue(NoRunspace, _ => new Slot()).Session;
             }
 
-            return Sessions.GetValue(runspace, key =>
+            var slot = Sessions.GetValue(runspace, key =>
             {
-                var session = new Session();
+                var created = new Slot();
                 // ForEach-Object -Parallel and thread jobs close their runspaces when done: let go of the store with them.
                 ((Runspace)key).StateChanged += (_, e) =>
                 {
                     if (e.RunspaceStateInfo.State == RunspaceState.Closed || e.RunspaceStateInfo.State == RunspaceState.Broken)
                     {
-                        session.Release();
+                        created.Session.Release();
                     }
                 };
-                return session;
+                return created;
             });
+
+            lock (slot)
+            {
+                if (state != null)
+                {
+                    // ForEach-Object -Parallel reuses a runspace for later script blocks after resetting its variables, but not this
+                    // table: a global variable the reset clears tells a reused runspace, which starts afresh as a new one would.
+                    var marker = state.PSVariable.GetValue(MarkerVariable) as string;
+                    if (slot.Marker != null && !string.Equals(marker, slot.Marker, StringComparison.Ordinal))
+                    {
+                        slot.Session.Release();
+                        slot.Session = new Session();
+                        slot.Marker = null;
+                    }
+
+                    if (slot.Marker is null)
+                    {
+                        slot.Marker = Guid.NewGuid().ToString("N");
+                        state.PSVariable.Set(MarkerVariable, slot.Marker);
+                    }
+                }
+
+                return slot.Session;
+            }
+        }
+
+        /// <summary>One runspace's session, replaced when the runspace is reset for reuse.</summary>
+        private sealed class Slot
+        {
+            public Session Session { get; set; } = new Session();
+
+            public string? Marker { get; set; }
         }
 
         private sealed class FailedConnect
