@@ -8,6 +8,7 @@ using Microsoft.Data.Sqlite;
 namespace ConnectionTools.Core.Tests;
 
 /// <summary>The public side of a private connection: node URL, New-PrivateConnection and Get-InvitationCode, through the host seam.</summary>
+[Collection(ProcessWidePools.Name)]
 public sealed class InvitationCommandsTests : IDisposable
 {
     private readonly TestStore _store = new();

@@ -4,6 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace ConnectionTools.Core.Tests;
 
 /// <summary>Real separate processes against one store file: contention and a writer killed mid-change.</summary>
+[Collection(ProcessWidePools.Name)]
 public sealed class MultiProcessTests : IDisposable
 {
     private readonly TestStore _store = new();

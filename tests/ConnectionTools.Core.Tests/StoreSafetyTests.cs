@@ -13,6 +13,7 @@ namespace ConnectionTools.Core.Tests;
 /// One store shared by several users in a process and by other processes: nothing but SQLite touches the file, damaged and
 /// foreign files are named for what they are and left unchanged, and no command writes over a store.
 /// </summary>
+[Collection(ProcessWidePools.Name)]
 public sealed class StoreSafetyTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "ct-safety-" + Guid.NewGuid().ToString("N"));

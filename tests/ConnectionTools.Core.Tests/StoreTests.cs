@@ -7,6 +7,7 @@ using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Core.Tests;
 
+[Collection(ProcessWidePools.Name)]
 public sealed class StoreTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "ct-store-" + Guid.NewGuid().ToString("N"));

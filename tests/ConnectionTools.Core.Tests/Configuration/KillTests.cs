@@ -7,6 +7,7 @@ using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Core.Tests.Configuration;
 
+[Collection(ProcessWidePools.Name)]
 public sealed class KillTests : IDisposable
 {
     private readonly TestStore _store = new();
