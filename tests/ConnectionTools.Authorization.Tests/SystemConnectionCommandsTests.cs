@@ -50,7 +50,7 @@ public sealed class SystemConnectionCommandsTests : IDisposable
         Assert.Equal(AuthorizationFlow.ClientSecret, created.AuthorizationFlow);
         Assert.Equal(EnvironmentType.Public, created.EnvironmentType);
         Assert.Equal("app:11111111-1111-1111-1111-111111111111", created.AuthorizedAs);
-        Assert.Equal(new Uri("https://contoso.crm.dynamics.com/"), created.InstanceUrl);
+        Assert.Equal("https://contoso.crm.dynamics.com/", created.InstanceUrl);
         Assert.Equal(created, _store.Get("crm"));
         _store.Node.Dispose();
         foreach (var file in Directory.GetFiles(_store.Folder))

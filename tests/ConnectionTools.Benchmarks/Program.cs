@@ -97,7 +97,7 @@ static void Seed(ConnectionStore store, int count)
     for (var i = 0; i < count; i++)
     {
         var created = store.Create(new Connection { Id = Guid.NewGuid(), Name = $"conn-{i:00000}", Type = (ConnectionType)(i % 4), Status = ConnectionStatus.Pending, Description = "benchmark" }, "bench");
-        store.Change(created.Id, LifecycleAction.Accept, c => c with { Status = ConnectionStatus.Active }, "bench");
+        store.Change(created.Id, LifecycleAction.Accept, c => c.With(c => { c.Status = ConnectionStatus.Active; }), "bench");
     }
 
     Console.WriteLine($"Seeded {count:N0} connections in {clock.Elapsed.TotalSeconds:0.0} s");

@@ -60,7 +60,7 @@ public sealed class StoreSafetyTests : IDisposable
         using var second = ConnectionStore.Open(path);
 
         await RunTestProcess("seed", path, "other", "Private", "Active");
-        first.Change(crm.Id, LifecycleAction.Suspend, c => c with { Status = ConnectionStatus.Paused }, "tester");
+        first.Change(crm.Id, LifecycleAction.Suspend, c => c.With(c => { c.Status = ConnectionStatus.Paused; }), "tester");
 
         Assert.Equal($"Paused {crm.Version + 1}", await RunTestProcess("status", path, "crm"));
         if (OperatingSystem.IsLinux())

@@ -182,8 +182,8 @@ public sealed class StoreTests : IDisposable
     {
         using var store = ConnectionStore.Open(PathOf("rt.db"));
         var created = store.Create(new Connection { Id = Guid.NewGuid(), Name = "Ünïcode 'name'", Description = "line1\nline2 \"quoted\"", Type = ConnectionType.SalesforceSandbox, Status = ConnectionStatus.Pending }, "me");
-        var changed = store.Change(created.Id, LifecycleAction.Accept, c => c with { Status = ConnectionStatus.Active }, "you").After;
-        var inactive = store.Change(created.Id, LifecycleAction.Deactivate, c => c with { Status = ConnectionStatus.Inactive, InactiveReason = InactiveReason.OrgChanged }, "system").After;
+        var changed = store.Change(created.Id, LifecycleAction.Accept, c => c.With(c => { c.Status = ConnectionStatus.Active; }), "you").After;
+        var inactive = store.Change(created.Id, LifecycleAction.Deactivate, c => c.With(c => { c.Status = ConnectionStatus.Inactive; c.InactiveReason = InactiveReason.OrgChanged; }), "system").After;
 
         Assert.Equal(inactive, store.Find(created.Id));
         Assert.Equal(("me", "you", "system"), (created.CreatedBy, changed.ModifiedBy, inactive.ModifiedBy));

@@ -95,7 +95,7 @@ static int Churn(ConnectionStore store, string name, int count)
         // Decide from a read outside the transaction, as the cmdlets do; another process may get there first,
         // and then the change is a no-op inside the transaction rather than a lost update.
         var action = store.Find(id)!.Status == ConnectionStatus.Active ? LifecycleAction.Suspend : LifecycleAction.Resume;
-        var outcome = store.Change(id, action, c => Lifecycle.Decide(c, action) is { } to ? c with { Status = to } : null, $"churn-{Environment.ProcessId}");
+        var outcome = store.Change(id, action, c => Lifecycle.Decide(c, action) is { } to ? c.With(c => { c.Status = to; }) : null, $"churn-{Environment.ProcessId}");
         if (outcome.Changed)
         {
             changes++;

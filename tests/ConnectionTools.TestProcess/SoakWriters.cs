@@ -114,7 +114,7 @@ internal static class SoakWriters
         {
             var current = store.FindByName(name) ?? throw new InvalidOperationException($"no connection '{name}'");
             var action = current.Status == ConnectionStatus.Active ? LifecycleAction.Suspend : LifecycleAction.Resume;
-            var outcome = store.Change(current.Id, action, c => Lifecycle.Decide(c, action) is { } to ? c with { Status = to } : null, actor);
+            var outcome = store.Change(current.Id, action, c => Lifecycle.Decide(c, action) is { } to ? c.With(c => { c.Status = to; }) : null, actor);
             if (outcome.Changed)
             {
                 Write(log, kind, actor, name, outcome.After.Version.ToString(CultureInfo.InvariantCulture));

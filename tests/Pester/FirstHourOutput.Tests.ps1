@@ -114,8 +114,7 @@ Describe 'The first hour: output that reads like PowerShell' {
             @($members | Where-Object { $_.MemberType -eq 'Property' -and $_.Definition -match 'set;' }).Name | Should -BeNullOrEmpty
         }
 
-        # Skipped until Connection (a C# record used with `with` throughout Core) becomes a read-only class: see the branch report.
-        It 'Connection has read-only properties, no <Clone>$, and string URLs' -Skip {
+        It 'Connection has read-only properties, no <Clone>$, and string URLs' {
             $members = Get-Connection -Name 'crm-eu' | Get-Member
             $members.Name | Should -Not -Contain '<Clone>$'
             @($members | Where-Object { $_.MemberType -eq 'Property' -and $_.Definition -match 'set;' }).Name | Should -BeNullOrEmpty
@@ -124,8 +123,8 @@ Describe 'The first hour: output that reads like PowerShell' {
             (Get-Connection -Name 'crm-eu').PSObject.Properties['PeerUrl'].TypeNameOfValue | Should -Be 'System.String'
         }
 
-        It 'declares only output types whose public properties cannot be set (Connection aside, see above)' {
-            $types = Get-Command -Module ConnectionTools | ForEach-Object { $_.OutputType.Type } | Where-Object { $_ -and $_.Namespace -like 'ConnectionTools*' -and $_.Name -ne 'Connection' } | Sort-Object FullName -Unique
+        It 'declares only output types whose public properties cannot be set' {
+            $types = Get-Command -Module ConnectionTools | ForEach-Object { $_.OutputType.Type } | Where-Object { $_ -and $_.Namespace -like 'ConnectionTools*' } | Sort-Object FullName -Unique
             $types | Should -Not -BeNullOrEmpty
             $settable = foreach ($type in $types) {
                 foreach ($property in $type.GetProperties()) {

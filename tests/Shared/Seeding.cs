@@ -19,11 +19,11 @@ internal static class Seeding
         };
         foreach (var action in path)
         {
-            connection = store.Change(connection.Id, action, c => c with
+            connection = store.Change(connection.Id, action, c => c.With(c =>
             {
-                Status = Lifecycle.Decide(c, action)!.Value,
-                InactiveReason = action == LifecycleAction.Deactivate ? reason : null,
-            }, actor).After;
+                c.Status = Lifecycle.Decide(c, action)!.Value;
+                c.InactiveReason = action == LifecycleAction.Deactivate ? reason : null;
+            }), actor).After;
         }
 
         return connection;

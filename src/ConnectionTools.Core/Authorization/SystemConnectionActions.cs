@@ -42,7 +42,7 @@ namespace ConnectionTools.Authorization
             });
             _node.Store.Scan(new ConnectionFilter { Types = SystemConnectionTypes.All }, connection =>
             {
-                if (connection.InstanceUrl is null || !grants.TryGetValue(connection.Id, out var protectedGrant))
+                if (connection.InstanceUri is null || !grants.TryGetValue(connection.Id, out var protectedGrant))
                 {
                     return;
                 }
@@ -50,7 +50,7 @@ namespace ConnectionTools.Authorization
                 var grant = SystemConnectionCommands.Unprotect(_node, protectedGrant);
                 settings[connection.Id] = new SystemConnectionSettings
                 {
-                    InstanceUrl = connection.InstanceUrl,
+                    InstanceUrl = connection.InstanceUri,
                     EnvironmentType = connection.EnvironmentType ?? EnvironmentType.Public,
                     RetrievalInterval = connection.RetrievalInterval ?? JobRows.DefaultInterval,
                     Flow = grant.Flow,

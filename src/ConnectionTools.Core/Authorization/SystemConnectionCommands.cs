@@ -149,7 +149,7 @@ namespace ConnectionTools.Authorization
                     Description = description ?? previous?.Description ?? "",
                     Type = type,
                     Status = ConnectionStatus.Active,
-                    InstanceUrl = instance,
+                    InstanceUri = instance,
                     EnvironmentType = environment,
                     OrganizationId = outcome.OrganizationId,
                     AuthorizedAs = outcome.AuthorizedAs,
@@ -398,15 +398,15 @@ namespace ConnectionTools.Authorization
                         throw NotAuthorizable(latest);
                     }
 
-                    return latest with
+                    return latest.With(c =>
                     {
-                        Status = latest.Status == ConnectionStatus.Inactive ? ConnectionStatus.Active : latest.Status,
-                        InactiveReason = null,
-                        OrganizationId = outcome.OrganizationId,
-                        AuthorizedAs = outcome.AuthorizedAs,
-                        AuthorizedAt = now,
-                        AuthorizationFlow = flow,
-                    };
+                        c.Status = latest.Status == ConnectionStatus.Inactive ? ConnectionStatus.Active : latest.Status;
+                        c.InactiveReason = null;
+                        c.OrganizationId = outcome.OrganizationId;
+                        c.AuthorizedAs = outcome.AuthorizedAs;
+                        c.AuthorizedAt = now;
+                        c.AuthorizationFlow = flow;
+                    });
                 },
                 _node.ActorName,
                 (db, tx, after) =>
@@ -442,7 +442,7 @@ namespace ConnectionTools.Authorization
 
                     return latest.Status == ConnectionStatus.Inactive && latest.InactiveReason == reason
                         ? null
-                        : latest with { Status = ConnectionStatus.Inactive, InactiveReason = reason };
+                        : latest.With(c => { c.Status = ConnectionStatus.Inactive; c.InactiveReason = reason; });
                 },
                 node.ActorName,
                 alsoWrite: null,
@@ -718,7 +718,7 @@ namespace ConnectionTools.Authorization
         internal static SystemTarget TargetOf(Connection connection) => new SystemTarget(
             connection.Type,
             connection.EnvironmentType ?? EnvironmentType.Public,
-            connection.InstanceUrl ?? throw new ConnectionToolsException(ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no instance URL.", connection.Name, "Remove it and create it again with New-Connection."));
+            connection.InstanceUri ?? throw new ConnectionToolsException(ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no instance URL.", connection.Name, "Remove it and create it again with New-Connection."));
 
         private GrantMaterial ReadGrant(Connection connection) => ReadGrantOrNull(connection) ?? throw new ConnectionToolsException(
             ErrorIds.AuthorizationNoGrant,

@@ -5,85 +5,119 @@ using ConnectionTools.Invitations;
 namespace ConnectionTools.Connections
 {
     /// <summary>
-    /// A connection as stored on this node. Instances are immutable snapshots: a change produces a new one with a higher <see cref="Version"/>.
+    /// A connection as stored on this node. Instances are snapshots, read-only to PowerShell: a change produces a new one with a higher
+    /// <see cref="Version"/> (<see cref="With"/>). A class rather than a record, so Get-Member shows no <c>&lt;Clone&gt;$</c> and no setters.
     /// </summary>
-    public sealed record Connection
+    public sealed class Connection : IEquatable<Connection>
     {
-        public Guid Id { get; init; }
+        public Guid Id { get; internal set; }
 
         /// <summary>Unique on the node among connections that are not removed, compared without regard to case.</summary>
-        public string Name { get; init; } = "";
+        public string Name { get; internal set; } = "";
 
-        public string Description { get; init; } = "";
+        public string Description { get; internal set; } = "";
 
-        public ConnectionType Type { get; init; }
+        public ConnectionType Type { get; internal set; }
 
-        public ConnectionStatus Status { get; init; }
+        public ConnectionStatus Status { get; internal set; }
 
         /// <summary>Set only while <see cref="Status"/> is Inactive.</summary>
-        public InactiveReason? InactiveReason { get; init; }
+        public InactiveReason? InactiveReason { get; internal set; }
 
-        public DateTimeOffset CreatedAt { get; init; }
+        public DateTimeOffset CreatedAt { get; internal set; }
 
-        public string CreatedBy { get; init; } = "";
+        public string CreatedBy { get; internal set; } = "";
 
-        public DateTimeOffset ModifiedAt { get; init; }
+        public DateTimeOffset ModifiedAt { get; internal set; }
 
-        public string ModifiedBy { get; init; } = "";
+        public string ModifiedBy { get; internal set; } = "";
 
-        public DateTimeOffset? RemovedAt { get; init; }
+        public DateTimeOffset? RemovedAt { get; internal set; }
 
         /// <summary>Private connections: Basic (generated, read-only sync rules) or Script (editable). Upgrades one way.</summary>
-        public PrivateConnectionMode? Mode { get; init; }
+        public PrivateConnectionMode? Mode { get; internal set; }
 
         /// <summary>Private connections: whether this node is the public or the private side.</summary>
-        public PrivateConnectionSide? Side { get; init; }
+        public PrivateConnectionSide? Side { get; internal set; }
 
-        public string? LocalInstanceName { get; init; }
+        public string? LocalInstanceName { get; internal set; }
 
         /// <summary>The other side's instance name; unknown (null) until the invitation is accepted.</summary>
-        public string? RemoteInstanceName { get; init; }
+        public string? RemoteInstanceName { get; internal set; }
 
-        public Guid? PeerNodeId { get; init; }
+        public Guid? PeerNodeId { get; internal set; }
 
-        public string? PeerNodeVersion { get; init; }
+        public string? PeerNodeVersion { get; internal set; }
 
         /// <summary>On the private side: the public node's URL, where every request goes.</summary>
-        public Uri? PeerUrl { get; init; }
+        public string? PeerUrl => PeerUri?.AbsoluteUri;
+
+        internal Uri? PeerUri { get; set; }
 
         /// <summary>The other side's status as of the last exchange.</summary>
-        public ConnectionStatus? PeerStatus { get; init; }
+        public ConnectionStatus? PeerStatus { get; internal set; }
 
-        public DateTimeOffset? LastExchangeAt { get; init; }
+        public DateTimeOffset? LastExchangeAt { get; internal set; }
 
         /// <summary>On the public side, while Pending: when the current invitation code expires.</summary>
-        public DateTimeOffset? InvitationExpiresAt { get; init; }
+        public DateTimeOffset? InvitationExpiresAt { get; internal set; }
 
         /// <summary>System connections: the org's My Domain or the Dataverse environment URL.</summary>
-        public Uri? InstanceUrl { get; init; }
+        public string? InstanceUrl => InstanceUri?.AbsoluteUri;
+
+        internal Uri? InstanceUri { get; set; }
 
         /// <summary>Dynamics 365 connections: the Microsoft cloud.</summary>
-        public EnvironmentType? EnvironmentType { get; init; }
+        public EnvironmentType? EnvironmentType { get; internal set; }
 
         /// <summary>
         /// System connections: the Salesforce Org ID or Dataverse OrganizationId the connection is pinned to. One live connection per org;
         /// a re-authorization that reaches another org is refused unless -AcceptNewOrganizationId.
         /// </summary>
-        public string? OrganizationId { get; init; }
+        public string? OrganizationId { get; internal set; }
 
         /// <summary>Who the grant acts on behalf of: the user, or app:&lt;client id&gt; for client credentials.</summary>
-        public string? AuthorizedAs { get; init; }
+        public string? AuthorizedAs { get; internal set; }
 
-        public DateTimeOffset? AuthorizedAt { get; init; }
+        public DateTimeOffset? AuthorizedAt { get; internal set; }
 
-        public AuthorizationFlow? AuthorizationFlow { get; init; }
+        public AuthorizationFlow? AuthorizationFlow { get; internal set; }
 
         /// <summary>System connections: how often the retrieval job runs (5 minutes unless set).</summary>
-        public TimeSpan? RetrievalInterval { get; init; }
+        public TimeSpan? RetrievalInterval { get; internal set; }
 
         /// <summary>The optimistic concurrency version: 1 when created, one more for every change.</summary>
-        public long Version { get; init; }
+        public long Version { get; internal set; }
 
         public override string ToString() => Name;
+
+        /// <summary>A copy with <paramref name="change"/> applied; this snapshot stays as it was.</summary>
+        internal Connection With(Action<Connection> change)
+        {
+            var copy = (Connection)MemberwiseClone();
+            change(copy);
+            return copy;
+        }
+
+        // Value equality, as the record had: the store compares a proposed change with the stored row to skip writes that change nothing.
+        public bool Equals(Connection? other) =>
+            other is not null && (ReferenceEquals(this, other) ||
+            (Id == other.Id && Name == other.Name && Description == other.Description && Type == other.Type && Status == other.Status &&
+             InactiveReason == other.InactiveReason && CreatedAt == other.CreatedAt && CreatedBy == other.CreatedBy &&
+             ModifiedAt == other.ModifiedAt && ModifiedBy == other.ModifiedBy && RemovedAt == other.RemovedAt && Mode == other.Mode &&
+             Side == other.Side && LocalInstanceName == other.LocalInstanceName && RemoteInstanceName == other.RemoteInstanceName &&
+             PeerNodeId == other.PeerNodeId && PeerNodeVersion == other.PeerNodeVersion && Equals(PeerUri, other.PeerUri) &&
+             PeerStatus == other.PeerStatus && LastExchangeAt == other.LastExchangeAt && InvitationExpiresAt == other.InvitationExpiresAt &&
+             Equals(InstanceUri, other.InstanceUri) && EnvironmentType == other.EnvironmentType && OrganizationId == other.OrganizationId &&
+             AuthorizedAs == other.AuthorizedAs && AuthorizedAt == other.AuthorizedAt && AuthorizationFlow == other.AuthorizationFlow &&
+             RetrievalInterval == other.RetrievalInterval && Version == other.Version));
+
+        public override bool Equals(object? obj) => Equals(obj as Connection);
+
+        public override int GetHashCode() => Id.GetHashCode() ^ Version.GetHashCode();
+
+        public static bool operator ==(Connection? left, Connection? right) => left is null ? right is null : left.Equals(right);
+
+        public static bool operator !=(Connection? left, Connection? right) => !(left == right);
     }
 }

@@ -108,7 +108,7 @@ namespace ConnectionTools.Connections
             var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
             var mode = edit.Mode is null ? current.Mode : DecideMode(current, edit.Mode);
             var interval = edit.RetrievalInterval is null ? current.RetrievalInterval : DecideInterval(current, edit.RetrievalInterval.Value);
-            var proposed = current with { Name = newName, Description = description, Mode = mode, RetrievalInterval = interval };
+            var proposed = current.With(c => { c.Name = newName; c.Description = description; c.Mode = mode; c.RetrievalInterval = interval; });
             CheckVersion(target, current);
             if (!ConnectionNames.Same(newName, current.Name) && _node.Store.FindByName(newName) is { } taken)
             {
@@ -136,13 +136,13 @@ namespace ConnectionTools.Connections
                 latest =>
                 {
                     CheckVersion(target, latest);
-                    var next = latest with
+                    var next = latest.With(c =>
                     {
-                        Name = newName,
-                        Description = description,
-                        Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode),
-                        RetrievalInterval = edit.RetrievalInterval is null ? latest.RetrievalInterval : interval,
-                    };
+                        c.Name = newName;
+                        c.Description = description;
+                        c.Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode);
+                        c.RetrievalInterval = edit.RetrievalInterval is null ? latest.RetrievalInterval : interval;
+                    });
                     return next == latest ? null : next;
                 },
                 _node.ActorName);
@@ -276,13 +276,13 @@ namespace ConnectionTools.Connections
                     var to = Lifecycle.Decide(latest, action);
                     return to is null
                         ? null
-                        : latest with
+                        : latest.With(c =>
                         {
-                            Status = to.Value,
-                            InactiveReason = null,
-                            RemovedAt = to == ConnectionStatus.Removed ? now : latest.RemovedAt,
-                            InvitationExpiresAt = to == ConnectionStatus.Removed ? null : latest.InvitationExpiresAt,
-                        };
+                            c.Status = to.Value;
+                            c.InactiveReason = null;
+                            c.RemovedAt = to == ConnectionStatus.Removed ? now : latest.RemovedAt;
+                            c.InvitationExpiresAt = to == ConnectionStatus.Removed ? null : latest.InvitationExpiresAt;
+                        });
                 },
                 _node.ActorName,
                 (db, tx, after) =>

@@ -189,7 +189,7 @@ namespace ConnectionTools.Invitations
                 latest =>
                 {
                     EnsurePendingOnPublicSide(latest);
-                    return latest with { InvitationExpiresAt = expiresAt };
+                    return latest.With(c => { c.InvitationExpiresAt = expiresAt; });
                 },
                 _node.ActorName,
                 (db, tx, _) =>

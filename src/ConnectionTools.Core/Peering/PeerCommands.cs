@@ -98,7 +98,7 @@ namespace ConnectionTools.Peering
                     RemoteInstanceName = invitation.InitiatorInstanceName,
                     PeerNodeId = invitation.PublicNodeId,
                     PeerNodeVersion = invitation.PublicNodeVersion,
-                    PeerUrl = invitation.PublicNodeUrl,
+                    PeerUri = invitation.PublicNodeUrl,
                     PeerStatus = ConnectionStatus.Active,
                     LastExchangeAt = _node.Clock(),
                 },
@@ -126,7 +126,7 @@ namespace ConnectionTools.Peering
                 created = _node.Store.Change(
                     created.Id,
                     LifecycleAction.Edit,
-                    c => c with { PeerNodeVersion = response.Node.Version, RemoteInstanceName = response.Node.InstanceName },
+                    c => c.With(c => { c.PeerNodeVersion = response.Node.Version; c.RemoteInstanceName = response.Node.InstanceName; }),
                     _node.ActorName).After;
             }
 
@@ -178,7 +178,7 @@ namespace ConnectionTools.Peering
             try
             {
                 var answer = Wait(_client.ExchangeAsync(
-                    connection.PeerUrl!,
+                    connection.PeerUri!,
                     connection.Id,
                     () => PeerToken.Create(key, _node.Store.NodeId, connection.PeerNodeId!.Value, connection.Id, _node.Clock()),
                     new ExchangeMessage { Status = ownStatus.ToString() },
@@ -205,7 +205,7 @@ namespace ConnectionTools.Peering
             _host.WriteVerbose(outcome.Changed
                 ? $"'{connection.Name}': the public side is now {peerStatus} (was {outcome.Before.PeerStatus?.ToString() ?? "unknown"})."
                 : $"'{connection.Name}': the public side is still {peerStatus}.");
-            return outcome.After with { LastExchangeAt = now };
+            return outcome.After.With(c => { c.LastExchangeAt = now; });
         }
 
         private void WriteIf(bool passThru, Connection connection)

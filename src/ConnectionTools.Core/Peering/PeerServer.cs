@@ -52,15 +52,15 @@ namespace ConnectionTools.Peering
                         throw Refused(ErrorIds.InvitationConnectionRemoved, "The connection of this invitation code was removed on the public side, so the code no longer works.", "Ask the public side's admin for a new connection and code.");
                     }
 
-                    return current with
+                    return current.With(c =>
                     {
-                        Status = ConnectionStatus.Active,
-                        RemoteInstanceName = request.Node.InstanceName,
-                        PeerNodeId = peerNodeId,
-                        PeerNodeVersion = request.Node.Version,
-                        PeerStatus = ConnectionStatus.Active,
-                        InvitationExpiresAt = null,
-                    };
+                        c.Status = ConnectionStatus.Active;
+                        c.RemoteInstanceName = request.Node.InstanceName;
+                        c.PeerNodeId = peerNodeId;
+                        c.PeerNodeVersion = request.Node.Version;
+                        c.PeerStatus = ConnectionStatus.Active;
+                        c.InvitationExpiresAt = null;
+                    });
                 },
                 _node.ActorName,
                 (db, tx, after) =>

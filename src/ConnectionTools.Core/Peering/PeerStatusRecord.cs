@@ -11,7 +11,7 @@ namespace ConnectionTools.Peering
         public static ChangeOutcome Save(ConnectionNode node, Guid connectionId, ConnectionStatus peerStatus) => node.Store.Change(
             connectionId,
             LifecycleAction.Edit,
-            current => current.PeerStatus == peerStatus ? null : current with { PeerStatus = peerStatus },
+            current => current.PeerStatus == peerStatus ? null : current.With(c => { c.PeerStatus = peerStatus; }),
             node.ActorName);
     }
 }

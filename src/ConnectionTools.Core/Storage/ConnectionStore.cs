@@ -174,14 +174,14 @@ namespace ConnectionTools.Storage
             EnsureNameFree(db, tx, connection.Name, connection.Id);
             EnsureOrganizationFree(db, tx, connection.OrganizationId, connection.Id);
             var now = Now();
-            var created = connection with
+            var created = connection.With(c =>
             {
-                CreatedAt = now,
-                CreatedBy = actor,
-                ModifiedAt = now,
-                ModifiedBy = actor,
-                Version = 1,
-            };
+                c.CreatedAt = now;
+                c.CreatedBy = actor;
+                c.ModifiedAt = now;
+                c.ModifiedBy = actor;
+                c.Version = 1;
+            });
             Sql.Execute(
                 db,
                 tx,
@@ -234,7 +234,7 @@ namespace ConnectionTools.Storage
                 }
 
                 var now = Now();
-                var after = proposed with { Id = before.Id, Version = before.Version + 1, ModifiedAt = now, ModifiedBy = actor };
+                var after = proposed.With(c => { c.Id = before.Id; c.Version = before.Version + 1; c.ModifiedAt = now; c.ModifiedBy = actor; });
                 var parameters = RowParameters(after).Concat(new (string, object?)[] { ("$expected", before.Version) }).ToArray();
                 var updated = Sql.Execute(
                     db,
@@ -835,7 +835,7 @@ namespace ConnectionTools.Storage
             .Add("side", c.Side?.ToString())
             .Add("remoteInstanceName", c.RemoteInstanceName)
             .Add("peerStatus", c.PeerStatus?.ToString())
-            .Add("instanceUrl", c.InstanceUrl?.AbsoluteUri)
+            .Add("instanceUrl", c.InstanceUri?.AbsoluteUri)
             .Add("environmentType", c.EnvironmentType?.ToString())
             .Add("organizationId", c.OrganizationId)
             .Add("authorizedAs", c.AuthorizedAs)
@@ -864,11 +864,11 @@ namespace ConnectionTools.Storage
             ("$remote_instance", c.RemoteInstanceName),
             ("$peer_node_id", c.PeerNodeId is null ? null : FormatId(c.PeerNodeId.Value)),
             ("$peer_node_version", c.PeerNodeVersion),
-            ("$peer_url", c.PeerUrl?.AbsoluteUri),
+            ("$peer_url", c.PeerUri?.AbsoluteUri),
             ("$peer_status", c.PeerStatus?.ToString()),
             ("$last_exchange_at", c.LastExchangeAt?.ToUnixTimeMilliseconds()),
             ("$invitation_expires_at", c.InvitationExpiresAt?.ToUnixTimeMilliseconds()),
-            ("$instance_url", c.InstanceUrl?.AbsoluteUri),
+            ("$instance_url", c.InstanceUri?.AbsoluteUri),
             ("$environment_type", c.EnvironmentType?.ToString()),
             ("$organization_id", c.OrganizationId),
             ("$authorized_as", c.AuthorizedAs),
@@ -905,11 +905,11 @@ namespace ConnectionTools.Storage
                 RemoteInstanceName = Text(15),
                 PeerNodeId = Has(16) ? Guid.Parse(r.GetString(16)) : (Guid?)null,
                 PeerNodeVersion = Text(17),
-                PeerUrl = Has(18) ? new Uri(r.GetString(18)) : null,
+                PeerUri = Has(18) ? new Uri(r.GetString(18)) : null,
                 PeerStatus = Has(19) ? ParseStatus(r.GetString(19)) : (ConnectionStatus?)null,
                 LastExchangeAt = Time(20),
                 InvitationExpiresAt = Time(21),
-                InstanceUrl = Has(22) ? new Uri(r.GetString(22)) : null,
+                InstanceUri = Has(22) ? new Uri(r.GetString(22)) : null,
                 EnvironmentType = Has(23) ? EnumText<EnvironmentType>.Parse(r.GetString(23)) : (EnvironmentType?)null,
                 OrganizationId = Text(24),
                 AuthorizedAs = Text(25),

@@ -243,7 +243,7 @@ public sealed class ApplyTests : IDisposable
         var path = Write(Configuration);
         Invoke(path);
         var sf = _store.Get("sf-prod");
-        _store.Store.Change(sf.Id, LifecycleAction.Deactivate, c => c with { Status = ConnectionStatus.Inactive, InactiveReason = InactiveReason.Revoked }, "system");
+        _store.Store.Change(sf.Id, LifecycleAction.Deactivate, c => c.With(c => { c.Status = ConnectionStatus.Inactive; c.InactiveReason = InactiveReason.Revoked; }), "system");
 
         var result = Invoke(path).Single(r => r.Name == "sf-prod");
         Assert.Equal(PlanAction.Authorize, result.Action);
@@ -295,7 +295,7 @@ public sealed class ApplyTests : IDisposable
     {
         Invoke(Write(Configuration));
         _store.Add("side-less");
-        _store.Store.Create(new Connection { Id = Guid.NewGuid(), Name = "from-fabrikam", Type = ConnectionType.Private, Side = PrivateConnectionSide.Private, Status = ConnectionStatus.Paused, Mode = PrivateConnectionMode.Basic, LocalInstanceName = "contoso-private", PeerUrl = new Uri("https://fabrikam.example/") }, "tester");
+        _store.Store.Create(new Connection { Id = Guid.NewGuid(), Name = "from-fabrikam", Type = ConnectionType.Private, Side = PrivateConnectionSide.Private, Status = ConnectionStatus.Paused, Mode = PrivateConnectionMode.Basic, LocalInstanceName = "contoso-private", PeerUri = new Uri("https://fabrikam.example/") }, "tester");
         new ConnectionCommands(_store.Node, new RecordingHost()).Set(new[] { ConnectionTarget.ByName("partner-eu") }, new ConnectionEdit { Description = "Partner: \"EU\" #1\nsecond line" }, passThru: false);
 
         var host = new RecordingHost();

@@ -55,13 +55,13 @@ internal sealed class FakeSystemConnections : ISystemConnectionActions
         Calls.Add((declaration.Name, secrets));
         RefuseIfAsked(declaration.Name);
         Settings[current.Id] = SettingsOf(declaration);
-        return _store.Change(current.Id, LifecycleAction.Reauthorize, c => c with { Status = ConnectionStatus.Active, InactiveReason = null }, "tester").After;
+        return _store.Change(current.Id, LifecycleAction.Reauthorize, c => c.With(c => { c.Status = ConnectionStatus.Active; c.InactiveReason = null; }), "tester").After;
     }
 
     public Connection Update(Connection current, SystemConnectionDeclaration declaration, IHostContext host)
     {
         Settings[current.Id] = SettingsOf(declaration);
-        return declaration.Description is null ? current : _store.Change(current.Id, LifecycleAction.Edit, c => c with { Description = declaration.Description }, "tester").After;
+        return declaration.Description is null ? current : _store.Change(current.Id, LifecycleAction.Edit, c => c.With(c => { c.Description = declaration.Description; }), "tester").After;
     }
 
     private void RefuseIfAsked(string name)
