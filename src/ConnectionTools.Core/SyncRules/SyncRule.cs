@@ -29,4 +29,20 @@ namespace ConnectionTools.SyncRules
 
         public override string ToString() => $"{ConnectionName} {Direction} {Entity}";
     }
+
+    /// <summary>What Set-ConnectionSyncRule -Test shows: the sample a rule ran on and what it made of it (a replica, or the updated case).</summary>
+    public sealed class SyncRuleTestResult
+    {
+        public string ConnectionName { get; internal set; } = "";
+
+        public SyncDirection Direction { get; internal set; }
+
+        /// <summary>The case (outgoing) or the partner's replica (incoming) the rule ran on, as indented JSON.</summary>
+        public string Input { get; internal set; } = "";
+
+        /// <summary>The replica (outgoing) or the local case after the rule (incoming), as indented JSON.</summary>
+        public string Output { get; internal set; } = "";
+
+        public override string ToString() => Output;
+    }
 }

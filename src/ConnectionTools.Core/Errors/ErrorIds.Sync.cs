@@ -1,0 +1,18 @@
+namespace ConnectionTools.Errors
+{
+    /// <summary>Case sync: running sync rules.</summary>
+    public static partial class ErrorIds
+    {
+        /// <summary>A rule threw while it ran for one case (a JavaScript error): an error of that case, with the rule's line and column.</summary>
+        public const string SyncRuleFailed = "ConnectionTools.SyncRule.Failed";
+
+        /// <summary>A rule hit a sandbox limit (statements, time, memory, recursion) for one case.</summary>
+        public const string SyncRuleLimitExceeded = "ConnectionTools.SyncRule.LimitExceeded";
+
+        /// <summary>A rule left <c>replica</c> (outgoing) or <c>entity</c> (incoming) as something other than an object, or too large.</summary>
+        public const string SyncRuleInvalidResult = "ConnectionTools.SyncRule.InvalidResult";
+
+        /// <summary>The sample given to Set-ConnectionSyncRule -Test is not a JSON object.</summary>
+        public const string SyncRuleInvalidSample = "ConnectionTools.SyncRule.InvalidSample";
+    }
+}

@@ -1,0 +1,77 @@
+using System;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ConnectionTools.Connections;
+using ConnectionTools.Jobs.Retrieval;
+
+namespace ConnectionTools.SyncRules
+{
+    /// <summary>
+    /// What a rule sees as <c>entity</c>: one case in the same shape whichever system it came from, so that the Basic rules (and most
+    /// Script rules) work between Salesforce and Dynamics 365 alike. The system's own record stays reachable as <c>entity.fields</c>.
+    /// </summary>
+    public static class CaseEntities
+    {
+        /// <summary>A case to try rules on (Set-ConnectionSyncRule -Test): every field the Basic rules read, and one comment.</summary>
+        public const string Sample =
+            "{\"id\":\"5003000000D8cuIAAR\",\"key\":\"00001026\",\"summary\":\"Printer on floor 3 jams\"," +
+            "\"description\":\"The printer jams on every second page since Monday.\",\"status\":\"New\",\"priority\":\"High\"," +
+            "\"comments\":[{\"author\":\"Ada Admin\",\"body\":\"Replaced the drum; watching it.\",\"created\":\"2026-12-01T09:30:00Z\"}]," +
+            "\"fields\":{}}";
+
+        /// <summary>The entity of a case a retrieval job read from a Salesforce org (Case) or a Dataverse environment (incident).</summary>
+        public static string FromRecord(ConnectionType system, CaseRecord record)
+        {
+            if (record is null)
+            {
+                throw new ArgumentNullException(nameof(record));
+            }
+
+            var fields = JsonNode.Parse(record.Payload) as JsonObject ?? new JsonObject();
+            var entity = new JsonObject
+            {
+                ["id"] = record.Id,
+                ["key"] = record.CaseNumber,
+                ["summary"] = record.Subject,
+                ["description"] = Text(fields, system == ConnectionType.Dynamics365 ? "description" : "Description"),
+                ["status"] = record.Status,
+                ["priority"] = system == ConnectionType.Dynamics365
+                    ? Text(fields, "prioritycode@OData.Community.Display.V1.FormattedValue") ?? Text(fields, "prioritycode")
+                    : Text(fields, "Priority"),
+                ["comments"] = Comments(system, fields),
+                ["fields"] = fields.DeepClone(),
+            };
+            return entity.ToJsonString();
+        }
+
+        private static string? Text(JsonObject fields, string name) =>
+            fields.TryGetPropertyValue(name, out var value) && value is JsonValue scalar
+                ? scalar.GetValueKind() == JsonValueKind.String ? scalar.GetValue<string>() : scalar.ToJsonString()
+                : null;
+
+        // Salesforce returns a case's comments as a child relationship when the query asks for it (CaseComments.records).
+        private static JsonArray Comments(ConnectionType system, JsonObject fields)
+        {
+            var comments = new JsonArray();
+            if (system == ConnectionType.Dynamics365 || fields["CaseComments"] is not JsonObject relation || relation["records"] is not JsonArray records)
+            {
+                return comments;
+            }
+
+            foreach (var record in records)
+            {
+                if (record is JsonObject comment)
+                {
+                    comments.Add(new JsonObject
+                    {
+                        ["author"] = (comment["CreatedBy"] as JsonObject)?["Name"]?.GetValue<string>(),
+                        ["body"] = Text(comment, "CommentBody"),
+                        ["created"] = Text(comment, "CreatedDate"),
+                    });
+                }
+            }
+
+            return comments;
+        }
+    }
+}
