@@ -541,12 +541,13 @@ Describe 'README PowerShell blocks' {
                     $parts[6].Code | Should -Not -Match '\.txt' -Because 'the README ships no rule file, so the rule is inline'
                     $out = Invoke-Terminal -Terminal $terminal2 -Code $parts[6].Code
                     $out.Error | Should -BeNullOrEmpty
-                    # -PassThru writes the one rule that was changed.
+                    # -Test shows the replica the rule makes of the sample case; -PassThru writes the one rule that was changed.
+                    $out.Output | Should -Match ([regex]::Escape('"summary": "Printer on floor 3 jams"')) -Because $out.Output
                     $out.Output | Should -Match 'Outgoing' -Because $out.Output
                     $out.Output | Should -Not -Match 'Incoming' -Because 'only the changed rule is written'
                     $rules = (Invoke-Terminal -Terminal $terminal2 -Code 'Get-ConnectionSyncRule -Name crm-eu | Format-List Direction, Editable, Script').Output
                     $rules | Should -Match 'Editable\s+: True'
-                    $rules | Should -Match 'replica.subject = entity.subject'
+                    $rules | Should -Match 'replica.summary = entity.summary'
 
                     # Terminal 3 removes it; the public side learns it at once.
                     $out = Invoke-Terminal -Terminal $terminal3 -Code $parts[7].Code
