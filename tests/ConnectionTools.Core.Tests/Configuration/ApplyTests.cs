@@ -144,6 +144,7 @@ public sealed class ApplyTests : IDisposable
         var host = new RecordingHost();
         var second = Invoke(path, host: host);
 
+        Assert.Equal(3, second.Count);
         Assert.All(second, r => Assert.Equal(PlanAction.None, r.Action));
         Assert.All(second, r => Assert.Equal(ApplyOutcome.Unchanged, r.Outcome));
         Assert.All(second, r => Assert.Equal(r.StatusBefore, r.StatusAfter));
@@ -163,6 +164,7 @@ public sealed class ApplyTests : IDisposable
         var audit = _store.Store.AuditCount();
         var results = Invoke(path, proceed: false, host: host);
 
+        Assert.Equal(3, results.Count);
         Assert.All(results, r => Assert.Equal(ApplyOutcome.Skipped, r.Outcome));
         Assert.Equal(new[] { "Create", "Create, then Suspend", "Create" }, host.ShouldProcessCalls.Select(c => c.Action.Split(" [", StringSplitOptions.None)[0]));
         Assert.Contains(host.Verbose, v => v.Contains("3 Create", StringComparison.Ordinal));
@@ -219,9 +221,13 @@ public sealed class ApplyTests : IDisposable
     public void Test_reports_desired_and_actual_state_and_which_properties_differ()
     {
         var path = Write(Configuration);
-        Assert.All(Test(path), r => Assert.False(r.InDesiredState));
+        var before = Test(path);
+        Assert.Equal(3, before.Count);
+        Assert.All(before, r => Assert.False(r.InDesiredState));
         Invoke(path);
-        Assert.All(Test(path), r => Assert.True(r.InDesiredState, r.Name + ": " + string.Join(", ", r.DifferingProperties)));
+        var after = Test(path);
+        Assert.Equal(3, after.Count);
+        Assert.All(after, r => Assert.True(r.InDesiredState, r.Name + ": " + string.Join(", ", r.DifferingProperties)));
 
         // Drift made by hand: paused, described differently, and a new retrieval interval declared.
         new ConnectionCommands(_store.Node, new RecordingHost()).Suspend(new[] { ConnectionTarget.ByName("sf-prod") }, passThru: false);

@@ -63,6 +63,7 @@ public sealed class KillTests : IDisposable
         var audit = _store.Store.AuditCount();
         var third = new RecordingHost();
         new ConfigurationCommands(_store.Node, third).Invoke(path, prune: false);
+        Assert.Equal(1000, third.OutputOf<ConnectionApplyResult>().Count());
         Assert.All(third.OutputOf<ConnectionApplyResult>(), r => Assert.Equal(PlanAction.None, r.Action));
         Assert.Equal(audit, _store.Store.AuditCount());
     }

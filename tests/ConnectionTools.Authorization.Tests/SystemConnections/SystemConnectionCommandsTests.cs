@@ -201,6 +201,7 @@ public sealed class SystemConnectionCommandsTests : IDisposable
 
         _provider.RefuseRefresh = new ProviderRefusedException(InactiveReason.Revoked, "AADSTS50173");
         Commands.Test(_store.Store.List(new ConnectionFilter()).Select(ConnectionTarget.ByObject), new TestAuthorizationRequest());
+        Assert.Equal(20, _store.Store.List(new ConnectionFilter()).Count);
         Assert.All(_store.Store.List(new ConnectionFilter()), c => Assert.Equal(ConnectionStatus.Inactive, c.Status));
         var hooked = new List<Guid>();
         _store.Node.OnReauthorized.Add((db, tx, c) => hooked.Add(c.Id));

@@ -190,9 +190,8 @@ public sealed class PrivateConnectionFlowTests
         var publicAudit = nodes.Public.Store.AuditCount();
         foreach (var (code, errorId) in cases)
         {
-            var error = Record.Exception(() => nodes.PrivateSide().Accept(code, name: null, localInstanceName: null));
-            Assert.True(error is ConnectionToolsException, $"expected {errorId}, got {error?.GetType().Name ?? "no error"}");
-            Assert.Equal(errorId, ((ConnectionToolsException)error!).ErrorId);
+            var error = Assert.Throws<ConnectionToolsException>(() => nodes.PrivateSide().Accept(code, name: null, localInstanceName: null));
+            Assert.Equal(errorId, error.ErrorId);
         }
 
         Assert.Equal(publicAudit, nodes.Public.Store.AuditCount());
