@@ -11,9 +11,12 @@ public class StorageBoundaryTests
 {
     private const string StorageFolder = "ConnectionTools.Core/Storage/";
 
-    /// <summary>The provider's namespace, its types named bare (SqliteConnection, SqliteException...), its native binding, and ADO.NET commands run by hand.</summary>
+    /// <summary>
+    /// The provider's namespace, its types named bare (SqliteConnection, SqliteException...), its native binding, ADO.NET
+    /// commands run by hand, and SQL run through a store session (its Execute, Scalar, Command and Reusable).
+    /// </summary>
     private static readonly Regex SqliteUse = new(
-        @"Microsoft\.Data\.Sqlite|\bSqlite[A-Z]\w*|\bSQLitePCL\b|\.Execute(Reader|NonQuery|Scalar)\b",
+        @"Microsoft\.Data\.Sqlite|\bSqlite[A-Z]\w*|\bSQLitePCL\b|\.Execute(Reader|NonQuery|Scalar)\b|\.(Execute|Scalar|Command|Reusable)\(",
         RegexOptions.CultureInvariant);
 
     [Fact]
@@ -39,12 +42,18 @@ public class StorageBoundaryTests
             Write(root.FullName, "ConnectionTools.Core/Jobs/Runner.cs", "class Runner { void Run(Microsoft.Data.Sqlite.SqliteConnection db) { } }\n");
             Write(root.FullName, "ConnectionTools.Node/Host.cs", "class Host { object? Q(dynamic command) => command.ExecuteScalar(); }\n");
             Write(root.FullName, "ConnectionTools.PowerShell/Cmdlet.cs", "// SQLite checks the file; prose is fine.\nclass Cmdlet { }\n");
+            Write(root.FullName, "ConnectionTools.Core/Peering/Server.cs", "class Server {\n    void Touch(dynamic tx) => tx.Execute(\"UPDATE connections SET name = 'x';\");\n}\n");
             Write(root.FullName, "ConnectionTools.PowerShell/obj/Generated.cs", "using Microsoft.Data.Sqlite;\n");
 
             var violations = Violations(root.FullName);
 
             Assert.Equal(
-                new[] { ("ConnectionTools.Core/Jobs/Runner.cs", 1, "Microsoft.Data.Sqlite"), ("ConnectionTools.Node/Host.cs", 1, ".ExecuteScalar") },
+                new[]
+                {
+                    ("ConnectionTools.Core/Jobs/Runner.cs", 1, "Microsoft.Data.Sqlite"),
+                    ("ConnectionTools.Core/Peering/Server.cs", 2, ".Execute("),
+                    ("ConnectionTools.Node/Host.cs", 1, ".ExecuteScalar"),
+                },
                 violations.Select(v => (v.File, v.Line, v.Use)).ToArray());
         }
         finally

@@ -24,7 +24,7 @@ namespace ConnectionTools.Storage
             Transaction = transaction;
         }
 
-        internal SqliteConnection Connection { get; }
+        private SqliteConnection Connection { get; }
 
         /// <summary>The write transaction every command joins; null for a session that only reads.</summary>
         private protected SqliteTransaction? Transaction { get; }
