@@ -31,7 +31,7 @@ namespace ConnectionTools.Authorization
             var random = new Random(owner.GetHashCode());
             while (true)
             {
-                var claim = node.Store.Write((db, tx) => GrantRows.TryClaim(db, tx, connection.Id, owner, node.Clock(), lease));
+                var claim = node.Store.Write(tx => GrantRows.TryClaim(tx, connection.Id, owner, node.Clock(), lease));
                 if (claim.Claimed)
                 {
                     unanswered = claim.Unanswered;
@@ -75,7 +75,7 @@ namespace ConnectionTools.Authorization
                     GrantIssued = issued =>
                     {
                         var blob = SystemConnectionCommands.Protect(node, issued);
-                        node.Store.Write((db, tx) => GrantRows.SaveRefreshed(db, tx, connection.Id, blob, node.Clock()));
+                        node.Store.Write(tx => GrantRows.SaveRefreshed(tx, connection.Id, blob, node.Clock()));
                         answered = true;
                         context.GrantIssued?.Invoke(issued);
                     },
@@ -117,9 +117,9 @@ namespace ConnectionTools.Authorization
                 var known = answered;
                 try
                 {
-                    node.Store.Write((db, tx) =>
+                    node.Store.Write(tx =>
                     {
-                        GrantRows.ReleaseClaim(db, tx, connection.Id, owner, known);
+                        GrantRows.ReleaseClaim(tx, connection.Id, owner, known);
                         return 0;
                     });
                 }

@@ -26,20 +26,7 @@ namespace ConnectionTools.Authorization
         public IReadOnlyDictionary<Guid, SystemConnectionSettings> ReadSettings()
         {
             var settings = new Dictionary<Guid, SystemConnectionSettings>();
-            var grants = _node.Store.Read(db =>
-            {
-                var all = new Dictionary<Guid, byte[]>();
-                using (var command = Sql.Command(db, null, "SELECT connection_id, grant_protected FROM grants;"))
-                using (var reader = command.ExecuteReader())
-                {
-                    while (reader.Read())
-                    {
-                        all[Guid.Parse(reader.GetString(0))] = (byte[])reader.GetValue(1);
-                    }
-                }
-
-                return all;
-            });
+            var grants = _node.Store.Read(GrantRows.All);
             _node.Store.Scan(new ConnectionFilter { Types = SystemConnectionTypes.All }, connection =>
             {
                 if (connection.InstanceUri is null || !grants.TryGetValue(connection.Id, out var protectedGrant))

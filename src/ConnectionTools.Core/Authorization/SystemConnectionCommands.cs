@@ -161,10 +161,10 @@ namespace ConnectionTools.Authorization
                 Connection created;
                 try
                 {
-                    created = _node.Store.Create(connection, _node.ActorName, (db, tx) =>
+                    created = _node.Store.Create(connection, _node.ActorName, tx =>
                     {
-                        GrantRows.Save(db, tx, connection.Id, grant, now);
-                        JobRows.Create(db, tx, connection, now);
+                        GrantRows.Save(tx, connection.Id, grant, now);
+                        JobRows.Create(tx, connection, now);
                     });
                 }
                 catch (ConnectionToolsException)
@@ -409,15 +409,15 @@ namespace ConnectionTools.Authorization
                     });
                 },
                 _node.ActorName,
-                (db, tx, after) =>
+                (tx, after) =>
                 {
-                    GrantRows.Save(db, tx, after.Id, grant, now);
-                    GrantRows.ResetRefresh(db, tx, after.Id);
+                    GrantRows.Save(tx, after.Id, grant, now);
+                    GrantRows.ResetRefresh(tx, after.Id);
                     if (connection.Status == ConnectionStatus.Inactive && after.Status == ConnectionStatus.Active)
                     {
                         foreach (var hook in _node.OnReauthorized)
                         {
-                            hook(db, tx, after);
+                            hook(tx, after);
                         }
                     }
                 },
@@ -461,16 +461,16 @@ namespace ConnectionTools.Authorization
             }
 
             var grant = Protect(node, after);
-            node.Store.Write((db, tx) =>
+            node.Store.Write(tx =>
             {
                 // A connection removed meanwhile has no grant any more, and must not get one back. This runs after the refresh
                 // claim is let go: when another process has since stored a newer refresh token (rotation), this older one
                 // must not replace it, or the next refresh presents a used-up token and the provider revokes the grant.
-                if (GrantRows.Find(db, tx, connection.Id) is { } stored
+                if (GrantRows.Find(tx, connection.Id) is { } stored
                     && Unprotect(node, stored).RefreshToken is var current
                     && (current == before.RefreshToken || current == after.RefreshToken))
                 {
-                    GrantRows.Save(db, tx, connection.Id, grant, node.Clock());
+                    GrantRows.Save(tx, connection.Id, grant, node.Clock());
                 }
 
                 return 0;
@@ -731,7 +731,7 @@ namespace ConnectionTools.Authorization
 
         internal static GrantMaterial? ReadGrantOrNull(ConnectionNode node, Connection connection)
         {
-            var protectedGrant = node.Store.Read(db => GrantRows.Find(db, null, connection.Id));
+            var protectedGrant = node.Store.Read(db => GrantRows.Find(db, connection.Id));
             return protectedGrant is null ? null : Unprotect(node, protectedGrant);
         }
 

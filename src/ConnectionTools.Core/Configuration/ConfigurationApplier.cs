@@ -242,7 +242,7 @@ namespace ConnectionTools.Configuration
             var host = new CapturingHost(_host);
             var commands = new InvitationCommands(_node, host);
             var prepared = commands.Prepare(Request(d), PublicUrl());
-            var created = _node.Store.Write((db, tx) => commands.Insert(db, tx, prepared));
+            var created = _node.Store.Write(tx => commands.Insert(tx, prepared));
             var invitation = commands.Created(prepared, created);
             WriteCode(d, invitation);
             return invitation.Connection;
@@ -321,19 +321,19 @@ namespace ConnectionTools.Configuration
             }
 
             var at = _node.Clock();
-            var outcomes = _node.Store.Write((db, tx) =>
+            var outcomes = _node.Store.Write(tx =>
             {
                 // A busy store re-runs this whole transaction, so the outcomes start afresh each time. Each statement is
                 // compiled once for the batch.
-                using var statements = Sql.Cached(db);
+                using var statements = tx.KeepStatementsPrepared();
                 var written = new object[prepared.Count];
                 for (var i = 0; i < prepared.Count; i++)
                 {
                     tx.Save("connection");
                     try
                     {
-                        var created = commands.Insert(db, tx, prepared[i].Invitation);
-                        ManagedConnections.RecordIn(db, tx, configuration, created.Id, at);
+                        var created = commands.Insert(tx, prepared[i].Invitation);
+                        ManagedConnections.RecordIn(tx, configuration, created.Id, at);
                         tx.Release("connection");
                         written[i] = created;
                     }

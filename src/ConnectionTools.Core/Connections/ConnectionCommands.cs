@@ -285,16 +285,16 @@ namespace ConnectionTools.Connections
                         });
                 },
                 _node.ActorName,
-                (db, tx, after) =>
+                (tx, after) =>
                 {
                     if (after.Status == ConnectionStatus.Removed)
                     {
                         // A pending connection's code (kept encrypted for Get-InvitationCode) has no use any more.
-                        InvitationRows.Retire(db, tx, after.Id, InvitationOutcome.Withdrawn, now);
+                        InvitationRows.Retire(tx, after.Id, InvitationOutcome.Withdrawn, now);
 
                         // A tombstone keeps its history, not its grant; the grant is revoked at the provider once the removal is saved.
-                        removedGrant = GrantRows.Find(db, tx, after.Id);
-                        GrantRows.Delete(db, tx, after.Id);
+                        removedGrant = GrantRows.Find(tx, after.Id);
+                        GrantRows.Delete(tx, after.Id);
                     }
                 });
             Report(outcome, action);

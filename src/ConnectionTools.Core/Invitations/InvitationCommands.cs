@@ -6,7 +6,6 @@ using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Invitations
 {
@@ -35,7 +34,7 @@ namespace ConnectionTools.Invitations
             }
 
             var prepared = Issue(draft, publicUrl);
-            var created = _node.Store.Write((db, tx) => Insert(db, tx, prepared));
+            var created = _node.Store.Write(tx => Insert(tx, prepared));
             Created(prepared, created);
         }
 
@@ -98,16 +97,15 @@ namespace ConnectionTools.Invitations
         }
 
         /// <summary>Writes a prepared connection, its invitation, its sync rules and its audit entry in the caller's transaction.</summary>
-        internal Connection Insert(SqliteConnection db, SqliteTransaction tx, PreparedInvitation prepared) =>
+        internal Connection Insert(StoreTransaction tx, PreparedInvitation prepared) =>
             _node.Store.CreateIn(
-                db,
                 tx,
                 prepared.Connection,
                 _node.ActorName,
-                (d, t) =>
+                t =>
                 {
-                    InvitationRows.Insert(d, t, prepared.Row);
-                    SyncRuleRows.InsertBasic(d, t, prepared.Connection.Id);
+                    InvitationRows.Insert(t, prepared.Row);
+                    SyncRuleRows.InsertBasic(t, prepared.Connection.Id);
                 });
 
         /// <summary>What <see cref="New"/> writes once the connection is committed.</summary>
@@ -159,7 +157,7 @@ namespace ConnectionTools.Invitations
 
         private void Show(Connection connection)
         {
-            var row = _node.Store.Read(db => InvitationRows.Find(db, null, connection.Id))
+            var row = _node.Store.Read(db => InvitationRows.Find(db, connection.Id))
                 ?? throw NotPending(connection, "it has no current invitation");
             var code = Encoding.UTF8.GetString(_node.Secrets.Unprotect(row.CodeProtected ?? throw NotPending(connection, "its code is no longer kept")));
             if (row.ExpiresAt <= _node.Clock())
@@ -192,10 +190,10 @@ namespace ConnectionTools.Invitations
                     return latest.With(c => { c.InvitationExpiresAt = expiresAt; });
                 },
                 _node.ActorName,
-                (db, tx, _) =>
+                (tx, _) =>
                 {
-                    InvitationRows.Retire(db, tx, connection.Id, InvitationOutcome.Superseded, now);
-                    InvitationRows.Insert(db, tx, row);
+                    InvitationRows.Retire(tx, connection.Id, InvitationOutcome.Superseded, now);
+                    InvitationRows.Insert(tx, row);
                 },
                 always: true);
             _host.WriteVerbose($"Renewed the invitation code of '{connection.Name}'; the previous code no longer works.");

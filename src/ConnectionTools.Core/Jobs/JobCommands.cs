@@ -113,13 +113,13 @@ namespace ConnectionTools.Jobs
             var jobs = new List<ConnectionJob>();
             foreach (var connection in connections)
             {
-                var job = JobRows.Find(db, null, connection.Id);
+                var job = JobRows.Find(db, connection.Id);
                 if (job is null)
                 {
                     continue;
                 }
 
-                var last = LastRun(db, connection.Id);
+                var last = JobRows.LastRun(db, connection.Id);
                 jobs.Add(new ConnectionJob
                 {
                     ConnectionName = connection.Name,
@@ -136,32 +136,13 @@ namespace ConnectionTools.Jobs
             return jobs;
         });
 
-        private static JobRun? LastRun(Microsoft.Data.Sqlite.SqliteConnection db, Guid connectionId)
-        {
-            using (var command = Sql.Command(db, null, $"SELECT {JobRows.RunColumns} FROM job_runs WHERE connection_id = $id ORDER BY id DESC LIMIT 1;", ("$id", ConnectionStore.FormatId(connectionId))))
-            using (var reader = command.ExecuteReader())
-            {
-                return reader.Read() ? JobRows.MapRun(reader) : null;
-            }
-        }
-
         /// <summary>Newest first, as an admin reads history; -Last counts per connection.</summary>
         private List<JobRun> Runs(IReadOnlyList<Connection> connections, JobQuery query) => _node.Store.Read(db =>
         {
             var runs = new List<JobRun>();
             foreach (var connection in connections)
             {
-                var sql = $"SELECT {JobRows.RunColumns} FROM job_runs WHERE connection_id = $id" +
-                    (query.Statuses is { Count: > 0 } ? " AND status IN (" + string.Join(", ", query.Statuses.Select(s => "'" + s + "'")) + ")" : "") +
-                    " ORDER BY id DESC" + (query.Last is int last ? " LIMIT " + Math.Max(0, last) : "") + ";";
-                using (var command = Sql.Command(db, null, sql, ("$id", ConnectionStore.FormatId(connection.Id))))
-                using (var reader = command.ExecuteReader())
-                {
-                    while (reader.Read())
-                    {
-                        runs.Add(JobRows.MapRun(reader));
-                    }
-                }
+                runs.AddRange(JobRows.Runs(db, connection.Id, query.Statuses, query.Last));
             }
 
             return runs.OrderByDescending(r => r.StartedAt).ThenByDescending(r => r.Id).ToList();

@@ -141,9 +141,9 @@ namespace ConnectionTools.Jobs
                     (page, ct) =>
                     {
                         var rows = page.Select(r => (r.Id, r.ModifiedAt, r.Payload)).ToList();
-                        _node.Store.Write((db, tx) =>
+                        _node.Store.Write(tx =>
                         {
-                            JobRows.CommitPage(db, tx, connection.Id, runId, entity, rows, _node.Clock());
+                            JobRows.CommitPage(tx, connection.Id, runId, entity, rows, _node.Clock());
                             return 0;
                         });
                         return Task.CompletedTask;
@@ -186,13 +186,13 @@ namespace ConnectionTools.Jobs
                 $"Remove it (Remove-Connection -Name '{connection.Name}'), then create it again with New-Connection; a new connection to the same org reuses its settings.");
         }
 
-        private (long RunId, DateTimeOffset? Watermark) Claim(Connection connection, JobTrigger trigger) => _node.Store.Write((db, tx) =>
+        private (long RunId, DateTimeOffset? Watermark) Claim(Connection connection, JobTrigger trigger) => _node.Store.Write(tx =>
         {
-            var latest = _node.Store.FindInTransaction(db, tx, connection.Id) ?? throw ConnectionStore.NotFound(connection.Name);
-            var job = JobRows.Find(db, tx, latest.Id);
+            var latest = _node.Store.FindInTransaction(tx, connection.Id) ?? throw ConnectionStore.NotFound(connection.Name);
+            var job = JobRows.Find(tx, latest.Id);
             if (job is null)
             {
-                throw NoJob(latest, GrantRows.Find(db, tx, latest.Id) != null);
+                throw NoJob(latest, GrantRows.Find(tx, latest.Id) != null);
             }
 
             switch (job.Value.State)
@@ -210,24 +210,19 @@ namespace ConnectionTools.Jobs
             }
 
             var now = _node.Clock();
-            if (JobRows.IsRunning(db, tx, latest.Id, now, StaleRun))
+            if (JobRows.IsRunning(tx, latest.Id, now, StaleRun))
             {
                 throw new ConnectionToolsException(ErrorIds.JobAlreadyRunning, ErrorKind.ResourceBusy,
                     $"The job of '{latest.Name}' is already running. Nothing was started.", latest.Name, "Wait for it to finish; Get-ConnectionJob shows its progress.");
             }
 
-            return (JobRows.StartRun(db, tx, latest, trigger, now, job.Value.Watermark), job.Value.Watermark);
+            return (JobRows.StartRun(tx, latest, trigger, now, job.Value.Watermark), job.Value.Watermark);
         });
 
-        private JobRun Finish(long runId, JobRunStatus status, ConnectionToolsException? error) => _node.Store.Write((db, tx) =>
+        private JobRun Finish(long runId, JobRunStatus status, ConnectionToolsException? error) => _node.Store.Write(tx =>
         {
-            JobRows.FinishRun(db, tx, runId, status, _node.Clock(), error?.ErrorId, error?.Message);
-            using (var command = Sql.Command(db, tx, $"SELECT {JobRows.RunColumns} FROM job_runs WHERE id = $id;", ("$id", runId)))
-            using (var reader = command.ExecuteReader())
-            {
-                reader.Read();
-                return JobRows.MapRun(reader);
-            }
+            JobRows.FinishRun(tx, runId, status, _node.Clock(), error?.ErrorId, error?.Message);
+            return JobRows.FindRun(tx, runId);
         });
     }
 

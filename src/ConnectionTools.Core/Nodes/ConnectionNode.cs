@@ -7,7 +7,6 @@ using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Security;
 using ConnectionTools.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Nodes
 {
@@ -89,7 +88,7 @@ namespace ConnectionTools.Nodes
         /// Runs inside the transaction that makes an Inactive connection Active again after re-authorization: where the jobs
         /// a connection put on Holding go back to scheduled, atomically with the status.
         /// </summary>
-        internal List<Action<SqliteConnection, SqliteTransaction, Connection>> OnReauthorized { get; } = new List<Action<SqliteConnection, SqliteTransaction, Connection>>();
+        internal List<Action<StoreTransaction, Connection>> OnReauthorized { get; } = new List<Action<StoreTransaction, Connection>>();
 
         private int _createdNoticeTaken;
 

@@ -103,10 +103,10 @@ namespace ConnectionTools.Peering
                     LastExchangeAt = _node.Clock(),
                 },
                 _node.ActorName,
-                (db, tx) =>
+                tx =>
                 {
-                    PeerRows.SaveKey(db, tx, invitation.ConnectionId, peerKey);
-                    SyncRuleRows.InsertBasic(db, tx, invitation.ConnectionId);
+                    PeerRows.SaveKey(tx, invitation.ConnectionId, peerKey);
+                    SyncRuleRows.InsertBasic(tx, invitation.ConnectionId);
 
                     // Once accepted, never again: if the store retries this unit of work, the answer is reused.
                     response ??= Wait(_client.AcceptAsync(
@@ -172,7 +172,7 @@ namespace ConnectionTools.Peering
         /// <summary>Tells the public side this side's status, and records the answer. Used by Sync and on removal.</summary>
         internal Connection Exchange(Connection connection, ConnectionStatus ownStatus)
         {
-            var key = _node.Secrets.Unprotect(_node.Store.Read(db => PeerRows.FindKey(db, null, connection.Id))
+            var key = _node.Secrets.Unprotect(_node.Store.Read(db => PeerRows.FindKey(db, connection.Id))
                 ?? throw PeerErrors.UnknownConnection(connection.Id));
             ConnectionStatus peerStatus;
             try
@@ -197,9 +197,9 @@ namespace ConnectionTools.Peering
                 // Once, when this side learns it: a polling node host would otherwise repeat it every interval.
                 _host.WriteWarning($"The public side removed connection '{connection.Name}'. Remove it here too with: Remove-Connection -Name '{connection.Name}'");
             }
-            _node.Store.Write((db, tx) =>
+            _node.Store.Write(tx =>
             {
-                PeerRows.TouchExchange(db, tx, connection.Id, now);
+                PeerRows.TouchExchange(tx, connection.Id, now);
                 return 0;
             });
             _host.WriteVerbose(outcome.Changed

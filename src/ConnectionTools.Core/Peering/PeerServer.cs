@@ -63,13 +63,13 @@ namespace ConnectionTools.Peering
                     });
                 },
                 _node.ActorName,
-                (db, tx, after) =>
+                (tx, after) =>
                 {
                     // Checked inside the transaction, so two private sides racing with the same code cannot both win.
-                    var row = InvitationRows.Find(db, tx, id);
+                    var row = InvitationRows.Find(tx, id);
                     if (row is null || !secret.Matches(row.Verifier))
                     {
-                        throw InvitationInvalid(InvitationRows.PastOutcome(db, tx, verifier), after.Name);
+                        throw InvitationInvalid(InvitationRows.PastOutcome(tx, verifier), after.Name);
                     }
 
                     if (row.ExpiresAt <= now)
@@ -77,14 +77,14 @@ namespace ConnectionTools.Peering
                         throw Refused(ErrorIds.InvitationExpired, $"The invitation code of '{after.Name}' expired at {row.ExpiresAt:u}.", $"Ask the public side's admin to run: Get-InvitationCode -Name '{after.Name}' -Renew");
                     }
 
-                    InvitationRows.Retire(db, tx, id, InvitationOutcome.Used, now);
-                    PeerRows.SaveKey(db, tx, id, _node.Secrets.Protect(secret.DeriveKey(PeerKeyPurpose, id)));
+                    InvitationRows.Retire(tx, id, InvitationOutcome.Used, now);
+                    PeerRows.SaveKey(tx, id, _node.Secrets.Protect(secret.DeriveKey(PeerKeyPurpose, id)));
                 });
 
             if (!outcome.Changed)
             {
                 // Already Active: this code was used before. Tell it apart from a wrong code.
-                throw _node.Store.Read(db => InvitationInvalid(InvitationRows.PastOutcome(db, null, verifier), outcome.After.Name));
+                throw _node.Store.Read(db => InvitationInvalid(InvitationRows.PastOutcome(db, verifier), outcome.After.Name));
             }
 
             return new AcceptResponse
@@ -109,14 +109,14 @@ namespace ConnectionTools.Peering
                 throw PeerErrors.UnknownConnection(connectionId);
             }
 
-            var keyProtected = _node.Store.Read(db => PeerRows.FindKey(db, null, connectionId)) ?? throw PeerErrors.UnknownConnection(connectionId);
+            var keyProtected = _node.Store.Read(db => PeerRows.FindKey(db, connectionId)) ?? throw PeerErrors.UnknownConnection(connectionId);
             var claims = PeerToken.Validate(token, _node.Secrets.Unprotect(keyProtected), _node.Store.NodeId, connectionId, now);
             var peerStatus = ParsePeerStatus(message.Status);
 
             // The token id is recorded first, so a replayed request changes nothing.
-            _node.Store.Write((db, tx) =>
+            _node.Store.Write(tx =>
             {
-                if (!PeerRows.TryUseTokenId(db, tx, claims.TokenId, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt).Add(PeerToken.ClockSkew), now))
+                if (!PeerRows.TryUseTokenId(tx, claims.TokenId, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt).Add(PeerToken.ClockSkew), now))
                 {
                     throw new ConnectionToolsException(
                         ErrorIds.PeerReplay,
@@ -126,7 +126,7 @@ namespace ConnectionTools.Peering
                         "Each request must carry a new token. If this repeats, someone may be replaying captured traffic.");
                 }
 
-                PeerRows.TouchExchange(db, tx, connectionId, now);
+                PeerRows.TouchExchange(tx, connectionId, now);
                 return 0;
             });
 

@@ -1,28 +1,42 @@
 using System;
-using Microsoft.Data.Sqlite;
+using System.Collections.Generic;
 
 namespace ConnectionTools.Storage
 {
     /// <summary>SQL for the encrypted grant of each system connection. The blob is protected by the node's secret protector before it gets here.</summary>
     internal static class GrantRows
     {
-        public static void Save(SqliteConnection db, SqliteTransaction tx, Guid connectionId, byte[] grantProtected, DateTimeOffset at) => Sql.Execute(
-            db,
-            tx,
+        public static void Save(StoreTransaction tx, Guid connectionId, byte[] grantProtected, DateTimeOffset at) => tx.Execute(
             "INSERT INTO grants (connection_id, grant_protected, updated_at) VALUES ($id, $grant, $at) " +
             "ON CONFLICT(connection_id) DO UPDATE SET grant_protected = excluded.grant_protected, updated_at = excluded.updated_at;",
             ("$id", ConnectionStore.FormatId(connectionId)),
             ("$grant", grantProtected),
             ("$at", at.ToUnixTimeMilliseconds()));
 
-        public static byte[]? Find(SqliteConnection db, SqliteTransaction? tx, Guid connectionId) =>
-            (byte[]?)Sql.Scalar(db, tx, "SELECT grant_protected FROM grants WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+        public static byte[]? Find(StoreSession db, Guid connectionId) =>
+            (byte[]?)db.Scalar("SELECT grant_protected FROM grants WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+
+        /// <summary>Every stored grant, by connection id, from one query.</summary>
+        public static Dictionary<Guid, byte[]> All(StoreSession db)
+        {
+            var all = new Dictionary<Guid, byte[]>();
+            using (var command = db.Command("SELECT connection_id, grant_protected FROM grants;"))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    all[Guid.Parse(reader.GetString(0))] = (byte[])reader.GetValue(1);
+                }
+            }
+
+            return all;
+        }
 
         /// <summary>A removed connection keeps its history, not its grant.</summary>
-        public static void Delete(SqliteConnection db, SqliteTransaction tx, Guid connectionId)
+        public static void Delete(StoreTransaction tx, Guid connectionId)
         {
-            Sql.Execute(db, tx, "DELETE FROM grants WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
-            Sql.Execute(db, tx, "DELETE FROM grant_refresh WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            tx.Execute("DELETE FROM grants WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            tx.Execute("DELETE FROM grant_refresh WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
         }
 
         internal const string CreateRefreshTable = @"
@@ -39,11 +53,11 @@ CREATE TABLE IF NOT EXISTS grant_refresh (
         /// IMMEDIATE transaction. On success, marks the refresh as sent (cleared by <see cref="SaveRefreshed"/> or
         /// <see cref="ReleaseClaim"/> when the answer is known) and returns when an earlier refresh was sent without a known answer.
         /// </summary>
-        public static (bool Claimed, DateTimeOffset? Unanswered) TryClaim(SqliteConnection db, SqliteTransaction tx, Guid connectionId, string owner, DateTimeOffset now, TimeSpan lease)
+        public static (bool Claimed, DateTimeOffset? Unanswered) TryClaim(StoreTransaction tx, Guid connectionId, string owner, DateTimeOffset now, TimeSpan lease)
         {
             var id = ConnectionStore.FormatId(connectionId);
             long? sentAt = null;
-            using (var command = Sql.Command(db, tx, "SELECT owner, expires_at, sent_at FROM grant_refresh WHERE connection_id = $id;", ("$id", id)))
+            using (var command = tx.Command("SELECT owner, expires_at, sent_at FROM grant_refresh WHERE connection_id = $id;", ("$id", id)))
             using (var reader = command.ExecuteReader())
             {
                 if (reader.Read())
@@ -59,9 +73,7 @@ CREATE TABLE IF NOT EXISTS grant_refresh (
                 }
             }
 
-            Sql.Execute(
-                db,
-                tx,
+            tx.Execute(
                 "INSERT INTO grant_refresh (connection_id, owner, expires_at, sent_at) VALUES ($id, $owner, $expires, $now) " +
                 "ON CONFLICT(connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, sent_at = COALESCE(grant_refresh.sent_at, excluded.sent_at);",
                 ("$id", id),
@@ -72,22 +84,20 @@ CREATE TABLE IF NOT EXISTS grant_refresh (
         }
 
         /// <summary>Saves a grant the provider just issued and records that the refresh got its answer; false when the connection lost its grant (removed).</summary>
-        public static bool SaveRefreshed(SqliteConnection db, SqliteTransaction tx, Guid connectionId, byte[] grantProtected, DateTimeOffset at)
+        public static bool SaveRefreshed(StoreTransaction tx, Guid connectionId, byte[] grantProtected, DateTimeOffset at)
         {
-            if (Find(db, tx, connectionId) is null)
+            if (Find(tx, connectionId) is null)
             {
                 return false;
             }
 
-            Save(db, tx, connectionId, grantProtected, at);
-            Sql.Execute(db, tx, "UPDATE grant_refresh SET sent_at = NULL WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            Save(tx, connectionId, grantProtected, at);
+            tx.Execute("UPDATE grant_refresh SET sent_at = NULL WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
             return true;
         }
 
         /// <summary>Lets go of the claim; <paramref name="answered"/> clears the sent mark (the refresh's outcome is known).</summary>
-        public static void ReleaseClaim(SqliteConnection db, SqliteTransaction tx, Guid connectionId, string owner, bool answered) => Sql.Execute(
-            db,
-            tx,
+        public static void ReleaseClaim(StoreTransaction tx, Guid connectionId, string owner, bool answered) => tx.Execute(
             "UPDATE grant_refresh SET owner = NULL, expires_at = NULL, sent_at = CASE WHEN $answered = 1 THEN NULL ELSE sent_at END " +
             "WHERE connection_id = $id AND owner = $owner;",
             ("$id", ConnectionStore.FormatId(connectionId)),
@@ -95,7 +105,7 @@ CREATE TABLE IF NOT EXISTS grant_refresh (
             ("$answered", answered ? 1 : 0));
 
         /// <summary>A new grant (re-authorization) starts with no claim history.</summary>
-        public static void ResetRefresh(SqliteConnection db, SqliteTransaction tx, Guid connectionId) =>
-            Sql.Execute(db, tx, "UPDATE grant_refresh SET sent_at = NULL WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+        public static void ResetRefresh(StoreTransaction tx, Guid connectionId) =>
+            tx.Execute("UPDATE grant_refresh SET sent_at = NULL WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
     }
 }

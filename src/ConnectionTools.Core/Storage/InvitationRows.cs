@@ -1,5 +1,4 @@
 using System;
-using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Storage
 {
@@ -41,9 +40,7 @@ namespace ConnectionTools.Storage
     /// <summary>SQL for invitations, run inside the store's transactions.</summary>
     internal static class InvitationRows
     {
-        public static void Insert(SqliteConnection db, SqliteTransaction tx, InvitationRow row) => Sql.Execute(
-            db,
-            tx,
+        public static void Insert(StoreTransaction tx, InvitationRow row) => tx.Execute(
             "INSERT INTO invitations (connection_id, verifier, code_protected, issued_at, expires_at) VALUES ($id, $verifier, $code, $issued, $expires);",
             ("$id", ConnectionStore.FormatId(row.ConnectionId)),
             ("$verifier", row.Verifier),
@@ -51,9 +48,9 @@ namespace ConnectionTools.Storage
             ("$issued", row.IssuedAt.ToUnixTimeMilliseconds()),
             ("$expires", row.ExpiresAt.ToUnixTimeMilliseconds()));
 
-        public static InvitationRow? Find(SqliteConnection db, SqliteTransaction? tx, Guid connectionId)
+        public static InvitationRow? Find(StoreSession db, Guid connectionId)
         {
-            using (var command = Sql.Command(db, tx, "SELECT verifier, code_protected, issued_at, expires_at FROM invitations WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))))
+            using (var command = db.Command("SELECT verifier, code_protected, issued_at, expires_at FROM invitations WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))))
             using (var reader = command.ExecuteReader())
             {
                 return reader.Read()
@@ -68,28 +65,26 @@ namespace ConnectionTools.Storage
         }
 
         /// <summary>Moves the current invitation to the history with its outcome, so the same code later gets the right error.</summary>
-        public static void Retire(SqliteConnection db, SqliteTransaction tx, Guid connectionId, InvitationOutcome outcome, DateTimeOffset at)
+        public static void Retire(StoreTransaction tx, Guid connectionId, InvitationOutcome outcome, DateTimeOffset at)
         {
-            var current = Find(db, tx, connectionId);
+            var current = Find(tx, connectionId);
             if (current is null)
             {
                 return;
             }
 
-            Sql.Execute(
-                db,
-                tx,
+            tx.Execute(
                 "INSERT OR REPLACE INTO invitation_history (verifier, connection_id, outcome, at) VALUES ($verifier, $id, $outcome, $at);",
                 ("$verifier", current.Verifier),
                 ("$id", ConnectionStore.FormatId(connectionId)),
                 ("$outcome", outcome.ToString()),
                 ("$at", at.ToUnixTimeMilliseconds()));
-            Sql.Execute(db, tx, "DELETE FROM invitations WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            tx.Execute("DELETE FROM invitations WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
         }
 
-        public static InvitationOutcome? PastOutcome(SqliteConnection db, SqliteTransaction? tx, string verifier)
+        public static InvitationOutcome? PastOutcome(StoreSession db, string verifier)
         {
-            var outcome = (string?)Sql.Scalar(db, tx, "SELECT outcome FROM invitation_history WHERE verifier = $verifier;", ("$verifier", verifier));
+            var outcome = (string?)db.Scalar("SELECT outcome FROM invitation_history WHERE verifier = $verifier;", ("$verifier", verifier));
             return outcome is null ? (InvitationOutcome?)null : (InvitationOutcome)Enum.Parse(typeof(InvitationOutcome), outcome);
         }
     }

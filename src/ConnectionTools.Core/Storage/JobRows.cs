@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ConnectionTools.Connections;
 using ConnectionTools.Jobs;
 using Microsoft.Data.Sqlite;
@@ -11,9 +12,7 @@ namespace ConnectionTools.Storage
     {
         public static readonly TimeSpan DefaultInterval = TimeSpan.FromMinutes(5);
 
-        public static void Create(SqliteConnection db, SqliteTransaction tx, Connection connection, DateTimeOffset now) => Sql.Execute(
-            db,
-            tx,
+        public static void Create(StoreTransaction tx, Connection connection, DateTimeOffset now) => tx.Execute(
             "INSERT INTO jobs (connection_id, state, next_run_at, watermark) VALUES ($id, $state, $next, NULL) " +
             "ON CONFLICT(connection_id) DO UPDATE SET state = excluded.state, next_run_at = excluded.next_run_at;",
             ("$id", ConnectionStore.FormatId(connection.Id)),
@@ -24,9 +23,7 @@ namespace ConnectionTools.Storage
         /// Keeps the job's state in step with the connection, in the same transaction as the status change. A job that comes
         /// back to Scheduled (resume, re-authorization) is due at once, so it catches up from its watermark.
         /// </summary>
-        public static void Follow(SqliteConnection db, SqliteTransaction tx, Connection after, DateTimeOffset now) => Sql.Execute(
-            db,
-            tx,
+        public static void Follow(StoreTransaction tx, Connection after, DateTimeOffset now) => tx.Execute(
             "UPDATE jobs SET next_run_at = CASE WHEN state <> 'Scheduled' AND $state = 'Scheduled' THEN $now ELSE next_run_at END, state = $state " +
             "WHERE connection_id = $id;",
             ("$id", ConnectionStore.FormatId(after.Id)),
@@ -34,9 +31,7 @@ namespace ConnectionTools.Storage
             ("$now", now.ToUnixTimeMilliseconds()));
 
         /// <summary>A shorter interval takes effect now: the next run moves up to one interval from now if that is sooner.</summary>
-        public static void IntervalChanged(SqliteConnection db, SqliteTransaction tx, Connection after, DateTimeOffset now) => Sql.Execute(
-            db,
-            tx,
+        public static void IntervalChanged(StoreTransaction tx, Connection after, DateTimeOffset now) => tx.Execute(
             "UPDATE jobs SET next_run_at = MIN(next_run_at, $next) WHERE connection_id = $id;",
             ("$id", ConnectionStore.FormatId(after.Id)),
             ("$next", (now + (after.RetrievalInterval ?? DefaultInterval)).ToUnixTimeMilliseconds()));
@@ -56,9 +51,9 @@ namespace ConnectionTools.Storage
             }
         }
 
-        public static (JobState State, DateTimeOffset NextRunAt, DateTimeOffset? Watermark)? Find(SqliteConnection db, SqliteTransaction? tx, Guid connectionId)
+        public static (JobState State, DateTimeOffset NextRunAt, DateTimeOffset? Watermark)? Find(StoreSession db, Guid connectionId)
         {
-            using (var command = Sql.Command(db, tx, "SELECT state, next_run_at, watermark FROM jobs WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))))
+            using (var command = db.Command("SELECT state, next_run_at, watermark FROM jobs WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))))
             using (var reader = command.ExecuteReader())
             {
                 if (!reader.Read())
@@ -71,10 +66,10 @@ namespace ConnectionTools.Storage
         }
 
         /// <summary>The connections whose scheduled job is due at <paramref name="now"/>, soonest first.</summary>
-        public static List<Guid> Due(SqliteConnection db, DateTimeOffset now, int limit)
+        public static List<Guid> Due(StoreSession db, DateTimeOffset now, int limit)
         {
             var due = new List<Guid>();
-            using (var command = Sql.Command(db, null, "SELECT connection_id FROM jobs WHERE state = 'Scheduled' AND next_run_at <= $now ORDER BY next_run_at LIMIT $limit;",
+            using (var command = db.Command("SELECT connection_id FROM jobs WHERE state = 'Scheduled' AND next_run_at <= $now ORDER BY next_run_at LIMIT $limit;",
                 ("$now", now.ToUnixTimeMilliseconds()), ("$limit", limit)))
             using (var reader = command.ExecuteReader())
             {
@@ -88,26 +83,24 @@ namespace ConnectionTools.Storage
         }
 
         /// <summary>Whether a run of this connection is in progress (started within <paramref name="staleAfter"/>; older ones died with their process).</summary>
-        public static bool IsRunning(SqliteConnection db, SqliteTransaction tx, Guid connectionId, DateTimeOffset now, TimeSpan staleAfter) =>
-            Sql.Scalar(db, tx, "SELECT 1 FROM job_runs WHERE connection_id = $id AND status = 'Running' AND started_at > $since LIMIT 1;",
+        public static bool IsRunning(StoreTransaction tx, Guid connectionId, DateTimeOffset now, TimeSpan staleAfter) =>
+            tx.Scalar("SELECT 1 FROM job_runs WHERE connection_id = $id AND status = 'Running' AND started_at > $since LIMIT 1;",
                 ("$id", ConnectionStore.FormatId(connectionId)), ("$since", (now - staleAfter).ToUnixTimeMilliseconds())) != null;
 
-        public static long StartRun(SqliteConnection db, SqliteTransaction tx, Connection connection, JobTrigger trigger, DateTimeOffset now, DateTimeOffset? watermark)
+        public static long StartRun(StoreTransaction tx, Connection connection, JobTrigger trigger, DateTimeOffset now, DateTimeOffset? watermark)
         {
-            Sql.Execute(db, tx, "UPDATE job_runs SET status = 'Failed', error_id = $interrupted, error = 'The process running it ended before the run finished.', ended_at = $now " +
+            tx.Execute("UPDATE job_runs SET status = 'Failed', error_id = $interrupted, error = 'The process running it ended before the run finished.', ended_at = $now " +
                 "WHERE connection_id = $id AND status = 'Running';", ("$id", ConnectionStore.FormatId(connection.Id)), ("$now", now.ToUnixTimeMilliseconds()), ("$interrupted", Errors.ErrorIds.JobInterrupted));
-            Sql.Execute(
-                db,
-                tx,
+            tx.Execute(
                 "INSERT INTO job_runs (connection_id, connection_name, trigger, status, started_at, records, pages, watermark) VALUES ($id, $name, $trigger, 'Running', $now, 0, 0, $watermark);",
                 ("$id", ConnectionStore.FormatId(connection.Id)),
                 ("$name", connection.Name),
                 ("$trigger", trigger.ToString()),
                 ("$now", now.ToUnixTimeMilliseconds()),
                 ("$watermark", watermark?.ToUnixTimeMilliseconds()));
-            var runId = (long)Sql.Scalar(db, tx, "SELECT last_insert_rowid();")!;
+            var runId = (long)tx.Scalar("SELECT last_insert_rowid();")!;
             var interval = connection.RetrievalInterval ?? DefaultInterval;
-            Sql.Execute(db, tx, "UPDATE jobs SET next_run_at = $next WHERE connection_id = $id;",
+            tx.Execute("UPDATE jobs SET next_run_at = $next WHERE connection_id = $id;",
                 ("$id", ConnectionStore.FormatId(connection.Id)), ("$next", (now + interval).ToUnixTimeMilliseconds()));
             return runId;
         }
@@ -116,13 +109,11 @@ namespace ConnectionTools.Storage
         /// One page, committed with the watermark it reaches: a record already queued is replaced only by a newer version, and the
         /// watermark never moves back. Returns how many records were new or newer.
         /// </summary>
-        public static void CommitPage(SqliteConnection db, SqliteTransaction tx, Guid connectionId, long runId, string entity, IReadOnlyList<(string Id, DateTimeOffset ModifiedAt, string Payload)> records, DateTimeOffset now)
+        public static void CommitPage(StoreTransaction tx, Guid connectionId, long runId, string entity, IReadOnlyList<(string Id, DateTimeOffset ModifiedAt, string Payload)> records, DateTimeOffset now)
         {
             var id = ConnectionStore.FormatId(connectionId);
             long newest = long.MinValue;
-            using (var upsert = Sql.Command(
-                db,
-                tx,
+            using (var upsert = tx.Command(
                 "INSERT INTO outbound_queue (connection_id, entity, record_id, modified_at, payload, queued_at) VALUES ($id, $entity, $record, $modified, $payload, $now) " +
                 "ON CONFLICT(connection_id, entity, record_id) DO UPDATE SET modified_at = excluded.modified_at, payload = excluded.payload, queued_at = excluded.queued_at " +
                 "WHERE excluded.modified_at > outbound_queue.modified_at;",
@@ -142,16 +133,14 @@ namespace ConnectionTools.Storage
 
             if (records.Count > 0)
             {
-                Sql.Execute(db, tx, "UPDATE jobs SET watermark = MAX(COALESCE(watermark, $newest), $newest) WHERE connection_id = $id;", ("$id", id), ("$newest", newest));
+                tx.Execute("UPDATE jobs SET watermark = MAX(COALESCE(watermark, $newest), $newest) WHERE connection_id = $id;", ("$id", id), ("$newest", newest));
             }
 
-            Sql.Execute(db, tx, "UPDATE job_runs SET records = records + $count, pages = pages + 1, watermark = (SELECT watermark FROM jobs WHERE connection_id = $id) WHERE id = $run;",
+            tx.Execute("UPDATE job_runs SET records = records + $count, pages = pages + 1, watermark = (SELECT watermark FROM jobs WHERE connection_id = $id) WHERE id = $run;",
                 ("$id", id), ("$run", runId), ("$count", (long)records.Count));
         }
 
-        public static void FinishRun(SqliteConnection db, SqliteTransaction tx, long runId, JobRunStatus status, DateTimeOffset now, string? errorId, string? error) => Sql.Execute(
-            db,
-            tx,
+        public static void FinishRun(StoreTransaction tx, long runId, JobRunStatus status, DateTimeOffset now, string? errorId, string? error) => tx.Execute(
             "UPDATE job_runs SET status = $status, ended_at = $now, error_id = $error_id, error = $error WHERE id = $run;",
             ("$run", runId),
             ("$status", status.ToString()),
@@ -159,10 +148,49 @@ namespace ConnectionTools.Storage
             ("$error_id", errorId),
             ("$error", error));
 
-        public static long QueueCount(SqliteConnection db, Guid connectionId) =>
-            (long)Sql.Scalar(db, null, "SELECT COUNT(*) FROM outbound_queue WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)))!;
+        public static long QueueCount(StoreSession db, Guid connectionId) =>
+            (long)db.Scalar("SELECT COUNT(*) FROM outbound_queue WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)))!;
 
-        public static JobRun MapRun(SqliteDataReader r) => new JobRun
+        /// <summary>The connection's most recent run, if it ever ran.</summary>
+        public static JobRun? LastRun(StoreSession db, Guid connectionId)
+        {
+            using (var command = db.Command($"SELECT {RunColumns} FROM job_runs WHERE connection_id = $id ORDER BY id DESC LIMIT 1;", ("$id", ConnectionStore.FormatId(connectionId))))
+            using (var reader = command.ExecuteReader())
+            {
+                return reader.Read() ? MapRun(reader) : null;
+            }
+        }
+
+        /// <summary>The connection's runs, newest first: only those with one of <paramref name="statuses"/> when given, and at most <paramref name="last"/>.</summary>
+        public static List<JobRun> Runs(StoreSession db, Guid connectionId, IReadOnlyList<JobRunStatus>? statuses, int? last)
+        {
+            var sql = $"SELECT {RunColumns} FROM job_runs WHERE connection_id = $id" +
+                (statuses is { Count: > 0 } ? " AND status IN (" + string.Join(", ", statuses.Select(s => "'" + s + "'")) + ")" : "") +
+                " ORDER BY id DESC" + (last is int limit ? " LIMIT " + Math.Max(0, limit) : "") + ";";
+            var runs = new List<JobRun>();
+            using (var command = db.Command(sql, ("$id", ConnectionStore.FormatId(connectionId))))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    runs.Add(MapRun(reader));
+                }
+            }
+
+            return runs;
+        }
+
+        public static JobRun FindRun(StoreSession db, long runId)
+        {
+            using (var command = db.Command($"SELECT {RunColumns} FROM job_runs WHERE id = $id;", ("$id", runId)))
+            using (var reader = command.ExecuteReader())
+            {
+                reader.Read();
+                return MapRun(reader);
+            }
+        }
+
+        private static JobRun MapRun(SqliteDataReader r) => new JobRun
         {
             Id = r.GetInt64(0),
             ConnectionId = Guid.Parse(r.GetString(1)),
@@ -178,7 +206,7 @@ namespace ConnectionTools.Storage
             Error = r.IsDBNull(11) ? null : r.GetString(11),
         };
 
-        public const string RunColumns = "id, connection_id, connection_name, trigger, status, started_at, ended_at, records, pages, watermark, error_id, error";
+        private const string RunColumns = "id, connection_id, connection_name, trigger, status, started_at, ended_at, records, pages, watermark, error_id, error";
 
         private static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
     }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Storage
 {
@@ -10,7 +9,7 @@ namespace ConnectionTools.Storage
     /// </summary>
     internal static class Migrations
     {
-        private static readonly IReadOnlyList<Action<SqliteConnection, SqliteTransaction>> Steps = new Action<SqliteConnection, SqliteTransaction>[]
+        private static readonly IReadOnlyList<Action<StoreTransaction>> Steps = new Action<StoreTransaction>[]
         {
             V1,
             V2,
@@ -23,20 +22,20 @@ namespace ConnectionTools.Storage
 
         public static int Latest => Steps.Count;
 
-        public static void ApplyPending(SqliteConnection connection, SqliteTransaction transaction, int currentVersion)
+        public static void ApplyPending(StoreTransaction transaction, int currentVersion)
         {
             for (var version = currentVersion; version < Latest; version++)
             {
-                Steps[version](connection, transaction);
+                Steps[version](transaction);
             }
 
-            Sql.Execute(connection, transaction, $"PRAGMA user_version = {Latest};");
+            transaction.Execute($"PRAGMA user_version = {Latest};");
         }
 
         /// <summary>Private connections: their side and peer, invitations (verifier only, never the secret), peer keys and the replay guard.</summary>
-        private static void V2(SqliteConnection connection, SqliteTransaction transaction)
+        private static void V2(StoreTransaction transaction)
         {
-            Sql.Execute(connection, transaction, @"
+            transaction.Execute(@"
 ALTER TABLE connections ADD COLUMN mode TEXT NULL;
 ALTER TABLE connections ADD COLUMN side TEXT NULL;
 ALTER TABLE connections ADD COLUMN local_instance TEXT NULL;
@@ -77,9 +76,9 @@ CREATE TABLE peer_replay (
         }
 
         /// <summary>Sync rules of private connections, one script per direction.</summary>
-        private static void V3(SqliteConnection connection, SqliteTransaction transaction)
+        private static void V3(StoreTransaction transaction)
         {
-            Sql.Execute(connection, transaction, @"
+            transaction.Execute(@"
 CREATE TABLE sync_rules (
     connection_id TEXT NOT NULL,
     direction     TEXT NOT NULL,
@@ -94,9 +93,9 @@ CREATE TABLE sync_rules (
         /// System connections: the org they reach and how they were authorized, one live connection per org, and the grant,
         /// which is kept only encrypted and only while the connection is not removed.
         /// </summary>
-        private static void V4(SqliteConnection connection, SqliteTransaction transaction)
+        private static void V4(StoreTransaction transaction)
         {
-            Sql.Execute(connection, transaction, @"
+            transaction.Execute(@"
 ALTER TABLE connections ADD COLUMN instance_url TEXT NULL;
 ALTER TABLE connections ADD COLUMN environment_type TEXT NULL;
 ALTER TABLE connections ADD COLUMN organization_id TEXT NULL;
@@ -117,9 +116,9 @@ CREATE TABLE grants (
         /// Retrieval jobs of system connections: one schedule per connection, whose state follows the connection's status; the
         /// history of runs, kept after the connection is removed; and the outbound queue of retrieved records, one row per record.
         /// </summary>
-        private static void V5(SqliteConnection connection, SqliteTransaction transaction)
+        private static void V5(StoreTransaction transaction)
         {
-            Sql.Execute(connection, transaction, @"
+            transaction.Execute(@"
 ALTER TABLE connections ADD COLUMN retrieval_interval_seconds INTEGER NULL;
 CREATE TABLE jobs (
     connection_id TEXT PRIMARY KEY,
@@ -159,9 +158,9 @@ CREATE TABLE outbound_queue (
         /// Connections as code: which configuration (by name) manages which connection, so that -Prune removes only what a
         /// configuration once managed. Self-contained: it touches no other table.
         /// </summary>
-        private static void V6(SqliteConnection connection, SqliteTransaction transaction)
+        private static void V6(StoreTransaction transaction)
         {
-            Sql.Execute(connection, transaction, @"
+            transaction.Execute(@"
 CREATE TABLE IF NOT EXISTS configuration_managed (
     connection_id TEXT PRIMARY KEY,
     configuration TEXT NOT NULL,
@@ -175,14 +174,14 @@ CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(con
         /// One refresh per grant at a time, across processes: a claim (owner, expiry) per connection, and when a refresh was sent
         /// whose answer never arrived (under refresh-token rotation the grant is then likely revoked). See GrantRows.
         /// </summary>
-        private static void V7(SqliteConnection connection, SqliteTransaction transaction)
+        private static void V7(StoreTransaction transaction)
         {
-            Sql.Execute(connection, transaction, GrantRows.CreateRefreshTable);
+            transaction.Execute(GrantRows.CreateRefreshTable);
         }
 
-        private static void V1(SqliteConnection connection, SqliteTransaction transaction)
+        private static void V1(StoreTransaction transaction)
         {
-            Sql.Execute(connection, transaction, @"
+            transaction.Execute(@"
 CREATE TABLE node (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -217,10 +216,8 @@ CREATE TABLE audit (
 );
 CREATE INDEX ix_audit_connection ON audit(connection_id, seq);
 ");
-            Sql.Execute(
-                connection,
-                transaction,
-                "INSERT INTO node (key, value) VALUES ('node_id', $id), ('created_at', $at);",
+            transaction.Execute(
+        "INSERT INTO node (key, value) VALUES ('node_id', $id), ('created_at', $at);",
                 ("$id", Guid.NewGuid().ToString("D")),
                 ("$at", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
         }

@@ -83,7 +83,7 @@ namespace ConnectionTools.SyncRules
                     return latest;
                 },
                 _node.ActorName,
-                (db, tx, _) => SyncRuleRows.Save(db, tx, connection.Id, direction, script),
+                (tx, _) => SyncRuleRows.Save(tx, connection.Id, direction, script),
                 always: true,
                 note: $"{direction} sync rule for cases replaced");
             _host.WriteVerbose($"Replaced the {direction} sync rule of '{outcome.After.Name}'.");

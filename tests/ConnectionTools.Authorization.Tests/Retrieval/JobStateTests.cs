@@ -82,10 +82,10 @@ public sealed class JobStateTests : IDisposable
     public void Run_history_is_listed_by_name_after_the_connection_is_removed()
     {
         var connection = _store.Get("crm");
-        _store.Store.Write((db, tx) =>
+        _store.Store.Write(tx =>
         {
-            var run = JobRows.StartRun(db, tx, connection, JobTrigger.Manual, _store.Node.Clock(), null);
-            JobRows.FinishRun(db, tx, run, JobRunStatus.Succeeded, _store.Node.Clock(), null, null);
+            var run = JobRows.StartRun(tx, connection, JobTrigger.Manual, _store.Node.Clock(), null);
+            JobRows.FinishRun(tx, run, JobRunStatus.Succeeded, _store.Node.Clock(), null, null);
             return 0;
         });
         _store.Commands(_host).Remove(Crm, passThru: false);

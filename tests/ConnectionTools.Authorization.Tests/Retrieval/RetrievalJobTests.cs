@@ -3,7 +3,6 @@ using ConnectionTools.Core.Tests;
 using ConnectionTools.Errors;
 using ConnectionTools.Jobs;
 using ConnectionTools.Storage;
-using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Authorization.Tests;
 
@@ -51,8 +50,7 @@ public sealed class RetrievalJobTests : IAsyncLifetime
 
     private (long Rows, long Distinct, long Newest) Queue() => _store.Store.Read(db =>
     {
-        using var command = db.CreateCommand();
-        command.CommandText = "SELECT COUNT(*), COUNT(DISTINCT record_id), COALESCE(MAX(modified_at), 0) FROM outbound_queue;";
+        using var command = db.Command("SELECT COUNT(*), COUNT(DISTINCT record_id), COALESCE(MAX(modified_at), 0) FROM outbound_queue;");
         using var reader = command.ExecuteReader();
         reader.Read();
         return (reader.GetInt64(0), reader.GetInt64(1), reader.GetInt64(2));
@@ -105,7 +103,7 @@ public sealed class RetrievalJobTests : IAsyncLifetime
         Assert.Equal(JobRunStatus.Succeeded, rerun.Status);
         var queue = Queue();
         Assert.Equal((5000L, 5000L), (queue.Rows, queue.Distinct));
-        var newest = _store.Store.Read(db => JobRows.Find(db, null, Support.Id))!.Value.Watermark!.Value;
+        var newest = _store.Store.Read(db => JobRows.Find(db, Support.Id))!.Value.Watermark!.Value;
         Assert.Equal(queue.Newest, newest.ToUnixTimeMilliseconds());
         Assert.Equal(Start + Step * (5000 - 1 - (5000 - 1) / 4), newest);
     }
@@ -144,12 +142,7 @@ public sealed class RetrievalJobTests : IAsyncLifetime
         var queue = Queue();
         Assert.Equal((400L, 400L, Start.AddDays(2).AddMinutes(49).ToUnixTimeMilliseconds()), queue);
         Assert.Equal(50L, _store.Store.Read(db =>
-        {
-            using var command = db.CreateCommand();
-            command.CommandText = "SELECT COUNT(*) FROM outbound_queue WHERE modified_at >= $since;";
-            command.Parameters.AddWithValue("$since", Start.AddDays(2).ToUnixTimeMilliseconds());
-            return (long)command.ExecuteScalar()!;
-        }));
+            (long)db.Scalar("SELECT COUNT(*) FROM outbound_queue WHERE modified_at >= $since;", ("$since", Start.AddDays(2).ToUnixTimeMilliseconds()))!));
     }
 
     [Fact]

@@ -204,7 +204,7 @@ public sealed class SystemConnectionCommandsTests : IDisposable
         Assert.Equal(20, _store.Store.List(new ConnectionFilter()).Count);
         Assert.All(_store.Store.List(new ConnectionFilter()), c => Assert.Equal(ConnectionStatus.Inactive, c.Status));
         var hooked = new List<Guid>();
-        _store.Node.OnReauthorized.Add((db, tx, c) => hooked.Add(c.Id));
+        _store.Node.OnReauthorized.Add((tx, c) => hooked.Add(c.Id));
         _host.Output.Clear();
         _host.Errors.Clear();
         _provider.Latency = TimeSpan.FromMilliseconds(50);
@@ -281,7 +281,7 @@ public sealed class SystemConnectionCommandsTests : IDisposable
         Assert.Equal(ConnectionStatus.Removed, _store.Store.Find(created.Id)!.Status);
         Assert.Contains(_provider.Calls, c => c.StartsWith("revoke:refresh-", StringComparison.Ordinal));
         Assert.Contains(_host.Warnings, w => w.Contains("could not be revoked", StringComparison.Ordinal));
-        Assert.Null(_store.Store.Read(db => GrantRows.Find(db, null, created.Id)));
+        Assert.Null(_store.Store.Read(db => GrantRows.Find(db, created.Id)));
         Assert.Empty(_host.Errors);
     }
 

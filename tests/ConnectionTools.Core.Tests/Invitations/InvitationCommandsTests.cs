@@ -154,7 +154,7 @@ public sealed class InvitationCommandsTests : IDisposable
         Assert.True(renewed.ExpiresAt < created.ExpiresAt);
         var oldSecret = InvitationCodec.Decode(created.InvitationCode).Secret;
         var newSecret = InvitationCodec.Decode(renewed.InvitationCode).Secret;
-        var (current, past) = _store.Store.Read(db => (Storage.InvitationRows.Find(db, null, renewed.Id)!, Storage.InvitationRows.PastOutcome(db, null, oldSecret.ComputeVerifier())));
+        var (current, past) = _store.Store.Read(db => (Storage.InvitationRows.Find(db, renewed.Id)!, Storage.InvitationRows.PastOutcome(db, oldSecret.ComputeVerifier())));
         Assert.True(newSecret.Matches(current.Verifier));
         Assert.False(oldSecret.Matches(current.Verifier));
         Assert.Equal(Storage.InvitationOutcome.Superseded, past);
@@ -171,7 +171,7 @@ public sealed class InvitationCommandsTests : IDisposable
         Invitations.Get(new[] { ConnectionTarget.ByName("crm-eu") }, renew: true, NewPrivateConnectionRequest.DefaultLifetime);
 
         var renewed = Assert.Single(_host.OutputOf<PrivateConnectionInvitation>());
-        var current = _store.Store.Read(db => Storage.InvitationRows.Find(db, null, renewed.Id)!);
+        var current = _store.Store.Read(db => Storage.InvitationRows.Find(db, renewed.Id)!);
         Assert.True(InvitationCodec.Decode(renewed.InvitationCode).Secret.Matches(current.Verifier));
         Assert.False(InvitationCodec.Decode(created.InvitationCode).Secret.Matches(current.Verifier));
         Assert.Equal(LifecycleAction.RenewInvitation, _store.Store.History(renewed.Id).Last().Action);
@@ -261,7 +261,7 @@ public sealed class InvitationCommandsTests : IDisposable
         new ConnectionCommands(_store.Node, _host).Remove(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
 
         var verifier = InvitationCodec.Decode(created.InvitationCode).Secret.ComputeVerifier();
-        var (row, past) = _store.Store.Read(db => (Storage.InvitationRows.Find(db, null, created.Id), Storage.InvitationRows.PastOutcome(db, null, verifier)));
+        var (row, past) = _store.Store.Read(db => (Storage.InvitationRows.Find(db, created.Id), Storage.InvitationRows.PastOutcome(db, verifier)));
         Assert.Null(row);
         Assert.Equal(Storage.InvitationOutcome.Withdrawn, past);
         Assert.Null(_store.Store.Find(created.Id)!.InvitationExpiresAt);

@@ -142,7 +142,7 @@ public sealed class PrivateConnectionFlowTests
 
         Assert.Empty(nodes.Private.Store.List(new Storage.ConnectionFilter { IncludeRemoved = true }));
         Assert.Equal(0, nodes.Private.Store.AuditCount());
-        Assert.Null(nodes.Private.Store.Read(db => Storage.PeerRows.FindKey(db, null, InvitationCodec.Decode(code).ConnectionId)));
+        Assert.Null(nodes.Private.Store.Read(db => Storage.PeerRows.FindKey(db, InvitationCodec.Decode(code).ConnectionId)));
     }
 
     [Fact]
