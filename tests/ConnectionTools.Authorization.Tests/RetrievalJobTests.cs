@@ -4,6 +4,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Jobs;
 using ConnectionTools.Storage;
 using Microsoft.Data.Sqlite;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using ConnectionTools.Authorization;
 using ConnectionTools.Configuration;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
@@ -7,7 +8,7 @@ using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
-namespace ConnectionTools.Authorization
+namespace ConnectionTools.SystemConnections
 {
     /// <summary>
     /// System connections for connections as code: the same commands New-Connection, Update-ConnectionAuthorization and
@@ -26,20 +27,7 @@ namespace ConnectionTools.Authorization
         public IReadOnlyDictionary<Guid, SystemConnectionSettings> ReadSettings()
         {
             var settings = new Dictionary<Guid, SystemConnectionSettings>();
-            var grants = _node.Store.Read(db =>
-            {
-                var all = new Dictionary<Guid, byte[]>();
-                using (var command = Sql.Command(db, null, "SELECT connection_id, grant_protected FROM grants;"))
-                using (var reader = command.ExecuteReader())
-                {
-                    while (reader.Read())
-                    {
-                        all[Guid.Parse(reader.GetString(0))] = (byte[])reader.GetValue(1);
-                    }
-                }
-
-                return all;
-            });
+            var grants = GrantVault.ReadAllProtected(_node);
             _node.Store.Scan(new ConnectionFilter { Types = SystemConnectionTypes.All }, connection =>
             {
                 if (connection.InstanceUrl is null || !grants.TryGetValue(connection.Id, out var protectedGrant))
@@ -47,7 +35,7 @@ namespace ConnectionTools.Authorization
                     return;
                 }
 
-                var grant = SystemConnectionCommands.Unprotect(_node, protectedGrant);
+                var grant = GrantVault.Unprotect(_node, protectedGrant);
                 settings[connection.Id] = new SystemConnectionSettings
                 {
                     InstanceUrl = connection.InstanceUrl,

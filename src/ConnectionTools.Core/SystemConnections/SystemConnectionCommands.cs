@@ -2,17 +2,16 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using System.Text;
-using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
+using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
-namespace ConnectionTools.Authorization
+namespace ConnectionTools.SystemConnections
 {
     /// <summary>
     /// System connections (Salesforce, Dynamics 365): New-Connection, Test-ConnectionAuthorization, Update-ConnectionAuthorization,
@@ -23,8 +22,6 @@ namespace ConnectionTools.Authorization
     {
         public const int DefaultThrottleLimit = 8;
 
-        private static readonly JsonSerializerOptions GrantJson = new JsonSerializerOptions { DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull };
-
         private readonly ConnectionNode _node;
         private readonly IHostContext _host;
 
@@ -32,34 +29,6 @@ namespace ConnectionTools.Authorization
         {
             _node = node ?? throw new ArgumentNullException(nameof(node));
             _host = host ?? throw new ArgumentNullException(nameof(host));
-        }
-
-        private static (string Name, string? Description, ConnectionType Type, EnvironmentType? Environment, Uri Instance, SystemTarget Target) Validate(NewConnectionRequest request)
-        {
-            if (request is null)
-            {
-                throw new ArgumentNullException(nameof(request));
-            }
-
-            var name = ConnectionNames.Validate(request.Name);
-            if (!request.AcceptDataProcessingAgreement)
-            {
-                throw new ConnectionToolsException(
-                    ErrorIds.AuthorizationAgreementRequired,
-                    ErrorKind.InvalidOperation,
-                    $"Connection '{name}' was not created: creating a system connection requires accepting the data processing agreement, under which case data from the org is processed on this node. Nothing was sent.",
-                    name,
-                    "Read the agreement, then run the command again with -AcceptDataProcessingAgreement.");
-            }
-
-            var description = request.Description is null ? null : ConnectionNames.ValidateDescription(request.Description, name);
-            var type = ParseType(request.Type, name);
-            var environment = ParseEnvironment(request.EnvironmentType, type, name);
-            var instance = type == ConnectionType.Dynamics365
-                ? InstanceUrls.ForDynamics(request.InstanceUrl, environment ?? EnvironmentType.Public)
-                : InstanceUrls.ForSalesforce(request.InstanceUrl, type);
-            var target = new SystemTarget(type, environment ?? EnvironmentType.Public, instance);
-            return (name, description, type, environment, instance, target);
         }
 
         private void EnsureNameFree(string name)
@@ -77,7 +46,7 @@ namespace ConnectionTools.Authorization
         /// </summary>
         internal void Check(NewConnectionRequest request)
         {
-            var (name, _, _, _, _, target) = Validate(request);
+            var (name, _, _, _, _, target) = SignInSpec.Validate(request);
             using (BuildSpec(target, request, stored: null, name))
             {
                 EnsureNameFree(name);
@@ -87,7 +56,7 @@ namespace ConnectionTools.Authorization
         /// <summary>Authorizes a new system connection, pins it to the org it reached, and stores it Active.</summary>
         public void New(NewConnectionRequest request)
         {
-            var (name, description, type, environment, instance, target) = Validate(request);
+            var (name, description, type, environment, instance, target) = SignInSpec.Validate(request);
             _redirectPort = request.RedirectPort;
             using (var spec = BuildSpec(target, request, stored: null, name))
             {
@@ -121,12 +90,7 @@ namespace ConnectionTools.Authorization
                 }
                 catch (ProviderRefusedException refused)
                 {
-                    throw new ConnectionToolsException(
-                        refused.Reason == InactiveReason.ConsentRequired ? ErrorIds.AuthorizationConsentRequired : ErrorIds.AuthorizationDeclined,
-                        ErrorKind.AuthenticationError,
-                        $"The provider refused to authorize '{name}' ({refused.ProviderSaid}). Nothing was saved.",
-                        name,
-                        "Check that the user or app may use the org and the connected app or app registration, then run the command again.");
+                    throw Refused(refused, name);
                 }
 
                 if (_node.Store.FindByOrganization(outcome.OrganizationId) is { } connected)
@@ -141,7 +105,7 @@ namespace ConnectionTools.Authorization
                     _host.WriteVerbose($"Organization {outcome.OrganizationId} was connected before by '{previous.Name}' (id {previous.Id}, removed {previous.RemovedAt:u}); its settings are reused.");
                 }
 
-                var now = StoreTime(_node.Clock());
+                var now = GrantVault.StoreTime(_node.Clock());
                 var connection = new Connection
                 {
                     Id = Guid.NewGuid(),
@@ -157,15 +121,11 @@ namespace ConnectionTools.Authorization
                     AuthorizationFlow = spec.Value.Flow,
                     RetrievalInterval = previous?.RetrievalInterval,
                 };
-                var grant = Protect(outcome.Grant);
+                var grant = GrantVault.Protect(_node, outcome.Grant);
                 Connection created;
                 try
                 {
-                    created = _node.Store.Create(connection, _node.ActorName, (db, tx) =>
-                    {
-                        GrantRows.Save(db, tx, connection.Id, grant, now);
-                        JobRows.Create(db, tx, connection, now);
-                    });
+                    created = GrantVault.Create(_node, connection, grant, now);
                 }
                 catch (ConnectionToolsException)
                 {
@@ -202,14 +162,16 @@ namespace ConnectionTools.Authorization
 
         /// <summary>
         /// Refreshes each connection's grant without any prompt and classifies the answer. A refusal makes the connection Inactive
-        /// with its reason; a provider that cannot be reached changes nothing.
+        /// with its reason; a provider that cannot be reached changes nothing. Without <paramref name="targets"/> (null), every
+        /// system connection that holds a grant (Active, Paused or Inactive).
         /// </summary>
-        public void Test(IEnumerable<ConnectionTarget> targets, TestAuthorizationRequest request)
+        public void Test(IEnumerable<ConnectionTarget>? targets, TestAuthorizationRequest request)
         {
+            targets ??= SelectByStatus(SystemConnectionLifecycle.WithGrant);
             var host = new ErrorsLastHost(_host);
             try
             {
-                Test(host, ResolveSystemConnections(targets, host), request?.ThrottleLimit ?? DefaultThrottleLimit);
+                Test(host, SystemConnectionLifecycle.Resolve(_node, host, targets), request?.ThrottleLimit ?? DefaultThrottleLimit);
             }
             finally
             {
@@ -222,7 +184,7 @@ namespace ConnectionTools.Authorization
             ParallelWork.Run(host, connections, throttleLimit, "Testing connection authorizations", async (connection, worker, ct) =>
             {
                 var clock = Stopwatch.StartNew();
-                var result = Result(connection);
+                var result = AuthorizationResults.Start(connection);
                 try
                 {
                     var (outcome, grant) = await GrantRefresh.RefreshAsync(_node, connection, Context(worker), ct).ConfigureAwait(false);
@@ -231,7 +193,7 @@ namespace ConnectionTools.Authorization
                         throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
                     }
 
-                    SaveRefreshedGrant(connection, grant, outcome.Grant);
+                    GrantVault.SaveRefreshed(_node, connection, grant, outcome.Grant);
                     result.Result = AuthorizationState.Valid;
                     result.AuthorizedAs = outcome.AuthorizedAs;
                     result.Message = connection.Status == ConnectionStatus.Inactive
@@ -241,13 +203,13 @@ namespace ConnectionTools.Authorization
                 catch (ProviderRefusedException refused)
                 {
                     var error = AuthorizationFailures.ToError(refused.Reason, connection.Name, refused.ProviderSaid);
-                    var after = Deactivate(connection, refused.Reason, refused.ProviderSaid);
-                    Fill(result, after, StateOf(refused.Reason), error);
+                    var after = SystemConnectionLifecycle.Deactivate(_node, connection, refused.Reason, refused.ProviderSaid);
+                    AuthorizationResults.Fill(result, after, AuthorizationResults.StateOf(refused.Reason), error);
                     worker.WriteError(error);
                 }
                 catch (ConnectionToolsException e) when (!PerItem.IsStoreWide(e))
                 {
-                    Fill(result, connection, AuthorizationState.Failed, e);
+                    AuthorizationResults.Fill(result, connection, AuthorizationState.Failed, e);
                     worker.WriteError(e);
                 }
 
@@ -274,7 +236,7 @@ namespace ConnectionTools.Authorization
             var host = new ErrorsLastHost(_host);
             try
             {
-                Update(host, ResolveSystemConnections(targets, host), request);
+                Update(host, SystemConnectionLifecycle.Resolve(_node, host, targets), request);
             }
             finally
             {
@@ -302,9 +264,7 @@ namespace ConnectionTools.Authorization
 
         /// <summary>The connections whose status Update-ConnectionAuthorization -Status selects, e.g. every Inactive one.</summary>
         public IReadOnlyList<ConnectionTarget> SelectByStatus(IEnumerable<ConnectionStatus> statuses) =>
-            _node.Store.List(new ConnectionFilter { Statuses = statuses.ToList(), Types = SystemConnectionTypes.All })
-                .Select(ConnectionTarget.ByObject)
-                .ToList();
+            SystemConnectionLifecycle.SelectByStatus(_node, statuses);
 
         /// <summary>
         /// Called by Remove-Connection after a system connection was removed: revokes the grant it held where the provider allows it.
@@ -315,7 +275,7 @@ namespace ConnectionTools.Authorization
             GrantMaterial grant;
             try
             {
-                grant = Unprotect(grantProtected);
+                grant = GrantVault.Unprotect(_node, grantProtected);
             }
             catch (ConnectionToolsException e)
             {
@@ -323,17 +283,17 @@ namespace ConnectionTools.Authorization
                 return;
             }
 
-            ParallelWork.RunOne(_host, (worker, ct) => TryRevokeAsync(TargetOf(removed), grant, worker, removed.Name, ct));
+            ParallelWork.RunOne(_host, (worker, ct) => TryRevokeAsync(SystemConnectionLifecycle.TargetOf(removed), grant, worker, removed.Name, ct));
         }
 
         private async Task ReauthorizeAsync(Connection connection, UpdateAuthorizationRequest request, WorkerHost worker, CancellationToken ct)
         {
             var clock = Stopwatch.StartNew();
-            var result = Result(connection);
+            var result = AuthorizationResults.Start(connection);
             try
             {
-                var stored = ReadGrantOrNull(connection);
-                var target = TargetOf(connection);
+                var stored = GrantVault.ReadOrNull(_node, connection);
+                var target = SystemConnectionLifecycle.TargetOf(connection);
                 AuthorizationOutcome outcome;
                 using (var spec = BuildSpec(target, request, stored, connection.Name))
                 {
@@ -347,12 +307,12 @@ namespace ConnectionTools.Authorization
                     await TryRevokeAsync(target, outcome.Grant, worker, connection.Name, ct).ConfigureAwait(false);
                     var said = $"re-authorization reached organization {outcome.OrganizationId}, but the connection is pinned to {connection.OrganizationId}";
                     var error = AuthorizationFailures.ToError(InactiveReason.OrgChanged, connection.Name, said);
-                    Fill(result, Deactivate(connection, InactiveReason.OrgChanged, said), AuthorizationState.OrgChanged, error);
+                    AuthorizationResults.Fill(result, SystemConnectionLifecycle.Deactivate(_node, connection, InactiveReason.OrgChanged, said), AuthorizationState.OrgChanged, error);
                     worker.WriteError(error);
                 }
                 else
                 {
-                    var after = SaveReauthorization(connection, outcome, result.Flow!.Value);
+                    var after = GrantVault.SaveReauthorization(_node, connection, outcome, result.Flow!.Value);
                     if (stored?.RefreshToken is string replaced && !string.Equals(replaced, outcome.Grant.RefreshToken, StringComparison.Ordinal))
                     {
                         // Only now that the new grant is stored: the one it replaces must not stay live at the provider.
@@ -360,7 +320,7 @@ namespace ConnectionTools.Authorization
                         await TryRevokeAsync(target, stored, worker, connection.Name, ct).ConfigureAwait(false);
                     }
 
-                    Fill(result, after, AuthorizationState.Authorized, null);
+                    AuthorizationResults.Fill(result, after, AuthorizationState.Authorized, null);
                     result.Message = orgChanged
                         ? $"Re-authorized as {outcome.AuthorizedAs}; now pinned to organization {outcome.OrganizationId} (was {connection.OrganizationId}). The connection keeps its id and settings."
                         : $"Re-authorized as {outcome.AuthorizedAs}.";
@@ -371,155 +331,18 @@ namespace ConnectionTools.Authorization
             catch (ProviderRefusedException refused)
             {
                 var error = AuthorizationFailures.ToError(refused.Reason, connection.Name, refused.ProviderSaid);
-                Fill(result, Deactivate(connection, refused.Reason, refused.ProviderSaid), StateOf(refused.Reason), error);
+                AuthorizationResults.Fill(result, SystemConnectionLifecycle.Deactivate(_node, connection, refused.Reason, refused.ProviderSaid), AuthorizationResults.StateOf(refused.Reason), error);
                 worker.WriteError(error);
             }
             catch (ConnectionToolsException e) when (!PerItem.IsStoreWide(e))
             {
-                Fill(result, _node.Store.Find(connection.Id) ?? connection, AuthorizationState.Failed, e);
+                AuthorizationResults.Fill(result, _node.Store.Find(connection.Id) ?? connection, AuthorizationState.Failed, e);
                 worker.WriteError(e);
             }
 
             result.Duration = clock.Elapsed;
             worker.WriteObject(result);
         }
-
-        private Connection SaveReauthorization(Connection connection, AuthorizationOutcome outcome, AuthorizationFlow flow)
-        {
-            var now = StoreTime(_node.Clock());
-            var grant = Protect(outcome.Grant);
-            var change = _node.Store.Change(
-                connection.Id,
-                LifecycleAction.Reauthorize,
-                latest =>
-                {
-                    if (latest.Status == ConnectionStatus.Removed || latest.Status == ConnectionStatus.Pending)
-                    {
-                        throw NotAuthorizable(latest);
-                    }
-
-                    return latest with
-                    {
-                        Status = latest.Status == ConnectionStatus.Inactive ? ConnectionStatus.Active : latest.Status,
-                        InactiveReason = null,
-                        OrganizationId = outcome.OrganizationId,
-                        AuthorizedAs = outcome.AuthorizedAs,
-                        AuthorizedAt = now,
-                        AuthorizationFlow = flow,
-                    };
-                },
-                _node.ActorName,
-                (db, tx, after) =>
-                {
-                    GrantRows.Save(db, tx, after.Id, grant, now);
-                    GrantRows.ResetRefresh(db, tx, after.Id);
-                    if (connection.Status == ConnectionStatus.Inactive && after.Status == ConnectionStatus.Active)
-                    {
-                        foreach (var hook in _node.OnReauthorized)
-                        {
-                            hook(db, tx, after);
-                        }
-                    }
-                },
-                always: true);
-            return change.After;
-        }
-
-        private Connection Deactivate(Connection connection, InactiveReason reason, string providerSaid) => Deactivate(_node, connection, reason, providerSaid);
-
-        /// <summary>Inactive with the reason, from Active or Paused; an Inactive connection takes the newer reason. Its job goes to Holding.</summary>
-        internal static Connection Deactivate(ConnectionNode node, Connection connection, InactiveReason reason, string providerSaid)
-        {
-            var outcome = node.Store.Change(
-                connection.Id,
-                LifecycleAction.Deactivate,
-                latest =>
-                {
-                    if (latest.Status == ConnectionStatus.Removed || latest.Status == ConnectionStatus.Pending)
-                    {
-                        return null;
-                    }
-
-                    return latest.Status == ConnectionStatus.Inactive && latest.InactiveReason == reason
-                        ? null
-                        : latest with { Status = ConnectionStatus.Inactive, InactiveReason = reason };
-                },
-                node.ActorName,
-                alsoWrite: null,
-                note: $"Status: {connection.Status} -> Inactive ({reason}): {providerSaid}");
-            return outcome.After;
-        }
-
-        /// <summary>A refresh may rotate the refresh token or renew MSAL's cache; keep what the provider returned.</summary>
-        private void SaveRefreshedGrant(Connection connection, GrantMaterial before, GrantMaterial after) => SaveRefreshedGrant(_node, connection, before, after);
-
-        internal static void SaveRefreshedGrant(ConnectionNode node, Connection connection, GrantMaterial before, GrantMaterial after)
-        {
-            if (before.RefreshToken == after.RefreshToken && before.TokenCache == after.TokenCache)
-            {
-                return;
-            }
-
-            var grant = Protect(node, after);
-            node.Store.Write((db, tx) =>
-            {
-                // A connection removed meanwhile has no grant any more, and must not get one back. This runs after the refresh
-                // claim is let go: when another process has since stored a newer refresh token (rotation), this older one
-                // must not replace it, or the next refresh presents a used-up token and the provider revokes the grant.
-                if (GrantRows.Find(db, tx, connection.Id) is { } stored
-                    && Unprotect(node, stored).RefreshToken is var current
-                    && (current == before.RefreshToken || current == after.RefreshToken))
-                {
-                    GrantRows.Save(db, tx, connection.Id, grant, node.Clock());
-                }
-
-                return 0;
-            });
-        }
-
-        private List<Connection> ResolveSystemConnections(IEnumerable<ConnectionTarget> targets, IHostContext? host = null)
-        {
-            var connections = new List<Connection>();
-            var seen = new HashSet<Guid>();
-            ConnectionTargets.ForEach(host ?? _host, _node.Store, targets, target =>
-            {
-                var connection = ConnectionTargets.Resolve(_node.Store, target);
-                if (connection.Type == ConnectionType.Private && target.Pattern != null)
-                {
-                    // A pattern selects among the connections that have a grant, as no -Name at all does.
-                    (host ?? _host).WriteVerbose($"'{connection.Name}' matches '{target.Pattern}' but is a private connection, which has no grant; skipped.");
-                    return;
-                }
-
-                if (connection.Type == ConnectionType.Private)
-                {
-                    throw new ConnectionToolsException(
-                        ErrorIds.AuthorizationNotSystemConnection,
-                        ErrorKind.InvalidArgument,
-                        $"'{connection.Name}' is a private connection to a peer node; it has no OAuth grant to test or renew.",
-                        connection.Name,
-                        "Private connections are authorized by their invitation. Use Sync-Connection to check the peer.");
-                }
-
-                if (connection.Status == ConnectionStatus.Removed || connection.Status == ConnectionStatus.Pending)
-                {
-                    throw NotAuthorizable(connection);
-                }
-
-                if (seen.Add(connection.Id))
-                {
-                    connections.Add(connection);
-                }
-            });
-            return connections;
-        }
-
-        private static ConnectionToolsException NotAuthorizable(Connection connection) => new ConnectionToolsException(
-            ErrorIds.ConnectionIllegalTransition,
-            ErrorKind.InvalidOperation,
-            $"Connection '{connection.Name}' is {connection.Status}; only Active, Paused and Inactive connections have a grant.",
-            connection.Name,
-            connection.Status == ConnectionStatus.Removed ? "Create a new connection to the org with New-Connection; it reuses the removed one's settings." : "Wait for the connection to be accepted.");
 
         private bool NeedsPerson(Connection connection, UpdateAuthorizationRequest request)
         {
@@ -537,172 +360,18 @@ namespace ConnectionTools.Authorization
         }
 
         /// <summary>
-        /// The flow and credentials for a sign-in: those given now, else the stored ones. Everything is checked here, before any
-        /// network call, including that the certificate loads and can sign.
+        /// The spec of <see cref="SignInSpec.Build"/> with its certificate loaded: every check runs before any network call,
+        /// including that the certificate loads and can sign.
         /// </summary>
         private OwnedSpec BuildSpec(SystemTarget target, CredentialParameters given, GrantMaterial? stored, string name)
         {
-            var salesforce = target.Type != ConnectionType.Dynamics365;
-            var useGiven = given.GivesCredentials || stored is null;
-            var clientId = given.ClientId ?? stored?.ClientId ?? (salesforce ? _node.SalesforceClientId : null);
-            var username = given.Username ?? stored?.Username;
-            var tenant = given.TenantId ?? stored?.TenantId;
-            var certificatePath = useGiven ? given.CertificatePath : stored!.CertificatePath;
-            var thumbprint = useGiven ? given.CertificateThumbprint : stored!.CertificateThumbprint;
-            var password = useGiven ? given.CertificatePassword : stored!.CertificatePassword;
-            var secret = useGiven ? given.ClientSecret : stored!.ClientSecret;
-            if (useGiven && stored != null && given.ClientSecret is null && given.CertificatePath is null && given.CertificateThumbprint is null && !given.UseDeviceCode && stored.IsUnattended)
+            var spec = SignInSpec.Build(target, given, stored, name, _node.SalesforceClientId);
+            if (spec.CertificatePath != null || spec.CertificateThumbprint != null)
             {
-                // Only ids or a username changed: keep the stored secret or certificate.
-                certificatePath = stored.CertificatePath;
-                thumbprint = stored.CertificateThumbprint;
-                password = stored.CertificatePassword;
-                secret = stored.ClientSecret;
-            }
-
-            if (certificatePath != null && thumbprint != null)
-            {
-                throw InvalidFlow(name, "Both -CertificatePath and -CertificateThumbprint were given.", "Give one of them.");
-            }
-
-            var hasCertificate = certificatePath != null || thumbprint != null;
-            AuthorizationFlow flow;
-            if (salesforce)
-            {
-                if (secret != null)
-                {
-                    throw InvalidFlow(name, "-ClientSecret is for Dynamics 365 client credentials; Salesforce's unattended flow is the JWT bearer flow with a certificate.", "Use -ClientId (the consumer key), -Username and -CertificatePath or -CertificateThumbprint.");
-                }
-
-                if (tenant != null)
-                {
-                    throw InvalidFlow(name, "-TenantId applies to Dynamics 365 connections only.", "Leave out -TenantId for a Salesforce connection.");
-                }
-
-                if (hasCertificate)
-                {
-                    if (clientId is null || username is null)
-                    {
-                        throw InvalidFlow(name, "The JWT bearer flow needs the connected app's consumer key and the user the grant acts for.", "Add -ClientId <consumer key> and -Username <user@org>.");
-                    }
-
-                    flow = AuthorizationFlow.JwtBearer;
-                }
-                else
-                {
-                    flow = useGiven ? (given.UseDeviceCode ? AuthorizationFlow.DeviceCode : AuthorizationFlow.Interactive) : stored!.Flow;
-                }
-            }
-            else
-            {
-                if (secret != null && hasCertificate)
-                {
-                    throw InvalidFlow(name, "Both a client secret and a certificate were given.", "Give -ClientSecret or a certificate (-CertificatePath or -CertificateThumbprint), not both.");
-                }
-
-                if (secret != null || hasCertificate)
-                {
-                    if (given.UseDeviceCode)
-                    {
-                        throw InvalidFlow(name, "-UseDeviceCode signs a person in; a client secret or certificate signs the app in.", "Leave out -UseDeviceCode for client credentials.");
-                    }
-
-                    if (clientId is null || tenant is null)
-                    {
-                        throw InvalidFlow(name, "Client credentials need the app registration's client id and the tenant.", "Add -ClientId <application id> and -TenantId <tenant id or domain>.");
-                    }
-
-                    flow = secret != null ? AuthorizationFlow.ClientSecret : AuthorizationFlow.ClientCertificate;
-                }
-                else
-                {
-                    flow = useGiven ? (given.UseDeviceCode ? AuthorizationFlow.DeviceCode : AuthorizationFlow.Interactive) : stored!.Flow;
-                }
-            }
-
-            if ((flow == AuthorizationFlow.Interactive || flow == AuthorizationFlow.DeviceCode) && !given.Interactive)
-            {
-                throw new ConnectionToolsException(
-                    ErrorIds.AuthorizationInteractionRequired,
-                    ErrorKind.InvalidOperation,
-                    $"'{name}' needs a person to sign in ({flow}), and this session cannot prompt (a scheduled task, or -NonInteractive). Nothing was sent.",
-                    name,
-                    salesforce
-                        ? "Run the command in an interactive session, or authorize unattended with the JWT bearer flow: -ClientId <consumer key> -Username <user> -CertificatePath <pfx>."
-                        : "Run the command in an interactive session, or authorize unattended with client credentials: -TenantId <tenant> -ClientId <app id> and -ClientSecret or -CertificatePath.");
-            }
-
-            var spec = new AuthorizationSpec
-            {
-                Type = target.Type,
-                InstanceUrl = target.InstanceUrl,
-                EnvironmentType = target.EnvironmentType,
-                Flow = flow,
-                ClientId = clientId,
-                Username = username,
-                TenantId = tenant,
-                CertificatePath = certificatePath is null ? null : System.IO.Path.GetFullPath(certificatePath),
-                CertificateThumbprint = thumbprint,
-                CertificatePassword = password,
-                ClientSecret = secret,
-                CanInteract = given.Interactive,
-            };
-            if (hasCertificate)
-            {
-                spec.Certificate = CertificateLoader.Load(spec.CertificatePath, thumbprint, password);
+                spec.Certificate = CertificateLoader.Load(spec.CertificatePath, spec.CertificateThumbprint, spec.CertificatePassword);
             }
 
             return new OwnedSpec(spec);
-        }
-
-        private static ConnectionToolsException InvalidFlow(string name, string problem, string fix) =>
-            new ConnectionToolsException(ErrorIds.AuthorizationInvalidFlow, ErrorKind.InvalidArgument, $"Connection '{name}': {problem} Nothing was sent.", name, fix);
-
-        private static ConnectionType ParseType(string? value, string name)
-        {
-            foreach (var type in SystemConnectionTypes.All)
-            {
-                if (string.Equals(value, type.ToString(), StringComparison.OrdinalIgnoreCase))
-                {
-                    return type;
-                }
-            }
-
-            var hint = string.Equals(value, nameof(ConnectionType.Private), StringComparison.OrdinalIgnoreCase)
-                ? "Private connections are created with New-PrivateConnection."
-                : "Use -Type SalesforceProduction, SalesforceSandbox or Dynamics365.";
-            throw new ConnectionToolsException(ErrorIds.AuthorizationInvalidFlow, ErrorKind.InvalidArgument, $"'{value}' is not a system connection type. Nothing was sent.", name, hint);
-        }
-
-        /// <summary>Parses -EnvironmentType; null for Salesforce, Public when a Dynamics 365 connection gives none.</summary>
-        public static EnvironmentType? ParseEnvironment(string? value, ConnectionType type, string name)
-        {
-            if (type != ConnectionType.Dynamics365)
-            {
-                if (value != null)
-                {
-                    throw new ConnectionToolsException(ErrorIds.AuthorizationInvalidEnvironmentType, ErrorKind.InvalidArgument,
-                        $"-EnvironmentType applies to Dynamics 365 connections; '{name}' is {type}. Nothing was sent.", name, "Leave out -EnvironmentType for a Salesforce connection.");
-                }
-
-                return null;
-            }
-
-            if (value is null)
-            {
-                return EnvironmentType.Public;
-            }
-
-            foreach (EnvironmentType environment in Enum.GetValues(typeof(EnvironmentType)))
-            {
-                if (string.Equals(value.Trim(), environment.ToString(), StringComparison.OrdinalIgnoreCase))
-                {
-                    return environment;
-                }
-            }
-
-            throw new ConnectionToolsException(ErrorIds.AuthorizationInvalidEnvironmentType, ErrorKind.InvalidArgument,
-                $"'{value}' is not a Microsoft cloud. Nothing was sent.", name, "Use -EnvironmentType Public, GCC, GCCHigh, DoD or China.");
         }
 
         private AuthorizationContext Context(WorkerHost worker) => new AuthorizationContext(_node.ProviderHttp)
@@ -714,35 +383,6 @@ namespace ConnectionTools.Authorization
         };
 
         private int? _redirectPort;
-
-        internal static SystemTarget TargetOf(Connection connection) => new SystemTarget(
-            connection.Type,
-            connection.EnvironmentType ?? EnvironmentType.Public,
-            connection.InstanceUrl ?? throw new ConnectionToolsException(ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no instance URL.", connection.Name, "Remove it and create it again with New-Connection."));
-
-        private GrantMaterial ReadGrant(Connection connection) => ReadGrantOrNull(connection) ?? throw new ConnectionToolsException(
-            ErrorIds.AuthorizationNoGrant,
-            ErrorKind.InvalidData,
-            $"Connection '{connection.Name}' has no stored grant to refresh.",
-            connection.Name,
-            $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
-
-        private GrantMaterial? ReadGrantOrNull(Connection connection) => ReadGrantOrNull(_node, connection);
-
-        internal static GrantMaterial? ReadGrantOrNull(ConnectionNode node, Connection connection)
-        {
-            var protectedGrant = node.Store.Read(db => GrantRows.Find(db, null, connection.Id));
-            return protectedGrant is null ? null : Unprotect(node, protectedGrant);
-        }
-
-        private byte[] Protect(GrantMaterial grant) => Protect(_node, grant);
-
-        internal static byte[] Protect(ConnectionNode node, GrantMaterial grant) => node.Secrets.Protect(JsonSerializer.SerializeToUtf8Bytes(grant, GrantJson));
-
-        private GrantMaterial Unprotect(byte[] protectedGrant) => Unprotect(_node, protectedGrant);
-
-        internal static GrantMaterial Unprotect(ConnectionNode node, byte[] protectedGrant) =>
-            JsonSerializer.Deserialize<GrantMaterial>(node.Secrets.Unprotect(protectedGrant), GrantJson) ?? new GrantMaterial();
 
         /// <summary>Best effort: a grant that cannot be revoked is a warning, never a failure of the command.</summary>
         private async Task<bool> TryRevokeAsync(SystemTarget target, GrantMaterial grant, WorkerHost worker, string name, CancellationToken ct)
@@ -763,38 +403,6 @@ namespace ConnectionTools.Authorization
                 // Already unusable at the provider: there is nothing left to revoke.
                 worker.WriteVerbose($"The provider did not revoke the grant of '{name}': {e.ProviderSaid}.");
                 return false;
-            }
-        }
-
-        /// <summary>The store keeps milliseconds; a snapshot with finer times would not equal what is read back.</summary>
-        private static DateTimeOffset StoreTime(DateTimeOffset at) => DateTimeOffset.FromUnixTimeMilliseconds(at.ToUnixTimeMilliseconds());
-
-        /// <summary>Each Inactive reason has the verdict of the same name.</summary>
-        private static AuthorizationState StateOf(InactiveReason reason) => (AuthorizationState)Enum.Parse(typeof(AuthorizationState), reason.ToString());
-
-        private static AuthorizationResult Result(Connection connection) => new AuthorizationResult
-        {
-            Name = connection.Name,
-            Id = connection.Id,
-            Type = connection.Type,
-            StatusBefore = connection.Status,
-            Status = connection.Status,
-            InactiveReason = connection.InactiveReason,
-            OrganizationId = connection.OrganizationId,
-            AuthorizedAs = connection.AuthorizedAs,
-            Flow = connection.AuthorizationFlow,
-        };
-
-        private static void Fill(AuthorizationResult result, Connection after, AuthorizationState state, ConnectionToolsException? error)
-        {
-            result.Result = state;
-            result.Status = after.Status;
-            result.InactiveReason = after.InactiveReason;
-            result.OrganizationId = after.OrganizationId;
-            if (error != null)
-            {
-                result.ErrorId = error.ErrorId;
-                result.Message = error.RecommendedAction is null ? error.Message : $"{error.Message} {error.RecommendedAction}";
             }
         }
 
