@@ -15,10 +15,11 @@ namespace ConnectionTools.SystemConnections
 {
     /// <summary>
     /// System connections (Salesforce, Dynamics 365): New-Connection, Test-ConnectionAuthorization, Update-ConnectionAuthorization,
-    /// and the grant's part in Remove-Connection. Every check that needs no network runs before the first request; the store
-    /// is written only after the provider answered, in one transaction per connection.
+    /// and the grant's part in Remove-Connection. Every check that needs no network runs before the first request (SignInSpec);
+    /// the store is written only after the provider answered, in one transaction per connection (GrantVault). Revoking grants
+    /// is in SystemConnectionCommands.Revocation.cs.
     /// </summary>
-    public sealed class SystemConnectionCommands
+    public sealed partial class SystemConnectionCommands
     {
         public const int DefaultThrottleLimit = 8;
 
@@ -145,21 +146,6 @@ namespace ConnectionTools.SystemConnections
             name,
             "Check that the user or app may use the org and the connected app or app registration, then run the command again.");
 
-        /// <summary>New-Connection failed after the provider issued a grant: revoke it, best effort, and say so on the verbose stream.</summary>
-        private void RevokeOrphan(SystemTarget target, GrantMaterial grant, string name)
-        {
-            _host.WriteVerbose($"Connection '{name}' was not stored; revoking the grant the provider has just issued for it, so it does not stay live.");
-            try
-            {
-                ParallelWork.RunOne(_host, (worker, ct) => TryRevokeAsync(target, grant, worker, name, ct));
-            }
-            catch (OperationCanceledException)
-            {
-                _host.WriteVerbose($"The grant issued for '{name}' was not revoked: the command was stopped.");
-                throw;
-            }
-        }
-
         /// <summary>
         /// Refreshes each connection's grant without any prompt and classifies the answer. A refusal makes the connection Inactive
         /// with its reason; a provider that cannot be reached changes nothing. Without <paramref name="targets"/> (null), every
@@ -266,26 +252,6 @@ namespace ConnectionTools.SystemConnections
         public IReadOnlyList<ConnectionTarget> SelectByStatus(IEnumerable<ConnectionStatus> statuses) =>
             SystemConnectionLifecycle.SelectByStatus(_node, statuses);
 
-        /// <summary>
-        /// Called by Remove-Connection after a system connection was removed: revokes the grant it held where the provider allows it.
-        /// The removal stands either way; a failure is a warning.
-        /// </summary>
-        internal void RevokeAfterRemoval(Connection removed, byte[] grantProtected)
-        {
-            GrantMaterial grant;
-            try
-            {
-                grant = GrantVault.Unprotect(_node, grantProtected);
-            }
-            catch (ConnectionToolsException e)
-            {
-                _host.WriteWarning($"Connection '{removed.Name}' is removed, but its grant could not be read to revoke it ({e.ErrorId}). Revoke it at the provider if it must stop working now.");
-                return;
-            }
-
-            ParallelWork.RunOne(_host, (worker, ct) => TryRevokeAsync(SystemConnectionLifecycle.TargetOf(removed), grant, worker, removed.Name, ct));
-        }
-
         private async Task ReauthorizeAsync(Connection connection, UpdateAuthorizationRequest request, WorkerHost worker, CancellationToken ct)
         {
             var clock = Stopwatch.StartNew();
@@ -383,28 +349,6 @@ namespace ConnectionTools.SystemConnections
         };
 
         private int? _redirectPort;
-
-        /// <summary>Best effort: a grant that cannot be revoked is a warning, never a failure of the command.</summary>
-        private async Task<bool> TryRevokeAsync(SystemTarget target, GrantMaterial grant, WorkerHost worker, string name, CancellationToken ct)
-        {
-            try
-            {
-                var revoked = await _node.Authorizers(target.Type).RevokeAsync(target, grant, Context(worker), ct).ConfigureAwait(false);
-                worker.WriteVerbose(revoked ? $"Revoked the grant of '{name}' at the provider." : $"The grant of '{name}' has no revocation endpoint; it ends when it expires or an admin revokes it.");
-                return revoked;
-            }
-            catch (ConnectionToolsException e)
-            {
-                worker.WriteWarning($"The grant of '{name}' could not be revoked at the provider ({e.ErrorId}: {e.Message}). Revoke it there if it must stop working now.");
-                return false;
-            }
-            catch (ProviderRefusedException e)
-            {
-                // Already unusable at the provider: there is nothing left to revoke.
-                worker.WriteVerbose($"The provider did not revoke the grant of '{name}': {e.ProviderSaid}.");
-                return false;
-            }
-        }
 
         /// <summary>Owns the loaded certificate of a spec for the length of one sign-in.</summary>
         private readonly struct OwnedSpec : IDisposable
