@@ -10,7 +10,8 @@ namespace ConnectionTools.SystemConnections
 {
     /// <summary>
     /// The grants of system connections: serialized and encrypted here, and every store write that keeps one, together with
-    /// the connection row it belongs to. The one file of SystemConnections/ that hands the store a transaction callback.
+    /// the connection row it belongs to. Every store callback of the split SystemConnectionCommands is here; GrantRefresh's
+    /// claim rows are the only others in SystemConnections/.
     /// </summary>
     internal static class GrantVault
     {
