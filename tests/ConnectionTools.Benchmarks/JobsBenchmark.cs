@@ -7,6 +7,7 @@ using ConnectionTools.Emulators;
 using ConnectionTools.Jobs;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.SystemConnections;
 
 /// <summary>
 /// Issue 5's figure end to end: Start-ConnectionJob's runner retrieving 50,000 changed cases, 2,000 per page, from each

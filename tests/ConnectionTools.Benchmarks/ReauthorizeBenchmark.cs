@@ -7,6 +7,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.SystemConnections;
 
 /// <summary>
 /// Update-ConnectionAuthorization -Status Inactive over 1,000 Dynamics 365 connections (client credentials through MSAL,
@@ -91,7 +92,7 @@ public static class ReauthorizeBenchmark
     {
         foreach (var connection in node.Store.List(new ConnectionFilter { Statuses = new[] { ConnectionStatus.Active } }))
         {
-            SystemConnectionCommands.Deactivate(node, connection, InactiveReason.Expired, "benchmark");
+            SystemConnectionLifecycle.Deactivate(node, connection, InactiveReason.Expired, "benchmark");
         }
 
         attempts.Reset();

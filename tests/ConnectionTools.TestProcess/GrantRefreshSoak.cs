@@ -6,6 +6,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.SystemConnections;
 
 /// <summary>
 /// grant-refresh STORE LEASE-SECONDS LOG NAME:ITEM,NAME:ITEM,...: one of the processes of the Salesforce rotation soak

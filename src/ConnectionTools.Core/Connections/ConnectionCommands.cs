@@ -1,13 +1,13 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using ConnectionTools.Authorization;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
 using ConnectionTools.Storage;
+using ConnectionTools.SystemConnections;
 using ConnectionTools.Text;
 
 namespace ConnectionTools.Connections

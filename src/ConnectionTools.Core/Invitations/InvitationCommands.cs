@@ -22,6 +22,18 @@ namespace ConnectionTools.Invitations
         }
 
         /// <summary>
+        /// New-PrivateConnection's pipeline: each request as <see cref="New"/>, where one that fails is written as that item's
+        /// error and the rest are still created. A store that cannot be used ends the command.
+        /// </summary>
+        public void NewEach(IEnumerable<NewPrivateConnectionRequest> requests)
+        {
+            foreach (var request in requests ?? throw new ArgumentNullException(nameof(requests)))
+            {
+                PerItem.Run(_host, () => New(request));
+            }
+        }
+
+        /// <summary>
         /// Creates a Pending private connection and its invitation code in one transaction. Refused before anything is written
         /// when the node has no public URL, or a name, instance name or lifetime is not usable.
         /// </summary>

@@ -9,6 +9,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Jobs.Retrieval;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Jobs
 {
@@ -94,10 +95,10 @@ namespace ConnectionTools.Jobs
             var refusedReason = (InactiveReason?)null;
             try
             {
-                var grant = SystemConnectionCommands.ReadGrantOrNull(_node, connection) ?? throw new ConnectionToolsException(
+                var grant = GrantVault.ReadOrNull(_node, connection) ?? throw new ConnectionToolsException(
                     ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no stored grant.", connection.Name,
                     $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
-                var target = SystemConnectionCommands.TargetOf(connection);
+                var target = SystemConnectionLifecycle.TargetOf(connection);
                 var context = new AuthorizationContext(_node.ProviderHttp) { Verbose = verbose };
                 string? token = null;
                 Uri? apiUrl = null;
@@ -116,7 +117,7 @@ namespace ConnectionTools.Jobs
                             throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
                         }
 
-                        SystemConnectionCommands.SaveRefreshedGrant(_node, connection, used, outcome.Grant);
+                        GrantVault.SaveRefreshed(_node, connection, used, outcome.Grant);
                         grant = outcome.Grant;
                         apiUrl = outcome.Grant.ApiUrl;
                         token = outcome.AccessToken;
@@ -125,7 +126,7 @@ namespace ConnectionTools.Jobs
                     catch (ProviderRefusedException refused)
                     {
                         refusedReason = refused.Reason;
-                        SystemConnectionCommands.Deactivate(_node, connection, refused.Reason, refused.ProviderSaid);
+                        SystemConnectionLifecycle.Deactivate(_node, connection, refused.Reason, refused.ProviderSaid);
                         throw AuthorizationFailures.ToError(refused.Reason, connection.Name, refused.ProviderSaid);
                     }
                 }

@@ -69,6 +69,18 @@ namespace ConnectionTools.Peering
         }
 
         /// <summary>
+        /// Approve-ConnectionInvitation's pipeline: each code as <see cref="Accept"/>, where one that fails is written as that
+        /// item's error and the others are still accepted. A store that cannot be used ends the command.
+        /// </summary>
+        public void AcceptEach(IEnumerable<string> invitationCodes, string? name, string? localInstanceName)
+        {
+            foreach (var code in invitationCodes ?? throw new ArgumentNullException(nameof(invitationCodes)))
+            {
+                PerItem.Run(_host, () => Accept(code, name, localInstanceName));
+            }
+        }
+
+        /// <summary>
         /// Accepts an invitation code. Everything that can be checked locally (format, checksum, expiry, URL, name) is checked
         /// before any network call; the connection is created here only after the public node has accepted.
         /// </summary>

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using ConnectionTools.Connections;
-using ConnectionTools.Hosting;
 using ConnectionTools.Peering;
 
 namespace ConnectionTools.PowerShell.Cmdlets
@@ -26,8 +25,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public string? LocalInstanceName { get; set; }
 
-        // One bad code of a piped list is reported and the others are still accepted.
-        protected override void ProcessRecord() => Run(node => PerItem.Run(HostContext, () =>
-            new PeerCommands(node, HostContext, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).Accept(InvitationCode, Name, LocalInstanceName)));
+        protected override void ProcessRecord() => Run(node =>
+            new PeerCommands(node, HostContext, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).AcceptEach(new[] { InvitationCode }, Name, LocalInstanceName));
     }
 }

@@ -1,15 +1,15 @@
 using System.Management.Automation;
 using System.Security;
-using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.PowerShell.Completion;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
     /// <summary>Creates a Salesforce or Dynamics 365 connection: authorizes it, pins it to the org it reaches, and makes it Active.</summary>
     [Cmdlet(VerbsCommon.New, "Connection", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(Connection))]
-    public sealed class NewConnectionCommand : ConnectionToolsCmdlet
+    public sealed class NewConnectionCommand : ConnectionToolsCmdlet, ISignInParameters
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
@@ -68,17 +68,14 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [ValidateRange(1, 65535)]
         public int? RedirectPort { get; set; }
 
-        protected override void ProcessRecord() => Run(node => new SystemConnectionCommands(node, HostContext).New(SystemCredentialParameters.Fill(
-            new NewConnectionRequest
-            {
-                Name = Name,
-                Type = Type,
-                InstanceUrl = InstanceUrl,
-                EnvironmentType = EnvironmentType,
-                Description = Description,
-                AcceptDataProcessingAgreement = AcceptDataProcessingAgreement.IsPresent,
-                RedirectPort = RedirectPort,
-            },
-            this, UseDeviceCode, ClientId, Username, TenantId, CertificatePath, CertificateThumbprint, CertificatePassword, ClientSecret, Credential)));
+        protected override void ProcessRecord() => Run(node => new SystemConnectionCommands(node, HostContext).New(SignInParameters.Fill(this, new NewConnectionRequest
+        {
+            Name = Name,
+            Type = Type,
+            InstanceUrl = InstanceUrl,
+            EnvironmentType = EnvironmentType,
+            Description = Description,
+            AcceptDataProcessingAgreement = AcceptDataProcessingAgreement.IsPresent,
+        })));
     }
 }

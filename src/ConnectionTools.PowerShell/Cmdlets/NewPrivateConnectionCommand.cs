@@ -1,6 +1,5 @@
 using System;
 using System.Management.Automation;
-using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 
 namespace ConnectionTools.PowerShell.Cmdlets
@@ -37,15 +36,17 @@ namespace ConnectionTools.PowerShell.Cmdlets
 
         private object? _mode;
 
-        // One bad row of a piped list is reported and the rest are still created.
-        protected override void ProcessRecord() => Run(node => PerItem.Run(HostContext, () => new InvitationCommands(node, HostContext).New(new NewPrivateConnectionRequest
+        protected override void ProcessRecord() => Run(node => new InvitationCommands(node, HostContext).NewEach(new[]
         {
-            Name = Name,
-            LocalInstanceName = LocalInstanceName,
-            RemoteInstanceName = RemoteInstanceName,
-            Description = Description,
-            Mode = Mode,
-            InvitationLifetime = InvitationLifetime,
-        })));
+            new NewPrivateConnectionRequest
+            {
+                Name = Name,
+                LocalInstanceName = LocalInstanceName,
+                RemoteInstanceName = RemoteInstanceName,
+                Description = Description,
+                Mode = Mode,
+                InvitationLifetime = InvitationLifetime,
+            },
+        }));
     }
 }

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Management.Automation;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
@@ -31,12 +32,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
         }
 
         protected override void EndProcessing() => Run(node =>
-        {
-            var commands = new SystemConnectionCommands(node, HostContext);
-            var targets = ParameterSetName == All
-                ? commands.SelectByStatus(new[] { ConnectionStatus.Active, ConnectionStatus.Paused, ConnectionStatus.Inactive })
-                : _targets;
-            commands.Test(targets, new TestAuthorizationRequest { ThrottleLimit = ThrottleLimit });
-        });
+            new SystemConnectionCommands(node, HostContext).Test(ParameterSetName == All ? null : _targets, new TestAuthorizationRequest { ThrottleLimit = ThrottleLimit }));
     }
 }

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Security;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
@@ -12,7 +13,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
     /// </summary>
     [Cmdlet(VerbsData.Update, "ConnectionAuthorization", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, DefaultParameterSetName = ByName)]
     [OutputType(typeof(AuthorizationResult))]
-    public sealed class UpdateConnectionAuthorizationCommand : ConnectionTargetCmdlet
+    public sealed class UpdateConnectionAuthorizationCommand : ConnectionTargetCmdlet, ISignInParameters
     {
         internal const string ByStatus = "ByStatus";
 
@@ -50,6 +51,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public SecureString? ClientSecret { get; set; }
 
+        /// <summary>The app's client id as the user name and its client secret as the password.</summary>
         [Parameter]
         [Credential]
         public PSCredential? Credential { get; set; }
@@ -74,9 +76,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         {
             var commands = new SystemConnectionCommands(node, HostContext);
             var targets = ParameterSetName == ByStatus ? commands.SelectByStatus(Status) : _targets;
-            var request = SystemCredentialParameters.Fill(
-                new UpdateAuthorizationRequest { AcceptNewOrganizationId = AcceptNewOrganizationId.IsPresent, ThrottleLimit = ThrottleLimit, RedirectPort = RedirectPort },
-                this, UseDeviceCode, ClientId, Username, TenantId, CertificatePath, CertificateThumbprint, CertificatePassword, ClientSecret, Credential);
+            var request = SignInParameters.Fill(this, new UpdateAuthorizationRequest { AcceptNewOrganizationId = AcceptNewOrganizationId.IsPresent, ThrottleLimit = ThrottleLimit });
             commands.Update(targets, request);
         });
     }

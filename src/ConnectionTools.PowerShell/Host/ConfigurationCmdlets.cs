@@ -16,7 +16,7 @@ namespace ConnectionTools.PowerShell.Host
         {
             Vaults = new SecretManagementResolver(cmdlet),
             Peers = new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout),
-            SystemConnections = new ConnectionTools.Authorization.SystemConnectionActions(node),
+            SystemConnections = new ConnectionTools.SystemConnections.SystemConnectionActions(node),
         };
     }
 

@@ -2,6 +2,7 @@ using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Jobs;
 using ConnectionTools.Storage;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 

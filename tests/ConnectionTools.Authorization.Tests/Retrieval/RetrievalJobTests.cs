@@ -3,6 +3,7 @@ using ConnectionTools.Core.Tests;
 using ConnectionTools.Errors;
 using ConnectionTools.Jobs;
 using ConnectionTools.Storage;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 

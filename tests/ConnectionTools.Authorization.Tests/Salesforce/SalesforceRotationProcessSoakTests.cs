@@ -3,6 +3,7 @@ using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Emulators;
 using ConnectionTools.Nodes;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 
@@ -181,7 +182,7 @@ public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
     }
 
     private string StoredRefreshToken(string name) =>
-        SystemConnectionCommands.ReadGrantOrNull(_store.Node, _store.Get(name))!.RefreshToken!;
+        GrantVault.ReadOrNull(_store.Node, _store.Get(name))!.RefreshToken!;
 
     [Fact]
     public async Task Four_processes_with_failures_after_the_token_answer_end_with_every_connection_Active_on_its_latest_token()

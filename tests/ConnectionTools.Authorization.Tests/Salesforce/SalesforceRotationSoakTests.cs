@@ -1,6 +1,7 @@
 using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Nodes;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 
@@ -93,7 +94,7 @@ public sealed class SalesforceRotationSoakTests : IAsyncLifetime
         Assert.Equal(0, _org.Emulator.RefreshTokenReuses);
         var connection = _store.Get("sf0");
         Assert.Equal(ConnectionStatus.Active, connection.Status);
-        var stored = SystemConnectionCommands.ReadGrantOrNull(_store.Node, connection)!.RefreshToken!;
+        var stored = GrantVault.ReadOrNull(_store.Node, connection)!.RefreshToken!;
         Assert.Equal(stored, _org.Emulator.CurrentRefreshToken(stored));
         Console.WriteLine($"soak: 200 refreshes on 4 nodes, {failed} failed after the token answer, 0 reuses, Active, stored token is the latest");
     }

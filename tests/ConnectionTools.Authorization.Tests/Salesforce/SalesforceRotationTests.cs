@@ -3,6 +3,7 @@ using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Errors;
 using ConnectionTools.Nodes;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 
@@ -60,7 +61,7 @@ public sealed class SalesforceRotationTests : IAsyncLifetime
     }
 
     private string StoredRefreshToken(string name = "sf") =>
-        SystemConnectionCommands.ReadGrantOrNull(_store.Node, _store.Get(name))!.RefreshToken!;
+        GrantVault.ReadOrNull(_store.Node, _store.Get(name))!.RefreshToken!;
 
     private int RefreshRequests => Emulator.Requests.Count(r => r.GrantType == "refresh_token");
 
@@ -160,13 +161,13 @@ public sealed class SalesforceRotationTests : IAsyncLifetime
         New(new RecordingHost());
         Emulator.RotateRefreshTokens = true;
         var connection = _store.Get("sf");
-        var first = SystemConnectionCommands.ReadGrantOrNull(_store.Node, connection)!;
+        var first = GrantVault.ReadOrNull(_store.Node, connection)!;
         Assert.Equal(AuthorizationState.Valid, Test(_store.Node).Result); // this refresh's answer: a second token
-        var second = SystemConnectionCommands.ReadGrantOrNull(_store.Node, connection)!;
+        var second = GrantVault.ReadOrNull(_store.Node, connection)!;
         Assert.Equal(AuthorizationState.Valid, Test(_store.Node).Result); // another process's refresh: a third token
         var third = StoredRefreshToken();
 
-        SystemConnectionCommands.SaveRefreshedGrant(_store.Node, connection, first, second); // the first refresh's late save
+        GrantVault.SaveRefreshed(_store.Node, connection, first, second); // the first refresh's late save
 
         Assert.Equal(third, StoredRefreshToken());
         Assert.Equal(AuthorizationState.Valid, Test(_store.Node).Result);

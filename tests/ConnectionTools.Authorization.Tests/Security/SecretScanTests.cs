@@ -3,6 +3,7 @@ using System.Text.Json;
 using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Jobs;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 

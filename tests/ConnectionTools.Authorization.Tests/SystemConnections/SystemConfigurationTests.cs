@@ -1,6 +1,7 @@
 using ConnectionTools.Configuration;
 using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
 

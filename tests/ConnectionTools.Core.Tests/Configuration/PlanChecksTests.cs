@@ -4,6 +4,7 @@ using ConnectionTools.Configuration;
 using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Core.Tests.Configuration;
 

@@ -33,6 +33,21 @@ public sealed class InvitationCommandsTests : IDisposable
     }
 
     [Fact]
+    public void A_request_that_fails_is_its_own_error_and_the_next_one_is_still_created()
+    {
+        Node.SetPublicUrl("https://node.contoso.example:8443/", passThru: false);
+
+        Invitations.NewEach(new[]
+        {
+            new NewPrivateConnectionRequest { Name = "bad\u001bname", LocalInstanceName = "contoso" },
+            new NewPrivateConnectionRequest { Name = "crm", LocalInstanceName = "contoso" },
+        });
+
+        Assert.Single(_host.Errors);
+        Assert.Equal("crm", Assert.Single(_host.OutputOf<PrivateConnectionInvitation>()).Name);
+    }
+
+    [Fact]
     public void Without_a_public_URL_nothing_is_created_and_the_error_names_the_fix()
     {
         var audit = _store.Store.AuditCount();

@@ -6,6 +6,7 @@ using ConnectionTools.Emulators;
 using ConnectionTools.Jobs;
 using ConnectionTools.Storage;
 using Microsoft.Extensions.Logging;
+using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Node.Tests;
 

@@ -62,6 +62,18 @@ public sealed class PrivateConnectionFlowTests
     }
 
     [Fact]
+    public async Task A_code_that_fails_is_its_own_error_and_the_next_code_is_still_accepted()
+    {
+        await using var nodes = await TwoNodes.StartAsync();
+        var good = nodes.Invite("crm-eu").InvitationCode;
+
+        nodes.PrivateSide().AcceptEach(new[] { "not an invitation code", good }, null, null);
+
+        Assert.Equal(ErrorIds.InvitationMalformed, Assert.Single(nodes.PrivateAdmin.Errors).ErrorId);
+        Assert.Equal(ConnectionStatus.Active, nodes.Private.Get("crm-eu").Status);
+    }
+
+    [Fact]
     public async Task Removing_on_the_private_side_tells_the_public_side()
     {
         await using var nodes = await TwoNodes.StartAsync();

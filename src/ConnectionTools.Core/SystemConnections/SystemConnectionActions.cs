@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using ConnectionTools.Authorization;
 using ConnectionTools.Configuration;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
@@ -7,7 +8,7 @@ using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
-namespace ConnectionTools.Authorization
+namespace ConnectionTools.SystemConnections
 {
     /// <summary>
     /// System connections for connections as code: the same commands New-Connection, Update-ConnectionAuthorization and
@@ -26,7 +27,7 @@ namespace ConnectionTools.Authorization
         public IReadOnlyDictionary<Guid, SystemConnectionSettings> ReadSettings()
         {
             var settings = new Dictionary<Guid, SystemConnectionSettings>();
-            var grants = _node.Store.Read(GrantRows.All);
+            var grants = GrantVault.ReadAllProtected(_node);
             _node.Store.Scan(new ConnectionFilter { Types = SystemConnectionTypes.All }, connection =>
             {
                 if (connection.InstanceUri is null || !grants.TryGetValue(connection.Id, out var protectedGrant))
@@ -34,7 +35,7 @@ namespace ConnectionTools.Authorization
                     return;
                 }
 
-                var grant = SystemConnectionCommands.Unprotect(_node, protectedGrant);
+                var grant = GrantVault.Unprotect(_node, protectedGrant);
                 settings[connection.Id] = new SystemConnectionSettings
                 {
                     InstanceUrl = connection.InstanceUri,

@@ -1,6 +1,6 @@
 using ConnectionTools.Connections;
 
-namespace ConnectionTools.Authorization
+namespace ConnectionTools.SystemConnections
 {
     /// <summary>The sign-in parameters New-Connection and Update-ConnectionAuthorization share. Secrets are plain here for the shortest time possible.</summary>
     public class CredentialParameters

@@ -3,12 +3,13 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Threading;
 using System.Threading.Tasks;
+using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
-namespace ConnectionTools.Authorization
+namespace ConnectionTools.SystemConnections
 {
     /// <summary>
     /// Refreshes a stored grant the way refresh-token rotation requires: one refresh per grant at a time across every process
@@ -58,7 +59,7 @@ namespace ConnectionTools.Authorization
             try
             {
                 // Re-read after the claim: another process may have refreshed (and rotated the token) meanwhile.
-                var grant = SystemConnectionCommands.ReadGrantOrNull(node, connection) ?? throw new ConnectionToolsException(
+                var grant = GrantVault.ReadOrNull(node, connection) ?? throw new ConnectionToolsException(
                     ErrorIds.AuthorizationNoGrant,
                     ErrorKind.InvalidData,
                     $"Connection '{connection.Name}' has no stored grant to refresh.",
@@ -74,7 +75,7 @@ namespace ConnectionTools.Authorization
                     Redirect = context.Redirect,
                     GrantIssued = issued =>
                     {
-                        var blob = SystemConnectionCommands.Protect(node, issued);
+                        var blob = GrantVault.Protect(node, issued);
                         node.Store.Write(tx => GrantRows.SaveRefreshed(tx, connection.Id, blob, node.Clock()));
                         answered = true;
                         context.GrantIssued?.Invoke(issued);
@@ -82,7 +83,7 @@ namespace ConnectionTools.Authorization
                 };
                 try
                 {
-                    var outcome = await node.Authorizers(connection.Type).RefreshAsync(SystemConnectionCommands.TargetOf(connection), grant, saving, cancellationToken).ConfigureAwait(false);
+                    var outcome = await node.Authorizers(connection.Type).RefreshAsync(SystemConnectionLifecycle.TargetOf(connection), grant, saving, cancellationToken).ConfigureAwait(false);
                     answered = true;
                     return (outcome, grant);
                 }
