@@ -108,7 +108,7 @@ public sealed class NodeHostTests
             (exchange, JsonBytes([.. "{\"status\":\""u8, 0xff, 0xfe, 0xc3, .. "\"}"u8]), HttpStatusCode.BadRequest),
             (accept, JsonBytes([.. "{\"connectionId\":\""u8, 0xc0, 0xaf, .. "\",\"secret\":\"x\"}"u8]), HttpStatusCode.BadRequest),
             (accept, Json("null"), HttpStatusCode.BadRequest),
-            (accept, Json("{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + PeerToken.Base64Url(new byte[invitation.Secret.ToArray().Length]) + "\",\"node\":null}"), HttpStatusCode.BadRequest),
+            (accept, Json("{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + ConnectionTools.Text.Base64Url.Encode(new byte[invitation.Secret.ToArray().Length]) + "\",\"node\":null}"), HttpStatusCode.BadRequest),
         };
 
         foreach (var (url, body, expected) in cases)
@@ -133,7 +133,7 @@ public sealed class NodeHostTests
         await using var nodes = await TwoNodes.StartAsync();
         var invitation = InvitationCodec.Decode(nodes.Invite("secret-partner-name").InvitationCode);
         var wrong = RandomNumberGenerator.GetBytes(invitation.Secret.ToArray().Length);
-        var body = "{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + PeerToken.Base64Url(wrong)
+        var body = "{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + ConnectionTools.Text.Base64Url.Encode(wrong)
             + "\",\"node\":{\"nodeId\":\"" + Guid.NewGuid() + "\",\"version\":\"1.0.0\",\"instanceName\":\"intruder\"}}";
 
         using var response = await PeerClient.SharedHttp.PostAsync(new Uri(nodes.Url, PeerPaths.Accept), Json(body));

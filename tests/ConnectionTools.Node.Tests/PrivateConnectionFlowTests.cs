@@ -323,8 +323,8 @@ public sealed class PrivateConnectionFlowTests
             .ToList();
         var needles = new[]
         {
-            invitation.InvitationCode[4..30], PeerToken.Base64Url(secret), Convert.ToHexString(secret), Convert.ToBase64String(secret),
-            PeerToken.Base64Url(key), Convert.ToHexString(key), Encoding.Latin1.GetString(secret), Encoding.Latin1.GetString(key),
+            invitation.InvitationCode[4..30], ConnectionTools.Text.Base64Url.Encode(secret), Convert.ToHexString(secret), Convert.ToBase64String(secret),
+            ConnectionTools.Text.Base64Url.Encode(key), Convert.ToHexString(key), Encoding.Latin1.GetString(secret), Encoding.Latin1.GetString(key),
         };
         foreach (var text in texts)
         {

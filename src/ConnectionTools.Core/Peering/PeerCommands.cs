@@ -114,7 +114,7 @@ namespace ConnectionTools.Peering
                         new AcceptRequest
                         {
                             ConnectionId = invitation.ConnectionId.ToString("D"),
-                            Secret = PeerToken.Base64Url(invitation.Secret.ToArray()),
+                            Secret = Text.Base64Url.Encode(invitation.Secret.ToArray()),
                             Node = new PeerNodeDescription { NodeId = _node.Store.NodeId.ToString("D"), Version = ConnectionNode.Version, InstanceName = instance },
                         },
                         _host.CancellationToken));
