@@ -21,6 +21,9 @@ public class TextTests
     [InlineData("exact", "exactly", false)]
     [InlineData("lit`*", "lit*", true)]
     [InlineData("lit`*", "little", false)]
+    [InlineData("[`]]", "]", true)]
+    [InlineData("[a`-c]", "-", true)]
+    [InlineData("[a`-c]", "b", false)]
     public void Wildcards_match_like_PowerShell(string pattern, string input, bool expected)
     {
         Assert.Equal(expected, WildcardPattern.Parse(pattern).IsMatch(input));
