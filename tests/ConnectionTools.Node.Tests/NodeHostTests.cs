@@ -114,7 +114,7 @@ public sealed class NodeHostTests
         foreach (var (url, body, expected) in cases)
         {
             var before = nodes.Entries.Count;
-            using var response = await PeerClient.SharedHttp.PostAsync(url, body);
+            using var response = await ConnectionTools.Http.SharedHttp.Client.PostAsync(url, body);
             var text = await response.Content.ReadAsStringAsync();
 
             Assert.Equal(expected, response.StatusCode);
@@ -136,7 +136,7 @@ public sealed class NodeHostTests
         var body = "{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + ConnectionTools.Text.Base64Url.Encode(wrong)
             + "\",\"node\":{\"nodeId\":\"" + Guid.NewGuid() + "\",\"version\":\"1.0.0\",\"instanceName\":\"intruder\"}}";
 
-        using var response = await PeerClient.SharedHttp.PostAsync(new Uri(nodes.Url, PeerPaths.Accept), Json(body));
+        using var response = await ConnectionTools.Http.SharedHttp.Client.PostAsync(new Uri(nodes.Url, PeerPaths.Accept), Json(body));
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
@@ -167,7 +167,7 @@ public sealed class NodeHostTests
             Content = Json("{\"status\":\"Active\"}"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PeerToken.Create(key, nodes.Private.Store.NodeId, nodes.Public.Store.NodeId, decoded.ConnectionId, DateTimeOffset.UtcNow));
-        using var response = await PeerClient.SharedHttp.SendAsync(request);
+        using var response = await ConnectionTools.Http.SharedHttp.Client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);

@@ -82,7 +82,7 @@ namespace ConnectionTools.Authorization
                 };
                 try
                 {
-                    var outcome = await node.Authorizers(connection.Type).RefreshAsync(SystemConnectionCommands.TargetOf(connection), grant, saving, cancellationToken).ConfigureAwait(false);
+                    var outcome = await node.Providers.For(connection.Type).RefreshAsync(SystemConnectionCommands.TargetOf(connection), grant, saving, cancellationToken).ConfigureAwait(false);
                     answered = true;
                     return (outcome, grant);
                 }

@@ -105,7 +105,7 @@ namespace ConnectionTools.Authorization
                     {
                         var context = Context(worker);
                         context.GrantIssued = g => issued = g;
-                        return _node.Authorizers(type).AuthorizeAsync(spec.Value, context, ct);
+                        return _node.Providers.For(type).AuthorizeAsync(spec.Value, context, ct);
                     });
                 }
                 catch (Exception e) when (issued != null && (e is ConnectionToolsException || e is ProviderRefusedException))
@@ -337,7 +337,7 @@ namespace ConnectionTools.Authorization
                 AuthorizationOutcome outcome;
                 using (var spec = BuildSpec(target, request, stored, connection.Name))
                 {
-                    outcome = await _node.Authorizers(connection.Type).AuthorizeAsync(spec.Value, Context(worker), ct).ConfigureAwait(false);
+                    outcome = await _node.Providers.For(connection.Type).AuthorizeAsync(spec.Value, Context(worker), ct).ConfigureAwait(false);
                     result.Flow = spec.Value.Flow;
                 }
 
@@ -705,9 +705,9 @@ namespace ConnectionTools.Authorization
                 $"'{value}' is not a Microsoft cloud. Nothing was sent.", name, "Use -EnvironmentType Public, GCC, GCCHigh, DoD or China.");
         }
 
-        private AuthorizationContext Context(WorkerHost worker) => new AuthorizationContext(_node.ProviderHttp)
+        private AuthorizationContext Context(WorkerHost worker) => new AuthorizationContext(_node.Providers.Http)
         {
-            OpenBrowser = _node.OpenBrowser,
+            OpenBrowser = _node.Providers.OpenBrowser,
             ShowDeviceCode = worker.WriteWarning,
             Verbose = worker.WriteVerbose,
             Redirect = _redirectPort is int port ? new LoopbackRedirect(port, _node.SalesforceRedirect.Path) : _node.SalesforceRedirect,
@@ -749,7 +749,7 @@ namespace ConnectionTools.Authorization
         {
             try
             {
-                var revoked = await _node.Authorizers(target.Type).RevokeAsync(target, grant, Context(worker), ct).ConfigureAwait(false);
+                var revoked = await _node.Providers.For(target.Type).RevokeAsync(target, grant, Context(worker), ct).ConfigureAwait(false);
                 worker.WriteVerbose(revoked ? $"Revoked the grant of '{name}' at the provider." : $"The grant of '{name}' has no revocation endpoint; it ends when it expires or an admin revokes it.");
                 return revoked;
             }

@@ -409,7 +409,7 @@ namespace ConnectionTools.Configuration
         private Connection Accept(PrivateConnectionDeclaration d)
         {
             var code = SecretsOf(d).InvitationCode ?? throw new InvalidOperationException("The invitation code was not resolved.");
-            var peers = _peers ?? new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout);
+            var peers = _peers ?? _node.Peers;
             var host = new CapturingHost(_host);
             new PeerCommands(_node, host, peers).Accept(code, d.Name, d.LocalInstanceName);
             return host.Single<Connection>();

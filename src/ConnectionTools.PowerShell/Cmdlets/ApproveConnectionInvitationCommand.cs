@@ -28,6 +28,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
 
         // One bad code of a piped list is reported and the others are still accepted.
         protected override void ProcessRecord() => Run(node => PerItem.Run(HostContext, () =>
-            new PeerCommands(node, HostContext, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).Accept(InvitationCode, Name, LocalInstanceName)));
+            new PeerCommands(node, HostContext).Accept(InvitationCode, Name, LocalInstanceName)));
     }
 }
