@@ -7,6 +7,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
 using ConnectionTools.Peering;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ConnectionTools.Node.Tests;
@@ -14,6 +15,22 @@ namespace ConnectionTools.Node.Tests;
 /// <summary>The node host as its admin meets it: its command line, its log, and what it tells callers that send nonsense.</summary>
 public sealed class NodeHostTests
 {
+    [Fact]
+    public async Task The_host_gives_its_node_the_HTTP_clients_it_registered_with_the_client_factory()
+    {
+        using var store = new Core.Tests.TestStore();
+        await using var app = NodeHost.BuildPublic(
+            new[] { "--urls", "http://127.0.0.1:0" },
+            new NodeOptions(store.Path_, null, false, TimeSpan.FromSeconds(1)) { RunJobs = false },
+            builder => builder.Logging.ClearProviders());
+
+        var node = app.Services.GetRequiredService<Nodes.ConnectionNode>();
+
+        Assert.NotNull(app.Services.GetService<IHttpClientFactory>());
+        Assert.NotSame(Http.SharedHttp.Client, node.Providers.Http);
+        Assert.Equal(Timeout.InfiniteTimeSpan, node.Providers.Http.Timeout);
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("-h")]

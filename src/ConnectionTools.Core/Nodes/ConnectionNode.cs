@@ -1,8 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Net.Http;
-using System.Threading;
-using System.Threading.Tasks;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Http;

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using ConnectionTools.Connections;
-using ConnectionTools.Peering;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
