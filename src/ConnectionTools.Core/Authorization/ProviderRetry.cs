@@ -46,38 +46,8 @@ namespace ConnectionTools.Authorization
         /// Runs <paramref name="call"/> (for example an MSAL request) up to <see cref="MaxAttempts"/> times while
         /// <paramref name="retryAfterOf"/> says the failure is a throttle or outage and how long to wait (null: not retryable).
         /// </summary>
-        public static async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, Func<Exception, TimeSpan?> retryAfterOf, string what, CancellationToken cancellationToken)
-        {
-            if (call is null)
-            {
-                throw new ArgumentNullException(nameof(call));
-            }
-
-            if (retryAfterOf is null)
-            {
-                throw new ArgumentNullException(nameof(retryAfterOf));
-            }
-
-            for (var attempt = 1; ; attempt++)
-            {
-                TimeSpan wait;
-                try
-                {
-                    return await call(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested) && retryAfterOf(e) is TimeSpan after)
-                {
-                    if (attempt >= MaxAttempts || after > MaxRetryAfter)
-                    {
-                        throw Unavailable(what, $"{e.Message} ({attempt} attempts)");
-                    }
-
-                    wait = after;
-                }
-
-                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        public static Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, Func<Exception, TimeSpan?> retryAfterOf, string what, CancellationToken cancellationToken) =>
+            HttpPolicy.ProviderCalls.RunAsync(call, retryAfterOf, failure => Unavailable(what, $"{failure.Detail} ({failure.Attempts} attempts)"), cancellationToken);
 
         /// <summary>Backoff when the provider gave no Retry-After (see <see cref="HttpPolicy.Backoff"/>).</summary>
         public static TimeSpan Backoff(int attempt) => HttpPolicy.Backoff(attempt);

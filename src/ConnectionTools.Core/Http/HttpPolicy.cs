@@ -12,7 +12,8 @@ namespace ConnectionTools.Http
     /// (a peer token, say, must not look like a replay) with its own timeout. An answer of 429 or 503 is waited out as its
     /// Retry-After asks (or with <see cref="Backoff"/> where the purpose allows) and sent again; a Retry-After longer than
     /// <see cref="MaxRetryAfter"/> is not waited for. Timeouts and network failures are retried only as the purpose says.
-    /// Failures go through the caller's mapper, so each purpose keeps its own errors.
+    /// Failures go through the caller's mapper, so each purpose keeps its own errors. (Polly.Core would do the same in more
+    /// lines and add three assemblies to the module folder; this is the whole of what the module needs.)
     /// </summary>
     public sealed class HttpPolicy
     {
@@ -147,6 +148,50 @@ namespace ConnectionTools.Http
                     }
 
                     response.Dispose();
+                }
+
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>
+        /// The same policy for a call made by a library that sends the request itself (MSAL): <paramref name="call"/> runs up to
+        /// <see cref="MaxAttempts"/> times while <paramref name="retryAfterOf"/> says its failure is a throttle, an outage or a
+        /// network failure and how long to wait (null: not retryable, it goes through unchanged); a wait beyond
+        /// <see cref="MaxRetryAfter"/> is not made. Giving up throws what <paramref name="fail"/> makes of the last failure.
+        /// </summary>
+        public async Task<T> RunAsync<T>(Func<CancellationToken, Task<T>> call, Func<Exception, TimeSpan?> retryAfterOf, Func<HttpFailure, Exception> fail, CancellationToken cancellationToken)
+        {
+            if (call is null)
+            {
+                throw new ArgumentNullException(nameof(call));
+            }
+
+            if (retryAfterOf is null)
+            {
+                throw new ArgumentNullException(nameof(retryAfterOf));
+            }
+
+            if (fail is null)
+            {
+                throw new ArgumentNullException(nameof(fail));
+            }
+
+            for (var attempt = 1; ; attempt++)
+            {
+                TimeSpan wait;
+                try
+                {
+                    return await call(cancellationToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (!(e is OperationCanceledException && cancellationToken.IsCancellationRequested) && retryAfterOf(e) is TimeSpan after)
+                {
+                    if (attempt >= MaxAttempts || after > MaxRetryAfter)
+                    {
+                        throw fail(new HttpFailure(e.Message, attempt, mayHaveArrived: true, e, null, null));
+                    }
+
+                    wait = after;
                 }
 
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
