@@ -12,8 +12,8 @@ namespace ConnectionTools.Http
     /// (a peer token, say, must not look like a replay) with its own timeout. An answer of 429 or 503 is waited out as its
     /// Retry-After asks (or with <see cref="Backoff"/> where the purpose allows) and sent again; a Retry-After longer than
     /// <see cref="MaxRetryAfter"/> is not waited for. Timeouts and network failures are retried only as the purpose says.
-    /// Failures go through the caller's mapper, so each purpose keeps its own errors. (Polly.Core would do the same in more
-    /// lines and add three assemblies to the module folder; this is the whole of what the module needs.)
+    /// Failures go through the caller's mapper, so each purpose keeps its own errors. (Polly.Core would add its own assembly
+    /// and its netstandard2.0 dependencies to the module folder for what is here one loop.)
     /// </summary>
     public sealed class HttpPolicy
     {
