@@ -17,9 +17,7 @@ public static class NodeHost
     {
         var builder = WebApplication.CreateSlimBuilder(args);
         configure?.Invoke(builder);
-        var node = OpenNode(options);
-        builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(options);
+        AddNode(builder.Services, options);
         if (options.RunJobs)
         {
             builder.Services.AddHostedService<JobScheduler>();
@@ -34,6 +32,7 @@ public static class NodeHost
         }
 
         var app = builder.Build();
+        var node = OpenNode(app.Services, app);
         var logger = app.Logger;
         appLogger = logger;
         if (options.PublicUrl != null)
@@ -74,9 +73,7 @@ public static class NodeHost
     public static IHost BuildPrivate(string[] args, NodeOptions options)
     {
         var builder = Host.CreateApplicationBuilder(args);
-        var node = OpenNode(options);
-        builder.Services.AddSingleton(node);
-        builder.Services.AddSingleton(options);
+        AddNode(builder.Services, options);
         builder.Services.AddHostedService<PrivatePoller>();
         if (options.RunJobs)
         {
@@ -84,25 +81,63 @@ public static class NodeHost
         }
 
         var host = builder.Build();
+        var node = OpenNode(host.Services, host);
         host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(node.Dispose);
         return host;
     }
 
+    /// <summary>The names of the node's two HTTP clients in the client factory.</summary>
+    internal const string ProviderClient = "ConnectionTools.Providers";
+
+    internal const string PeerClient = "ConnectionTools.Peers";
+
+    /// <summary>
+    /// Registers the node, its options and its HTTP clients. The clients come from the factory (AddHttpClient) but live as long
+    /// as the node, so their handler is never rotated: the handler's own PooledConnectionLifetime picks up DNS changes instead.
+    /// Core applies its retry policy and a timeout per call, so the clients have neither.
+    /// </summary>
+    private static void AddNode(IServiceCollection services, NodeOptions options)
+    {
+        foreach (var name in new[] { ProviderClient, PeerClient })
+        {
+            services.AddHttpClient(name, client => client.Timeout = Timeout.InfiniteTimeSpan)
+                .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+                .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
+        }
+
+        services.AddSingleton(options);
+        services.AddSingleton(provider =>
+        {
+            var http = provider.GetRequiredService<IHttpClientFactory>();
+            var clients = new NodeClients { ProviderHttp = http.CreateClient(ProviderClient), PeerHttp = http.CreateClient(PeerClient) };
+            var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session, options.Create, "--store"), actor: "node-host", clients: clients);
+            try
+            {
+                node.Store.EnsureIntact();
+                return node;
+            }
+            catch
+            {
+                node.Dispose();
+                throw;
+            }
+        });
+    }
+
     /// <summary>
     /// The one node of this host, shared by its endpoints, its job scheduler and its poller: one store per file per process.
-    /// A damaged store is refused before anything is served from it.
+    /// Opened as soon as the host is built, so a damaged store is refused before anything is served from it (the host is then
+    /// disposed, unstarted).
     /// </summary>
-    private static ConnectionNode OpenNode(NodeOptions options)
+    private static ConnectionNode OpenNode(IServiceProvider services, IDisposable host)
     {
-        var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session, options.Create, "--store"), actor: "node-host");
         try
         {
-            node.Store.EnsureIntact();
-            return node;
+            return services.GetRequiredService<ConnectionNode>();
         }
         catch
         {
-            node.Dispose();
+            host.Dispose();
             throw;
         }
     }

@@ -8,13 +8,12 @@ internal sealed class PrivatePoller(ConnectionNode node, NodeOptions options, IL
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var client = new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout);
         logger.LogInformation("Private node {NodeId}: exchanging every {Interval} s; not listening.", node.Store.NodeId, options.Interval.TotalSeconds);
         using var timer = new PeriodicTimer(options.Interval);
         do
         {
             // Sync blocks on HTTP; keep it off the timer's thread so shutdown stays responsive.
-            await Task.Run(() => new PeerCommands(node, new LoggingHost(logger, stoppingToken), client).Sync(null, passThru: false), stoppingToken);
+            await Task.Run(() => new PeerCommands(node, new LoggingHost(logger, stoppingToken)).Sync(null, passThru: false), stoppingToken);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

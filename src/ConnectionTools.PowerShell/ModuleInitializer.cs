@@ -78,8 +78,41 @@ namespace ConnectionTools.PowerShell
         private static Assembly? ResolveOnDesktop(object? sender, ResolveEventArgs args)
         {
             var name = new AssemblyName(args.Name).Name;
+            var requester = args.RequestingAssembly;
+            if (!AnswersFor(name, requester is null ? null : requester.IsDynamic ? string.Empty : requester.Location, ModuleFolder))
+            {
+                return null;
+            }
+
             var path = Path.Combine(DependenciesFolder, name + ".dll");
             return File.Exists(path) ? Assembly.LoadFrom(path) : null;
+        }
+
+        /// <summary>
+        /// Whether the 5.1 resolver answers a request: when the requesting assembly was loaded from this module's folder or
+        /// its dependencies/ folder, so another module never gets our copy of YamlDotNet or MSAL. Our own assemblies
+        /// (ConnectionTools.*) are answered whoever asks: PowerShell itself resolves our types by name. .NET Framework leaves
+        /// the requester unknown (null) for loads by name alone; then only the name can decide (the caller answers only with a
+        /// file that is in dependencies/).
+        /// </summary>
+        /// <param name="requestingLocation">The requesting assembly's file, null when unknown, empty when it has none (dynamic).</param>
+        internal static bool AnswersFor(string? requestedName, string? requestingLocation, string moduleFolder)
+        {
+            if (requestingLocation is null || (requestedName ?? string.Empty).StartsWith("ConnectionTools.", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            if (requestingLocation.Length == 0)
+            {
+                return false;
+            }
+
+            var folder = Path.GetDirectoryName(Path.GetFullPath(requestingLocation));
+            var module = Path.GetFullPath(moduleFolder).TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            return folder != null
+                && (string.Equals(folder, module, StringComparison.OrdinalIgnoreCase)
+                    || string.Equals(folder, Path.Combine(module, "dependencies"), StringComparison.OrdinalIgnoreCase));
         }
 
         [DllImport("kernel32", CharSet = CharSet.Unicode, SetLastError = true)]

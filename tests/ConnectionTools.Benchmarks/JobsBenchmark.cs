@@ -79,8 +79,7 @@ public static class JobsBenchmark
 
     private static async Task MeasureAsync(string provider, string folder, HttpClient http, NewConnectionRequest request)
     {
-        using var node = ConnectionNode.Open(new ConnectionTools.Storage.StoreLocation(Path.Combine(folder, provider + ".db"), StoreSource.Session, create: true), actor: "bench");
-        node.ProviderHttp = http;
+        using var node = ConnectionNode.Open(new ConnectionTools.Storage.StoreLocation(Path.Combine(folder, provider + ".db"), StoreSource.Session, create: true), actor: "bench", clients: new NodeClients { ProviderHttp = http });
         request.AcceptDataProcessingAgreement = true;
         var host = new CountingHost();
         new SystemConnectionCommands(node, host).New(request);

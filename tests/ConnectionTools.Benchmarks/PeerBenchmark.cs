@@ -24,9 +24,8 @@ public static class PeerBenchmark
             using var privateNode = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "private.db"), StoreSource.Session, create: true), actor: "bench");
             var host = new CountingHost();
             new NodeCommands(publicNode, host).SetPublicUrl(app.Urls.First(), passThru: false);
-            var client = new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout);
             var invitations = new InvitationCommands(publicNode, host);
-            var peers = new PeerCommands(privateNode, host, client);
+            var peers = new PeerCommands(privateNode, host);
 
             var accepts = new List<double>();
             for (var i = 0; i < 101; i++)

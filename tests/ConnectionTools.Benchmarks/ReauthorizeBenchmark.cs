@@ -29,8 +29,7 @@ public static class ReauthorizeBenchmark
             router.RecordSent = false;
             var attempts = new AttemptCounter(router);
             using var http = new HttpClient(attempts);
-            using var node = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "store.db"), StoreSource.Session, create: true), actor: "bench");
-            node.ProviderHttp = http;
+            using var node = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "store.db"), StoreSource.Session, create: true), actor: "bench", clients: new NodeClients { ProviderHttp = http });
 
             var clock = Stopwatch.StartNew();
             for (var i = 0; i < Connections; i++)

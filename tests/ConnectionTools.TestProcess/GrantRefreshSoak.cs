@@ -24,9 +24,9 @@ internal static class GrantRefreshSoak
 {
     public static int Run(string storePath, string leaseSeconds, string logPath, string items)
     {
-        using var node = ConnectionNode.Open(new StoreLocation(storePath, StoreSource.Session, create: false), null, $"refresher-{Environment.ProcessId}");
+        var http = new HttpClient(new KillSwitch(new SocketsHttpHandler())) { Timeout = Timeout.InfiniteTimeSpan };
+        using var node = ConnectionNode.Open(new StoreLocation(storePath, StoreSource.Session, create: false), null, $"refresher-{Environment.ProcessId}", new NodeClients { ProviderHttp = http });
         node.GrantRefreshLease = TimeSpan.FromSeconds(double.Parse(leaseSeconds, CultureInfo.InvariantCulture));
-        node.ProviderHttp = new HttpClient(new KillSwitch(new SocketsHttpHandler())) { Timeout = Timeout.InfiniteTimeSpan };
         using var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
         foreach (var item in items.Split(',', StringSplitOptions.RemoveEmptyEntries))
         {

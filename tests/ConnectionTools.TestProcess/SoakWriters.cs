@@ -22,7 +22,7 @@ internal static class SoakWriters
         using var privateNode = ConnectionNode.Open(new StoreLocation(privatePath, StoreSource.Session, create: true), actor: "soak-setup");
         var publicHost = new SoakHost();
         var privateHost = new SoakHost();
-        var peers = new PeerCommands(privateNode, privateHost, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout));
+        var peers = new PeerCommands(privateNode, privateHost, privateNode.Peers);
         for (var i = 0; i < count; i++)
         {
             var name = $"peer-{i:00}";
@@ -48,7 +48,7 @@ internal static class SoakWriters
         using var log = OpenLog(logPath);
         using var node = ConnectionNode.Open(new StoreLocation(privatePath, StoreSource.Session), actor: actor);
         var host = new SoakHost();
-        var peers = new PeerCommands(node, host, new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(30)));
+        var peers = new PeerCommands(node, host, new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(30)));
         var i = 0;
         while (Now() < deadline)
         {

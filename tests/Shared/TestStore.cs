@@ -8,7 +8,7 @@ namespace ConnectionTools.Core.Tests;
 /// <summary>A real store in a fresh temporary folder, deleted afterwards.</summary>
 internal sealed class TestStore : IDisposable
 {
-    public TestStore(Func<DateTimeOffset>? clock = null, StoreOptions? options = null)
+    public TestStore(Func<DateTimeOffset>? clock = null, StoreOptions? options = null, NodeClients? clients = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "ct-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
@@ -19,7 +19,7 @@ internal sealed class TestStore : IDisposable
             options.Clock = clock;
         }
 
-        Node = ConnectionNode.Open(new StoreLocation(Path_, StoreSource.Session, create: true), options, actor: "tester");
+        Node = ConnectionNode.Open(new StoreLocation(Path_, StoreSource.Session, create: true), options, actor: "tester", clients);
     }
 
     public string Folder { get; }

@@ -1,5 +1,4 @@
 using System;
-using System.Net.Http;
 using ConnectionTools.Connections;
 
 namespace ConnectionTools.Authorization
@@ -7,9 +6,6 @@ namespace ConnectionTools.Authorization
     /// <summary>Which provider implementation serves each system connection type.</summary>
     public static class SystemAuthorizers
     {
-        /// <summary>One HttpClient for the process: it pools connections and holds no per-call state. Each call sets its own timeout.</summary>
-        public static readonly HttpClient SharedHttp = new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
-
         public static ISystemAuthorizer For(ConnectionType type)
         {
             switch (type)

@@ -9,7 +9,7 @@ using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
-using ConnectionTools.Platform;
+using ConnectionTools.Security;
 using ConnectionTools.Storage;
 
 namespace ConnectionTools.Configuration
@@ -409,7 +409,7 @@ namespace ConnectionTools.Configuration
         private Connection Accept(PrivateConnectionDeclaration d)
         {
             var code = SecretsOf(d).InvitationCode ?? throw new InvalidOperationException("The invitation code was not resolved.");
-            var peers = _peers ?? new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout);
+            var peers = _peers ?? _node.Peers;
             var host = new CapturingHost(_host);
             new PeerCommands(_node, host, peers).Accept(code, d.Name, d.LocalInstanceName);
             return host.Single<Connection>();
@@ -434,7 +434,6 @@ namespace ConnectionTools.Configuration
             }
 
             var path = d.InvitationCodePath;
-            var temporary = path + "." + Guid.NewGuid().ToString("N") + ".tmp";
             try
             {
                 var folder = Path.GetDirectoryName(path);
@@ -443,19 +442,7 @@ namespace ConnectionTools.Configuration
                     Directory.CreateDirectory(folder);
                 }
 
-                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                {
-                    UnixFile.SetMode(temporary, UnixFile.OwnerReadWrite);
-                    var bytes = Encoding.UTF8.GetBytes(invitation.InvitationCode + "\n");
-                    stream.Write(bytes, 0, bytes.Length);
-                }
-
-                if (File.Exists(path))
-                {
-                    File.Delete(path);
-                }
-
-                File.Move(temporary, path);
+                OwnerOnlyFile.Write(path, Encoding.UTF8.GetBytes(invitation.InvitationCode + "\n"), replace: true);
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
@@ -466,13 +453,6 @@ namespace ConnectionTools.Configuration
                     d.Name,
                     $"Fix the path or its permissions and apply again (a new code is then written), or show the code with: Get-InvitationCode -Name '{d.Name}'",
                     e);
-            }
-            finally
-            {
-                if (File.Exists(temporary))
-                {
-                    File.Delete(temporary);
-                }
             }
         }
 

@@ -23,7 +23,7 @@ namespace ConnectionTools.Configuration
         /// <summary>Creates and authorizes system connections; null: they are compared by status only, and cannot be created.</summary>
         public ISystemConnectionActions? SystemConnections { get; init; }
 
-        /// <summary>Used to accept invitations and to tell a public side about a removal.</summary>
+        /// <summary>Used to accept invitations and to tell a public side about a removal; null: the node's own <see cref="Nodes.ConnectionNode.Peers"/>.</summary>
         public PeerClient? Peers { get; init; }
     }
 
@@ -268,7 +268,7 @@ namespace ConnectionTools.Configuration
                     Invitations.InvitationCommands.EnsurePublicUrl(publicUrl(), d.Name);
                     break;
                 case PrivateConnectionDeclaration d when item.Steps.Contains(PlanAction.Accept) && secrets.InvitationCode != null:
-                    new PeerCommands(_node, host, _services.Peers ?? new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).CheckAccept(secrets.InvitationCode, d.Name, d.LocalInstanceName);
+                    new PeerCommands(_node, host, _services.Peers ?? _node.Peers).CheckAccept(secrets.InvitationCode, d.Name, d.LocalInstanceName);
                     break;
                 case SystemConnectionDeclaration d when _services.SystemConnections != null && (item.Steps.Contains(PlanAction.Create) || item.Steps.Contains(PlanAction.Authorize)):
                     _services.SystemConnections.Check(d, item.Current, secrets, host);

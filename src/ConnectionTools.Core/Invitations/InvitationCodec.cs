@@ -351,7 +351,7 @@ namespace ConnectionTools.Invitations
             Array.Clear(secretBytes, 0, secretBytes.Length);
 
             var tagOffset = crcOffset - TagLength;
-            if (!TagMatches(ComputeTag(secret, connectionId, payload, tagOffset), payload, tagOffset))
+            if (!Security.ConstantTime.Equal(ComputeTag(secret, connectionId, payload, tagOffset).AsSpan(0, TagLength), payload.AsSpan(tagOffset, TagLength)))
             {
                 throw new ConnectionToolsException(
                     ErrorIds.InvitationTampered,
@@ -480,18 +480,6 @@ namespace ConnectionTools.Invitations
             {
                 Array.Clear(key, 0, key.Length);
             }
-        }
-
-        /// <summary>Constant time, so how much of a forged tag was right does not show in the timing.</summary>
-        private static bool TagMatches(byte[] expected, byte[] payload, int offset)
-        {
-            var difference = 0;
-            for (var i = 0; i < TagLength; i++)
-            {
-                difference |= expected[i] ^ payload[offset + i];
-            }
-
-            return difference == 0;
         }
 
         private static byte ModeToWire(PrivateConnectionMode mode, string parameterName) => mode switch

@@ -74,18 +74,7 @@ namespace ConnectionTools.Invitations
             var expected = ComputeVerifier();
 
             // Every verifier has the same length, so returning early on a different length reveals nothing.
-            if (verifier.Length != expected.Length)
-            {
-                return false;
-            }
-
-            var difference = 0;
-            for (var i = 0; i < expected.Length; i++)
-            {
-                difference |= expected[i] ^ verifier[i];
-            }
-
-            return difference == 0;
+            return Security.ConstantTime.Equal(expected, verifier);
         }
 
         /// <summary>

@@ -99,7 +99,7 @@ namespace ConnectionTools.Jobs
                     ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no stored grant.", connection.Name,
                     $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
                 var target = SystemConnectionLifecycle.TargetOf(connection);
-                var context = new AuthorizationContext(_node.ProviderHttp) { Verbose = verbose };
+                var context = new AuthorizationContext(_node.Providers.Http) { Verbose = verbose };
                 string? token = null;
                 Uri? apiUrl = null;
                 async Task<string> AccessToken(bool forceRefresh, CancellationToken ct)
@@ -134,8 +134,8 @@ namespace ConnectionTools.Jobs
                 // The first token also tells where a Salesforce org's API lives (the instance URL from the token response).
                 await AccessToken(false, cancellationToken).ConfigureAwait(false);
                 var source = connection.Type == ConnectionType.Dynamics365
-                    ? (ICaseSource)new DataverseCaseSource(_node.ProviderHttp, target.InstanceUrl, AccessToken, context.RequestTimeout)
-                    : new SalesforceCaseSource(_node.ProviderHttp, apiUrl ?? target.InstanceUrl, AccessToken, context.RequestTimeout);
+                    ? (ICaseSource)new DataverseCaseSource(_node.Providers.Http, target.InstanceUrl, AccessToken, context.RequestTimeout)
+                    : new SalesforceCaseSource(_node.Providers.Http, apiUrl ?? target.InstanceUrl, AccessToken, context.RequestTimeout);
                 var entity = connection.Type == ConnectionType.Dynamics365 ? "incident" : "Case";
                 await source.RetrieveAsync(
                     new CaseQuery { Since = watermark, PageSize = PageSize },

@@ -1,10 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Net.Http;
-using System.Threading;
-using System.Threading.Tasks;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
+using ConnectionTools.Http;
+using ConnectionTools.Peering;
 using ConnectionTools.Security;
 using ConnectionTools.Storage;
 
@@ -19,13 +18,18 @@ namespace ConnectionTools.Nodes
         public const string SalesforceClientIdSetting = "salesforce_client_id";
         public const string SalesforceRedirectSetting = "salesforce_redirect";
 
-        private ConnectionNode(StoreLocation location, ConnectionStore store, string actor, Func<DateTimeOffset> clock, ISecretProtector secrets)
+        private ConnectionNode(StoreLocation location, ConnectionStore store, string actor, Func<DateTimeOffset> clock, ISecretProtector secrets, NodeClients clients)
         {
             Location = location;
             Store = store;
             ActorName = actor;
             Clock = clock;
             Secrets = secrets;
+            Providers = new ProviderClients(
+                clients.ProviderHttp ?? SharedHttp.Client,
+                clients.Authorizers ?? SystemAuthorizers.For,
+                clients.OpenBrowser ?? SystemBrowser.OpenAsync);
+            Peers = new PeerClient(clients.PeerHttp ?? SharedHttp.Client, PeerClient.DefaultTimeout);
         }
 
         /// <summary>This module's version, as a peer sees it.</summary>
@@ -69,20 +73,14 @@ namespace ConnectionTools.Nodes
 
         public Func<DateTimeOffset> Clock { get; }
 
-        /// <summary>
-        /// HTTP to Salesforce and Entra ID. One client for the process by default; tests give one whose handler routes the
-        /// real provider hosts to loopback emulators.
-        /// </summary>
-        public HttpClient ProviderHttp { get; set; } = SystemAuthorizers.SharedHttp;
+        /// <summary>HTTP to Salesforce and Entra ID, with the OAuth implementation per type (given at <see cref="Open"/>).</summary>
+        public ProviderClients Providers { get; }
 
-        /// <summary>The OAuth implementation for each system connection type.</summary>
-        public Func<ConnectionType, ISystemAuthorizer> Authorizers { get; set; } = SystemAuthorizers.For;
+        /// <summary>HTTP to the public nodes of this node's private connections (given at <see cref="Open"/>).</summary>
+        public PeerClient Peers { get; }
 
         /// <summary>How long a refresh claim holds (see GrantRefresh): longer than a refresh takes; a crashed process's claim lapses after it.</summary>
         public TimeSpan GrantRefreshLease { get; set; } = TimeSpan.FromMinutes(2);
-
-        /// <summary>Opens the system browser for interactive sign-in; tests follow the authorize URL over HTTP instead.</summary>
-        public Func<Uri, CancellationToken, Task> OpenBrowser { get; set; } = SystemBrowser.OpenAsync;
 
         /// <summary>
         /// Runs inside the transaction that makes an Inactive connection Active again after re-authorization: where the jobs
@@ -108,11 +106,12 @@ namespace ConnectionTools.Nodes
                 : $"Created a new, empty store at '{Location.Path}' ({Location.Origin}).";
         }
 
-        public static ConnectionNode Open(StoreLocation location, StoreOptions? options = null, string? actor = null)
+        /// <param name="clients">The HTTP clients to use; by default the process's <see cref="SharedHttp"/>.</param>
+        public static ConnectionNode Open(StoreLocation location, StoreOptions? options = null, string? actor = null, NodeClients? clients = null)
         {
             options ??= new StoreOptions();
             var store = ConnectionStore.Open(location.Path, options, location);
-            return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock, SecretProtectors.ForStore(location.Path));
+            return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock, SecretProtectors.ForStore(location.Path), clients ?? new NodeClients());
         }
 
         /// <summary>

@@ -6,22 +6,17 @@ using System.Text.Json;
 using System.Threading;
 using System.Threading.Tasks;
 using ConnectionTools.Errors;
+using ConnectionTools.Http;
 
 namespace ConnectionTools.Peering
 {
     /// <summary>
-    /// The private side's HTTP calls to the public node. Every call has a timeout and the caller's cancellation token,
-    /// and is retried on 429 and 503, honouring Retry-After, at most three attempts in all.
+    /// The private side's HTTP calls to the public node, through <see cref="HttpPolicy.PeerCalls"/>: every call has a timeout and
+    /// the caller's cancellation token; 429 and 503 are retried as Retry-After asks; a node that does not answer is reported at once.
     /// </summary>
     public sealed class PeerClient
     {
-        public const int MaxAttempts = 3;
-        private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
-
-        /// <summary>
-        /// One HttpClient for the process: it pools connections and holds no session state, so sharing it across runspaces is safe.
-        /// </summary>
-        public static readonly HttpClient SharedHttp = new HttpClient { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+        public static int MaxAttempts => HttpPolicy.PeerCalls.MaxAttempts;
 
         public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(15);
 
@@ -48,66 +43,35 @@ namespace ConnectionTools.Peering
             var baseUrl = publicUrl.AbsoluteUri.EndsWith("/", StringComparison.Ordinal) ? publicUrl : new Uri(publicUrl.AbsoluteUri + "/");
             var target = new Uri(baseUrl, path.TrimStart('/'));
             var payload = JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), PeerJson.Options);
-            for (var attempt = 1; ; attempt++)
+            HttpRequestMessage MakeRequest()
             {
-                using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(payload) };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                if (token != null)
                 {
-                    timeout.CancelAfter(_timeout);
-                    HttpResponseMessage response;
-                    try
-                    {
-                        using (var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new ByteArrayContent(payload) })
-                        {
-                            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                            if (token != null)
-                            {
-                                // A fresh token per attempt: a retried request must not look like a replay.
-                                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token());
-                            }
-
-                            response = await _http.SendAsync(request, timeout.Token).ConfigureAwait(false);
-                        }
-                    }
-                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                    {
-                        throw Unreachable(publicUrl, $"no answer within {_timeout.TotalSeconds:0} seconds", null);
-                    }
-                    catch (HttpRequestException e)
-                    {
-                        throw Unreachable(publicUrl, e.InnerException?.Message ?? e.Message, e);
-                    }
-
-                    using (response)
-                    {
-                        var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
-                        if (response.IsSuccessStatusCode)
-                        {
-                            return Parse<T>(text) ?? throw PeerErrors.Protocol($"the public node answered {(int)response.StatusCode} without a body");
-                        }
-
-                        var delay = RetryDelay(response);
-                        if (delay != null && attempt < MaxAttempts)
-                        {
-                            await Task.Delay(delay.Value, cancellationToken).ConfigureAwait(false);
-                            continue;
-                        }
-
-                        throw Refusal(publicUrl, response.StatusCode, Parse<PeerError>(text));
-                    }
+                    // A fresh token per attempt: a retried request must not look like a replay.
+                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token());
                 }
-            }
-        }
 
-        private static TimeSpan? RetryDelay(HttpResponseMessage response)
-        {
-            if (response.StatusCode != (HttpStatusCode)429 && response.StatusCode != HttpStatusCode.ServiceUnavailable)
+                return request;
+            }
+
+            Exception Fail(HttpFailure failure) => failure.Status is HttpStatusCode status
+                ? Refusal(publicUrl, status, Parse<PeerError>(failure.Body ?? ""))
+                : failure.Exception is OperationCanceledException
+                    ? Unreachable(publicUrl, $"no answer within {_timeout.TotalSeconds:0} seconds", null)
+                    : Unreachable(publicUrl, failure.Exception?.InnerException?.Message ?? failure.Detail, failure.Exception);
+
+            using (var response = await HttpPolicy.PeerCalls.SendAsync(_http, MakeRequest, _timeout, Fail, cancellationToken).ConfigureAwait(false))
             {
-                return null;
-            }
+                var text = await response.Content.ReadAsStringAsync().ConfigureAwait(false);
+                if (response.IsSuccessStatusCode)
+                {
+                    return Parse<T>(text) ?? throw PeerErrors.Protocol($"the public node answered {(int)response.StatusCode} without a body");
+                }
 
-            var retryAfter = response.Headers.RetryAfter;
-            var delay = retryAfter?.Delta ?? (retryAfter?.Date is { } date ? date - DateTimeOffset.UtcNow : TimeSpan.FromSeconds(1));
-            return delay < TimeSpan.Zero ? TimeSpan.Zero : delay > MaxRetryDelay ? MaxRetryDelay : delay;
+                throw Refusal(publicUrl, response.StatusCode, Parse<PeerError>(text));
+            }
         }
 
         private static T? Parse<T>(string text)

@@ -18,11 +18,12 @@ namespace ConnectionTools.Peering
         private readonly IHostContext _host;
         private readonly PeerClient _client;
 
-        public PeerCommands(ConnectionNode node, IHostContext host, PeerClient client)
+        /// <param name="client">Null: the node's own <see cref="ConnectionNode.Peers"/>. Tests give one with a shorter timeout.</param>
+        public PeerCommands(ConnectionNode node, IHostContext host, PeerClient? client = null)
         {
             _node = node ?? throw new ArgumentNullException(nameof(node));
             _host = host ?? throw new ArgumentNullException(nameof(host));
-            _client = client ?? throw new ArgumentNullException(nameof(client));
+            _client = client ?? node.Peers;
         }
 
         /// <summary>
@@ -126,7 +127,7 @@ namespace ConnectionTools.Peering
                         new AcceptRequest
                         {
                             ConnectionId = invitation.ConnectionId.ToString("D"),
-                            Secret = PeerToken.Base64Url(invitation.Secret.ToArray()),
+                            Secret = Text.Base64Url.Encode(invitation.Secret.ToArray()),
                             Node = new PeerNodeDescription { NodeId = _node.Store.NodeId.ToString("D"), Version = ConnectionNode.Version, InstanceName = instance },
                         },
                         _host.CancellationToken));

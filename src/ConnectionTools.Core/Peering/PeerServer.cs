@@ -184,7 +184,7 @@ namespace ConnectionTools.Peering
         {
             try
             {
-                return InvitationSecret.FromBytes(PeerToken.FromBase64Url(value ?? ""));
+                return InvitationSecret.FromBytes(Text.Base64Url.Decode(value ?? ""));
             }
             catch (Exception e) when (e is FormatException || e is ArgumentException)
             {

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using ConnectionTools.Errors;
+using ConnectionTools.Security;
+using ConnectionTools.Text;
 
 namespace ConnectionTools.Peering
 {
@@ -17,7 +19,7 @@ namespace ConnectionTools.Peering
         /// <summary>How far apart two nodes' clocks may be.</summary>
         public static readonly TimeSpan ClockSkew = TimeSpan.FromSeconds(30);
 
-        private static readonly string Header = Base64Url(Encoding.UTF8.GetBytes("{\"alg\":\"HS256\",\"typ\":\"JWT\"}"));
+        private static readonly string Header = Base64Url.Encode(Encoding.UTF8.GetBytes("{\"alg\":\"HS256\",\"typ\":\"JWT\"}"));
 
         public static string Create(byte[] key, Guid issuer, Guid audience, Guid connectionId, DateTimeOffset now)
         {
@@ -30,8 +32,8 @@ namespace ConnectionTools.Peering
                 ExpiresAt = now.Add(Lifetime).ToUnixTimeSeconds(),
                 TokenId = Guid.NewGuid().ToString("N"),
             };
-            var body = Header + "." + Base64Url(JsonSerializer.SerializeToUtf8Bytes(claims, PeerJson.Options));
-            return body + "." + Base64Url(Sign(key, body));
+            var body = Header + "." + Base64Url.Encode(JsonSerializer.SerializeToUtf8Bytes(claims, PeerJson.Options));
+            return body + "." + Base64Url.Encode(Sign(key, body));
         }
 
         /// <summary>
@@ -50,13 +52,13 @@ namespace ConnectionTools.Peering
             TokenClaims? claims;
             try
             {
-                signature = FromBase64Url(parts[2]);
-                if (!FixedTimeEquals(signature, Sign(key, parts[0] + "." + parts[1])))
+                signature = Base64Url.Decode(parts[2]);
+                if (!ConstantTime.Equal(signature, Sign(key, parts[0] + "." + parts[1])))
                 {
                     throw BadSignature(connectionId, "the signature does not match this connection's key");
                 }
 
-                claims = JsonSerializer.Deserialize<TokenClaims>(FromBase64Url(parts[1]), PeerJson.Options);
+                claims = JsonSerializer.Deserialize<TokenClaims>(Base64Url.Decode(parts[1]), PeerJson.Options);
             }
             catch (Exception e) when (e is FormatException || e is JsonException)
             {
@@ -98,28 +100,5 @@ namespace ConnectionTools.Peering
             }
         }
 
-        private static bool FixedTimeEquals(byte[] a, byte[] b)
-        {
-            if (a.Length != b.Length)
-            {
-                return false;
-            }
-
-            var difference = 0;
-            for (var i = 0; i < a.Length; i++)
-            {
-                difference |= a[i] ^ b[i];
-            }
-
-            return difference == 0;
-        }
-
-        internal static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-        internal static byte[] FromBase64Url(string text)
-        {
-            var padded = text.Replace('-', '+').Replace('_', '/');
-            return Convert.FromBase64String(padded + new string('=', (4 - (padded.Length % 4)) % 4));
-        }
     }
 }

@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Security.Cryptography;
 using ConnectionTools.Errors;
-using ConnectionTools.Platform;
 
 namespace ConnectionTools.Security
 {
@@ -62,7 +61,7 @@ namespace ConnectionTools.Security
 
             var (encryptionKey, macKey) = SplitKey();
             var expected = Mac(macKey, protectedData, protectedData.Length - MacLength);
-            if (!FixedTimeEquals(expected, protectedData, protectedData.Length - MacLength))
+            if (!ConstantTime.Equal(expected, protectedData.AsSpan(protectedData.Length - MacLength)))
             {
                 throw Unreadable($"it was not protected with the key in {_keyPath}, or it was changed", null);
             }
@@ -104,17 +103,6 @@ namespace ConnectionTools.Security
             {
                 return hmac.ComputeHash(data, 0, count);
             }
-        }
-
-        private static bool FixedTimeEquals(byte[] expected, byte[] data, int offset)
-        {
-            var difference = 0;
-            for (var i = 0; i < expected.Length; i++)
-            {
-                difference |= expected[i] ^ data[offset + i];
-            }
-
-            return difference == 0;
         }
 
         private byte[] LoadOrCreateKey()
@@ -161,29 +149,8 @@ namespace ConnectionTools.Security
                 random.GetBytes(key);
             }
 
-            var temporary = _keyPath + "." + Guid.NewGuid().ToString("N") + ".tmp";
-            try
-            {
-                using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-                {
-                    UnixFile.SetMode(temporary, UnixFile.OwnerReadWrite);
-                    stream.Write(key, 0, key.Length);
-                    stream.Flush(true);
-                }
-
-                try
-                {
-                    File.Move(temporary, _keyPath);
-                }
-                catch (IOException) when (File.Exists(_keyPath))
-                {
-                    // Another process created the key meanwhile; use theirs.
-                }
-            }
-            finally
-            {
-                File.Delete(temporary);
-            }
+            // False when another process created the key meanwhile: the caller reads theirs.
+            OwnerOnlyFile.Write(_keyPath, key, replace: false);
         }
 
         private ConnectionToolsException KeyUnavailable(Exception e) => new ConnectionToolsException(

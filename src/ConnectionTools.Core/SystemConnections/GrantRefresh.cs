@@ -83,7 +83,7 @@ namespace ConnectionTools.SystemConnections
                 };
                 try
                 {
-                    var outcome = await node.Authorizers(connection.Type).RefreshAsync(SystemConnectionLifecycle.TargetOf(connection), grant, saving, cancellationToken).ConfigureAwait(false);
+                    var outcome = await node.Providers.For(connection.Type).RefreshAsync(SystemConnectionLifecycle.TargetOf(connection), grant, saving, cancellationToken).ConfigureAwait(false);
                     answered = true;
                     return (outcome, grant);
                 }

@@ -52,7 +52,7 @@ namespace ConnectionTools.SystemConnections
         {
             try
             {
-                var revoked = await _node.Authorizers(target.Type).RevokeAsync(target, grant, Context(worker), ct).ConfigureAwait(false);
+                var revoked = await _node.Providers.For(target.Type).RevokeAsync(target, grant, Context(worker), ct).ConfigureAwait(false);
                 worker.WriteVerbose(revoked ? $"Revoked the grant of '{name}' at the provider." : $"The grant of '{name}' has no revocation endpoint; it ends when it expires or an admin revokes it.");
                 return revoked;
             }

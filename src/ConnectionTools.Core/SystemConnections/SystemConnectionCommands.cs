@@ -75,7 +75,7 @@ namespace ConnectionTools.SystemConnections
                     {
                         var context = Context(worker);
                         context.GrantIssued = g => issued = g;
-                        return _node.Authorizers(type).AuthorizeAsync(spec.Value, context, ct);
+                        return _node.Providers.For(type).AuthorizeAsync(spec.Value, context, ct);
                     });
                 }
                 catch (Exception e) when (issued != null && (e is ConnectionToolsException || e is ProviderRefusedException))
@@ -263,7 +263,7 @@ namespace ConnectionTools.SystemConnections
                 AuthorizationOutcome outcome;
                 using (var spec = BuildSpec(target, request, stored, connection.Name))
                 {
-                    outcome = await _node.Authorizers(connection.Type).AuthorizeAsync(spec.Value, Context(worker), ct).ConfigureAwait(false);
+                    outcome = await _node.Providers.For(connection.Type).AuthorizeAsync(spec.Value, Context(worker), ct).ConfigureAwait(false);
                     result.Flow = spec.Value.Flow;
                 }
 
@@ -340,9 +340,9 @@ namespace ConnectionTools.SystemConnections
             return new OwnedSpec(spec);
         }
 
-        private AuthorizationContext Context(WorkerHost worker) => new AuthorizationContext(_node.ProviderHttp)
+        private AuthorizationContext Context(WorkerHost worker) => new AuthorizationContext(_node.Providers.Http)
         {
-            OpenBrowser = _node.OpenBrowser,
+            OpenBrowser = _node.Providers.OpenBrowser,
             ShowDeviceCode = worker.WriteWarning,
             Verbose = worker.WriteVerbose,
             Redirect = _redirectPort is int port ? new LoopbackRedirect(port, _node.SalesforceRedirect.Path) : _node.SalesforceRedirect,

@@ -1,24 +1,35 @@
-using System.Globalization;
+using System.IO;
 using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
 
 namespace ConnectionTools.Text
 {
-    /// <summary>A minimal JSON object writer for flat snapshots (the audit's before and after).</summary>
+    /// <summary>A flat JSON object (the audit's before and after), written with <see cref="Utf8JsonWriter"/>.</summary>
     internal sealed class JsonObjectWriter
     {
-        private readonly StringBuilder _builder = new StringBuilder("{");
-        private bool _first = true;
+        // Stored in the database and shown in PowerShell, never embedded in HTML: names in any script stay readable.
+        private static readonly JsonWriterOptions Options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+        private readonly MemoryStream _buffer = new MemoryStream();
+        private readonly Utf8JsonWriter _writer;
+        private string? _text;
+
+        public JsonObjectWriter()
+        {
+            _writer = new Utf8JsonWriter(_buffer, Options);
+            _writer.WriteStartObject();
+        }
 
         public JsonObjectWriter Add(string name, string? value)
         {
-            Name(name);
             if (value is null)
             {
-                _builder.Append("null");
+                _writer.WriteNull(name);
             }
             else
             {
-                AppendString(_builder, value);
+                _writer.WriteString(name, value);
             }
 
             return this;
@@ -26,52 +37,21 @@ namespace ConnectionTools.Text
 
         public JsonObjectWriter Add(string name, long value)
         {
-            Name(name);
-            _builder.Append(value.ToString(CultureInfo.InvariantCulture));
+            _writer.WriteNumber(name, value);
             return this;
         }
 
-        public override string ToString() => _builder.ToString() + "}";
-
-        private void Name(string name)
+        /// <summary>The object, closed: nothing can be added after this.</summary>
+        public override string ToString()
         {
-            if (!_first)
+            if (_text is null)
             {
-                _builder.Append(',');
+                _writer.WriteEndObject();
+                _writer.Flush();
+                _text = Encoding.UTF8.GetString(_buffer.GetBuffer(), 0, (int)_buffer.Length);
             }
 
-            _first = false;
-            AppendString(_builder, name);
-            _builder.Append(':');
-        }
-
-        private static void AppendString(StringBuilder builder, string value)
-        {
-            builder.Append('"');
-            foreach (var c in value)
-            {
-                switch (c)
-                {
-                    case '"': builder.Append("\\\""); break;
-                    case '\\': builder.Append("\\\\"); break;
-                    case '\n': builder.Append("\\n"); break;
-                    case '\r': builder.Append("\\r"); break;
-                    case '\t': builder.Append("\\t"); break;
-                    default:
-                        if (c < 0x20)
-                        {
-                            builder.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                        }
-                        else
-                        {
-                            builder.Append(c);
-                        }
-
-                        break;
-                }
-            }
-
-            builder.Append('"');
+            return _text;
         }
     }
 }

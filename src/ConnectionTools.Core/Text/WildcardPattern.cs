@@ -67,16 +67,16 @@ namespace ConnectionTools.Text
                 }
                 else if (c == '[')
                 {
-                    var close = pattern.IndexOf(']', i + 1);
-                    if (close < 0)
+                    var set = ReadSet(pattern, i + 1, out var close);
+                    if (set is null)
                     {
-                        // An unclosed bracket matches itself, as a literal.
+                        // An unclosed bracket matches itself, as a literal (PowerShell refuses the pattern).
                         literal.Append(c);
                         continue;
                     }
 
                     FlushLiteral();
-                    tokens.Add(Token.Set(pattern.Substring(i + 1, close - i - 1)));
+                    tokens.Add(Token.Set(set));
                     i = close;
                 }
                 else
@@ -90,6 +90,49 @@ namespace ConnectionTools.Text
         }
 
         public bool IsMatch(string input) => Match(input, 0, 0);
+
+        /// <summary>
+        /// The ranges of a bracket expression starting at <paramref name="start"/> (after the '['), up to the first ']' that
+        /// is not escaped; null when there is none. A backtick escapes the next character, so [`]] holds ']' and [a`-c]
+        /// holds 'a', '-' and 'c'; an unescaped '-' between two characters makes a range.
+        /// </summary>
+        private static List<(char From, char To)>? ReadSet(string pattern, int start, out int close)
+        {
+            var chars = new List<(char Value, bool Escaped)>();
+            for (close = start; close < pattern.Length; close++)
+            {
+                var c = pattern[close];
+                if (c == ']')
+                {
+                    var ranges = new List<(char From, char To)>();
+                    for (var i = 0; i < chars.Count; i++)
+                    {
+                        if (i + 2 < chars.Count && chars[i + 1] == ('-', false))
+                        {
+                            ranges.Add((chars[i].Value, chars[i + 2].Value));
+                            i += 2;
+                        }
+                        else
+                        {
+                            ranges.Add((chars[i].Value, chars[i].Value));
+                        }
+                    }
+
+                    return ranges;
+                }
+
+                if (c == '`' && close + 1 < pattern.Length)
+                {
+                    chars.Add((pattern[++close], true));
+                }
+                else
+                {
+                    chars.Add((c, false));
+                }
+            }
+
+            return null;
+        }
 
         private bool Match(string input, int pos, int tokenIndex)
         {
@@ -156,40 +199,32 @@ namespace ConnectionTools.Text
 
         private sealed class Token
         {
-            public static readonly Token Star = new Token(TokenKind.Star, "");
-            public static readonly Token AnyOne = new Token(TokenKind.AnyOne, "");
+            public static readonly Token Star = new Token(TokenKind.Star, "", null);
+            public static readonly Token AnyOne = new Token(TokenKind.AnyOne, "", null);
 
-            private Token(TokenKind kind, string text)
+            private readonly List<(char From, char To)>? _ranges;
+
+            private Token(TokenKind kind, string text, List<(char From, char To)>? ranges)
             {
                 Kind = kind;
                 Text = text;
+                _ranges = ranges;
             }
 
             public TokenKind Kind { get; }
 
             public string Text { get; }
 
-            public static Token Literal(string text) => new Token(TokenKind.Literal, text);
+            public static Token Literal(string text) => new Token(TokenKind.Literal, text, null);
 
-            public static Token Set(string body) => new Token(TokenKind.Set, body);
+            public static Token Set(List<(char From, char To)> ranges) => new Token(TokenKind.Set, "", ranges);
 
             public bool SetContains(char c)
             {
                 var lower = char.ToLowerInvariant(c);
-                for (var i = 0; i < Text.Length; i++)
+                foreach (var (from, to) in _ranges!)
                 {
-                    if (i + 2 < Text.Length && Text[i + 1] == '-')
-                    {
-                        var from = char.ToLowerInvariant(Text[i]);
-                        var to = char.ToLowerInvariant(Text[i + 2]);
-                        if (lower >= from && lower <= to)
-                        {
-                            return true;
-                        }
-
-                        i += 2;
-                    }
-                    else if (char.ToLowerInvariant(Text[i]) == lower)
+                    if (lower >= char.ToLowerInvariant(from) && lower <= char.ToLowerInvariant(to))
                     {
                         return true;
                     }

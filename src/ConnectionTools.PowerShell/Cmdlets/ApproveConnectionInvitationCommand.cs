@@ -26,6 +26,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
         public string? LocalInstanceName { get; set; }
 
         protected override void ProcessRecord() => Run(node =>
-            new PeerCommands(node, HostContext, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).AcceptEach(new[] { InvitationCode }, Name, LocalInstanceName));
+            new PeerCommands(node, HostContext).AcceptEach(new[] { InvitationCode }, Name, LocalInstanceName));
     }
 }

@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using ConnectionTools.Connections;
-using ConnectionTools.Peering;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
@@ -12,6 +11,6 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).Remove(Targets(), PassThru));
+        protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext, node.Peers).Remove(Targets(), PassThru));
     }
 }

@@ -31,7 +31,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
             IEnumerable<ConnectionTarget>? targets = ParameterSetName == ConnectionTargetCmdlet.ByInputObject
                 ? InputObject.Select(ConnectionTarget.ByObject)
                 : Name?.Select(ConnectionTarget.ByName);
-            Run(node => new PeerCommands(node, HostContext, new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout)).Sync(targets, PassThru));
+            Run(node => new PeerCommands(node, HostContext).Sync(targets, PassThru));
         }
     }
 }

@@ -5,17 +5,15 @@ using System.Management.Automation;
 using System.Runtime.InteropServices;
 using System.Security;
 using ConnectionTools.Configuration;
-using ConnectionTools.Peering;
 
 namespace ConnectionTools.PowerShell.Host
 {
-    /// <summary>What the configuration cmdlets hand the engine: vault: through SecretManagement, and HTTP to peers.</summary>
+    /// <summary>What the configuration cmdlets hand the engine: vault: through SecretManagement (HTTP to peers is the node's own).</summary>
     internal static class ConfigurationCmdlets
     {
         public static ConfigurationServices Services(PSCmdlet cmdlet, ConnectionTools.Nodes.ConnectionNode node) => new ConfigurationServices
         {
             Vaults = new SecretManagementResolver(cmdlet),
-            Peers = new PeerClient(PeerClient.SharedHttp, PeerClient.DefaultTimeout),
             SystemConnections = new ConnectionTools.SystemConnections.SystemConnectionActions(node),
         };
     }

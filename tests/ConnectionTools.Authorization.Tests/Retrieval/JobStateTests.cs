@@ -9,13 +9,13 @@ namespace ConnectionTools.Authorization.Tests;
 /// <summary>A retrieval job's state follows its connection in the same transaction, and its history outlives the connection.</summary>
 public sealed class JobStateTests : IDisposable
 {
-    private readonly TestStore _store = new();
+    private readonly TestStore _store;
     private readonly FakeAuthorizer _provider = new();
     private readonly RecordingHost _host = new();
 
     public JobStateTests()
     {
-        _store.Node.Authorizers = _ => _provider;
+        _store = new TestStore(clients: new Nodes.NodeClients { Authorizers = _ => _provider });
         new SystemConnectionCommands(_store.Node, _host).New(new NewConnectionRequest
         {
             Name = "crm",

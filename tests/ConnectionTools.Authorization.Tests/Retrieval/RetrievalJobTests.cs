@@ -16,15 +16,14 @@ public sealed class RetrievalJobTests : IAsyncLifetime
     private static readonly DateTimeOffset Start = new(2026, 11, 1, 8, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan Step = TimeSpan.FromSeconds(2);
 
-    private readonly TestStore _store = new();
+    private TestStore _store = null!;
     private readonly RecordingHost _host = new();
     private SalesforceOrg _org = null!;
 
     public async Task InitializeAsync()
     {
         _org = await SalesforceOrg.StartAsync();
-        _store.Node.ProviderHttp = _org.Http;
-        _store.Node.OpenBrowser = _org.BrowseAsync;
+        _store = new TestStore(clients: _org.NodeClients());
         new SystemConnectionCommands(_store.Node, _host).New(new NewConnectionRequest
         {
             Name = "support",

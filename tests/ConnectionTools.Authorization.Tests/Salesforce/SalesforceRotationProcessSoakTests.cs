@@ -28,16 +28,15 @@ public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
     private const string LeaseSeconds = "10";
     private static readonly TimeSpan StoreHold = TimeSpan.FromSeconds(6);
     private readonly List<Task> _holds = [];
-    private readonly TestStore _store = new();
+    private TestStore _store = null!;
     private SalesforceOrg _org = null!;
     private ProviderProxy _proxy = null!;
 
     public async Task InitializeAsync()
     {
         _org = await SalesforceOrg.StartAsync();
+        _store = new TestStore(clients: _org.NodeClients());
         _store.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
-        _store.Node.ProviderHttp = _org.Http;
-        _store.Node.OpenBrowser = _org.BrowseAsync;
         _proxy = ProviderProxy.Start(new Dictionary<string, EmulatorHost> { [_org.Host] = _org.Emulator }, Path.Combine(_store.Folder, "ca.pem"));
     }
 

@@ -13,15 +13,15 @@ namespace ConnectionTools.Authorization.Tests;
 public sealed class SalesforceRotationSoakTests : IAsyncLifetime
 {
     private const int Connections = 1;
-    private readonly TestStore _store = new();
+    private TestStore _store = null!;
     private SalesforceOrg _org = null!;
     private readonly List<ConnectionNode> _nodes = [];
 
     public async Task InitializeAsync()
     {
         _org = await SalesforceOrg.StartAsync();
+        _store = new TestStore(clients: _org.NodeClients());
         _store.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
-        Wire(_store.Node);
         for (var i = 0; i < Connections; i++)
         {
             new SystemConnectionCommands(_store.Node, new RecordingHost()).New(new NewConnectionRequest
@@ -33,8 +33,7 @@ public sealed class SalesforceRotationSoakTests : IAsyncLifetime
 
         for (var i = 0; i < 4; i++)
         {
-            var node = ConnectionNode.Open(_store.Node.Location, null, $"node{i}");
-            Wire(node);
+            var node = ConnectionNode.Open(_store.Node.Location, null, $"node{i}", _org.NodeClients());
             _nodes.Add(node);
         }
 
@@ -47,12 +46,6 @@ public sealed class SalesforceRotationSoakTests : IAsyncLifetime
         _nodes.ForEach(n => n.Dispose());
         _store.Dispose();
         await _org.DisposeAsync();
-    }
-
-    private void Wire(ConnectionNode node)
-    {
-        node.ProviderHttp = _org.Http;
-        node.OpenBrowser = _org.BrowseAsync;
     }
 
     private async Task<List<AuthorizationResult>> RefreshAllAsync(int total, Action<int> beforeEach)

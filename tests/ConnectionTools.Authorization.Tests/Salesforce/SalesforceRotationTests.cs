@@ -14,13 +14,13 @@ namespace ConnectionTools.Authorization.Tests;
 /// </summary>
 public sealed class SalesforceRotationTests : IAsyncLifetime
 {
-    private readonly TestStore _store = new();
+    private TestStore _store = null!;
     private SalesforceOrg _org = null!;
 
     public async Task InitializeAsync()
     {
         _org = await SalesforceOrg.StartAsync();
-        Wire(_store.Node);
+        _store = new TestStore(clients: _org.NodeClients());
         // Any free port here: tests run in parallel, and the emulator accepts any loopback callback.
         _store.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
     }
@@ -29,12 +29,6 @@ public sealed class SalesforceRotationTests : IAsyncLifetime
     {
         _store.Dispose();
         await _org.DisposeAsync();
-    }
-
-    private void Wire(ConnectionNode node)
-    {
-        node.ProviderHttp = _org.Http;
-        node.OpenBrowser = _org.BrowseAsync;
     }
 
     private SalesforceEmulator Emulator => _org.Emulator;
@@ -136,10 +130,9 @@ public sealed class SalesforceRotationTests : IAsyncLifetime
     {
         New(new RecordingHost());
         Emulator.RotateRefreshTokens = true;
-        var nodes = Enumerable.Range(0, 4).Select(_ => ConnectionNode.Open(_store.Node.Location, null, "tester")).ToList();
+        var nodes = Enumerable.Range(0, 4).Select(_ => ConnectionNode.Open(_store.Node.Location, null, "tester", _org.NodeClients())).ToList();
         try
         {
-            nodes.ForEach(Wire);
             var results = await Task.WhenAll(nodes.SelectMany(n => Enumerable.Range(0, 3).Select(_ => Task.Run(() => Test(n)))));
 
             Assert.All(results, r => Assert.Equal(AuthorizationState.Valid, r.Result));

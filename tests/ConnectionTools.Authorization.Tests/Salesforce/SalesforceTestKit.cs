@@ -148,6 +148,9 @@ internal sealed class SalesforceOrg : IAsyncDisposable
     /// <summary>The test's "browser": does not follow redirects.</summary>
     public HttpClient Browser { get; }
 
+    /// <summary>What a node opened against this org is given: <see cref="Http"/>, and <see cref="BrowseAsync"/> as its browser.</summary>
+    public ConnectionTools.Nodes.NodeClients NodeClients() => new() { ProviderHttp = Http, OpenBrowser = BrowseAsync };
+
     public ConcurrentQueue<string> Verbose { get; } = new();
 
     public ConcurrentQueue<Uri> Opened { get; } = new();

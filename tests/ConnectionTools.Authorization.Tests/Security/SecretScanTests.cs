@@ -13,15 +13,14 @@ namespace ConnectionTools.Authorization.Tests;
 /// </summary>
 public sealed class SecretScanTests : IAsyncLifetime
 {
-    private readonly TestStore _store = new();
+    private TestStore _store = null!;
     private readonly RecordingHost _host = new();
     private SalesforceOrg _org = null!;
 
     public async Task InitializeAsync()
     {
         _org = await SalesforceOrg.StartAsync();
-        _store.Node.ProviderHttp = _org.Http;
-        _store.Node.OpenBrowser = _org.BrowseAsync;
+        _store = new TestStore(clients: _org.NodeClients());
     }
 
     public async Task DisposeAsync()

@@ -8,14 +8,18 @@ namespace ConnectionTools.Authorization.Tests;
 /// <summary>Connections as code with a real system connection: the Salesforce provider against the emulator, unattended.</summary>
 public sealed class SystemConfigurationTests : IAsyncLifetime
 {
-    private readonly TestStore _store = new();
+    private TestStore _store = null!;
+    private bool _refusing;
     private SalesforceOrg _org = null!;
     private string _file = "";
 
     public async Task InitializeAsync()
     {
         _org = await SalesforceOrg.StartAsync();
-        _store.Node.ProviderHttp = _org.Http;
+        var clients = _org.NodeClients();
+        clients.OpenBrowser = null;
+        clients.Authorizers = type => _refusing ? new RefusingAuthorizer() : SystemAuthorizers.For(type);
+        _store = new TestStore(clients: clients);
         Environment.SetEnvironmentVariable("CT_TEST_SF_PFX_PASSWORD", SalesforceCertificates.PfxPassword);
         _file = Path.Combine(_store.Folder, "connections.yaml");
         File.WriteAllText(_file, $"""
@@ -81,10 +85,10 @@ public sealed class SystemConfigurationTests : IAsyncLifetime
     {
         Commands(new RecordingHost()).Invoke(_file, prune: false);
         var host = new RecordingHost();
-        _store.Node.Authorizers = _ => new RefusingAuthorizer();
+        _refusing = true;
         new SystemConnectionCommands(_store.Node, host).Test(new[] { ConnectionTarget.ByName("sf-prod") }, new TestAuthorizationRequest());
         Assert.Equal(ConnectionStatus.Inactive, _store.Get("sf-prod").Status);
-        _store.Node.Authorizers = SystemAuthorizers.For;
+        _refusing = false;
 
         var apply = new RecordingHost();
         Commands(apply).Invoke(_file, prune: false);

@@ -11,13 +11,14 @@ namespace ConnectionTools.Authorization.Tests;
 public sealed class SystemConnectionCommandsTests : IDisposable
 {
     private const string Secret = "client-secret-value-never-shown";
-    private readonly TestStore _store = new();
+    private readonly TestStore _store;
     private readonly FakeAuthorizer _provider = new();
+    private ISystemAuthorizer? _authorizer; // replaces _provider where a test needs another answer
     private readonly RecordingHost _host = new();
 
     public SystemConnectionCommandsTests()
     {
-        _store.Node.Authorizers = _ => _provider;
+        _store = new TestStore(clients: new Nodes.NodeClients { Authorizers = _ => _authorizer ?? _provider });
     }
 
     public void Dispose() => _store.Dispose();
@@ -180,7 +181,7 @@ public sealed class SystemConnectionCommandsTests : IDisposable
     {
         New(Dynamics());
         _provider.RefuseRefresh = null;
-        _store.Node.Authorizers = _ => new UnreachableAuthorizer();
+        _authorizer = new UnreachableAuthorizer();
 
         Commands.Test(new[] { ConnectionTarget.ByName("crm") }, new TestAuthorizationRequest());
 

@@ -21,6 +21,9 @@ public class TextTests
     [InlineData("exact", "exactly", false)]
     [InlineData("lit`*", "lit*", true)]
     [InlineData("lit`*", "little", false)]
+    [InlineData("[`]]", "]", true)]
+    [InlineData("[a`-c]", "-", true)]
+    [InlineData("[a`-c]", "b", false)]
     public void Wildcards_match_like_PowerShell(string pattern, string input, bool expected)
     {
         Assert.Equal(expected, WildcardPattern.Parse(pattern).IsMatch(input));
@@ -78,5 +81,43 @@ public class TextTests
     public void Names_compare_without_case_including_non_ascii()
     {
         Assert.Equal(ConnectionNames.Key("Ärzte-CRM"), ConnectionNames.Key("ärzte-crm"));
+    }
+
+    [Theory]
+    [InlineData("plain")]
+    [InlineData("quote \" backslash \\ newline \n tab \t bell \u0007")]
+    [InlineData("Ärzte-CRM <b>&'")]
+    public void The_audit_snapshot_is_JSON_that_reads_back_the_same(string value)
+    {
+        var text = new JsonObjectWriter().Add("name", value).Add("none", null).Add("version", 42).ToString();
+
+        using var document = System.Text.Json.JsonDocument.Parse(text);
+        Assert.Equal(value, document.RootElement.GetProperty("name").GetString());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, document.RootElement.GetProperty("none").ValueKind);
+        Assert.Equal(42, document.RootElement.GetProperty("version").GetInt64());
+    }
+
+    [Fact]
+    public void The_audit_snapshot_keeps_non_ascii_names_readable() =>
+        Assert.Equal("{\"name\":\"Ärzte-CRM\"}", new JsonObjectWriter().Add("name", "Ärzte-CRM").ToString());
+
+    [Theory]
+    [InlineData(new byte[0], "")]
+    [InlineData(new byte[] { 0xFB, 0xFF }, "-_8")]
+    [InlineData(new byte[] { 1, 2, 3 }, "AQID")]
+    public void Base64url_has_no_padding_and_reads_back(byte[] bytes, string expected)
+    {
+        Assert.Equal(expected, Base64Url.Encode(bytes));
+        Assert.Equal(bytes, Base64Url.Decode(expected));
+    }
+
+    [Fact]
+    public void Constant_time_comparison_compares_every_byte_and_the_length()
+    {
+        Assert.True(Security.ConstantTime.Equal(new byte[] { 1, 2, 3 }, new byte[] { 1, 2, 3 }));
+        Assert.False(Security.ConstantTime.Equal(new byte[] { 1, 2, 3 }, new byte[] { 1, 2, 4 }));
+        Assert.False(Security.ConstantTime.Equal(new byte[] { 1, 2, 3 }, new byte[] { 1, 2 }));
+        Assert.True(Security.ConstantTime.Equal("sha256:abc", "sha256:abc"));
+        Assert.False(Security.ConstantTime.Equal("sha256:abc", "sha256:abd"));
     }
 }

@@ -7,6 +7,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
 using ConnectionTools.Peering;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace ConnectionTools.Node.Tests;
@@ -14,6 +15,22 @@ namespace ConnectionTools.Node.Tests;
 /// <summary>The node host as its admin meets it: its command line, its log, and what it tells callers that send nonsense.</summary>
 public sealed class NodeHostTests
 {
+    [Fact]
+    public async Task The_host_gives_its_node_the_HTTP_clients_it_registered_with_the_client_factory()
+    {
+        using var store = new Core.Tests.TestStore();
+        await using var app = NodeHost.BuildPublic(
+            new[] { "--urls", "http://127.0.0.1:0" },
+            new NodeOptions(store.Path_, null, false, TimeSpan.FromSeconds(1)) { RunJobs = false },
+            builder => builder.Logging.ClearProviders());
+
+        var node = app.Services.GetRequiredService<Nodes.ConnectionNode>();
+
+        Assert.NotNull(app.Services.GetService<IHttpClientFactory>());
+        Assert.NotSame(Http.SharedHttp.Client, node.Providers.Http);
+        Assert.Equal(Timeout.InfiniteTimeSpan, node.Providers.Http.Timeout);
+    }
+
     [Theory]
     [InlineData("--help")]
     [InlineData("-h")]
@@ -108,13 +125,13 @@ public sealed class NodeHostTests
             (exchange, JsonBytes([.. "{\"status\":\""u8, 0xff, 0xfe, 0xc3, .. "\"}"u8]), HttpStatusCode.BadRequest),
             (accept, JsonBytes([.. "{\"connectionId\":\""u8, 0xc0, 0xaf, .. "\",\"secret\":\"x\"}"u8]), HttpStatusCode.BadRequest),
             (accept, Json("null"), HttpStatusCode.BadRequest),
-            (accept, Json("{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + PeerToken.Base64Url(new byte[invitation.Secret.ToArray().Length]) + "\",\"node\":null}"), HttpStatusCode.BadRequest),
+            (accept, Json("{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + ConnectionTools.Text.Base64Url.Encode(new byte[invitation.Secret.ToArray().Length]) + "\",\"node\":null}"), HttpStatusCode.BadRequest),
         };
 
         foreach (var (url, body, expected) in cases)
         {
             var before = nodes.Entries.Count;
-            using var response = await PeerClient.SharedHttp.PostAsync(url, body);
+            using var response = await ConnectionTools.Http.SharedHttp.Client.PostAsync(url, body);
             var text = await response.Content.ReadAsStringAsync();
 
             Assert.Equal(expected, response.StatusCode);
@@ -133,10 +150,10 @@ public sealed class NodeHostTests
         await using var nodes = await TwoNodes.StartAsync();
         var invitation = InvitationCodec.Decode(nodes.Invite("secret-partner-name").InvitationCode);
         var wrong = RandomNumberGenerator.GetBytes(invitation.Secret.ToArray().Length);
-        var body = "{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + PeerToken.Base64Url(wrong)
+        var body = "{\"connectionId\":\"" + invitation.ConnectionId + "\",\"secret\":\"" + ConnectionTools.Text.Base64Url.Encode(wrong)
             + "\",\"node\":{\"nodeId\":\"" + Guid.NewGuid() + "\",\"version\":\"1.0.0\",\"instanceName\":\"intruder\"}}";
 
-        using var response = await PeerClient.SharedHttp.PostAsync(new Uri(nodes.Url, PeerPaths.Accept), Json(body));
+        using var response = await ConnectionTools.Http.SharedHttp.Client.PostAsync(new Uri(nodes.Url, PeerPaths.Accept), Json(body));
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
@@ -167,7 +184,7 @@ public sealed class NodeHostTests
             Content = Json("{\"status\":\"Active\"}"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", PeerToken.Create(key, nodes.Private.Store.NodeId, nodes.Public.Store.NodeId, decoded.ConnectionId, DateTimeOffset.UtcNow));
-        using var response = await PeerClient.SharedHttp.SendAsync(request);
+        using var response = await ConnectionTools.Http.SharedHttp.Client.SendAsync(request);
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);

@@ -79,7 +79,7 @@ public sealed class PrivateConnectionFlowTests
         await using var nodes = await TwoNodes.StartAsync();
         nodes.PrivateSide().Accept(nodes.Invite("crm-eu").InvitationCode, null, null);
 
-        new ConnectionCommands(nodes.Private.Node, nodes.PrivateAdmin, new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(10)))
+        new ConnectionCommands(nodes.Private.Node, nodes.PrivateAdmin, new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(10)))
             .Remove(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
 
         Assert.Empty(nodes.PrivateAdmin.Warnings);
@@ -94,7 +94,7 @@ public sealed class PrivateConnectionFlowTests
         nodes.PrivateSide().Accept(nodes.Invite("crm-eu").InvitationCode, null, null);
         await nodes.Host.StopAsync();
 
-        new ConnectionCommands(nodes.Private.Node, nodes.PrivateAdmin, new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(2)))
+        new ConnectionCommands(nodes.Private.Node, nodes.PrivateAdmin, new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(2)))
             .Remove(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
 
         Assert.Null(nodes.Private.Store.FindByName("crm-eu"));
@@ -131,7 +131,7 @@ public sealed class PrivateConnectionFlowTests
             exclusive.ExecuteNonQuery();
 
             var error = Assert.Throws<ConnectionToolsException>(() =>
-                new PeerCommands(busy.Node, new Core.Tests.RecordingHost(), new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(10))).Accept(code, null, null));
+                new PeerCommands(busy.Node, new Core.Tests.RecordingHost(), new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(10))).Accept(code, null, null));
             Assert.Equal(ErrorIds.StoreBusy, error.ErrorId);
         }
 
@@ -139,7 +139,7 @@ public sealed class PrivateConnectionFlowTests
         Assert.Equal(ConnectionStatus.Pending, nodes.Public.Get("crm-eu").Status);
 
         // The code is still good: the same admin tries again once the store is free.
-        new PeerCommands(busy.Node, new Core.Tests.RecordingHost(), new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(10))).Accept(code, null, null);
+        new PeerCommands(busy.Node, new Core.Tests.RecordingHost(), new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(10))).Accept(code, null, null);
         Assert.Equal(ConnectionStatus.Active, nodes.Public.Get("crm-eu").Status);
     }
 
@@ -213,7 +213,7 @@ public sealed class PrivateConnectionFlowTests
         nodes.PrivateSide().Accept(raw, name: null, localInstanceName: null);
         using var second = new Core.Tests.TestStore();
         var reuse = Assert.Throws<ConnectionToolsException>(() =>
-            new PeerCommands(second.Node, new Core.Tests.RecordingHost(), new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(10))).Accept(raw, null, null));
+            new PeerCommands(second.Node, new Core.Tests.RecordingHost(), new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(10))).Accept(raw, null, null));
         Assert.Equal(ErrorIds.InvitationAlreadyUsed, reuse.ErrorId);
         Assert.Equal(0, second.Store.AuditCount());
     }
@@ -243,7 +243,7 @@ public sealed class PrivateConnectionFlowTests
         var logLines = nodes.Log.Count;
 
         var error = Assert.Throws<ConnectionToolsException>(() =>
-            new PeerCommands(late.Node, new Core.Tests.RecordingHost(), new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(5))).Accept(code, null, null));
+            new PeerCommands(late.Node, new Core.Tests.RecordingHost(), new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(5))).Accept(code, null, null));
 
         Assert.Equal(ErrorIds.InvitationExpired, error.ErrorId);
         Assert.Contains("-Renew", error.RecommendedAction);
@@ -266,7 +266,7 @@ public sealed class PrivateConnectionFlowTests
         using var privateSide = new Core.Tests.TestStore();
 
         var error = Assert.Throws<ConnectionToolsException>(() =>
-            new PeerCommands(privateSide.Node, new Core.Tests.RecordingHost(), new PeerClient(PeerClient.SharedHttp, TimeSpan.FromSeconds(1))).Accept(code, null, null));
+            new PeerCommands(privateSide.Node, new Core.Tests.RecordingHost(), new PeerClient(ConnectionTools.Http.SharedHttp.Client, TimeSpan.FromSeconds(1))).Accept(code, null, null));
 
         Assert.Equal(ErrorIds.PeerUnreachable, error.ErrorId);
         Assert.Contains($"127.0.0.1:{port}", error.Message);
@@ -293,7 +293,7 @@ public sealed class PrivateConnectionFlowTests
                 Content = new StringContent("{\"status\":\"Active\"}", Encoding.UTF8, "application/json"),
             };
             request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            using var response = await PeerClient.SharedHttp.SendAsync(request);
+            using var response = await ConnectionTools.Http.SharedHttp.Client.SendAsync(request);
             return (response.StatusCode, await response.Content.ReadAsStringAsync());
         }
 
@@ -334,8 +334,8 @@ public sealed class PrivateConnectionFlowTests
             .ToList();
         var needles = new[]
         {
-            invitation.InvitationCode[4..30], PeerToken.Base64Url(secret), Convert.ToHexString(secret), Convert.ToBase64String(secret),
-            PeerToken.Base64Url(key), Convert.ToHexString(key), Encoding.Latin1.GetString(secret), Encoding.Latin1.GetString(key),
+            invitation.InvitationCode[4..30], ConnectionTools.Text.Base64Url.Encode(secret), Convert.ToHexString(secret), Convert.ToBase64String(secret),
+            ConnectionTools.Text.Base64Url.Encode(key), Convert.ToHexString(key), Encoding.Latin1.GetString(secret), Encoding.Latin1.GetString(key),
         };
         foreach (var text in texts)
         {

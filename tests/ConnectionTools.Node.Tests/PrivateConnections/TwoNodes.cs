@@ -74,7 +74,7 @@ internal sealed class TwoNodes : IAsyncDisposable
     }
 
     public PeerCommands PrivateSide(TimeSpan? timeout = null) =>
-        new(Private.Node, PrivateAdmin, new PeerClient(PeerClient.SharedHttp, timeout ?? TimeSpan.FromSeconds(10)));
+        new(Private.Node, PrivateAdmin, new PeerClient(ConnectionTools.Http.SharedHttp.Client, timeout ?? TimeSpan.FromSeconds(10)));
 
     public async ValueTask DisposeAsync()
     {

@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Net.Http;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
@@ -39,9 +38,9 @@ namespace ConnectionTools.Authorization.Entra
             switch (e)
             {
                 case MsalThrottledServiceException throttled:
-                    return HeaderDelay(throttled.OriginalServiceException?.Headers) ?? ProviderRetry.Backoff(attempt);
+                    return Http.HttpPolicy.RetryAfter(throttled.OriginalServiceException?.Headers) ?? ProviderRetry.Backoff(attempt);
                 case MsalServiceException service when service.StatusCode == 429 || (service.StatusCode >= 500 && service.StatusCode != 501):
-                    return HeaderDelay(service.Headers) ?? ProviderRetry.Backoff(attempt);
+                    return Http.HttpPolicy.RetryAfter(service.Headers) ?? ProviderRetry.Backoff(attempt);
                 case MsalServiceException service when service.ErrorCode == MsalError.RequestTimeout || service.ErrorCode == MsalError.ServiceNotAvailable:
                     return ProviderRetry.Backoff(attempt);
                 case HttpRequestException _:
@@ -217,23 +216,6 @@ namespace ConnectionTools.Authorization.Entra
             text = text ?? "";
             var end = text.IndexOfAny(new[] { '\r', '\n' });
             return (end >= 0 ? text.Substring(0, end) : text).Trim();
-        }
-
-        private static TimeSpan? HeaderDelay(HttpResponseHeaders? headers)
-        {
-            var header = headers?.RetryAfter;
-            if (header?.Delta is TimeSpan delta)
-            {
-                return delta < TimeSpan.Zero ? TimeSpan.Zero : delta;
-            }
-
-            if (header?.Date is DateTimeOffset date)
-            {
-                var wait = date - DateTimeOffset.UtcNow;
-                return wait < TimeSpan.Zero ? TimeSpan.Zero : wait;
-            }
-
-            return null;
         }
     }
 }

@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using ConnectionTools.Errors;
+using ConnectionTools.Text;
 
 namespace ConnectionTools.Authorization.Salesforce
 {
@@ -21,7 +22,7 @@ namespace ConnectionTools.Authorization.Salesforce
             {
                 ["alg"] = "RS256",
                 ["typ"] = "JWT",
-                ["x5t"] = Base64Url(certificate.GetCertHash()),
+                ["x5t"] = Base64Url.Encode(certificate.GetCertHash()),
             };
             var claims = new Dictionary<string, object>
             {
@@ -30,7 +31,7 @@ namespace ConnectionTools.Authorization.Salesforce
                 ["aud"] = audience,
                 ["exp"] = (now + lifetime).ToUnixTimeSeconds(),
             };
-            var input = Base64Url(JsonSerializer.SerializeToUtf8Bytes(header)) + "." + Base64Url(JsonSerializer.SerializeToUtf8Bytes(claims));
+            var input = Base64Url.Encode(JsonSerializer.SerializeToUtf8Bytes(header)) + "." + Base64Url.Encode(JsonSerializer.SerializeToUtf8Bytes(claims));
             using (var key = certificate.GetRSAPrivateKey())
             {
                 if (key is null)
@@ -41,26 +42,24 @@ namespace ConnectionTools.Authorization.Salesforce
                 }
 
                 var signature = key.SignData(Encoding.ASCII.GetBytes(input), HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-                return input + "." + Base64Url(signature);
+                return input + "." + Base64Url.Encode(signature);
             }
         }
 
         /// <summary>A PKCE code verifier: 32 random bytes, base64url (43 characters).</summary>
-        public static string NewVerifier() => Base64Url(RandomBytes(32));
+        public static string NewVerifier() => Base64Url.Encode(RandomBytes(32));
 
         /// <summary>The S256 code challenge of <paramref name="verifier"/>.</summary>
         public static string Challenge(string verifier)
         {
             using (var sha = SHA256.Create())
             {
-                return Base64Url(sha.ComputeHash(Encoding.ASCII.GetBytes(verifier)));
+                return Base64Url.Encode(sha.ComputeHash(Encoding.ASCII.GetBytes(verifier)));
             }
         }
 
         /// <summary>A random state value for the authorize request.</summary>
-        public static string NewState() => Base64Url(RandomBytes(16));
-
-        public static string Base64Url(byte[] data) => Convert.ToBase64String(data).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+        public static string NewState() => Base64Url.Encode(RandomBytes(16));
 
         private static byte[] RandomBytes(int count)
         {
