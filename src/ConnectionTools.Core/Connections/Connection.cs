@@ -86,6 +86,12 @@ namespace ConnectionTools.Connections
         /// <summary>System connections: how often the retrieval job runs (5 minutes unless set).</summary>
         public TimeSpan? RetrievalInterval { get; internal set; }
 
+        /// <summary>Private connections: the name of the bound system connection whose cases it syncs; null when it exchanges status only.</summary>
+        public string? System { get; internal set; }
+
+        /// <summary>Private connections: the id of the bound system connection (see <see cref="System"/>).</summary>
+        public Guid? SystemConnectionId { get; internal set; }
+
         /// <summary>The optimistic concurrency version: 1 when created, one more for every change.</summary>
         public long Version { get; internal set; }
 
@@ -110,7 +116,8 @@ namespace ConnectionTools.Connections
              PeerStatus == other.PeerStatus && LastExchangeAt == other.LastExchangeAt && InvitationExpiresAt == other.InvitationExpiresAt &&
              Equals(InstanceUri, other.InstanceUri) && EnvironmentType == other.EnvironmentType && OrganizationId == other.OrganizationId &&
              AuthorizedAs == other.AuthorizedAs && AuthorizedAt == other.AuthorizedAt && AuthorizationFlow == other.AuthorizationFlow &&
-             RetrievalInterval == other.RetrievalInterval && Version == other.Version));
+             RetrievalInterval == other.RetrievalInterval && System == other.System && SystemConnectionId == other.SystemConnectionId &&
+             Version == other.Version));
 
         public override bool Equals(object? obj) => Equals(obj as Connection);
 

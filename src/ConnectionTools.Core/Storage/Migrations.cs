@@ -18,6 +18,7 @@ namespace ConnectionTools.Storage
             V5,
             V6,
             V7,
+            V8,
         };
 
         public static int Latest => Steps.Count;
@@ -177,6 +178,16 @@ CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(con
         private static void V7(StoreTransaction transaction)
         {
             transaction.Execute(GrantRows.CreateRefreshTable);
+        }
+
+        /// <summary>
+        /// Case sync: the system connection a private connection is bound to (its cases are what it syncs), and the sync events,
+        /// outgoing and incoming, with a sequence number per (connection, case) handed out by sync_cases. See SyncEventRows.
+        /// </summary>
+        private static void V8(StoreTransaction transaction)
+        {
+            transaction.Execute("ALTER TABLE connections ADD COLUMN system_id TEXT NULL;");
+            transaction.Execute(SyncEventRows.CreateTables);
         }
 
         private static void V1(StoreTransaction transaction)
