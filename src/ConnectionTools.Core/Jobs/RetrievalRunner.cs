@@ -150,6 +150,9 @@ namespace ConnectionTools.Jobs
                         return Task.CompletedTask;
                     },
                     cancellationToken).ConfigureAwait(false);
+
+                // The cases just queued become outgoing sync events for every private connection bound to this system.
+                Sync.OutgoingEvents.Produce(_node, connection, verbose);
                 return Finish(runId, JobRunStatus.Succeeded, null);
             }
             catch (ConnectionToolsException e) when (!Hosting.PerItem.IsStoreWide(e))

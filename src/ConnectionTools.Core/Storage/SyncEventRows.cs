@@ -1,3 +1,8 @@
+using System;
+using System.Collections.Generic;
+using ConnectionTools.Sync;
+using ConnectionTools.SyncRules;
+
 namespace ConnectionTools.Storage
 {
     /// <summary>
@@ -36,5 +41,112 @@ CREATE TABLE IF NOT EXISTS sync_cases (
     PRIMARY KEY (connection_id, direction, case_id)
 ) WITHOUT ROWID;
 ";
+
+        private const string EventColumns = "event_id, direction, case_id, case_seq, trace_id, status, attempts, error_id, error, payload, created_at, updated_at";
+
+        /// <summary>Cases a retrieval job queued for a system connection, oldest change first.</summary>
+        public static IReadOnlyList<(string RecordId, long ModifiedAt, string Payload)> ReadOutbound(StoreSession db, Guid systemId, int limit)
+        {
+            var rows = new List<(string, long, string)>();
+            using (var command = db.Command(
+                "SELECT record_id, modified_at, payload FROM outbound_queue WHERE connection_id = $id ORDER BY modified_at, record_id LIMIT $limit;",
+                ("$id", ConnectionStore.FormatId(systemId)), ("$limit", (long)limit)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+                }
+            }
+
+            return rows;
+        }
+
+        /// <summary>Takes a case off the outbound queue, unless the job has queued a newer change of it meanwhile.</summary>
+        public static void DeleteOutbound(StoreTransaction tx, Guid systemId, string recordId, long modifiedAt) => tx.Execute(
+            "DELETE FROM outbound_queue WHERE connection_id = $id AND record_id = $record AND modified_at = $modified;",
+            ("$id", ConnectionStore.FormatId(systemId)), ("$record", recordId), ("$modified", modifiedAt));
+
+        /// <summary>
+        /// Queues one change of a case for a connection. A change that was not sent yet (Queued, or Failed at the rule) is replaced
+        /// in place: same event id and sequence number, the latest replica. Otherwise the event is new, with the case's next sequence number.
+        /// Returns whether it replaced an unsent one.
+        /// </summary>
+        public static bool QueueOutgoing(StoreTransaction tx, Guid connectionId, string caseId, string entity, string? replica, string? errorId, string? error, DateTimeOffset now)
+        {
+            var id = ConnectionStore.FormatId(connectionId);
+            var direction = SyncDirection.Outgoing.ToString();
+            var status = (replica is null ? SyncEventStatus.Failed : SyncEventStatus.Queued).ToString();
+            var at = now.ToUnixTimeMilliseconds();
+            var replaced = tx.Execute(
+                "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, updated_at = $now " +
+                "WHERE seq = (SELECT seq FROM sync_events WHERE connection_id = $id AND direction = $direction AND case_id = $case ORDER BY case_seq DESC LIMIT 1) " +
+                "AND status IN ('Queued', 'Failed');",
+                ("$entity", entity), ("$payload", replica), ("$status", status), ("$error_id", errorId), ("$error", error), ("$trace", NewTraceId()), ("$now", at),
+                ("$id", id), ("$direction", direction), ("$case", caseId));
+            if (replaced == 1)
+            {
+                return true;
+            }
+
+            tx.Execute(
+                "INSERT INTO sync_cases (connection_id, direction, case_id, last_seq) VALUES ($id, $direction, $case, 1) " +
+                "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1;",
+                ("$id", id), ("$direction", direction), ("$case", caseId));
+            tx.Execute(
+                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, created_at, updated_at) " +
+                "VALUES ($event, $id, $direction, $case, (SELECT last_seq FROM sync_cases WHERE connection_id = $id AND direction = $direction AND case_id = $case), " +
+                "$trace, $status, $entity, $payload, $error_id, $error, $now, $now);",
+                ("$event", Guid.NewGuid().ToString("D")), ("$id", id), ("$direction", direction), ("$case", caseId), ("$trace", NewTraceId()), ("$status", status),
+                ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$now", at));
+            return false;
+        }
+
+        /// <summary>A connection's events in one direction, in the order they were queued.</summary>
+        public static IReadOnlyList<SyncEvent> List(StoreSession db, Guid connectionId, SyncDirection direction)
+        {
+            var events = new List<SyncEvent>();
+            using (var command = db.Command(
+                $"SELECT {EventColumns} FROM sync_events WHERE connection_id = $id AND direction = $direction ORDER BY seq;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$direction", direction.ToString())))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    events.Add(new SyncEvent
+                    {
+                        ConnectionId = connectionId,
+                        EventId = Guid.Parse(reader.GetString(0)),
+                        Direction = EnumText<SyncDirection>.Parse(reader.GetString(1)),
+                        CaseId = reader.GetString(2),
+                        Sequence = reader.GetInt64(3),
+                        TraceId = reader.GetString(4),
+                        Status = EnumText<SyncEventStatus>.Parse(reader.GetString(5)),
+                        Attempts = reader.GetInt32(6),
+                        ErrorId = reader.IsDBNull(7) ? null : reader.GetString(7),
+                        Error = reader.IsDBNull(8) ? null : reader.GetString(8),
+                        Replica = reader.IsDBNull(9) ? null : reader.GetString(9),
+                        CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
+                        UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
+                    });
+                }
+            }
+
+            return events;
+        }
+
+        /// <summary>Marks events as sent in a batch (in flight until the partner acknowledges them): they are no longer replaced.</summary>
+        public static void MarkSent(StoreTransaction tx, Guid connectionId, IEnumerable<Guid> eventIds, DateTimeOffset now)
+        {
+            foreach (var eventId in eventIds)
+            {
+                tx.Execute(
+                    "UPDATE sync_events SET status = 'Sent', attempts = attempts + 1, updated_at = $now WHERE connection_id = $id AND direction = 'Outgoing' AND event_id = $event;",
+                    ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId.ToString("D")), ("$now", now.ToUnixTimeMilliseconds()));
+            }
+        }
+
+        // Short enough to read out to another admin; random, so it says nothing about the case.
+        private static string NewTraceId() => Guid.NewGuid().ToString("N").Substring(0, 16);
     }
 }

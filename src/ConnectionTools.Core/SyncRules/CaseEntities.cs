@@ -19,6 +19,20 @@ namespace ConnectionTools.SyncRules
             "\"comments\":[{\"author\":\"Ada Admin\",\"body\":\"Replaced the drum; watching it.\",\"created\":\"2026-12-01T09:30:00Z\"}]," +
             "\"fields\":{}}";
 
+        /// <summary>The entity of a case as the retrieval job queued it: the record's id and its JSON as the API returned it.</summary>
+        public static string FromQueued(ConnectionType system, string recordId, DateTimeOffset modifiedAt, string payload)
+        {
+            using (var document = JsonDocument.Parse(payload))
+            {
+                var root = document.RootElement;
+                string? Field(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+                var record = system == ConnectionType.Dynamics365
+                    ? new CaseRecord(recordId, modifiedAt, Field("ticketnumber"), Field("title"), DataverseCaseSource.StateLabel(root), payload)
+                    : new CaseRecord(recordId, modifiedAt, Field("CaseNumber"), Field("Subject"), Field("Status"), payload);
+                return FromRecord(system, record);
+            }
+        }
+
         /// <summary>The entity of a case a retrieval job read from a Salesforce org (Case) or a Dataverse environment (incident).</summary>
         public static string FromRecord(ConnectionType system, CaseRecord record)
         {

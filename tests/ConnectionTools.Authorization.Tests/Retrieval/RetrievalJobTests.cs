@@ -161,5 +161,29 @@ public sealed class RetrievalJobTests : IAsyncLifetime
         Assert.Equal(ErrorIds.ConnectionRemoved, removed.ErrorId);
     }
 
+    [Fact]
+    public async Task A_run_turns_the_cases_it_queued_into_outgoing_events_for_each_bound_private_connection()
+    {
+        new Nodes.NodeCommands(_store.Node, _host).SetPublicUrl("https://node.contoso.example/", passThru: false);
+        new Invitations.InvitationCommands(_store.Node, _host).New(new Invitations.NewPrivateConnectionRequest { Name = "partner", LocalInstanceName = "contoso" });
+        var partner = _store.Store.Change(_store.Get("partner").Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = Support.Id), "tester").After;
+        _org.Emulator.AddCases(300, Start, Step);
+
+        await RunNow();
+
+        var events = _store.Store.Read(db => SyncEventRows.List(db, partner.Id, SyncRules.SyncDirection.Outgoing));
+        Assert.Equal(300, events.Count);
+        Assert.Equal(Enumerable.Range(1, 300).Select(SalesforceEmulatorCaseId), events.Select(e => e.CaseId));
+        Assert.All(events, e => Assert.Equal((Sync.SyncEventStatus.Queued, 1L), (e.Status, e.Sequence)));
+        Assert.Equal(0L, Queue().Rows);
+
+        // A case changed in the org while its event is unsent: still one event for it, now with the latest version.
+        _org.Emulator.TouchCase(SalesforceEmulatorCaseId(10), Start.AddDays(1));
+        await RunNow();
+        var after = _store.Store.Read(db => SyncEventRows.List(db, partner.Id, SyncRules.SyncDirection.Outgoing));
+        Assert.Equal(300, after.Count);
+        Assert.Equal(events.Single(e => e.CaseId == SalesforceEmulatorCaseId(10)).EventId, after.Single(e => e.CaseId == SalesforceEmulatorCaseId(10)).EventId);
+    }
+
     private static string SalesforceEmulatorCaseId(int number) => Emulators.SalesforceEmulator.CaseId(number);
 }

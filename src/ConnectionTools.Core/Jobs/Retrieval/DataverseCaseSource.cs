@@ -81,7 +81,7 @@ namespace ConnectionTools.Jobs.Retrieval
         }
 
         // incident.statecode: 0 Active, 1 Resolved, 2 Canceled.
-        private static string? StateLabel(JsonElement record)
+        internal static string? StateLabel(JsonElement record)
         {
             if (!record.TryGetProperty("statecode", out var state) || state.ValueKind != JsonValueKind.Number || !state.TryGetInt32(out var code))
             {

@@ -1,0 +1,121 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Linq;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+using ConnectionTools.SyncRules;
+
+namespace ConnectionTools.Sync
+{
+    /// <summary>
+    /// Turns the cases a system connection's retrieval job queued into outgoing sync events, one per private connection bound to
+    /// that system, through each connection's outgoing rule. A Paused connection keeps queuing (resume delivers in order); a
+    /// removed one is not bound any more. A rule that fails for a case makes that case's event Failed, with the rule's line,
+    /// and every other case still flows. Rules run outside the write transaction; the events are stored, and the cases taken
+    /// off the retrieval queue, in one transaction per batch.
+    /// </summary>
+    public static class OutgoingEvents
+    {
+        public const int BatchSize = 500;
+
+        // Parsed once per rule version: the key holds the script itself, so an edited rule is parsed again.
+        private static readonly ConcurrentDictionary<(Guid Connection, SyncDirection Direction), CompiledRule> Rules = new ConcurrentDictionary<(Guid, SyncDirection), CompiledRule>();
+
+        /// <summary>Queues events for the cases waiting in <paramref name="system"/>'s retrieval queue; returns how many events were queued or replaced.</summary>
+        public static int Produce(ConnectionNode node, Connection system, Action<string>? verbose = null)
+        {
+            if (node is null)
+            {
+                throw new ArgumentNullException(nameof(node));
+            }
+
+            var bound = node.Store.List(new ConnectionFilter { Types = new[] { ConnectionType.Private } }).Where(c => c.SystemConnectionId == system.Id).ToList();
+            if (bound.Count == 0)
+            {
+                // Nothing to sync yet: the queue keeps the latest change of each case for the first connection bound to it.
+                return 0;
+            }
+
+            var rules = bound.Select(c => (Connection: c, Compiled: OutgoingRule(node, c))).ToList();
+            var total = 0;
+            while (true)
+            {
+                var rows = node.Store.Read(db => SyncEventRows.ReadOutbound(db, system.Id, BatchSize));
+                if (rows.Count == 0)
+                {
+                    break;
+                }
+
+                var events = new List<(Guid Connection, string CaseId, string Entity, string? Replica, ConnectionToolsException? Error)>(rows.Count * rules.Count);
+                foreach (var row in rows)
+                {
+                    var entity = CaseEntities.FromQueued(system.Type, row.RecordId, DateTimeOffset.FromUnixTimeMilliseconds(row.ModifiedAt), row.Payload);
+                    foreach (var (connection, (rule, problem)) in rules)
+                    {
+                        try
+                        {
+                            var compiled = rule ?? throw problem!;
+                            events.Add((connection.Id, row.RecordId, entity, RuleSandbox.RunOutgoing(compiled, entity, row.RecordId), null));
+                        }
+                        catch (ConnectionToolsException e)
+                        {
+                            events.Add((connection.Id, row.RecordId, entity, null, e));
+                        }
+                    }
+                }
+
+                var now = node.Clock();
+                node.Store.Write(tx =>
+                {
+                    foreach (var e in events)
+                    {
+                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
+                    }
+
+                    foreach (var row in rows)
+                    {
+                        SyncEventRows.DeleteOutbound(tx, system.Id, row.RecordId, row.ModifiedAt);
+                    }
+
+                    return 0;
+                });
+                total += events.Count;
+                var failed = events.Count(e => e.Error != null);
+                verbose?.Invoke($"Queued {events.Count - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
+                    (failed > 0 ? $"; the outgoing rule failed for {failed} (Failed events, see their errors)." : "."));
+                if (rows.Count < BatchSize)
+                {
+                    break;
+                }
+            }
+
+            return total;
+        }
+
+        /// <summary>The connection's outgoing rule, parsed (once per version); or why the stored script does not parse.</summary>
+        private static (CompiledRule? Rule, ConnectionToolsException? Problem) OutgoingRule(ConnectionNode node, Connection connection)
+        {
+            var script = node.Store.Read(db => SyncRuleRows.List(db, connection.Id)).FirstOrDefault(r => r.Direction == SyncDirection.Outgoing).Script ?? BasicSyncRules.Outgoing;
+            var key = (connection.Id, SyncDirection.Outgoing);
+            if (Rules.TryGetValue(key, out var cached) && cached.Script == script && cached.ConnectionName == connection.Name)
+            {
+                return (cached, null);
+            }
+
+            try
+            {
+                var compiled = CompiledRule.Compile(connection.Name, SyncDirection.Outgoing, script);
+                Rules[key] = compiled;
+                return (compiled, null);
+            }
+            catch (ConnectionToolsException e)
+            {
+                // A rule stored before scripts were checked: each case's event carries the parse error, and other connections still flow.
+                return (null, e);
+            }
+        }
+    }
+}
