@@ -61,10 +61,11 @@ public static class NodeHost
             Handle(context, logger, PeerJsonContext.Default.AcceptRequest, request => server.Accept(request))));
         app.MapPost(PeerPaths.Prefix + "/connections/{id:guid}/exchange", (Guid id, HttpContext context) =>
         {
-            var authorization = context.Request.Headers.Authorization.ToString();
-            var token = authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : null;
+            var token = BearerToken(context);
             return Handle(context, logger, PeerJsonContext.Default.ExchangeMessage, message => server.Exchange(id, token, message));
         });
+        app.MapPost(PeerPaths.Prefix + "/connections/{id:guid}/sync", (Guid id, HttpContext context) =>
+            Handle(context, logger, PeerJsonContext.Default.SyncRequest, request => server.Sync(id, BearerToken(context), request)));
         app.Lifetime.ApplicationStopped.Register(node.Dispose);
         return app;
     }
@@ -84,6 +85,12 @@ public static class NodeHost
         var node = OpenNode(host.Services, host);
         host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(node.Dispose);
         return host;
+    }
+
+    private static string? BearerToken(HttpContext context)
+    {
+        var authorization = context.Request.Headers.Authorization.ToString();
+        return authorization.StartsWith("Bearer ", StringComparison.Ordinal) ? authorization["Bearer ".Length..] : null;
     }
 
     /// <summary>The names of the node's two HTTP clients in the client factory.</summary>

@@ -8,6 +8,8 @@ namespace ConnectionTools.Node;
 [JsonSerializable(typeof(AcceptRequest))]
 [JsonSerializable(typeof(AcceptResponse))]
 [JsonSerializable(typeof(ExchangeMessage))]
+[JsonSerializable(typeof(SyncRequest))]
+[JsonSerializable(typeof(SyncResponse))]
 [JsonSerializable(typeof(PeerError))]
 internal sealed partial class PeerJsonContext : JsonSerializerContext
 {

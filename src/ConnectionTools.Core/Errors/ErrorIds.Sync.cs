@@ -12,6 +12,12 @@ namespace ConnectionTools.Errors
         /// <summary>A rule left <c>replica</c> (outgoing) or <c>entity</c> (incoming) as something other than an object, or too large.</summary>
         public const string SyncRuleInvalidResult = "ConnectionTools.SyncRule.InvalidResult";
 
+        /// <summary>A peer's sync batch holds a malformed event (id, trace id, case id, sequence or replica); refused whole, nothing stored.</summary>
+        public const string SyncMalformedBatch = "ConnectionTools.Sync.MalformedBatch";
+
+        /// <summary>A peer's sync batch holds more events, or a larger replica, than a batch may carry; refused whole, nothing stored.</summary>
+        public const string SyncBatchTooLarge = "ConnectionTools.Sync.BatchTooLarge";
+
         /// <summary>The sample given to Set-ConnectionSyncRule -Test is not a JSON object.</summary>
         public const string SyncRuleInvalidSample = "ConnectionTools.SyncRule.InvalidSample";
     }

@@ -36,6 +36,9 @@ namespace ConnectionTools.Peering
         public Task<ExchangeMessage> ExchangeAsync(Uri publicUrl, Guid connectionId, Func<string> token, ExchangeMessage message, CancellationToken cancellationToken) =>
             SendAsync<ExchangeMessage>(publicUrl, PeerPaths.Exchange(connectionId), message, token, cancellationToken);
 
+        public Task<SyncResponse> SyncAsync(Uri publicUrl, Guid connectionId, Func<string> token, SyncRequest request, CancellationToken cancellationToken) =>
+            SendAsync<SyncResponse>(publicUrl, PeerPaths.Sync(connectionId), request, token, cancellationToken);
+
         private async Task<T> SendAsync<T>(Uri publicUrl, string path, object body, Func<string>? token, CancellationToken cancellationToken)
             where T : class
         {

@@ -8,6 +8,7 @@ using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.Sync;
 
 namespace ConnectionTools.Peering
 {
@@ -175,9 +176,17 @@ namespace ConnectionTools.Peering
                         "Run Sync-Connection on the node that accepted the invitation.");
                 }
 
-                if (_host.ShouldProcess($"Connection '{connection.Name}' with {connection.RemoteInstanceName} at {connection.PeerUrl}", $"Exchange status (sends {connection.Status})"))
+                if (_host.ShouldProcess($"Connection '{connection.Name}' with {connection.RemoteInstanceName} at {connection.PeerUrl}", $"Exchange status (sends {connection.Status}) and sync events"))
                 {
-                    WriteIf(passThru, Exchange(connection, connection.Status));
+                    var after = Exchange(connection, connection.Status);
+                    if (after.Status != ConnectionStatus.Removed && after.PeerStatus != ConnectionStatus.Removed)
+                    {
+                        var key = _node.Secrets.Unprotect(_node.Store.Read(db => PeerRows.FindKey(db, connection.Id)) ?? throw PeerErrors.UnknownConnection(connection.Id));
+                        var moved = SyncRounds.Run(_node, _client, after, key, _host.CancellationToken);
+                        _host.WriteVerbose($"'{connection.Name}': sent {moved.Sent} and received {moved.Received} sync event(s) in {moved.Rounds} round(s).");
+                    }
+
+                    WriteIf(passThru, after);
                 }
             });
         }

@@ -18,6 +18,8 @@ namespace ConnectionTools.Peering
             [ErrorIds.InvitationSuperseded] = 410,
             [ErrorIds.InvitationExpired] = 410,
             [ErrorIds.InvitationConnectionRemoved] = 410,
+            [ErrorIds.SyncMalformedBatch] = 400,
+            [ErrorIds.SyncBatchTooLarge] = 413,
         };
 
         public static int StatusCodeFor(string errorId) => StatusCodes.TryGetValue(errorId, out var code) ? code : 500;

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -10,6 +11,8 @@ namespace ConnectionTools.Peering
         public const string Accept = Prefix + "/invitations/accept";
 
         public static string Exchange(System.Guid connectionId) => $"{Prefix}/connections/{connectionId:D}/exchange";
+
+        public static string Sync(System.Guid connectionId) => $"{Prefix}/connections/{connectionId:D}/sync";
     }
 
     internal static class PeerJson
@@ -77,6 +80,44 @@ namespace ConnectionTools.Peering
     {
         /// <summary>The sender's own status of the connection: Active, Paused or Removed.</summary>
         public string Status { get; set; } = "";
+    }
+
+    /// <summary>One sync event on the wire: what the sender's outgoing rule made of one change of one case.</summary>
+    public sealed class SyncEventMessage
+    {
+        /// <summary>A GUID made by the sender; the receiver stores each id once.</summary>
+        public string EventId { get; set; } = "";
+
+        public string TraceId { get; set; } = "";
+
+        /// <summary>The case's id on the sender's side.</summary>
+        public string CaseId { get; set; } = "";
+
+        /// <summary>Per case, from 1: the receiver applies a case's events in this order.</summary>
+        public long Sequence { get; set; }
+
+        /// <summary>The replica: a JSON object, as text.</summary>
+        public string Replica { get; set; } = "";
+    }
+
+    /// <summary>One sync round, sent by the private side: its status, the public side's events it stored, and its own events.</summary>
+    public sealed class SyncRequest
+    {
+        public string Status { get; set; } = "";
+
+        public List<string> Acknowledged { get; set; } = new List<string>();
+
+        public List<SyncEventMessage> Events { get; set; } = new List<SyncEventMessage>();
+    }
+
+    /// <summary>The public side's answer: its status, the ids of the private side's events it now holds, and its own events.</summary>
+    public sealed class SyncResponse
+    {
+        public string Status { get; set; } = "";
+
+        public List<string> Stored { get; set; } = new List<string>();
+
+        public List<SyncEventMessage> Events { get; set; } = new List<SyncEventMessage>();
     }
 
     public sealed class PeerError

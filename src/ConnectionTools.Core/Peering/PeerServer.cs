@@ -1,9 +1,12 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
+using ConnectionTools.Sync;
 
 namespace ConnectionTools.Peering
 {
@@ -102,6 +105,68 @@ namespace ConnectionTools.Peering
         /// </summary>
         public ExchangeMessage Exchange(Guid connectionId, string? token, ExchangeMessage message)
         {
+            var (claims, now) = Authenticate(connectionId, token);
+            var peerStatus = ParsePeerStatus(message.Status);
+
+            // The token id is recorded first, so a replayed request changes nothing.
+            _node.Store.Write(tx =>
+            {
+                UseToken(tx, connectionId, claims, now);
+                PeerRows.TouchExchange(tx, connectionId, now);
+                return 0;
+            });
+
+            var outcome = PeerStatusRecord.Save(_node, connectionId, peerStatus);
+            EnsureNotRemoved(outcome.After);
+            return new ExchangeMessage { Status = outcome.After.Status.ToString() };
+        }
+
+        /// <summary>
+        /// One sync round, asked for by the private side: its events are stored (each id once, in the transaction that records
+        /// the token), the events it acknowledged are forgotten, and this side's next events go back in the answer. While either
+        /// side is Paused nothing crosses: events keep queuing, and acknowledgements are still taken.
+        /// </summary>
+        public SyncResponse Sync(Guid connectionId, string? token, SyncRequest request)
+        {
+            var (claims, now) = Authenticate(connectionId, token);
+            var peerStatus = ParsePeerStatus(request.Status);
+            SyncBatches.Validate(request.Events, "the private side");
+
+            // The token id first, in a transaction of its own, as for an exchange: a replayed round changes nothing.
+            _node.Store.Write(tx =>
+            {
+                UseToken(tx, connectionId, claims, now);
+                return 0;
+            });
+            var outcome = PeerStatusRecord.Save(_node, connectionId, peerStatus);
+            EnsureNotRemoved(outcome.After);
+            var paused = outcome.After.Status == ConnectionStatus.Paused || peerStatus == ConnectionStatus.Paused;
+            var response = new SyncResponse { Status = outcome.After.Status.ToString() };
+            _node.Store.Write(tx =>
+            {
+                SyncTransportRows.Forget(tx, connectionId, request.Acknowledged ?? new List<string>());
+                if (!paused)
+                {
+                    foreach (var e in request.Events)
+                    {
+                        SyncTransportRows.Receive(tx, connectionId, e, now);
+                        response.Stored.Add(e.EventId);
+                    }
+
+                    response.Events = SyncTransportRows.Sendable(tx, connectionId, SyncBatches.MaxEvents);
+                    SyncEventRows.MarkSent(tx, connectionId, response.Events.Select(e => Guid.Parse(e.EventId)), now);
+                }
+
+                PeerRows.TouchExchange(tx, connectionId, now);
+                SyncTransportRows.TouchRound(tx, connectionId, now);
+                return 0;
+            });
+            return response;
+        }
+
+        /// <summary>The token must be signed with the connection's key, addressed to this node and unexpired; its id is used by <see cref="UseToken"/>.</summary>
+        private (TokenClaims Claims, DateTimeOffset Now) Authenticate(Guid connectionId, string? token)
+        {
             var now = _node.Clock();
             var connection = _node.Store.Find(connectionId);
             if (connection is null || connection.Type != ConnectionType.Private || connection.Side != PrivateConnectionSide.Public)
@@ -110,34 +175,28 @@ namespace ConnectionTools.Peering
             }
 
             var keyProtected = _node.Store.Read(db => PeerRows.FindKey(db, connectionId)) ?? throw PeerErrors.UnknownConnection(connectionId);
-            var claims = PeerToken.Validate(token, _node.Secrets.Unprotect(keyProtected), _node.Store.NodeId, connectionId, now);
-            var peerStatus = ParsePeerStatus(message.Status);
+            return (PeerToken.Validate(token, _node.Secrets.Unprotect(keyProtected), _node.Store.NodeId, connectionId, now), now);
+        }
 
-            // The token id is recorded first, so a replayed request changes nothing.
-            _node.Store.Write(tx =>
+        private static void UseToken(StoreTransaction tx, Guid connectionId, TokenClaims claims, DateTimeOffset now)
+        {
+            if (!PeerRows.TryUseTokenId(tx, claims.TokenId, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt).Add(PeerToken.ClockSkew), now))
             {
-                if (!PeerRows.TryUseTokenId(tx, claims.TokenId, DateTimeOffset.FromUnixTimeSeconds(claims.ExpiresAt).Add(PeerToken.ClockSkew), now))
-                {
-                    throw new ConnectionToolsException(
-                        ErrorIds.PeerReplay,
-                        ErrorKind.AuthenticationError,
-                        $"A peer request for connection {connectionId} reused a token that was already seen; replays are refused.",
-                        connectionId,
-                        "Each request must carry a new token. If this repeats, someone may be replaying captured traffic.");
-                }
-
-                PeerRows.TouchExchange(tx, connectionId, now);
-                return 0;
-            });
-
-            var outcome = PeerStatusRecord.Save(_node, connectionId, peerStatus);
-
-            if (outcome.After.Status == ConnectionStatus.Removed)
-            {
-                throw Refused(ErrorIds.InvitationConnectionRemoved, $"Connection '{outcome.After.Name}' was removed on the public side.", "Remove it on this side too (Remove-Connection).");
+                throw new ConnectionToolsException(
+                    ErrorIds.PeerReplay,
+                    ErrorKind.AuthenticationError,
+                    $"A peer request for connection {connectionId} reused a token that was already seen; replays are refused.",
+                    connectionId,
+                    "Each request must carry a new token. If this repeats, someone may be replaying captured traffic.");
             }
+        }
 
-            return new ExchangeMessage { Status = outcome.After.Status.ToString() };
+        private static void EnsureNotRemoved(Connection connection)
+        {
+            if (connection.Status == ConnectionStatus.Removed)
+            {
+                throw Refused(ErrorIds.InvitationConnectionRemoved, $"Connection '{connection.Name}' was removed on the public side.", "Remove it on this side too (Remove-Connection).");
+            }
         }
 
         internal static ConnectionStatus ParsePeerStatus(string? status)

@@ -19,6 +19,7 @@ namespace ConnectionTools.Storage
             V6,
             V7,
             V8,
+            V9,
         };
 
         public static int Latest => Steps.Count;
@@ -188,6 +189,12 @@ CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(con
         {
             transaction.Execute("ALTER TABLE connections ADD COLUMN system_id TEXT NULL;");
             transaction.Execute(SyncEventRows.CreateTables);
+        }
+
+        /// <summary>Case sync between nodes: the event ids received (exactly once), the acknowledgements owed, and each connection's last round.</summary>
+        private static void V9(StoreTransaction transaction)
+        {
+            transaction.Execute(SyncTransportRows.CreateTables);
         }
 
         private static void V1(StoreTransaction transaction)

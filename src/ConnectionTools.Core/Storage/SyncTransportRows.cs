@@ -1,0 +1,126 @@
+using System;
+using System.Collections.Generic;
+using ConnectionTools.Peering;
+
+namespace ConnectionTools.Storage
+{
+    /// <summary>
+    /// SQL for moving sync events between two nodes. Exactly once is at-least-once delivery plus idempotent receipt: an event id
+    /// is recorded in sync_received in the same transaction that queues the event, so a repeated or replayed batch changes
+    /// nothing; an outgoing event is deleted only once the partner acknowledged it. The private side acknowledges the public
+    /// side's events on its next request (sync_pending_acks), so an answer lost on the way is simply sent again.
+    /// </summary>
+    internal static class SyncTransportRows
+    {
+        public const string CreateTables = @"
+CREATE TABLE IF NOT EXISTS sync_received (
+    connection_id TEXT NOT NULL,
+    event_id      TEXT NOT NULL,
+    received_at   INTEGER NOT NULL,
+    PRIMARY KEY (connection_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_pending_acks (
+    connection_id TEXT NOT NULL,
+    event_id      TEXT NOT NULL,
+    PRIMARY KEY (connection_id, event_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_rounds (
+    connection_id TEXT PRIMARY KEY,
+    last_round_at INTEGER NOT NULL
+);
+";
+
+        /// <summary>
+        /// Outgoing events ready to send, oldest first: Queued ones and Sent ones not yet acknowledged (sent again: the receiver
+        /// ignores what it holds). A case with a Failed event sends nothing after it until the failure is retried or discarded.
+        /// </summary>
+        public static List<SyncEventMessage> Sendable(StoreSession db, Guid connectionId, int limit)
+        {
+            var events = new List<SyncEventMessage>();
+            using (var command = db.Command(
+                "SELECT e.event_id, e.trace_id, e.case_id, e.case_seq, e.payload FROM sync_events e " +
+                "WHERE e.connection_id = $id AND e.direction = 'Outgoing' AND e.status IN ('Queued', 'Sent') " +
+                "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Outgoing' " +
+                "AND f.case_id = e.case_id AND f.status = 'Failed' AND f.case_seq < e.case_seq) " +
+                "ORDER BY e.seq LIMIT $limit;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$limit", (long)limit)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    events.Add(new SyncEventMessage
+                    {
+                        EventId = reader.GetString(0),
+                        TraceId = reader.GetString(1),
+                        CaseId = reader.GetString(2),
+                        Sequence = reader.GetInt64(3),
+                        Replica = reader.GetString(4),
+                    });
+                }
+            }
+
+            return events;
+        }
+
+        /// <summary>Deletes outgoing events the partner acknowledged. Ids this side never sent are ignored.</summary>
+        public static int Forget(StoreTransaction tx, Guid connectionId, IEnumerable<string> eventIds)
+        {
+            var forgotten = 0;
+            foreach (var eventId in eventIds)
+            {
+                forgotten += tx.Execute(
+                    "DELETE FROM sync_events WHERE connection_id = $id AND direction = 'Outgoing' AND event_id = $event AND status = 'Sent';",
+                    ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId));
+            }
+
+            return forgotten;
+        }
+
+        /// <summary>Stores a partner's event in the incoming queue unless its id was received before; returns whether it was new.</summary>
+        public static bool Receive(StoreTransaction tx, Guid connectionId, SyncEventMessage message, DateTimeOffset now)
+        {
+            var id = ConnectionStore.FormatId(connectionId);
+            var at = now.ToUnixTimeMilliseconds();
+            if (tx.Execute(
+                "INSERT OR IGNORE INTO sync_received (connection_id, event_id, received_at) VALUES ($id, $event, $now);",
+                ("$id", id), ("$event", message.EventId), ("$now", at)) == 0)
+            {
+                return false;
+            }
+
+            tx.Execute(
+                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, payload, created_at, updated_at) " +
+                "VALUES ($event, $id, 'Incoming', $case, $seq, $trace, 'Queued', $payload, $now, $now);",
+                ("$event", message.EventId), ("$id", id), ("$case", message.CaseId), ("$seq", message.Sequence), ("$trace", message.TraceId),
+                ("$payload", message.Replica), ("$now", at));
+            return true;
+        }
+
+        public static List<string> PendingAcks(StoreSession db, Guid connectionId)
+        {
+            var ids = new List<string>();
+            using (var command = db.Command("SELECT event_id FROM sync_pending_acks WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    ids.Add(reader.GetString(0));
+                }
+            }
+
+            return ids;
+        }
+
+        public static void AddPendingAck(StoreTransaction tx, Guid connectionId, string eventId) => tx.Execute(
+            "INSERT OR IGNORE INTO sync_pending_acks (connection_id, event_id) VALUES ($id, $event);",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId));
+
+        public static void ClearPendingAck(StoreTransaction tx, Guid connectionId, string eventId) => tx.Execute(
+            "DELETE FROM sync_pending_acks WHERE connection_id = $id AND event_id = $event;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId));
+
+        public static void TouchRound(StoreTransaction tx, Guid connectionId, DateTimeOffset at) => tx.Execute(
+            "INSERT INTO sync_rounds (connection_id, last_round_at) VALUES ($id, $at) ON CONFLICT(connection_id) DO UPDATE SET last_round_at = excluded.last_round_at;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$at", at.ToUnixTimeMilliseconds()));
+    }
+}
