@@ -7,9 +7,14 @@ using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
-// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|soak]
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|sync|soak]
 // soak (30 s of real processes on one store, then again with kill -9 of the node host) runs only when asked for by name.
-var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs", "rules" } : args;
+var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs", "rules", "sync" } : args;
+if (suites.Contains("sync"))
+{
+    await SyncBenchmark.RunAsync();
+}
+
 if (suites.Contains("rules"))
 {
     RulesBenchmark.Run();

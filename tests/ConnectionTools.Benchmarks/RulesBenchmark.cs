@@ -37,6 +37,16 @@ public static class RulesBenchmark
             }
         });
         Report("One case through the Basic incoming rule (fresh engine)", incomingTimes, Cases);
+
+        const string Payload = "{\"Id\":\"5003000000D8cuIAAR\",\"CaseNumber\":\"00001026\",\"Subject\":\"Printer jams\",\"Status\":\"New\",\"Priority\":\"High\",\"Description\":\"A case.\"}";
+        var entityTimes = Figures.Measure(runs: 20, () =>
+        {
+            for (var i = 0; i < Cases; i++)
+            {
+                CaseEntities.FromQueued(ConnectionTools.Connections.ConnectionType.SalesforceProduction, "5003000000D8cuIAAR", DateTimeOffset.UnixEpoch, Payload);
+            }
+        });
+        Report("One queued Salesforce case into the entity a rule sees", entityTimes, Cases);
     }
 
     private static void Report(string what, List<double> times, int cases)

@@ -144,6 +144,8 @@ namespace ConnectionTools.Peering
             var response = new SyncResponse { Status = outcome.After.Status.ToString() };
             _node.Store.Write(tx =>
             {
+                // Hundreds of rows through the same few statements: each is prepared once.
+                using var statements = tx.KeepStatementsPrepared();
                 SyncTransportRows.Forget(tx, connectionId, request.Acknowledged ?? new List<string>());
                 if (!paused)
                 {

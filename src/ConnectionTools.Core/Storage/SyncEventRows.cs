@@ -45,27 +45,27 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         private const string EventColumns = "event_id, direction, case_id, case_seq, trace_id, status, attempts, error_id, error, payload, created_at, updated_at";
 
         /// <summary>Cases a retrieval job queued for a system connection, oldest change first.</summary>
-        public static IReadOnlyList<(string RecordId, long ModifiedAt, string Payload)> ReadOutbound(StoreSession db, Guid systemId, int limit)
+        public static IReadOnlyList<(string Entity, string RecordId, long ModifiedAt, string Payload)> ReadOutbound(StoreSession db, Guid systemId, int limit)
         {
-            var rows = new List<(string, long, string)>();
+            var rows = new List<(string, string, long, string)>();
             using (var command = db.Command(
-                "SELECT record_id, modified_at, payload FROM outbound_queue WHERE connection_id = $id ORDER BY modified_at, record_id LIMIT $limit;",
+                "SELECT entity, record_id, modified_at, payload FROM outbound_queue WHERE connection_id = $id ORDER BY modified_at, record_id LIMIT $limit;",
                 ("$id", ConnectionStore.FormatId(systemId)), ("$limit", (long)limit)))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    rows.Add((reader.GetString(0), reader.GetInt64(1), reader.GetString(2)));
+                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
                 }
             }
 
             return rows;
         }
 
-        /// <summary>Takes a case off the outbound queue, unless the job has queued a newer change of it meanwhile.</summary>
-        public static void DeleteOutbound(StoreTransaction tx, Guid systemId, string recordId, long modifiedAt) => tx.Execute(
-            "DELETE FROM outbound_queue WHERE connection_id = $id AND record_id = $record AND modified_at = $modified;",
-            ("$id", ConnectionStore.FormatId(systemId)), ("$record", recordId), ("$modified", modifiedAt));
+        /// <summary>Takes a case off the outbound queue, unless the job has queued a newer change of it meanwhile. By the whole key: one row, not a scan.</summary>
+        public static void DeleteOutbound(StoreTransaction tx, Guid systemId, string entity, string recordId, long modifiedAt) => tx.Execute(
+            "DELETE FROM outbound_queue WHERE connection_id = $id AND entity = $entity AND record_id = $record AND modified_at = $modified;",
+            ("$id", ConnectionStore.FormatId(systemId)), ("$entity", entity), ("$record", recordId), ("$modified", modifiedAt));
 
         /// <summary>
         /// Queues one change of a case for a connection. A change that was not sent yet (Queued, or Failed at the rule) is replaced
@@ -101,6 +101,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$now", at));
             return false;
         }
+
+        /// <summary>How many events a connection holds in one direction.</summary>
+        public static long Count(StoreSession db, Guid connectionId, SyncDirection direction) =>
+            (long)db.Scalar("SELECT COUNT(*) FROM sync_events WHERE connection_id = $id AND direction = $direction;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$direction", direction.ToString()))!;
 
         /// <summary>A connection's events in one direction, in the order they were queued.</summary>
         public static IReadOnlyList<SyncEvent> List(StoreSession db, Guid connectionId, SyncDirection direction)

@@ -70,6 +70,8 @@ namespace ConnectionTools.Sync
                 var now = node.Clock();
                 node.Store.Write(tx =>
                 {
+                    // Hundreds of rows through the same few statements: each is prepared once.
+                    using var statements = tx.KeepStatementsPrepared();
                     foreach (var e in events)
                     {
                         SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
@@ -77,7 +79,7 @@ namespace ConnectionTools.Sync
 
                     foreach (var row in rows)
                     {
-                        SyncEventRows.DeleteOutbound(tx, system.Id, row.RecordId, row.ModifiedAt);
+                        SyncEventRows.DeleteOutbound(tx, system.Id, row.Entity, row.RecordId, row.ModifiedAt);
                     }
 
                     return 0;

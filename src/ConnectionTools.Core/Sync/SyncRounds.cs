@@ -79,6 +79,8 @@ namespace ConnectionTools.Sync
             var received = 0;
             node.Store.Write(tx =>
             {
+                // Hundreds of rows through the same few statements: each is prepared once.
+                using var statements = tx.KeepStatementsPrepared();
                 var sentIds = new HashSet<string>(request.Events.Select(e => e.EventId), StringComparer.OrdinalIgnoreCase);
                 SyncTransportRows.Forget(tx, connection.Id, (answer.Stored ?? new List<string>()).Where(sentIds.Contains));
                 foreach (var acknowledged in request.Acknowledged)
