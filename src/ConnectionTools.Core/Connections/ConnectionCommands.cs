@@ -268,6 +268,7 @@ namespace ConnectionTools.Connections
 
             var now = _node.Clock();
             byte[]? removedGrant = null;
+            var dropped = 0;
             var outcome = _node.Store.Change(
                 current.Id,
                 action,
@@ -295,8 +296,15 @@ namespace ConnectionTools.Connections
                         // A tombstone keeps its history, not its grant; the grant is revoked at the provider once the removal is saved.
                         removedGrant = GrantRows.Find(tx, after.Id);
                         GrantRows.Delete(tx, after.Id);
+
+                        // Its sync queues go with it (the history stays): nothing of it is sent or applied any more.
+                        dropped = SyncTransportRows.DropQueues(tx, after.Id);
                     }
                 });
+            if (dropped > 0)
+            {
+                _host.WriteVerbose($"Dropped {dropped} queued sync event(s) of '{outcome.After.Name}'.");
+            }
             Report(outcome, action);
             var result = outcome.After;
             if (action == LifecycleAction.Remove && outcome.Changed)

@@ -119,6 +119,17 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
             "DELETE FROM sync_pending_acks WHERE connection_id = $id AND event_id = $event;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId));
 
+        /// <summary>A removed connection's queues and transport state; returns how many events were dropped.</summary>
+        public static int DropQueues(StoreTransaction tx, Guid connectionId)
+        {
+            var id = ("$id", (object?)ConnectionStore.FormatId(connectionId));
+            var dropped = tx.Execute("DELETE FROM sync_events WHERE connection_id = $id;", id);
+            tx.Execute("DELETE FROM sync_pending_acks WHERE connection_id = $id;", id);
+            tx.Execute("DELETE FROM sync_cases WHERE connection_id = $id;", id);
+            tx.Execute("DELETE FROM sync_received WHERE connection_id = $id;", id);
+            return dropped;
+        }
+
         public static void TouchRound(StoreTransaction tx, Guid connectionId, DateTimeOffset at) => tx.Execute(
             "INSERT INTO sync_rounds (connection_id, last_round_at) VALUES ($id, $at) ON CONFLICT(connection_id) DO UPDATE SET last_round_at = excluded.last_round_at;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$at", at.ToUnixTimeMilliseconds()));

@@ -149,4 +149,21 @@ public sealed class OutgoingEventsTests : IDisposable
         var retried = Events(crm).Single(e => e.CaseId == "5002");
         Assert.Equal((failed.EventId, SyncEventStatus.Queued, (string?)null, "bad"), (retried.EventId, retried.Status, retried.ErrorId, Summary(retried)));
     }
+
+    [Fact]
+    public void Removing_a_connection_drops_its_queued_events_and_keeps_its_history()
+    {
+        var crm = Private("crm");
+        var other = Private("other");
+        Retrieved(("5001", 1, "Printer jams"), ("5002", 2, "VPN down"));
+        Produce();
+        var history = _store.Store.AuditCount();
+
+        new ConnectionCommands(_store.Node, _host).Remove(new[] { ConnectionTarget.ByName("crm") }, passThru: false);
+
+        Assert.Empty(Events(crm));
+        Assert.Equal(2, Events(other).Count);
+        Assert.Contains(_host.Verbose, v => v.Contains("Dropped 2 queued sync event(s) of 'crm'", StringComparison.Ordinal));
+        Assert.Equal(history + 1, _store.Store.AuditCount());
+    }
 }
