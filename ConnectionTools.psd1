@@ -19,6 +19,7 @@
         'Get-ConnectionNode'
         'Get-ConnectionSyncRule'
         'Get-InvitationCode'
+        'Initialize-ConnectionSync'
         'Invoke-ConnectionConfiguration'
         'New-Connection'
         'New-PrivateConnection'

@@ -18,6 +18,9 @@ namespace ConnectionTools.Errors
         /// <summary>A peer's sync batch holds more events, or a larger replica, than a batch may carry; refused whole, nothing stored.</summary>
         public const string SyncBatchTooLarge = "ConnectionTools.Sync.BatchTooLarge";
 
+        /// <summary>An initial load on a connection that is not a private connection bound to a live system connection.</summary>
+        public const string SyncNotBound = "ConnectionTools.Sync.NotBound";
+
         /// <summary>The sample given to Set-ConnectionSyncRule -Test is not a JSON object.</summary>
         public const string SyncRuleInvalidSample = "ConnectionTools.SyncRule.InvalidSample";
     }

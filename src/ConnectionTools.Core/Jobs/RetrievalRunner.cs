@@ -95,50 +95,10 @@ namespace ConnectionTools.Jobs
             var refusedReason = (InactiveReason?)null;
             try
             {
-                var grant = GrantVault.ReadOrNull(_node, connection) ?? throw new ConnectionToolsException(
-                    ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no stored grant.", connection.Name,
-                    $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
-                var target = SystemConnectionLifecycle.TargetOf(connection);
-                var context = new AuthorizationContext(_node.Providers.Http) { Verbose = verbose };
-                string? token = null;
-                Uri? apiUrl = null;
-                async Task<string> AccessToken(bool forceRefresh, CancellationToken ct)
-                {
-                    if (token != null && !forceRefresh)
-                    {
-                        return token;
-                    }
-
-                    try
-                    {
-                        var (outcome, used) = await GrantRefresh.RefreshAsync(_node, connection, context, ct).ConfigureAwait(false);
-                        if (!string.Equals(outcome.OrganizationId, connection.OrganizationId, StringComparison.Ordinal))
-                        {
-                            throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
-                        }
-
-                        GrantVault.SaveRefreshed(_node, connection, used, outcome.Grant);
-                        grant = outcome.Grant;
-                        apiUrl = outcome.Grant.ApiUrl;
-                        token = outcome.AccessToken;
-                        return token;
-                    }
-                    catch (ProviderRefusedException refused)
-                    {
-                        refusedReason = refused.Reason;
-                        SystemConnectionLifecycle.Deactivate(_node, connection, refused.Reason, refused.ProviderSaid);
-                        throw AuthorizationFailures.ToError(refused.Reason, connection.Name, refused.ProviderSaid);
-                    }
-                }
-
-                // The first token also tells where a Salesforce org's API lives (the instance URL from the token response).
-                await AccessToken(false, cancellationToken).ConfigureAwait(false);
-                var source = connection.Type == ConnectionType.Dynamics365
-                    ? (ICaseSource)new DataverseCaseSource(_node.Providers.Http, target.InstanceUrl, AccessToken, context.RequestTimeout)
-                    : new SalesforceCaseSource(_node.Providers.Http, apiUrl ?? target.InstanceUrl, AccessToken, context.RequestTimeout);
                 var entity = connection.Type == ConnectionType.Dynamics365 ? "incident" : "Case";
-                await source.RetrieveAsync(
-                    new CaseQuery { Since = watermark, PageSize = PageSize },
+                await RetrieveAsync(
+                    connection,
+                    watermark,
                     (page, ct) =>
                     {
                         var rows = page.Select(r => (r.Id, r.ModifiedAt, r.Payload)).ToList();
@@ -149,6 +109,8 @@ namespace ConnectionTools.Jobs
                         });
                         return Task.CompletedTask;
                     },
+                    verbose,
+                    reason => refusedReason = reason,
                     cancellationToken).ConfigureAwait(false);
 
                 // The cases just queued become outgoing sync events for every private connection bound to this system.
@@ -168,6 +130,63 @@ namespace ConnectionTools.Jobs
         }
 
         /// <summary>Why this connection has no job, in its own terms: the fix differs for each reason.</summary>
+        /// <summary>
+        /// Pages through the system's cases changed since <paramref name="since"/> (all when null), handing each page to
+        /// <paramref name="onPage"/>. A refused grant makes the connection Inactive (reported through <paramref name="refused"/>)
+        /// and ends the retrieval with the provider's error. Used by the retrieval job and by a sync's initial load.
+        /// </summary>
+        internal async Task RetrieveAsync(
+            Connection connection,
+            DateTimeOffset? since,
+            Func<IReadOnlyList<CaseRecord>, CancellationToken, Task> onPage,
+            Action<string> verbose,
+            Action<InactiveReason> refused,
+            CancellationToken cancellationToken)
+        {
+            var grant = GrantVault.ReadOrNull(_node, connection) ?? throw new ConnectionToolsException(
+                ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no stored grant.", connection.Name,
+                $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
+            var target = SystemConnectionLifecycle.TargetOf(connection);
+            var context = new AuthorizationContext(_node.Providers.Http) { Verbose = verbose };
+            string? token = null;
+            Uri? apiUrl = null;
+            async Task<string> AccessToken(bool forceRefresh, CancellationToken ct)
+            {
+                if (token != null && !forceRefresh)
+                {
+                    return token;
+                }
+
+                try
+                {
+                    var (outcome, used) = await GrantRefresh.RefreshAsync(_node, connection, context, ct).ConfigureAwait(false);
+                    if (!string.Equals(outcome.OrganizationId, connection.OrganizationId, StringComparison.Ordinal))
+                    {
+                        throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
+                    }
+
+                    GrantVault.SaveRefreshed(_node, connection, used, outcome.Grant);
+                    grant = outcome.Grant;
+                    apiUrl = outcome.Grant.ApiUrl;
+                    token = outcome.AccessToken;
+                    return token;
+                }
+                catch (ProviderRefusedException e)
+                {
+                    refused(e.Reason);
+                    SystemConnectionLifecycle.Deactivate(_node, connection, e.Reason, e.ProviderSaid);
+                    throw AuthorizationFailures.ToError(e.Reason, connection.Name, e.ProviderSaid);
+                }
+            }
+
+            // The first token also tells where a Salesforce org's API lives (the instance URL from the token response).
+            await AccessToken(false, cancellationToken).ConfigureAwait(false);
+            var source = connection.Type == ConnectionType.Dynamics365
+                ? (ICaseSource)new DataverseCaseSource(_node.Providers.Http, target.InstanceUrl, AccessToken, context.RequestTimeout)
+                : new SalesforceCaseSource(_node.Providers.Http, apiUrl ?? target.InstanceUrl, AccessToken, context.RequestTimeout);
+            await source.RetrieveAsync(new CaseQuery { Since = since, PageSize = PageSize }, onPage, cancellationToken).ConfigureAwait(false);
+        }
+
         internal static ConnectionToolsException NoJob(Connection connection, bool hasGrant)
         {
             if (connection.Type == ConnectionType.Private)

@@ -97,6 +97,41 @@ namespace ConnectionTools.Sync
             return total;
         }
 
+        /// <summary>
+        /// Queues events for one connection only, from cases read straight from the system (an initial load): through its
+        /// outgoing rule, in one transaction for the page. Returns the events queued and how many of them failed at the rule.
+        /// </summary>
+        internal static (int Queued, int Failed) QueueFor(ConnectionNode node, Connection system, Connection connection, IReadOnlyList<Jobs.Retrieval.CaseRecord> page)
+        {
+            var (rule, problem) = OutgoingRule(node, connection);
+            var events = new List<(string CaseId, string Entity, string? Replica, ConnectionToolsException? Error)>(page.Count);
+            foreach (var record in page)
+            {
+                var entity = CaseEntities.FromRecord(system.Type, record);
+                try
+                {
+                    events.Add((record.Id, entity, RuleSandbox.RunOutgoing(rule ?? throw problem!, entity, record.Id), null));
+                }
+                catch (ConnectionToolsException e)
+                {
+                    events.Add((record.Id, entity, null, e));
+                }
+            }
+
+            var now = node.Clock();
+            node.Store.Write(tx =>
+            {
+                using var statements = tx.KeepStatementsPrepared();
+                foreach (var e in events)
+                {
+                    SyncEventRows.QueueOutgoing(tx, connection.Id, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
+                }
+
+                return 0;
+            });
+            return (events.Count, events.Count(e => e.Error != null));
+        }
+
         /// <summary>The connection's outgoing rule, parsed (once per version); or why the stored script does not parse.</summary>
         private static (CompiledRule? Rule, ConnectionToolsException? Problem) OutgoingRule(ConnectionNode node, Connection connection)
         {

@@ -185,5 +185,44 @@ public sealed class RetrievalJobTests : IAsyncLifetime
         Assert.Equal(events.Single(e => e.CaseId == SalesforceEmulatorCaseId(10)).EventId, after.Single(e => e.CaseId == SalesforceEmulatorCaseId(10)).EventId);
     }
 
+    [Fact]
+    public void An_initial_load_queues_the_existing_cases_for_one_connection_only_and_leaves_the_job_alone()
+    {
+        new Nodes.NodeCommands(_store.Node, _host).SetPublicUrl("https://node.contoso.example/", passThru: false);
+        var invitations = new Invitations.InvitationCommands(_store.Node, _host);
+        invitations.New(new Invitations.NewPrivateConnectionRequest { Name = "new-partner", LocalInstanceName = "contoso" });
+        invitations.New(new Invitations.NewPrivateConnectionRequest { Name = "old-partner", LocalInstanceName = "contoso" });
+        var fresh = _store.Store.Change(_store.Get("new-partner").Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = Support.Id), "tester").After;
+        var old = _store.Store.Change(_store.Get("old-partner").Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = Support.Id), "tester").After;
+        _org.Emulator.AddCases(250, Start, Step);
+        var loads = new Sync.InitialLoadCommands(_store.Node, _host);
+
+        var since = RetrievalRig.ExpectedModifiedAt(201, Start, Step);
+        loads.Start(new[] { ConnectionTarget.ByName("new-partner") }, since, passThru: false);
+        Assert.Empty(_host.Errors);
+        var changedSince = Enumerable.Range(1, 250).Count(n => RetrievalRig.ExpectedModifiedAt(n, Start, Step) >= since);
+        Assert.InRange(changedSince, 50, 52);
+        Assert.Equal(changedSince, _store.Store.Read(db => SyncEventRows.Count(db, fresh.Id, SyncRules.SyncDirection.Outgoing)));
+
+        loads.Start(new[] { ConnectionTarget.ByName("new-partner") }, since: null, passThru: false);
+        var events = _store.Store.Read(db => SyncEventRows.List(db, fresh.Id, SyncRules.SyncDirection.Outgoing));
+        Assert.Equal(Enumerable.Range(1, 250).Select(SalesforceEmulatorCaseId).Order(), events.Select(e => e.CaseId).Order());
+        Assert.Equal(0L, _store.Store.Read(db => SyncEventRows.Count(db, old.Id, SyncRules.SyncDirection.Outgoing)));
+        Assert.Null(Schedule().Watermark);
+        Assert.Equal(0L, Queue().Rows);
+    }
+
+    [Fact]
+    public void An_initial_load_on_a_connection_that_is_not_bound_says_how_to_bind_it()
+    {
+        new Nodes.NodeCommands(_store.Node, _host).SetPublicUrl("https://node.contoso.example/", passThru: false);
+        new Invitations.InvitationCommands(_store.Node, _host).New(new Invitations.NewPrivateConnectionRequest { Name = "unbound", LocalInstanceName = "contoso" });
+
+        new Sync.InitialLoadCommands(_store.Node, _host).Start(new[] { ConnectionTarget.ByName("unbound"), ConnectionTarget.ByName("support") }, since: null, passThru: false);
+
+        Assert.Equal(new[] { ErrorIds.SyncNotBound, ErrorIds.SyncNotBound }, _host.Errors.Select(e => e.ErrorId));
+        Assert.Contains("Set-Connection -Name 'unbound' -System", _host.Errors[0].RecommendedAction);
+    }
+
     private static string SalesforceEmulatorCaseId(int number) => Emulators.SalesforceEmulator.CaseId(number);
 }
