@@ -36,5 +36,13 @@ CREATE TABLE IF NOT EXISTS sync_cases (
     PRIMARY KEY (connection_id, direction, case_id)
 ) WITHOUT ROWID;
 ";
+
+        /// <summary>
+        /// Deletes the connection's queued outgoing events (its bound system went away, or it was unbound): they hold cases of a
+        /// system it no longer syncs. Returns how many were dropped. The sequence numbers in sync_cases stay, so numbering never restarts.
+        /// </summary>
+        public static int DropOutgoing(StoreTransaction tx, System.Guid connectionId) => tx.Execute(
+            "DELETE FROM sync_events WHERE connection_id = $id AND direction = 'Outgoing';",
+            ("$id", ConnectionStore.FormatId(connectionId)));
     }
 }
