@@ -66,12 +66,13 @@ namespace ConnectionTools.Connections
         }
 
         /// <summary>
-        /// Moving a bound connection to another system is allowed only while it is Paused: nothing is sent or applied meanwhile, and the
-        /// cases already twinned stay with the old system. Binding a connection that had none, and unbinding, are allowed in any live status.
+        /// Moving a bound connection to another system is allowed only while it is Paused (or still Pending): nothing is sent or applied
+        /// meanwhile, and the cases already twinned stay with the old system. Binding a connection that had none, and unbinding, are allowed in any live status.
         /// </summary>
         public static void EnsureRebindAllowed(Connection current, Connection? system)
         {
-            if (system is null || current.SystemConnectionId is null || current.SystemConnectionId == system.Id || current.Status == ConnectionStatus.Paused)
+            // Pending: not accepted yet, so nothing was synced and no twin exists.
+            if (system is null || current.SystemConnectionId is null || current.SystemConnectionId == system.Id || current.Status == ConnectionStatus.Paused || current.Status == ConnectionStatus.Pending)
             {
                 return;
             }
