@@ -86,7 +86,7 @@ namespace ConnectionTools.Invitations
             var remoteInstance = request.RemoteInstanceName is null ? null : ConnectionNames.ValidateInstanceName(request.RemoteInstanceName, "-RemoteInstanceName", name);
             ValidateLifetime(request.InvitationLifetime, name);
             var url = publicUrl ?? throw NoPublicUrl(name);
-            var system = request.System is null ? null : _node.Store.Read(db => SystemBinding.Resolve(db, request.System, name));
+            var system = request.System is null || SystemBinding.IsUnbind(request.System) ? null : _node.Store.Read(db => SystemBinding.Resolve(db, request.System, name));
             var draft = new Connection
             {
                 SystemConnectionId = system?.Id,

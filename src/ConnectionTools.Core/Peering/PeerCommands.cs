@@ -66,7 +66,7 @@ namespace ConnectionTools.Peering
                     "Accept under another name with -Name.");
             }
 
-            var bound = system is null ? null : _node.Store.Read(db => SystemBinding.Resolve(db, system, connectionName));
+            var bound = system is null || SystemBinding.IsUnbind(system) ? null : _node.Store.Read(db => SystemBinding.Resolve(db, system, connectionName));
             return (invitation, connectionName, instance, bound);
         }
 
