@@ -179,6 +179,53 @@ Describe 'Binding private connections to a system' {
         }
     }
 
+    Context 'Both sides bind their own system, with a node host on loopback' {
+        BeforeAll {
+            $listener = [System.Net.Sockets.TcpListener]::new([ipaddress]::Loopback, 0)
+            $listener.Start()
+            $port = ([System.Net.IPEndPoint]$listener.LocalEndpoint).Port
+            $listener.Stop()
+            $publicStore = Join-Path $TestDrive 'public-host.db'
+            Add-SeededConnection -StorePath $publicStore -Name sf-contoso -Type SalesforceProduction -Status Active
+            $nodeDll = Get-TestTool -Name Node
+            $nodeLog = Join-Path $TestDrive 'binding-node.log'
+            $nodeProcess = Start-Process -FilePath 'dotnet' -PassThru -NoNewWindow -RedirectStandardOutput $nodeLog -RedirectStandardError "$nodeLog.err" -ArgumentList @(
+                ('"' + $nodeDll + '"'), '--store', ('"' + $publicStore + '"'), '--public-url', "http://127.0.0.1:$port/", '--urls', "http://127.0.0.1:$port")
+            $waited = [System.Diagnostics.Stopwatch]::StartNew()
+            while ($true) {
+                $client = [System.Net.Sockets.TcpClient]::new()
+                try { if ($client.ConnectAsync([ipaddress]::Loopback, $port).Wait(1000) -and $client.Connected) { break } } catch { $null = $_ } finally { $client.Dispose() }
+                if ($nodeProcess.HasExited -or $waited.Elapsed.TotalSeconds -gt 30) { throw "The node host did not listen on port ${port}: $(Get-Content -Raw -LiteralPath "$nodeLog.err" -ErrorAction SilentlyContinue)" }
+                Start-Sleep -Milliseconds 200
+            }
+        }
+
+        AfterAll {
+            if ($null -ne $nodeProcess -and -not $nodeProcess.HasExited) {
+                Stop-Process -Id $nodeProcess.Id -Force -ErrorAction SilentlyContinue
+                $null = $nodeProcess.WaitForExit(10000)
+            }
+        }
+
+        It 'New-PrivateConnection -System and Approve-ConnectionInvitation -System bind each side to its own system' {
+            $null = Connect-ConnectionNode -StorePath $publicStore
+            $code = (New-PrivateConnection -Name crm-eu -LocalInstanceName contoso -System sf-contoso -ErrorAction Stop).InvitationCode
+
+            $privateStore = Join-Path $TestDrive 'private-host.db'
+            Add-SeededConnection -StorePath $privateStore -Name crm-fabrikam -Type Dynamics365 -Status Active
+            $null = Connect-ConnectionNode -StorePath $privateStore
+            $accepted = Approve-ConnectionInvitation -InvitationCode $code -LocalInstanceName fabrikam -System crm-fabrikam -Confirm:$false -ErrorAction Stop
+            $accepted.System | Should -Be 'crm-fabrikam'
+            $accepted.Status | Should -Be 'Active'
+            (Get-ConnectionHistory -Name crm-eu -First 1).Summary | Should -BeLike "*bound to system 'crm-fabrikam'*"
+
+            $null = Connect-ConnectionNode -StorePath $publicStore
+            $publicSide = Get-Connection -Name crm-eu
+            $publicSide.Status | Should -Be 'Active'
+            $publicSide.System | Should -Be 'sf-contoso'
+        }
+    }
+
     Context 'system: in connections as code' {
         It 'applies, exports and reports drift of the binding' {
             $store = New-BindingStore
