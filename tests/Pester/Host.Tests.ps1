@@ -156,6 +156,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Nodes.NodeInfo'; Columns = 'Source', 'Connections', 'Active', 'Paused', 'Inactive', 'Pending', 'StorePath' }
             @{ TypeName = 'ConnectionTools.Invitations.PrivateConnectionInvitation'; Columns = 'Name', 'Status', 'Mode', 'Expires', 'InvitationCode' }
             @{ TypeName = 'ConnectionTools.SyncRules.SyncRule'; Columns = 'Connection', 'Direction', 'Entity', 'Editable', 'Script' }
+            @{ TypeName = 'ConnectionTools.SyncRules.SyncRuleTestResult'; Columns = 'Connection', 'Direction', 'Output' }
             @{ TypeName = 'ConnectionTools.Configuration.ConnectionTestResult'; Columns = 'Name', 'InDesiredState', 'Status', 'Planned', 'Differs' }
             @{ TypeName = 'ConnectionTools.Configuration.ConnectionApplyResult'; Columns = 'Name', 'Action', 'Outcome', 'Before', 'After', 'Error' }
             @{ TypeName = 'ConnectionTools.Jobs.JobRun'; Columns = 'ConnectionName', 'Status', 'StartedAt', 'Duration', 'Records', 'ErrorId' }
@@ -175,7 +176,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             $tableTypes = @($format.Configuration.ViewDefinitions.View | Where-Object { $_.TableControl } | ForEach-Object { $_.ViewSelectedBy.TypeName }) | Sort-Object
             $tableTypes -join ', ' | Should -Be ((@(
                         'ConnectionTools.Connections.Connection', 'ConnectionTools.Authorization.AuthorizationResult', 'ConnectionTools.Connections.AuditEntry',
-                        'ConnectionTools.Nodes.NodeInfo', 'ConnectionTools.Invitations.PrivateConnectionInvitation', 'ConnectionTools.SyncRules.SyncRule',
+                        'ConnectionTools.Nodes.NodeInfo', 'ConnectionTools.Invitations.PrivateConnectionInvitation', 'ConnectionTools.SyncRules.SyncRule', 'ConnectionTools.SyncRules.SyncRuleTestResult',
                         'ConnectionTools.Configuration.ConnectionTestResult', 'ConnectionTools.Configuration.ConnectionApplyResult',
                         'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob'
                     ) | Sort-Object) -join ', ')
