@@ -255,6 +255,7 @@ namespace ConnectionTools.Configuration
             RemoteInstanceName = d.RemoteInstanceName,
             Description = d.Description,
             Mode = d.Mode,
+            System = d.System,
         };
 
         /// <summary>The node's public URL, read once per apply rather than once per invitation.</summary>
@@ -378,7 +379,7 @@ namespace ConnectionTools.Configuration
 
         private Connection UpdatePublicSide(PrivateConnectionDeclaration d, PlanItem item, Connection connection)
         {
-            if (Differs(item, "description") || Differs(item, "mode"))
+            if (Differs(item, "description") || Differs(item, "mode") || Differs(item, "system"))
             {
                 var host = new CapturingHost(_host);
                 new ConnectionCommands(_node, host).Set(
@@ -387,6 +388,7 @@ namespace ConnectionTools.Configuration
                     {
                         Description = Differs(item, "description") ? d.Description : null,
                         Mode = Differs(item, "mode") ? d.Mode.ToString() : null,
+                        System = Differs(item, "system") ? d.System : null,
                     },
                     passThru: true);
                 connection = host.Single<Connection>();
@@ -411,7 +413,7 @@ namespace ConnectionTools.Configuration
             var code = SecretsOf(d).InvitationCode ?? throw new InvalidOperationException("The invitation code was not resolved.");
             var peers = _peers ?? _node.Peers;
             var host = new CapturingHost(_host);
-            new PeerCommands(_node, host, peers).Accept(code, d.Name, d.LocalInstanceName);
+            new PeerCommands(_node, host, peers).Accept(code, d.Name, d.LocalInstanceName, d.System);
             return host.Single<Connection>();
         }
 
@@ -459,7 +461,7 @@ namespace ConnectionTools.Configuration
 
         private static ConnectionApplyResult Result(PlanItem item, ApplyOutcome outcome, Connection? after, ConnectionToolsException? error)
         {
-            var afterState = after is null ? new Dictionary<string, string?> { ["state"] = null } : ConfigurationPlanner.ActualOf(after, null, item.DesiredState.ContainsKey("description"));
+            var afterState = after is null ? new Dictionary<string, string?> { ["state"] = null } : ConfigurationPlanner.ActualOf(after, null, item.DesiredState.ContainsKey("description"), item.DesiredState.ContainsKey("system"));
             if (after != null && outcome == ApplyOutcome.Applied && item.Declaration is SystemConnectionDeclaration)
             {
                 // The system engine applied the declared settings; show them rather than reading them back.

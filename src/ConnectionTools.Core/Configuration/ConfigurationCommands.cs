@@ -239,7 +239,7 @@ namespace ConnectionTools.Configuration
                 ConnectionToolsException? refusal = null;
                 try
                 {
-                    Check(item, secrets.TryGetValue(item.Declaration, out var resolved) ? resolved : ResolvedSecrets.None, PublicUrl);
+                    Check(item, secrets.TryGetValue(item.Declaration, out var resolved) ? resolved : ResolvedSecrets.None, PublicUrl, plan.Configuration);
                 }
                 catch (ConnectionToolsException e) when (!PerItem.IsStoreWide(e))
                 {
@@ -256,25 +256,42 @@ namespace ConnectionTools.Configuration
             return items is null ? plan : new ConnectionPlan(plan.Configuration, items);
         }
 
-        private void Check(PlanItem item, ResolvedSecrets secrets, Func<Uri?> publicUrl)
+        private void Check(PlanItem item, ResolvedSecrets secrets, Func<Uri?> publicUrl, ConnectionConfiguration configuration)
         {
             var host = new CapturingHost(_host);
-            switch (item.Declaration)
+            var declaration = item.Declaration;
+            if (declaration is PrivateConnectionDeclaration { System: { Length: > 0 } system } && _node.Store.FindByName(system) is null
+                && configuration.Connections.Any(c => c is SystemConnectionDeclaration && ConnectionNames.Same(c.Name, system)))
+            {
+                // The file creates the system too (system connections are applied in file order, so it must come first): checked when applied.
+                declaration = WithoutSystem((PrivateConnectionDeclaration)declaration);
+            }
+
+            switch (declaration)
             {
                 case PrivateConnectionDeclaration { Side: PrivateConnectionSide.Public } d when item.Steps.Contains(PlanAction.Create):
                     new Invitations.InvitationCommands(_node, host).Check(ConfigurationApplier.Request(d), publicUrl());
+                    break;
+                case PrivateConnectionDeclaration { System: { } bound } d when item.Steps.Contains(PlanAction.Update) && item.DifferingProperties.Contains("system") && item.Current != null:
+                    _node.Store.Read(db => SystemBinding.Resolve(db, bound, d.Name));
                     break;
                 case PrivateConnectionDeclaration { Side: PrivateConnectionSide.Public } d when item.RenewInvitation:
                     Invitations.InvitationCommands.EnsurePublicUrl(publicUrl(), d.Name);
                     break;
                 case PrivateConnectionDeclaration d when item.Steps.Contains(PlanAction.Accept) && secrets.InvitationCode != null:
-                    new PeerCommands(_node, host, _services.Peers ?? _node.Peers).CheckAccept(secrets.InvitationCode, d.Name, d.LocalInstanceName);
+                    new PeerCommands(_node, host, _services.Peers ?? _node.Peers).CheckAccept(secrets.InvitationCode, d.Name, d.LocalInstanceName, d.System);
                     break;
                 case SystemConnectionDeclaration d when _services.SystemConnections != null && (item.Steps.Contains(PlanAction.Create) || item.Steps.Contains(PlanAction.Authorize)):
                     _services.SystemConnections.Check(d, item.Current, secrets, host);
                     break;
             }
         }
+
+        private static PrivateConnectionDeclaration WithoutSystem(PrivateConnectionDeclaration d) => new PrivateConnectionDeclaration
+        {
+            Name = d.Name, Type = d.Type, State = d.State, Description = d.Description, Location = d.Location, Side = d.Side, Mode = d.Mode,
+            LocalInstanceName = d.LocalInstanceName, RemoteInstanceName = d.RemoteInstanceName, InvitationCodePath = d.InvitationCodePath, InvitationCode = d.InvitationCode,
+        };
 
         private static string Verb(PlanItem item) => item.Action switch
         {

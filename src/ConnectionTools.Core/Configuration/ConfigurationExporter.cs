@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using System.Text;
 using System.Text.RegularExpressions;
 using ConnectionTools.Connections;
@@ -24,7 +25,8 @@ namespace ConnectionTools.Configuration
             written = 0;
             skipped = new List<Connection>();
             var body = new StringBuilder();
-            foreach (var c in connections)
+            // System connections first: a private connection bound to one (system:) can only be made once its system exists.
+            foreach (var c in connections.Where(c => c.Type != ConnectionType.Private).Concat(connections.Where(c => c.Type == ConnectionType.Private)))
             {
                 SystemConnectionSettings? s = null;
                 if ((c.Type != ConnectionType.Private && (settings is null || !settings.TryGetValue(c.Id, out s))) || (c.Type == ConnectionType.Private && c.Side is null))
@@ -70,10 +72,12 @@ namespace ConnectionTools.Configuration
                     Line(body, "    ", "mode", c.Mode?.ToString());
                     Line(body, "    ", "localInstanceName", c.LocalInstanceName);
                     Line(body, "    ", "remoteInstanceName", c.RemoteInstanceName);
+                    Line(body, "    ", "system", c.System);
                 }
                 else
                 {
                     Line(body, "    ", "localInstanceName", c.LocalInstanceName);
+                    Line(body, "    ", "system", c.System);
                 }
             }
 

@@ -25,8 +25,8 @@ namespace ConnectionTools.Configuration
         private static readonly string[] TopKeys = { "apiVersion", "name", "connections" };
         private static readonly string[] CommonKeys = { "name", "type", "state", "description" };
         private static readonly string[] SystemKeys = { "instanceUrl", "environmentType", "retrievalInterval", "authorization" };
-        private static readonly string[] PublicSideKeys = { "side", "mode", "localInstanceName", "remoteInstanceName", "invitationCodePath" };
-        private static readonly string[] PrivateSideKeys = { "side", "localInstanceName", "invitationCode" };
+        private static readonly string[] PublicSideKeys = { "side", "mode", "localInstanceName", "remoteInstanceName", "invitationCodePath", "system" };
+        private static readonly string[] PrivateSideKeys = { "side", "localInstanceName", "invitationCode", "system" };
         private static readonly string[] AuthorizationKeys = { "flow", "clientId", "username", "tenantId", "certificatePath", "certificateThumbprint", "certificatePassword", "clientSecret" };
 
         // The keys a connection may have, by what it declares itself to be; worked out once.
@@ -286,7 +286,7 @@ namespace ConnectionTools.Configuration
                 {
                     Name = name, Type = ConnectionType.Private, State = state, Description = description, Location = map.Location,
                     Side = p.Side, Mode = p.Mode, LocalInstanceName = p.LocalInstanceName, RemoteInstanceName = p.RemoteInstanceName,
-                    InvitationCodePath = p.InvitationCodePath, InvitationCode = p.InvitationCode,
+                    InvitationCodePath = p.InvitationCodePath, InvitationCode = p.InvitationCode, System = p.System,
                 },
                 _ => null,
             };
@@ -443,10 +443,11 @@ namespace ConnectionTools.Configuration
             var before = issues.Count;
             var local = fields.String("localInstanceName", required: side == PrivateConnectionSide.Public);
             CheckInstanceName(fields, "localInstanceName", local, issues);
+            var system = ReadSystemName(fields, issues);
             if (side == PrivateConnectionSide.Private)
             {
                 var code = fields.Secret("invitationCode", folder);
-                return issues.Count > before ? null : new PrivateConnectionDeclaration { Side = side, LocalInstanceName = local, InvitationCode = code };
+                return issues.Count > before ? null : new PrivateConnectionDeclaration { Side = side, LocalInstanceName = local, InvitationCode = code, System = system };
             }
 
             var mode = fields.Enum<PrivateConnectionMode>("mode", required: false) ?? PrivateConnectionMode.Basic;
@@ -472,7 +473,41 @@ namespace ConnectionTools.Configuration
                 }
             }
 
-            return issues.Count > before ? null : new PrivateConnectionDeclaration { Side = side, Mode = mode, LocalInstanceName = local, RemoteInstanceName = remote, InvitationCodePath = fullCodePath };
+            return issues.Count > before ? null : new PrivateConnectionDeclaration { Side = side, Mode = mode, LocalInstanceName = local, RemoteInstanceName = remote, InvitationCodePath = fullCodePath, System = system };
+        }
+
+        /// <summary>
+        /// The bound system: a connection name; "" or null (system: "" or system: null) declares none, so the connection exchanges status only.
+        /// Absent: not managed. Whether the name is a live system connection is checked against the node when planning.
+        /// </summary>
+        private static string? ReadSystemName(Fields fields, List<ConfigurationIssue> issues)
+        {
+            var node = fields.Node("system");
+            if (node is null)
+            {
+                return null;
+            }
+
+            if (node is YamlScalar { Value: null } || (node is YamlScalar { Value: { } blank } && blank.Length == 0))
+            {
+                return "";
+            }
+
+            var name = fields.String("system", required: false);
+            if (name != null)
+            {
+                try
+                {
+                    ConnectionNames.Validate(name);
+                }
+                catch (ConnectionToolsException e)
+                {
+                    issues.Add(new ConfigurationIssue(ErrorIds.ConfigurationInvalidValue, node.Location, $"'{node.Location.Key}': {e.Message}", "Give the name of a Salesforce or Dynamics 365 connection on this node, or \"\" for none (status only)."));
+                    return null;
+                }
+            }
+
+            return name;
         }
 
         private static void CheckInstanceName(Fields fields, string key, string? value, List<ConfigurationIssue> issues)

@@ -199,7 +199,7 @@ namespace ConnectionTools.Configuration
                 return new PlanItem { Name = d.Name, Type = d.Type, Declaration = d, DesiredState = desired, ActualState = Absent(), DifferingProperties = new[] { "state" }, Steps = steps, Refusal = refusal, Note = pendingNote };
             }
 
-            var actual = ActualOf(current, null, d.Description != null);
+            var actual = ActualOf(current, null, d.Description != null, d.System != null);
             var differing = Differences(desired, actual);
             if (current.Type != ConnectionType.Private || current.Side != d.Side)
             {
@@ -217,10 +217,24 @@ namespace ConnectionTools.Configuration
                 return Refused(d, current, desired, actual, differing, $"Connection '{d.Name}' is in Script mode and cannot go back to Basic: the upgrade is one way, so edited rules are never silently replaced.", "Declare mode: Script, or create a new private connection to start again from generated rules.");
             }
 
+            // Moving to another system needs the connection Paused (Pending: nothing was synced yet). A file that also asks for
+            // Paused gets it first; one that asks for Active is refused rather than paused behind the admin's back.
+            var rebind = differing.Contains("system") && !string.IsNullOrEmpty(current.System) && !string.IsNullOrEmpty(d.System);
+            var pauseFirst = rebind && current.Status == ConnectionStatus.Active && d.State == DesiredState.Paused;
+            if (rebind && !pauseFirst && current.Status != ConnectionStatus.Paused && current.Status != ConnectionStatus.Pending)
+            {
+                return Refused(d, current, desired, actual, differing, $"Connection '{d.Name}' is {current.Status} and syncs the cases of '{current.System}'; it can move to '{d.System}' only while Paused. Cases already twinned stay with '{current.System}'.", "Declare state: Paused and apply (the connection is paused, then bound to the new system), then declare state: Active and apply again.", ErrorIds.BindingRebindNotPaused);
+            }
+
             var plan = new List<PlanAction>();
             var renew = false;
             string? note = null;
-            if (differing.Contains("description") || differing.Contains("mode"))
+            if (pauseFirst)
+            {
+                plan.Add(PlanAction.Suspend);
+            }
+
+            if (differing.Contains("description") || differing.Contains("mode") || differing.Contains("system"))
             {
                 plan.Add(PlanAction.Update);
             }
@@ -242,7 +256,10 @@ namespace ConnectionTools.Configuration
             }
             else if (d.State == DesiredState.Paused && current.Status == ConnectionStatus.Active)
             {
-                plan.Add(PlanAction.Suspend);
+                if (!pauseFirst)
+                {
+                    plan.Add(PlanAction.Suspend);
+                }
             }
             else if (d.State == DesiredState.Active && current.Status == ConnectionStatus.Paused)
             {
@@ -306,6 +323,11 @@ namespace ConnectionTools.Configuration
                         state["localInstanceName"] = p.LocalInstanceName;
                     }
 
+                    if (p.System != null)
+                    {
+                        state["system"] = p.System;
+                    }
+
                     break;
             }
 
@@ -313,7 +335,8 @@ namespace ConnectionTools.Configuration
         }
 
         /// <summary>The connection described with the same keys as a declaration, so the two compare key by key.</summary>
-        internal static Dictionary<string, string?> ActualOf(Connection c, SystemConnectionSettings? s, bool withDescription)
+        /// <param name="withSystem">Whether the declaration manages the bound system; "" stands for none.</param>
+        internal static Dictionary<string, string?> ActualOf(Connection c, SystemConnectionSettings? s, bool withDescription, bool withSystem = false)
         {
             var state = new Dictionary<string, string?> { ["type"] = c.Type.ToString() };
             if (c.Type == ConnectionType.Private)
@@ -348,6 +371,10 @@ namespace ConnectionTools.Configuration
                 }
 
                 state["localInstanceName"] = c.LocalInstanceName;
+                if (withSystem)
+                {
+                    state["system"] = c.System ?? "";
+                }
             }
 
             return state;
@@ -359,7 +386,9 @@ namespace ConnectionTools.Configuration
             var differing = new List<string>();
             foreach (var pair in desired)
             {
-                if (actual.TryGetValue(pair.Key, out var value) && !string.Equals(pair.Value, value, StringComparison.Ordinal))
+                // Connection names are compared without regard to case, as the node does.
+                var comparison = pair.Key == "system" ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+                if (actual.TryGetValue(pair.Key, out var value) && !string.Equals(pair.Value, value, comparison))
                 {
                     differing.Add(pair.Key);
                 }
@@ -372,7 +401,7 @@ namespace ConnectionTools.Configuration
 
         private static Dictionary<string, string?> Absent() => new Dictionary<string, string?> { ["state"] = null };
 
-        private static PlanItem Refused(ConnectionDeclaration d, Connection current, Dictionary<string, string?> desired, Dictionary<string, string?> actual, List<string> differing, string message, string? action) => new PlanItem
+        private static PlanItem Refused(ConnectionDeclaration d, Connection current, Dictionary<string, string?> desired, Dictionary<string, string?> actual, List<string> differing, string message, string? action, string errorId = ErrorIds.ConfigurationNotApplicable) => new PlanItem
         {
             Name = d.Name,
             Type = d.Type,
@@ -381,7 +410,7 @@ namespace ConnectionTools.Configuration
             DesiredState = desired,
             ActualState = actual,
             DifferingProperties = differing,
-            Refusal = new ConnectionToolsException(ErrorIds.ConfigurationNotApplicable, ErrorKind.InvalidOperation, $"{d.Location}: {message}", d.Name, action),
+            Refusal = new ConnectionToolsException(errorId, ErrorKind.InvalidOperation, $"{d.Location}: {message}", d.Name, action),
         };
 
         private static ConnectionToolsException SystemUnavailable(ConnectionDeclaration d) => new ConnectionToolsException(

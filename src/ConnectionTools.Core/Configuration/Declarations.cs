@@ -97,6 +97,12 @@ namespace ConnectionTools.Configuration
         /// <summary>Public side only: where the invitation code is written (owner-only), as a full path. Null: not written.</summary>
         public string? InvitationCodePath { get; init; }
 
+        /// <summary>
+        /// The Salesforce or Dynamics 365 connection on this node whose cases it syncs. Null: not managed by the file (whatever the
+        /// connection has is kept); empty: none, the connection exchanges status only.
+        /// </summary>
+        public string? System { get; init; }
+
         /// <summary>Private side only: the code to accept. Needed only while the connection does not exist here.</summary>
         public SecretReference? InvitationCode { get; init; }
     }

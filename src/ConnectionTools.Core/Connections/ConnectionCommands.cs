@@ -88,7 +88,14 @@ namespace ConnectionTools.Connections
         public void Resume(IEnumerable<ConnectionTarget> targets, bool passThru) => Transition(targets, LifecycleAction.Resume, passThru);
 
         /// <summary>Marks connections Removed. The row stays as a tombstone so that its history can still be read.</summary>
-        public void Remove(IEnumerable<ConnectionTarget> targets, bool passThru) => Transition(targets, LifecycleAction.Remove, passThru);
+        public void Remove(IEnumerable<ConnectionTarget> targets, bool passThru) => Remove(targets, passThru, force: false);
+
+        /// <summary>
+        /// As <see cref="Remove(IEnumerable{ConnectionTarget}, bool)"/>. A system connection that private connections are bound to is
+        /// refused, naming them, unless <paramref name="force"/>: then they are unbound in the same transaction (they keep exchanging
+        /// status) and their queued outgoing sync events are dropped, which each one's history records.
+        /// </summary>
+        public void Remove(IEnumerable<ConnectionTarget> targets, bool passThru, bool force) => Transition(targets, LifecycleAction.Remove, passThru, force);
 
         /// <summary>Renames a connection or changes its description. A stale object from the pipeline is refused, never overwritten.</summary>
         public void Set(IEnumerable<ConnectionTarget> targets, ConnectionEdit edit, bool passThru) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
@@ -108,7 +115,21 @@ namespace ConnectionTools.Connections
             var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
             var mode = edit.Mode is null ? current.Mode : DecideMode(current, edit.Mode);
             var interval = edit.RetrievalInterval is null ? current.RetrievalInterval : DecideInterval(current, edit.RetrievalInterval.Value);
+            Connection? system = null;
+            if (edit.System != null)
+            {
+                SystemBinding.EnsurePrivate(current);
+                system = _node.Store.Read(db => SystemBinding.Resolve(db, edit.System, current.Name));
+                SystemBinding.EnsureRebindAllowed(current, system);
+            }
+
             var proposed = current.With(c => { c.Name = newName; c.Description = description; c.Mode = mode; c.RetrievalInterval = interval; });
+            var binding = edit.System != null && proposed.SystemConnectionId != system?.Id ? SystemBinding.Describe(current, system) : null;
+            if (edit.System != null)
+            {
+                proposed = SystemBinding.Bind(proposed, system);
+            }
+
             CheckVersion(target, current);
             if (!ConnectionNames.Same(newName, current.Name) && _node.Store.FindByName(newName) is { } taken)
             {
@@ -124,29 +145,49 @@ namespace ConnectionTools.Connections
 
             // The upgrade to Script mode cannot be undone, so it asks as a ConfirmImpact High change does; the rest is Medium.
             var upgrade = proposed.Mode == PrivateConnectionMode.Script && current.Mode != PrivateConnectionMode.Script;
-            var action = "Set: " + ConnectionStore.Summarize(current, proposed) + (upgrade ? " (one way: Script mode cannot go back to Basic)" : "");
+            var action = "Set: " + ConnectionStore.Summarize(current, proposed) + (upgrade ? " (one way: Script mode cannot go back to Basic)" : "") + (binding is null ? "" : $" ({binding})");
             if (!(upgrade ? HighImpact.ShouldProcess(_host, Describe(current), action) : _host.ShouldProcess(Describe(current), action)))
             {
                 return;
             }
 
-            var outcome = _node.Store.Change(
-                current.Id,
-                LifecycleAction.Edit,
-                latest =>
+            Connection? Next(Connection latest)
+            {
+                CheckVersion(target, latest);
+                var next = latest.With(c =>
                 {
-                    CheckVersion(target, latest);
-                    var next = latest.With(c =>
-                    {
-                        c.Name = newName;
-                        c.Description = description;
-                        c.Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode);
-                        c.RetrievalInterval = edit.RetrievalInterval is null ? latest.RetrievalInterval : interval;
-                    });
-                    return next == latest ? null : next;
-                },
-                _node.ActorName);
+                    c.Name = newName;
+                    c.Description = description;
+                    c.Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode);
+                    c.RetrievalInterval = edit.RetrievalInterval is null ? latest.RetrievalInterval : interval;
+                });
+                if (edit.System != null)
+                {
+                    // Again on the row as it is now: it may have been resumed since the check above.
+                    SystemBinding.EnsureRebindAllowed(latest, system);
+                    next = SystemBinding.Bind(next, system);
+                }
+
+                return next == latest ? null : next;
+            }
+
+            var dropped = 0;
+            ChangeOutcome outcome;
+            if (edit.System is null)
+            {
+                outcome = _node.Store.Change(current.Id, LifecycleAction.Edit, Next, _node.ActorName);
+            }
+            else
+            {
+                (outcome, dropped) = _node.Store.Write(tx => SystemBinding.ChangeIn(_node.Store, tx, current.Id, LifecycleAction.Edit, Next, _node.ActorName, null));
+            }
+
             Report(outcome, LifecycleAction.Edit);
+            if (outcome.Changed && binding != null)
+            {
+                _host.WriteVerbose($"Connection '{outcome.After.Name}': {binding}" + (system is null ? $" ({dropped} dropped)." : "."));
+            }
+
             WriteIf(passThru, outcome.After);
         }, edit.NewName is null ? null : (Action<string, IReadOnlyList<Connection>>)RefuseRenamingMany(edit.NewName));
 
@@ -249,7 +290,7 @@ namespace ConnectionTools.Connections
             });
         }
 
-        private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
+        private void Transition(IEnumerable<ConnectionTarget> targets, LifecycleAction action, bool passThru, bool force = false) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {
             var current = ConnectionTargets.Resolve(_node.Store, target);
             if (Lifecycle.IsNoOp(current.Status, action))
@@ -261,7 +302,15 @@ namespace ConnectionTools.Connections
 
             // Refuse before asking, so -WhatIf never promises an illegal change.
             Lifecycle.Decide(current, action);
-            if (!_host.ShouldProcess(Describe(current), $"{action} ({current.Status} -> {Lifecycle.TargetOf(action)})"))
+            var removesSystem = action == LifecycleAction.Remove && SystemConnectionTypes.All.Contains(current.Type);
+            var bound = removesSystem ? _node.Store.ListBoundTo(current.Id) : Array.Empty<Connection>();
+            if (bound.Count > 0 && !force)
+            {
+                throw SystemBinding.InUse(current, bound);
+            }
+
+            var unbinding = bound.Count == 0 ? "" : $", unbinding {SystemBinding.Names(bound)} (they keep exchanging status; their queued outgoing sync events are dropped)";
+            if (!_host.ShouldProcess(Describe(current), $"{action} ({current.Status} -> {Lifecycle.TargetOf(action)}){unbinding}"))
             {
                 return;
             }
@@ -269,6 +318,7 @@ namespace ConnectionTools.Connections
             var now = _node.Clock();
             byte[]? removedGrant = null;
             var dropped = 0;
+            var unbound = new List<(ChangeOutcome Outcome, int Dropped)>();
             var outcome = _node.Store.Change(
                 current.Id,
                 action,
@@ -299,13 +349,34 @@ namespace ConnectionTools.Connections
 
                         // Its sync queues go with it (the history stays): nothing of it is sent or applied any more.
                         dropped = SyncTransportRows.DropQueues(tx, after.Id);
+                        if (removesSystem)
+                        {
+                            // Read again in this transaction: a connection bound since the check above is refused or unbound too.
+                            unbound.Clear();
+                            var boundNow = ConnectionRows.ListLiveBoundTo(tx, after.Id);
+                            if (boundNow.Count > 0 && !force)
+                            {
+                                throw SystemBinding.InUse(after, boundNow);
+                            }
+
+                            foreach (var privateConnection in boundNow)
+                            {
+                                unbound.Add(SystemBinding.ChangeIn(_node.Store, tx, privateConnection.Id, LifecycleAction.Edit, c => SystemBinding.Bind(c, null), _node.ActorName, $"system connection '{after.Name}' removed with -Force"));
+                            }
+                        }
                     }
                 });
             if (dropped > 0)
             {
                 _host.WriteVerbose($"Dropped {dropped} queued sync event(s) of '{outcome.After.Name}'.");
             }
+
             Report(outcome, action);
+            foreach (var (unbindOutcome, droppedOfBound) in unbound)
+            {
+                _host.WriteVerbose($"Connection '{unbindOutcome.After.Name}' is no longer bound to '{current.Name}': it exchanges status only; dropped {droppedOfBound} queued outgoing sync event(s).");
+            }
+
             var result = outcome.After;
             if (action == LifecycleAction.Remove && outcome.Changed)
             {

@@ -13,6 +13,9 @@ namespace ConnectionTools.Connections
         /// <summary>System connections: how often the retrieval job runs.</summary>
         public System.TimeSpan? RetrievalInterval { get; set; }
 
-        public bool IsEmpty => NewName is null && Description is null && Mode is null && RetrievalInterval is null;
+        /// <summary>Private connections: the name of the system connection whose cases it syncs; empty to unbind (status only).</summary>
+        public string? System { get; set; }
+
+        public bool IsEmpty => NewName is null && Description is null && Mode is null && RetrievalInterval is null && System is null;
     }
 }

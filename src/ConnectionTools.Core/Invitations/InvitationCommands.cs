@@ -40,7 +40,8 @@ namespace ConnectionTools.Invitations
         public void New(NewPrivateConnectionRequest request)
         {
             var (draft, publicUrl) = Draft(request, _node.PublicUrl);
-            if (!_host.ShouldProcess($"Private connection '{draft.Name}'", $"Create ({request.Mode} mode, Pending) with an invitation code valid until {draft.InvitationExpiresAt!.Value:u}"))
+            var binding = draft.System is null ? "" : $", syncing the cases of system '{draft.System}'";
+            if (!_host.ShouldProcess($"Private connection '{draft.Name}'", $"Create ({request.Mode} mode, Pending{binding}) with an invitation code valid until {draft.InvitationExpiresAt!.Value:u}"))
             {
                 return;
             }
@@ -85,8 +86,11 @@ namespace ConnectionTools.Invitations
             var remoteInstance = request.RemoteInstanceName is null ? null : ConnectionNames.ValidateInstanceName(request.RemoteInstanceName, "-RemoteInstanceName", name);
             ValidateLifetime(request.InvitationLifetime, name);
             var url = publicUrl ?? throw NoPublicUrl(name);
+            var system = request.System is null || SystemBinding.IsUnbind(request.System) ? null : _node.Store.Read(db => SystemBinding.Resolve(db, request.System, name));
             var draft = new Connection
             {
+                SystemConnectionId = system?.Id,
+                System = system?.Name,
                 Id = Guid.NewGuid(),
                 Name = name,
                 Description = description,
@@ -109,8 +113,10 @@ namespace ConnectionTools.Invitations
         }
 
         /// <summary>Writes a prepared connection, its invitation, its sync rules and its audit entry in the caller's transaction.</summary>
-        internal Connection Insert(StoreTransaction tx, PreparedInvitation prepared) =>
-            _node.Store.CreateIn(
+        internal Connection Insert(StoreTransaction tx, PreparedInvitation prepared)
+        {
+            SystemBinding.EnsureStillLive(tx, prepared.Connection);
+            return _node.Store.CreateIn(
                 tx,
                 prepared.Connection,
                 _node.ActorName,
@@ -119,11 +125,12 @@ namespace ConnectionTools.Invitations
                     InvitationRows.Insert(t, prepared.Row);
                     SyncRuleRows.InsertBasic(t, prepared.Connection.Id);
                 });
+        }
 
         /// <summary>What <see cref="New"/> writes once the connection is committed.</summary>
         internal PrivateConnectionInvitation Created(PreparedInvitation prepared, Connection created)
         {
-            _host.WriteVerbose($"Created private connection '{created.Name}' (Pending). Give the invitation code to the private side's admin; it works once, until {prepared.ExpiresAt:u}.");
+            _host.WriteVerbose($"Created private connection '{created.Name}' (Pending{(created.System is null ? ", status only" : $", syncing the cases of '{created.System}'")}). Give the invitation code to the private side's admin; it works once, until {prepared.ExpiresAt:u}.");
             var invitation = new PrivateConnectionInvitation(created, prepared.Code, prepared.ExpiresAt, prepared.PublicUrl);
             _host.WriteObject(invitation);
             return invitation;

@@ -21,5 +21,8 @@ namespace ConnectionTools.Invitations
         public PrivateConnectionMode Mode { get; set; } = PrivateConnectionMode.Basic;
 
         public TimeSpan InvitationLifetime { get; set; } = DefaultLifetime;
+
+        /// <summary>Optional: the Salesforce or Dynamics 365 connection whose cases it syncs; null or empty: it exchanges status only.</summary>
+        public string? System { get; set; }
     }
 }

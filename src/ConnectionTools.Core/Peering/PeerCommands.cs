@@ -31,7 +31,7 @@ namespace ConnectionTools.Peering
         /// Every check <see cref="Accept"/> makes before it asks the public side: the code decodes and has not expired, the
         /// names are valid and free on this node. What a plan runs to tell, before anything is applied, that accepting would fail.
         /// </summary>
-        internal (Invitation Invitation, string ConnectionName, string Instance) CheckAccept(string invitationCode, string? name, string? localInstanceName)
+        internal (Invitation Invitation, string ConnectionName, string Instance, Connection? System) CheckAccept(string invitationCode, string? name, string? localInstanceName, string? system = null)
         {
             var invitation = InvitationCodec.Decode(invitationCode);
             var connectionName = ConnectionNames.Validate(name ?? invitation.ConnectionName);
@@ -67,18 +67,19 @@ namespace ConnectionTools.Peering
                     "Accept under another name with -Name.");
             }
 
-            return (invitation, connectionName, instance);
+            var bound = system is null || SystemBinding.IsUnbind(system) ? null : _node.Store.Read(db => SystemBinding.Resolve(db, system, connectionName));
+            return (invitation, connectionName, instance, bound);
         }
 
         /// <summary>
         /// Approve-ConnectionInvitation's pipeline: each code as <see cref="Accept"/>, where one that fails is written as that
         /// item's error and the others are still accepted. A store that cannot be used ends the command.
         /// </summary>
-        public void AcceptEach(IEnumerable<string> invitationCodes, string? name, string? localInstanceName)
+        public void AcceptEach(IEnumerable<string> invitationCodes, string? name, string? localInstanceName, string? system = null)
         {
             foreach (var code in invitationCodes ?? throw new ArgumentNullException(nameof(invitationCodes)))
             {
-                PerItem.Run(_host, () => Accept(code, name, localInstanceName));
+                PerItem.Run(_host, () => Accept(code, name, localInstanceName, system));
             }
         }
 
@@ -86,10 +87,12 @@ namespace ConnectionTools.Peering
         /// Accepts an invitation code. Everything that can be checked locally (format, checksum, expiry, URL, name) is checked
         /// before any network call; the connection is created here only after the public node has accepted.
         /// </summary>
-        public void Accept(string invitationCode, string? name, string? localInstanceName)
+        /// <param name="system">The Salesforce or Dynamics 365 connection whose cases it syncs; null or empty: status only.</param>
+        public void Accept(string invitationCode, string? name, string? localInstanceName, string? system = null)
         {
-            var (invitation, connectionName, instance) = CheckAccept(invitationCode, name, localInstanceName);
-            if (!_host.ShouldProcess($"Invitation to '{invitation.ConnectionName}' from {invitation.InitiatorInstanceName} at {invitation.PublicNodeUrl}", $"Accept as private connection '{connectionName}'"))
+            var (invitation, connectionName, instance, bound) = CheckAccept(invitationCode, name, localInstanceName, system);
+            var binding = bound is null ? "" : $", syncing the cases of system '{bound.Name}'";
+            if (!_host.ShouldProcess($"Invitation to '{invitation.ConnectionName}' from {invitation.InitiatorInstanceName} at {invitation.PublicNodeUrl}", $"Accept as private connection '{connectionName}'{binding}"))
             {
                 return;
             }
@@ -115,10 +118,14 @@ namespace ConnectionTools.Peering
                     PeerUri = invitation.PublicNodeUrl,
                     PeerStatus = ConnectionStatus.Active,
                     LastExchangeAt = _node.Clock(),
+                    SystemConnectionId = bound?.Id,
+                    System = bound?.Name,
                 },
                 _node.ActorName,
                 tx =>
                 {
+                    // Before the public side is asked: a system removed since the check refuses the whole acceptance.
+                    SystemBinding.EnsureStillLive(tx, new Connection { Name = connectionName, SystemConnectionId = bound?.Id, System = bound?.Name });
                     PeerRows.SaveKey(tx, invitation.ConnectionId, peerKey);
                     SyncRuleRows.InsertBasic(tx, invitation.ConnectionId);
 
@@ -144,7 +151,7 @@ namespace ConnectionTools.Peering
                     _node.ActorName).After;
             }
 
-            _host.WriteVerbose($"Accepted: '{created.Name}' is Active on both sides, with {created.RemoteInstanceName} (node {created.PeerNodeId}, version {created.PeerNodeVersion}).");
+            _host.WriteVerbose($"Accepted: '{created.Name}' is Active on both sides, with {created.RemoteInstanceName} (node {created.PeerNodeId}, version {created.PeerNodeVersion}){(created.System is null ? "; it exchanges status only" : $"; it syncs the cases of '{created.System}'")}.");
             _host.WriteObject(created);
         }
 

@@ -102,7 +102,7 @@ namespace ConnectionTools.Storage
         {
             if (before is null)
             {
-                return $"Created {after.Type} connection '{after.Name}' ({after.Status})";
+                return $"Created {after.Type} connection '{after.Name}' ({after.Status})" + (after.System is null ? "" : $", bound to system '{after.System}'");
             }
 
             var parts = new List<string>();
@@ -151,6 +151,11 @@ namespace ConnectionTools.Storage
                 parts.Add($"Retrieval interval: {before.RetrievalInterval?.ToString() ?? "none"} -> {after.RetrievalInterval?.ToString() ?? "none"}");
             }
 
+            if (before.SystemConnectionId != after.SystemConnectionId)
+            {
+                parts.Add($"System: {(before.System is null ? "none" : $"'{before.System}'")} -> {(after.System is null ? "none" : $"'{after.System}'")}");
+            }
+
             if (before.InvitationExpiresAt != after.InvitationExpiresAt && after.InvitationExpiresAt != null)
             {
                 parts.Add($"Invitation renewed, expires {after.InvitationExpiresAt:u}");
@@ -177,6 +182,7 @@ namespace ConnectionTools.Storage
             .Add("organizationId", c.OrganizationId)
             .Add("authorizedAs", c.AuthorizedAs)
             .Add("retrievalInterval", c.RetrievalInterval?.ToString())
+            .Add("system", c.System)
             .Add("version", c.Version)
             .ToString();
     }

@@ -46,6 +46,22 @@ namespace ConnectionTools.Storage
         public static Connection? FindLiveByName(StoreSession db, string name) =>
             Single(db, $"SELECT {Columns} FROM connections WHERE name_key = $key AND status <> 'Removed';", ("$key", ConnectionNames.Key(name)));
 
+        /// <summary>The live private connections bound to the system connection <paramref name="systemId"/>, in name order.</summary>
+        public static IReadOnlyList<Connection> ListLiveBoundTo(StoreSession db, Guid systemId)
+        {
+            var result = new List<Connection>();
+            using (var command = db.Command($"SELECT {Columns} FROM connections WHERE system_id = $system AND status <> 'Removed' ORDER BY name_key;", ("$system", ConnectionStore.FormatId(systemId))))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    result.Add(Map(reader));
+                }
+            }
+
+            return result;
+        }
+
         public static Connection? FindLiveByOrganization(StoreSession db, string organizationId) =>
             Single(db, $"SELECT {Columns} FROM connections WHERE organization_id = $org AND status <> 'Removed';", ("$org", organizationId));
 

@@ -86,6 +86,9 @@ namespace ConnectionTools.Storage
         /// <summary>The most recently removed connection that was pinned to an org, whose settings a new connection to it reuses.</summary>
         public Connection? FindRemovedByOrganization(string organizationId) => Read(db => ConnectionRows.FindRemovedByOrganization(db, organizationId));
 
+        /// <summary>The live private connections bound to the system connection <paramref name="systemId"/>, in name order.</summary>
+        public IReadOnlyList<Connection> ListBoundTo(Guid systemId) => Read(db => ConnectionRows.ListLiveBoundTo(db, systemId));
+
         /// <summary>Reads a connection inside a write transaction the caller holds.</summary>
         internal Connection? FindInTransaction(StoreTransaction tx, Guid id) => ConnectionRows.FindById(tx, id);
 
@@ -128,52 +131,53 @@ namespace ConnectionTools.Storage
         /// (a renewed invitation may expire in the same second as the one it replaces).
         /// </summary>
         /// <param name="note">Appended to the audit summary, for changes the connection's own fields do not show.</param>
-        internal ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<StoreTransaction, Connection>? alsoWrite, bool always = false, string? note = null)
+        internal ChangeOutcome Change(Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<StoreTransaction, Connection>? alsoWrite, bool always = false, string? note = null) =>
+            Write(tx => ChangeIn(tx, id, action, change, actor, alsoWrite, always, note));
+
+        /// <summary>As <see cref="Change(Guid, LifecycleAction, Func{Connection, Connection?}, string, Action{StoreTransaction, Connection}?, bool, string?)"/>, inside a write transaction the caller holds.</summary>
+        internal ChangeOutcome ChangeIn(StoreTransaction tx, Guid id, LifecycleAction action, Func<Connection, Connection?> change, string actor, Action<StoreTransaction, Connection>? alsoWrite, bool always = false, string? note = null)
         {
-            return Write(tx =>
+            var before = ConnectionRows.FindById(tx, id) ?? throw NotFound(FormatId(id));
+            var proposed = change(before);
+            if (proposed is null || (proposed == before && !always))
             {
-                var before = ConnectionRows.FindById(tx, id) ?? throw NotFound(FormatId(id));
-                var proposed = change(before);
-                if (proposed is null || (proposed == before && !always))
-                {
-                    return new ChangeOutcome(before, before, changed: false);
-                }
+                return new ChangeOutcome(before, before, changed: false);
+            }
 
-                if (!ConnectionNames.Same(proposed.Name, before.Name) || proposed.Status != before.Status)
+            if (!ConnectionNames.Same(proposed.Name, before.Name) || proposed.Status != before.Status)
+            {
+                if (proposed.Status != ConnectionStatus.Removed)
                 {
-                    if (proposed.Status != ConnectionStatus.Removed)
-                    {
-                        EnsureNameFree(tx, proposed.Name, id);
-                    }
+                    EnsureNameFree(tx, proposed.Name, id);
                 }
+            }
 
-                if (proposed.OrganizationId != before.OrganizationId && proposed.Status != ConnectionStatus.Removed)
-                {
-                    EnsureOrganizationFree(tx, proposed.OrganizationId, id);
-                }
+            if (proposed.OrganizationId != before.OrganizationId && proposed.Status != ConnectionStatus.Removed)
+            {
+                EnsureOrganizationFree(tx, proposed.OrganizationId, id);
+            }
 
-                var now = Now();
-                var after = proposed.With(c => { c.Id = before.Id; c.Version = before.Version + 1; c.ModifiedAt = now; c.ModifiedBy = actor; });
-                if (ConnectionRows.Update(tx, after, before.Version) != 1)
-                {
-                    // Unreachable while writers hold the IMMEDIATE lock; kept so a future code path can never overwrite silently.
-                    throw Conflict(before, null);
-                }
+            var now = Now();
+            var after = proposed.With(c => { c.Id = before.Id; c.Version = before.Version + 1; c.ModifiedAt = now; c.ModifiedBy = actor; });
+            if (ConnectionRows.Update(tx, after, before.Version) != 1)
+            {
+                // Unreachable while writers hold the IMMEDIATE lock; kept so a future code path can never overwrite silently.
+                throw Conflict(before, null);
+            }
 
-                if (before.Status != after.Status)
-                {
-                    JobRows.Follow(tx, after, now);
-                }
+            if (before.Status != after.Status)
+            {
+                JobRows.Follow(tx, after, now);
+            }
 
-                if (before.RetrievalInterval != after.RetrievalInterval)
-                {
-                    JobRows.IntervalChanged(tx, after, now);
-                }
+            if (before.RetrievalInterval != after.RetrievalInterval)
+            {
+                JobRows.IntervalChanged(tx, after, now);
+            }
 
-                alsoWrite?.Invoke(tx, after);
-                AuditRows.Append(tx, before, after, action, actor, now, note);
-                return new ChangeOutcome(before, after, changed: true);
-            });
+            alsoWrite?.Invoke(tx, after);
+            AuditRows.Append(tx, before, after, action, actor, now, note);
+            return new ChangeOutcome(before, after, changed: true);
         }
 
         /// <summary>The audit entries of one connection, oldest first. Works for removed connections.</summary>

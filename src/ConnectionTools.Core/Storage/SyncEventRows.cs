@@ -153,5 +153,13 @@ CREATE TABLE IF NOT EXISTS sync_cases (
 
         // Short enough to read out to another admin; random, so it says nothing about the case.
         private static string NewTraceId() => Guid.NewGuid().ToString("N").Substring(0, 16);
+
+        /// <summary>
+        /// Deletes the connection's queued outgoing events (its bound system went away, or it was unbound): they hold cases of a
+        /// system it no longer syncs. Returns how many were dropped. The sequence numbers in sync_cases stay, so numbering never restarts.
+        /// </summary>
+        public static int DropOutgoing(StoreTransaction tx, System.Guid connectionId) => tx.Execute(
+            "DELETE FROM sync_events WHERE connection_id = $id AND direction = 'Outgoing';",
+            ("$id", ConnectionStore.FormatId(connectionId)));
     }
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using ConnectionTools.Connections;
 using ConnectionTools.Peering;
+using ConnectionTools.PowerShell.Completion;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
@@ -25,7 +26,12 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public string? LocalInstanceName { get; set; }
 
+        /// <summary>The Salesforce or Dynamics 365 connection on this node whose cases it syncs; without it, the connection exchanges status only.</summary>
+        [Parameter]
+        [ArgumentCompleter(typeof(SystemConnectionNameCompleter))]
+        public string? System { get; set; }
+
         protected override void ProcessRecord() => Run(node =>
-            new PeerCommands(node, HostContext).AcceptEach(new[] { InvitationCode }, Name, LocalInstanceName));
+            new PeerCommands(node, HostContext).AcceptEach(new[] { InvitationCode }, Name, LocalInstanceName, System));
     }
 }

@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using ConnectionTools.Invitations;
+using ConnectionTools.PowerShell.Completion;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
@@ -34,6 +35,11 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public TimeSpan InvitationLifetime { get; set; } = TimeSpan.FromHours(72);
 
+        /// <summary>The Salesforce or Dynamics 365 connection whose cases it syncs; without it, the connection exchanges status only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ArgumentCompleter(typeof(SystemConnectionNameCompleter))]
+        public string? System { get; set; }
+
         private object? _mode;
 
         protected override void ProcessRecord() => Run(node => new InvitationCommands(node, HostContext).NewEach(new[]
@@ -46,6 +52,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
                 Description = Description,
                 Mode = Mode,
                 InvitationLifetime = InvitationLifetime,
+                System = System,
             },
         }));
     }

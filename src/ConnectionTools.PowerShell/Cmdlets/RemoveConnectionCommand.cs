@@ -11,6 +11,10 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
-        protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext, node.Peers).Remove(Targets(), PassThru));
+        /// <summary>Removes a system connection even when private connections are bound to it: they are unbound (status only), and their queued outgoing sync events dropped.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext, node.Peers).Remove(Targets(), PassThru, Force));
     }
 }

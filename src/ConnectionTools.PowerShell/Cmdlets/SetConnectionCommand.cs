@@ -1,10 +1,11 @@
 using System;
 using System.Management.Automation;
 using ConnectionTools.Connections;
+using ConnectionTools.PowerShell.Completion;
 
 namespace ConnectionTools.PowerShell.Cmdlets
 {
-    /// <summary>Renames a connection or changes its description. A connection object that is out of date is refused.</summary>
+    /// <summary>Renames a connection, changes its description or settings, or binds a private connection to a system. A connection object that is out of date is refused.</summary>
     [Cmdlet(VerbsCommon.Set, "Connection", SupportsShouldProcess = true, DefaultParameterSetName = ByName)]
     [OutputType(typeof(Connection))]
     public sealed class SetConnectionCommand : ConnectionTargetCmdlet
@@ -26,12 +27,21 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public TimeSpan? RetrievalInterval { get; set; }
 
+        /// <summary>
+        /// Private connections: the Salesforce or Dynamics 365 connection whose cases it syncs. An empty string unbinds it (status only).
+        /// Moving a bound connection to another system needs it Paused.
+        /// </summary>
+        [Parameter]
+        [AllowEmptyString]
+        [ArgumentCompleter(typeof(SystemConnectionNameCompleter))]
+        public string? System { get; set; }
+
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
         protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext).Set(
             Targets(),
-            new ConnectionEdit { NewName = NewName, Description = Description, Mode = Mode, RetrievalInterval = RetrievalInterval },
+            new ConnectionEdit { NewName = NewName, Description = Description, Mode = Mode, RetrievalInterval = RetrievalInterval, System = System },
             PassThru));
     }
 }

@@ -36,4 +36,26 @@ namespace ConnectionTools.PowerShell.Completion
                 .ToList();
         }
     }
+
+    /// <summary>Completes the names of Salesforce and Dynamics 365 connections, the systems a private connection can be bound to (-System).</summary>
+    public sealed class SystemConnectionNameCompleter : IArgumentCompleter
+    {
+        public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete, CommandAst commandAst, IDictionary fakeBoundParameters)
+        {
+            try
+            {
+                var prefix = CompletionText.Unquote(wordToComplete ?? "");
+                return NodeSessions.Current().Store.List(new ConnectionFilter { Types = Connections.SystemConnectionTypes.All })
+                    .Where(c => c.Name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                    .Select(c => new CompletionResult(CompletionText.Quote(c.Name), c.Name, CompletionResultType.ParameterValue, $"{c.Name} ({c.Type}, {c.Status})"))
+                    .ToList();
+            }
+#pragma warning disable CA1031 // Completion must never surface an error at the prompt; no list is the right answer.
+            catch (Exception)
+#pragma warning restore CA1031
+            {
+                return Array.Empty<CompletionResult>();
+            }
+        }
+    }
 }

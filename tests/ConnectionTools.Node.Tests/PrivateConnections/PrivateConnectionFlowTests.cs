@@ -62,6 +62,30 @@ public sealed class PrivateConnectionFlowTests
     }
 
     [Fact]
+    public async Task Each_side_binds_its_own_system_and_an_unbound_side_exchanges_status_as_before()
+    {
+        await using var nodes = await TwoNodes.StartAsync();
+        var crm = nodes.Private.Add("crm-fabrikam", ConnectionStatus.Active, ConnectionType.Dynamics365);
+        var sf = nodes.Public.Add("sf-contoso", ConnectionStatus.Active, ConnectionType.SalesforceProduction);
+        var invitation = nodes.Invite("crm-eu");
+        Commands(nodes.Public, nodes.PublicAdmin).Set(new[] { ConnectionTarget.ByName("crm-eu") }, new ConnectionEdit { System = "sf-contoso" }, passThru: false);
+
+        nodes.PrivateSide().Accept(invitation.InvitationCode, null, "fabrikam-private", "crm-fabrikam");
+
+        Assert.Equal((crm.Id, "crm-fabrikam"), (nodes.Private.Get("crm-eu").SystemConnectionId, nodes.Private.Get("crm-eu").System));
+        Assert.Equal((sf.Id, "sf-contoso"), (nodes.Public.Get("crm-eu").SystemConnectionId, nodes.Public.Get("crm-eu").System));
+        Assert.Contains(nodes.PrivateAdmin.Verbose, v => v.Contains("syncs the cases of 'crm-fabrikam'", StringComparison.Ordinal));
+
+        // Unbound on the private side, the connection still exchanges status.
+        Commands(nodes.Private, nodes.PrivateAdmin).Set(new[] { ConnectionTarget.ByName("crm-eu") }, new ConnectionEdit { System = "" }, passThru: false);
+        Commands(nodes.Public, nodes.PublicAdmin).Suspend(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
+        nodes.PrivateSide().Sync(null, passThru: false);
+        Assert.Null(nodes.Private.Get("crm-eu").System);
+        Assert.Equal(ConnectionStatus.Paused, nodes.Private.Get("crm-eu").PeerStatus);
+        Assert.Empty(nodes.PrivateAdmin.Errors);
+    }
+
+    [Fact]
     public async Task A_code_that_fails_is_its_own_error_and_the_next_code_is_still_accepted()
     {
         await using var nodes = await TwoNodes.StartAsync();
