@@ -55,9 +55,12 @@ Describe 'Sync events' {
         $errors[0].Line | Should -Be 2
         $errors[0].Message | Should -BeLike '*no bad cases*'
         $errors[0].TraceId | Should -Be (Get-ConnectionSyncEvent -CaseId 5002).TraceId
+        # Grouped by connection; the error id on a line of its own, whole, above the message.
         $shown = $errors | Out-String -Width 80
-        $shown | Should -Match 'ConnectionTools.SyncRule.Failed'
-        $shown | Should -Match $errors[0].TraceId
+        $shown | Should -Match 'Connection: partner'
+        $shown | Should -Match "$($errors[0].TraceId) +5002 +ConnectionTools\.SyncRule\.Failed\s*\r?\n"
+        $shown | Should -Match 'line 2'
+        ($shown -split "`r?`n" | Where-Object { $_.TrimEnd().Length -gt 80 }) | Should -BeNullOrEmpty
     }
 
     It 'Get-Connection shows the events waiting out and the errors of the private connection' {

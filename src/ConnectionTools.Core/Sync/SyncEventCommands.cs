@@ -36,10 +36,10 @@ namespace ConnectionTools.Sync
             }
         }
 
-        /// <summary>Writes one <see cref="SyncError"/> per Failed event that matches.</summary>
+        /// <summary>Writes one <see cref="SyncError"/> per Failed event that matches, by connection (the view groups them), then in queue order.</summary>
         public void GetErrors(SyncEventQuery query)
         {
-            foreach (var e in Find(query, new[] { SyncEventStatus.Failed }))
+            foreach (var e in Find(query, new[] { SyncEventStatus.Failed }).OrderBy(e => e.ConnectionName, StringComparer.OrdinalIgnoreCase))
             {
                 _host.WriteObject(SyncError.From(e));
             }
