@@ -34,8 +34,13 @@
         'Test-ConnectionAuthorization'
         'Test-ConnectionConfiguration'
         'Update-ConnectionAuthorization'
+        # Case sync: the admin cmdlets for sync events
+        'Get-ConnectionSyncEvent'
+        'Get-ConnectionSyncError'
+        'Repair-ConnectionSyncEvent'
+        'Remove-ConnectionSyncEvent'
     )
-    AliasesToExport      = @('Accept-ConnectionInvitation')
+    AliasesToExport      = @('Accept-ConnectionInvitation', 'Retry-ConnectionSyncEvent')
     FunctionsToExport    = @()
     VariablesToExport    = @()
     PrivateData          = @{

@@ -8,6 +8,8 @@ using ConnectionTools.Testing;
 //   spin  <store> <name>                   suspend/resume until killed; prints "ready" once started
 //   status <store> <name>                  prints the connection's status and version, as a fresh process sees them
 //   fill  <store> <count>                  creates <count> Active private connections, c0001..., in one process
+//   seed-sync <store> <private> <system> <id:subject,...>  binds the private connection to the system connection, queues the
+//                                          cases as its retrieval job would, and turns them into outgoing sync events; prints their count
 //   sql   <database> <statements>          runs SQL on any SQLite file, outside the store's rules (to make foreign, newer or
 //                                          damaged files); prints the first column of the first row, if any
 //   apply <store> <configuration.yaml> [ms]  Invoke-ConnectionConfiguration through Core; prints "ready" once started, then the failures;
@@ -39,6 +41,13 @@ static int Run(string[] args)
         new ConnectionTools.Configuration.ConfigurationCommands(node, host).Invoke(args[2], prune: false);
         Console.WriteLine(host.Failures);
         return host.Failures == 0 ? 0 : 1;
+    }
+
+    if (args[0] == "seed-sync")
+    {
+        using var node = ConnectionTools.Nodes.ConnectionNode.Open(new StoreLocation(args[1], StoreSource.Session, create: false), actor: "seed");
+        Console.WriteLine(SyncSeeding.Queue(node, args[2], args[3], args[4]));
+        return 0;
     }
 
     if (args[0] == "sql")
@@ -82,7 +91,7 @@ static int Run(string[] args)
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | churn <store> <name> <count> | spin <store> <name> | status <store> <name> | fill <store> <count> | sql <database> <statements> | apply <store> <configuration.yaml> [ms]");
+    Console.Error.WriteLine("usage: seed <store> <name> <type> <status> | seed-sync <store> <private> <system> <id:subject,...> | churn <store> <name> <count> | spin <store> <name> | status <store> <name> | fill <store> <count> | sql <database> <statements> | apply <store> <configuration.yaml> [ms]");
     return 2;
 }
 
@@ -139,5 +148,30 @@ internal sealed class QuietHost(int pause) : ConnectionTools.Hosting.IHostContex
         }
 
         return true;
+    }
+}
+
+/// <summary>Outgoing sync events for Pester, made the way the product makes them: a bound private connection, queued cases, the outgoing rule.</summary>
+internal static class SyncSeeding
+{
+    public static int Queue(ConnectionTools.Nodes.ConnectionNode node, string privateName, string systemName, string cases)
+    {
+        var store = node.Store;
+        var system = store.FindByName(systemName) ?? throw new InvalidOperationException($"no connection '{systemName}'");
+        var connection = store.FindByName(privateName) ?? throw new InvalidOperationException($"no connection '{privateName}'");
+        store.Change(connection.Id, LifecycleAction.Edit, c => c.SystemConnectionId == system.Id ? null : c.With(x => x.SystemConnectionId = system.Id), "seed");
+        var now = DateTimeOffset.UtcNow;
+        var records = cases.Split(',').Select((c, i) =>
+        {
+            var parts = c.Split(':', 2);
+            var json = System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["Id"] = parts[0], ["CaseNumber"] = parts[0], ["Subject"] = parts[1], ["Status"] = "New", ["Priority"] = "High", ["Description"] = "seeded" });
+            return (parts[0], now.AddMilliseconds(i), json);
+        }).ToList();
+        store.Write(tx =>
+        {
+            JobRows.CommitPage(tx, system.Id, 0, "Case", records, now);
+            return 0;
+        });
+        return ConnectionTools.Sync.OutgoingEvents.Produce(node, system);
     }
 }

@@ -161,6 +161,9 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Configuration.ConnectionApplyResult'; Columns = 'Name', 'Action', 'Outcome', 'Before', 'After', 'Error' }
             @{ TypeName = 'ConnectionTools.Jobs.JobRun'; Columns = 'ConnectionName', 'Status', 'StartedAt', 'Duration', 'Records', 'ErrorId' }
             @{ TypeName = 'ConnectionTools.Jobs.ConnectionJob'; Columns = 'ConnectionName', 'State', 'Interval', 'NextRunAt', 'LastRunStatus' }
+            @{ TypeName = 'ConnectionTools.SyncRules.SyncRuleTestResult'; Columns = 'Connection', 'Direction', 'Output' }
+            @{ TypeName = 'ConnectionTools.Sync.SyncEvent'; Columns = 'Connection', 'Direction', 'CaseId', 'Seq', 'Status', 'TraceId' }
+            @{ TypeName = 'ConnectionTools.Sync.SyncError'; Columns = 'TraceId', 'CaseId', 'Error' }
         ) {
             # Which columns a table keeps depends only on the view's widths, so a stand-in with the type name shows it.
             $standIn = [pscustomobject]@{ Name = 'stand-in' }
@@ -179,7 +182,8 @@ Describe 'ConnectionTools in a real PowerShell host' {
                         'ConnectionTools.Nodes.NodeInfo', 'ConnectionTools.Invitations.PrivateConnectionInvitation', 'ConnectionTools.SyncRules.SyncRule',
                         'ConnectionTools.SyncRules.SyncRuleTestResult',
                         'ConnectionTools.Configuration.ConnectionTestResult', 'ConnectionTools.Configuration.ConnectionApplyResult',
-                        'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob'
+                        'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob',
+                        'ConnectionTools.SyncRules.SyncRuleTestResult', 'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError'
                     ) | Sort-Object) -join ', ')
         }
     }

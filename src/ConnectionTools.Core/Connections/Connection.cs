@@ -95,6 +95,22 @@ namespace ConnectionTools.Connections
         /// <summary>The optimistic concurrency version: 1 when created, one more for every change.</summary>
         public long Version { get; internal set; }
 
+        // Case sync as Get-Connection counts it (private connections): filled by the listing from one grouped query, never stored,
+        // so it is no part of value equality, and the properties below have no setters. Null on other outputs (-PassThru).
+        internal Sync.SyncCounts? SyncCounts;
+
+        /// <summary>Private connections, in Get-Connection's output: outgoing sync events waiting to be sent or acknowledged.</summary>
+        public int? SyncEventsOut => SyncCounts?.Out;
+
+        /// <summary>Private connections, in Get-Connection's output: incoming sync events waiting to be applied.</summary>
+        public int? SyncEventsIn => SyncCounts?.In;
+
+        /// <summary>Private connections, in Get-Connection's output: failed sync events (Get-ConnectionSyncError lists them).</summary>
+        public int? SyncErrors => SyncCounts?.Failed;
+
+        /// <summary>Private connections: when the last sync round with the partner completed; null until one has.</summary>
+        public DateTimeOffset? LastSyncRoundAt => SyncCounts?.LastRoundAt;
+
         public override string ToString() => Name;
 
         /// <summary>A copy with <paramref name="change"/> applied; this snapshot stays as it was.</summary>

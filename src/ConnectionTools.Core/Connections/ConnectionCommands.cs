@@ -54,6 +54,9 @@ namespace ConnectionTools.Connections
 
             var missingNames = new HashSet<string>(exact, StringComparer.OrdinalIgnoreCase);
             var missingIds = new HashSet<Guid>(ids);
+            var sync = query.Types is { Count: > 0 } types && !types.Contains(ConnectionType.Private)
+                ? (IReadOnlyDictionary<Guid, Sync.SyncCounts>)new Dictionary<Guid, Sync.SyncCounts>()
+                : _node.Store.Read(SyncEventRows.CountByConnection);
             _node.Store.Scan(filter, connection =>
             {
                 // An id asked for by the user finds a removed connection; a listing shows tombstones only when asked.
@@ -69,6 +72,11 @@ namespace ConnectionTools.Connections
                 }
 
                 missingIds.Remove(connection.Id);
+                if (connection.Type == ConnectionType.Private)
+                {
+                    connection.SyncCounts = sync.TryGetValue(connection.Id, out var counts) ? counts : Sync.SyncCounts.None;
+                }
+
                 _host.WriteObject(connection);
             });
 

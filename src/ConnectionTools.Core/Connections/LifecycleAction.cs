@@ -20,5 +20,8 @@ namespace ConnectionTools.Connections
 
         /// <summary>A node setting changed (audited under the node's id).</summary>
         ConfigureNode,
+
+        /// <summary>An admin discarded a sync event (Remove-ConnectionSyncEvent); the entry names its case and trace id.</summary>
+        DiscardSyncEvent,
     }
 }

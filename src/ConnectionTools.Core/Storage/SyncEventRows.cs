@@ -42,7 +42,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
 ) WITHOUT ROWID;
 ";
 
-        private const string EventColumns = "event_id, direction, case_id, case_seq, trace_id, status, attempts, error_id, error, payload, created_at, updated_at";
+        private const string EventColumns = "e.event_id, e.direction, e.case_id, e.case_seq, e.trace_id, e.status, e.attempts, e.error_id, e.error, e.payload, e.created_at, e.updated_at";
 
         /// <summary>Cases a retrieval job queued for a system connection, oldest change first.</summary>
         public static IReadOnlyList<(string Entity, string RecordId, long ModifiedAt, string Payload)> ReadOutbound(StoreSession db, Guid systemId, int limit)
@@ -108,19 +108,54 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 ("$id", ConnectionStore.FormatId(connectionId)), ("$direction", direction.ToString()))!;
 
         /// <summary>A connection's events in one direction, in the order they were queued.</summary>
-        public static IReadOnlyList<SyncEvent> List(StoreSession db, Guid connectionId, SyncDirection direction)
+        public static IReadOnlyList<SyncEvent> List(StoreSession db, Guid connectionId, SyncDirection direction) =>
+            Query(db, new[] { connectionId }, direction, null, null, null, null);
+
+        /// <summary>
+        /// Events that match every filter given (null: any), in the order they were queued, with their connection's name.
+        /// An empty list of connections matches nothing.
+        /// </summary>
+        public static IReadOnlyList<SyncEvent> Query(StoreSession db, IReadOnlyCollection<Guid>? connectionIds, SyncDirection? direction,
+            IReadOnlyCollection<string>? caseIds, IReadOnlyCollection<SyncEventStatus>? statuses, IReadOnlyCollection<string>? traceIds, IReadOnlyCollection<Guid>? eventIds)
         {
+            var where = new List<string>();
+            var parameters = new List<(string, object?)>();
+            void In(string column, string prefix, IEnumerable<string>? values)
+            {
+                if (values is null)
+                {
+                    return;
+                }
+
+                var names = new List<string>();
+                foreach (var value in values)
+                {
+                    var name = "$" + prefix + names.Count;
+                    names.Add(name);
+                    parameters.Add((name, value));
+                }
+
+                where.Add(names.Count == 0 ? "0" : $"{column} IN ({string.Join(", ", names)})");
+            }
+
+            In("e.connection_id", "c", connectionIds is null ? null : Select(connectionIds, ConnectionStore.FormatId));
+            In("e.direction", "d", direction is null ? null : new[] { direction.Value.ToString() });
+            In("e.case_id", "k", caseIds);
+            In("e.status", "s", statuses is null ? null : Select(statuses, s => s.ToString()));
+            In("e.trace_id", "t", traceIds);
+            In("e.event_id", "e", eventIds is null ? null : Select(eventIds, id => id.ToString("D")));
+
             var events = new List<SyncEvent>();
             using (var command = db.Command(
-                $"SELECT {EventColumns} FROM sync_events WHERE connection_id = $id AND direction = $direction ORDER BY seq;",
-                ("$id", ConnectionStore.FormatId(connectionId)), ("$direction", direction.ToString())))
+                $"SELECT {EventColumns}, e.connection_id, e.entity, COALESCE(c.name, '') FROM sync_events e LEFT JOIN connections c ON c.id = e.connection_id" +
+                (where.Count == 0 ? "" : " WHERE " + string.Join(" AND ", where)) + " ORDER BY e.seq;",
+                parameters.ToArray()))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
                 {
                     events.Add(new SyncEvent
                     {
-                        ConnectionId = connectionId,
                         EventId = Guid.Parse(reader.GetString(0)),
                         Direction = EnumText<SyncDirection>.Parse(reader.GetString(1)),
                         CaseId = reader.GetString(2),
@@ -133,11 +168,90 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                         Replica = reader.IsDBNull(9) ? null : reader.GetString(9),
                         CreatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(10)),
                         UpdatedAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(11)),
+                        ConnectionId = Guid.Parse(reader.GetString(12)),
+                        Entity = reader.IsDBNull(13) ? null : reader.GetString(13),
+                        ConnectionName = reader.GetString(14),
                     });
                 }
             }
 
             return events;
+        }
+
+        /// <summary>
+        /// Per connection: events waiting out (queued or sent, not yet acknowledged), waiting in, and failed (both directions),
+        /// from one grouped query, so that a listing of any number of connections costs one query more.
+        /// </summary>
+        public static IReadOnlyDictionary<Guid, SyncCounts> CountByConnection(StoreSession db)
+        {
+            var counts = new Dictionary<Guid, SyncCounts>();
+            using (var command = db.Command("SELECT connection_id, direction, status, COUNT(*) FROM sync_events GROUP BY connection_id, direction, status;"))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var id = Guid.Parse(reader.GetString(0));
+                    if (!counts.TryGetValue(id, out var c))
+                    {
+                        counts[id] = c = new SyncCounts();
+                    }
+
+                    var count = reader.GetInt32(3);
+                    if (reader.GetString(2) == nameof(SyncEventStatus.Failed))
+                    {
+                        c.Failed += count;
+                    }
+                    else if (reader.GetString(1) == nameof(SyncDirection.Outgoing))
+                    {
+                        c.Out += count;
+                    }
+                    else
+                    {
+                        c.In += count;
+                    }
+                }
+            }
+
+            // The last completed round with the partner (SyncTransportRows.TouchRound), on both sides.
+            using (var command = db.Command("SELECT connection_id, last_round_at FROM sync_rounds;"))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    var id = Guid.Parse(reader.GetString(0));
+                    if (!counts.TryGetValue(id, out var c))
+                    {
+                        counts[id] = c = new SyncCounts();
+                    }
+
+                    c.LastRoundAt = DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1));
+                }
+            }
+
+            return counts;
+        }
+
+        /// <summary>
+        /// Records a retry of a Failed outgoing event: with a replica it is Queued again (same event id, sequence and trace id),
+        /// without one it stays Failed with the new error. Returns false when the event is no longer Failed.
+        /// </summary>
+        public static bool Retried(StoreTransaction tx, Guid connectionId, Guid eventId, string? replica, string? errorId, string? error, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_events SET payload = $payload, status = $status, error_id = $error_id, error = $error, updated_at = $now " +
+            "WHERE connection_id = $id AND direction = 'Outgoing' AND event_id = $event AND status = 'Failed';",
+            ("$payload", replica), ("$status", (replica is null ? SyncEventStatus.Failed : SyncEventStatus.Queued).ToString()), ("$error_id", errorId), ("$error", error),
+            ("$now", now.ToUnixTimeMilliseconds()), ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId.ToString("D"))) == 1;
+
+        /// <summary>Deletes an event that was not sent (Queued or Failed); returns false when it is gone or in flight.</summary>
+        public static bool Discard(StoreTransaction tx, Guid connectionId, SyncDirection direction, Guid eventId) => tx.Execute(
+            "DELETE FROM sync_events WHERE connection_id = $id AND direction = $direction AND event_id = $event AND status IN ('Queued', 'Failed');",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$direction", direction.ToString()), ("$event", eventId.ToString("D"))) == 1;
+
+        private static IEnumerable<string> Select<T>(IEnumerable<T> values, Func<T, string> text)
+        {
+            foreach (var value in values)
+            {
+                yield return text(value);
+            }
         }
 
         /// <summary>Marks events as sent in a batch (in flight until the partner acknowledges them): they are no longer replaced.</summary>

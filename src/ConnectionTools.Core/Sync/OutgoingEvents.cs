@@ -133,7 +133,7 @@ namespace ConnectionTools.Sync
         }
 
         /// <summary>The connection's outgoing rule, parsed (once per version); or why the stored script does not parse.</summary>
-        private static (CompiledRule? Rule, ConnectionToolsException? Problem) OutgoingRule(ConnectionNode node, Connection connection)
+        internal static (CompiledRule? Rule, ConnectionToolsException? Problem) OutgoingRule(ConnectionNode node, Connection connection)
         {
             var script = node.Store.Read(db => SyncRuleRows.List(db, connection.Id)).FirstOrDefault(r => r.Direction == SyncDirection.Outgoing).Script ?? BasicSyncRules.Outgoing;
             var key = (connection.Id, SyncDirection.Outgoing);

@@ -20,6 +20,8 @@ namespace ConnectionTools.Sync
     {
         public Guid ConnectionId { get; internal set; }
 
+        public string ConnectionName { get; internal set; } = "";
+
         public SyncDirection Direction { get; internal set; }
 
         /// <summary>Unique per connection and direction, made by the sender.</summary>
@@ -44,6 +46,9 @@ namespace ConnectionTools.Sync
 
         /// <summary>The replica, as JSON; null while the rule has not made one.</summary>
         public string? Replica { get; internal set; }
+
+        /// <summary>Outgoing events not sent yet: the case as the rule saw it, as JSON, which a retry runs the rule on again.</summary>
+        public string? Entity { get; internal set; }
 
         public DateTimeOffset CreatedAt { get; internal set; }
 

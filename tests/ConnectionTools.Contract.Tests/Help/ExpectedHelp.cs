@@ -60,6 +60,8 @@ internal static class ExpectedHelp
     private static IReadOnlyList<string> AcceptedValues(Type type, IReadOnlyList<string> validateSet)
     {
         var element = type.IsArray ? type.GetElementType()! : type;
+        // A SyncDirection? parameter (Get-ConnectionSyncEvent -Direction, optional) takes the same values as a SyncDirection one.
+        element = Nullable.GetUnderlyingType(element) ?? element;
         return validateSet.Count > 0 ? validateSet : element.IsEnum ? Enum.GetNames(element) : Array.Empty<string>();
     }
 }

@@ -85,6 +85,13 @@ public sealed class SyncTransportTests : IAsyncLifetime
         Assert.Empty(Events(_nodes.Public, _id, SyncDirection.Outgoing));
         Assert.Equal(1200, Events(_nodes.Private, _id, SyncDirection.Incoming).Count);
         Assert.Equal(700, Events(_nodes.Public, _id, SyncDirection.Incoming).Count);
+
+        // Get-Connection counts what waits on each side and shows the last round.
+        var admin = new RecordingHost();
+        new ConnectionCommands(_nodes.Private.Node, admin).Get(new ConnectionQuery());
+        var shown = admin.OutputOf<Connection>().Single(c => c.Id == _id);
+        Assert.Equal((0, 1200, 0), (shown.SyncEventsOut, shown.SyncEventsIn, shown.SyncErrors));
+        Assert.NotNull(shown.LastSyncRoundAt);
     }
 
     [Fact]
