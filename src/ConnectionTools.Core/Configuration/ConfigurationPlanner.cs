@@ -7,24 +7,11 @@ using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Configuration
 {
-    /// <summary>What the node holds, read once, that a plan is computed from.</summary>
-    public sealed class NodeSnapshot
-    {
-        /// <summary>Every connection that is not removed.</summary>
-        public IReadOnlyList<Connection> Connections { get; init; } = Array.Empty<Connection>();
-
-        /// <summary>Connection id to the name of the configuration that manages it.</summary>
-        public IReadOnlyDictionary<Guid, string> Managed { get; init; } = new Dictionary<Guid, string>();
-
-        /// <summary>Null when this node cannot create or authorize system connections; they are then compared by status only.</summary>
-        public IReadOnlyDictionary<Guid, SystemConnectionSettings>? SystemSettings { get; init; }
-    }
-
     /// <summary>
     /// Computes a plan from a configuration and a snapshot of the node. Pure: it reads nothing and writes nothing, apart from
     /// asking whether a declared invitation code file still exists.
     /// </summary>
-    public static class ConfigurationPlanner
+    public static partial class ConfigurationPlanner
     {
         public static ConnectionPlan Plan(ConnectionConfiguration configuration, NodeSnapshot node, bool prune, Func<string, bool>? fileExists = null)
         {
@@ -284,122 +271,6 @@ namespace ConnectionTools.Configuration
                 Note = note,
             };
         }
-
-        internal static Dictionary<string, string?> DesiredOf(ConnectionDeclaration d)
-        {
-            var state = new Dictionary<string, string?> { ["type"] = d.Type.ToString() };
-            if (d is PrivateConnectionDeclaration privateDeclaration)
-            {
-                state["side"] = privateDeclaration.Side.ToString();
-            }
-
-            state["state"] = d.State.ToString();
-            if (d.Description != null)
-            {
-                state["description"] = d.Description;
-            }
-
-            switch (d)
-            {
-                case SystemConnectionDeclaration s:
-                    state["instanceUrl"] = Url(s.InstanceUrl);
-                    state["environmentType"] = s.EnvironmentType.ToString();
-                    state["retrievalInterval"] = ConfigurationLoader.FormatInterval(s.RetrievalInterval);
-                    state["authorization.flow"] = s.Authorization.Flow.ToString();
-                    state["authorization.clientId"] = s.Authorization.ClientId;
-                    state["authorization.username"] = s.Authorization.Username;
-                    state["authorization.tenantId"] = s.Authorization.TenantId;
-                    state["authorization.certificatePath"] = s.Authorization.CertificatePath;
-                    state["authorization.certificateThumbprint"] = s.Authorization.CertificateThumbprint;
-                    break;
-                case PrivateConnectionDeclaration p:
-                    if (p.Side == PrivateConnectionSide.Public)
-                    {
-                        state["mode"] = p.Mode.ToString();
-                    }
-
-                    if (p.LocalInstanceName != null)
-                    {
-                        state["localInstanceName"] = p.LocalInstanceName;
-                    }
-
-                    if (p.System != null)
-                    {
-                        state["system"] = p.System;
-                    }
-
-                    break;
-            }
-
-            return state;
-        }
-
-        /// <summary>The connection described with the same keys as a declaration, so the two compare key by key.</summary>
-        /// <param name="withSystem">Whether the declaration manages the bound system; "" stands for none.</param>
-        internal static Dictionary<string, string?> ActualOf(Connection c, SystemConnectionSettings? s, bool withDescription, bool withSystem = false)
-        {
-            var state = new Dictionary<string, string?> { ["type"] = c.Type.ToString() };
-            if (c.Type == ConnectionType.Private)
-            {
-                state["side"] = c.Side?.ToString();
-            }
-
-            state["state"] = c.Status.ToString();
-            if (withDescription)
-            {
-                state["description"] = c.Description;
-            }
-
-            if (s != null)
-            {
-                state["instanceUrl"] = Url(s.InstanceUrl);
-                state["environmentType"] = s.EnvironmentType.ToString();
-                state["retrievalInterval"] = ConfigurationLoader.FormatInterval(s.RetrievalInterval);
-                state["authorization.flow"] = s.Flow.ToString();
-                state["authorization.clientId"] = s.ClientId;
-                state["authorization.username"] = s.Username;
-                state["authorization.tenantId"] = s.TenantId;
-                state["authorization.certificatePath"] = s.CertificatePath;
-                state["authorization.certificateThumbprint"] = s.CertificateThumbprint;
-            }
-
-            if (c.Type == ConnectionType.Private)
-            {
-                if (c.Side == PrivateConnectionSide.Public)
-                {
-                    state["mode"] = c.Mode?.ToString();
-                }
-
-                state["localInstanceName"] = c.LocalInstanceName;
-                if (withSystem)
-                {
-                    state["system"] = c.System ?? "";
-                }
-            }
-
-            return state;
-        }
-
-        /// <summary>The keys whose values differ; keys the actual state does not know (settings it cannot read) are not compared.</summary>
-        private static List<string> Differences(Dictionary<string, string?> desired, Dictionary<string, string?> actual)
-        {
-            var differing = new List<string>();
-            foreach (var pair in desired)
-            {
-                // Connection names are compared without regard to case, as the node does.
-                var comparison = pair.Key == "system" ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-                if (actual.TryGetValue(pair.Key, out var value) && !string.Equals(pair.Value, value, comparison))
-                {
-                    differing.Add(pair.Key);
-                }
-            }
-
-            return differing;
-        }
-
-        private static string Url(Uri url) => url.AbsoluteUri.TrimEnd('/');
-
-        private static Dictionary<string, string?> Absent() => new Dictionary<string, string?> { ["state"] = null };
 
         private static PlanItem Refused(ConnectionDeclaration d, Connection current, Dictionary<string, string?> desired, Dictionary<string, string?> actual, List<string> differing, string message, string? action, string errorId = ErrorIds.ConfigurationNotApplicable) => new PlanItem
         {
