@@ -1,15 +1,12 @@
 using System;
 using System.Collections.Generic;
-using System.IO;
 using System.Linq;
-using System.Text;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
-using ConnectionTools.Security;
 using ConnectionTools.Storage;
 
 namespace ConnectionTools.Configuration

@@ -7,7 +7,6 @@ using System.Threading.Tasks;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
-using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
 using ConnectionTools.Storage;

@@ -1,13 +1,10 @@
 using System;
 using System.Collections.Generic;
-using System.Globalization;
 using System.IO;
 using System.Linq;
-using System.Text;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
-using ConnectionTools.Storage;
 using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Configuration

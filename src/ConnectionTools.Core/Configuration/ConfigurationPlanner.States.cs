@@ -1,8 +1,6 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using ConnectionTools.Connections;
-using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Configuration

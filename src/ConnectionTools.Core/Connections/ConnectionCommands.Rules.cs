@@ -1,10 +1,7 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using ConnectionTools.Errors;
-using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
-using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
 using ConnectionTools.Storage;
 using ConnectionTools.SystemConnections;

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Storage;
 using ConnectionTools.Text;

@@ -1,6 +1,5 @@
 using System;
 using System.Globalization;
-using System.Security.Cryptography;
 using System.Text;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;

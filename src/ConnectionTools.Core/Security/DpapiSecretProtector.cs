@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using ConnectionTools.Errors;
 
 namespace ConnectionTools.Security
 {

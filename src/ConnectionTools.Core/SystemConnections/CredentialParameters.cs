@@ -1,4 +1,3 @@
-using ConnectionTools.Connections;
 
 namespace ConnectionTools.SystemConnections
 {

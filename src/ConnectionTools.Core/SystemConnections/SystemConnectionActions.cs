@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using ConnectionTools.Authorization;
 using ConnectionTools.Configuration;
 using ConnectionTools.Connections;
-using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
