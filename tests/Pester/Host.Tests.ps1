@@ -161,7 +161,6 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Configuration.ConnectionApplyResult'; Columns = 'Name', 'Action', 'Outcome', 'Before', 'After', 'Error' }
             @{ TypeName = 'ConnectionTools.Jobs.JobRun'; Columns = 'ConnectionName', 'Status', 'StartedAt', 'Duration', 'Records', 'ErrorId' }
             @{ TypeName = 'ConnectionTools.Jobs.ConnectionJob'; Columns = 'ConnectionName', 'State', 'Interval', 'NextRunAt', 'LastRunStatus' }
-            @{ TypeName = 'ConnectionTools.SyncRules.SyncRuleTestResult'; Columns = 'Connection', 'Direction', 'Output' }
             @{ TypeName = 'ConnectionTools.Sync.SyncEvent'; Columns = 'Connection', 'Direction', 'CaseId', 'Seq', 'Status', 'TraceId' }
             @{ TypeName = 'ConnectionTools.Sync.SyncError'; Columns = 'TraceId', 'CaseId', 'Error' }
         ) {
@@ -183,7 +182,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
                         'ConnectionTools.SyncRules.SyncRuleTestResult',
                         'ConnectionTools.Configuration.ConnectionTestResult', 'ConnectionTools.Configuration.ConnectionApplyResult',
                         'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob',
-                        'ConnectionTools.SyncRules.SyncRuleTestResult', 'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError'
+                        'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError'
                     ) | Sort-Object) -join ', ')
         }
     }
