@@ -155,8 +155,7 @@ namespace ConnectionTools.Peering
                         response.Stored.Add(e.EventId);
                     }
 
-                    response.Events = SyncTransportRows.Sendable(tx, connectionId, SyncBatches.MaxEvents);
-                    SyncEventRows.MarkSent(tx, connectionId, response.Events.Select(e => Guid.Parse(e.EventId)), now);
+                    response.Events = SyncTransportRows.TakeSendable(tx, connectionId, SyncBatches.MaxEvents, now);
                 }
 
                 PeerRows.TouchExchange(tx, connectionId, now);

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using ConnectionTools.Peering;
 
 namespace ConnectionTools.Storage
@@ -60,6 +61,17 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
             }
 
             return events;
+        }
+
+        /// <summary>
+        /// The next batch to send, marked Sent in the same transaction: from then on a newer change of one of its cases follows
+        /// it instead of replacing it (the partner may already hold it).
+        /// </summary>
+        public static List<SyncEventMessage> TakeSendable(StoreTransaction tx, Guid connectionId, int limit, DateTimeOffset now)
+        {
+            var batch = Sendable(tx, connectionId, limit);
+            SyncEventRows.MarkSent(tx, connectionId, batch.Select(e => Guid.Parse(e.EventId)), now);
+            return batch;
         }
 
         /// <summary>Deletes outgoing events the partner acknowledged. Ids this side never sent are ignored.</summary>

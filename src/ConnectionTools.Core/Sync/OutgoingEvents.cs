@@ -39,7 +39,7 @@ namespace ConnectionTools.Sync
                 return 0;
             }
 
-            var rules = bound.Select(c => (Connection: c, Compiled: OutgoingRule(node, c))).ToList();
+            var rules = bound.Select(c => (Connection: c, Rule: OutgoingRule(node, c))).ToList();
             var total = 0;
             while (true)
             {
@@ -49,40 +49,22 @@ namespace ConnectionTools.Sync
                     break;
                 }
 
-                var events = new List<(Guid Connection, string CaseId, string Entity, string? Replica, ConnectionToolsException? Error)>(rows.Count * rules.Count);
+                var events = new List<PendingEvent>(rows.Count * rules.Count);
                 foreach (var row in rows)
                 {
                     var entity = CaseEntities.FromQueued(system.Type, row.RecordId, DateTimeOffset.FromUnixTimeMilliseconds(row.ModifiedAt), row.Payload);
-                    foreach (var (connection, (rule, problem)) in rules)
+                    foreach (var (connection, rule) in rules)
                     {
-                        try
-                        {
-                            var compiled = rule ?? throw problem!;
-                            events.Add((connection.Id, row.RecordId, entity, RuleSandbox.RunOutgoing(compiled, entity, row.RecordId), null));
-                        }
-                        catch (ConnectionToolsException e)
-                        {
-                            events.Add((connection.Id, row.RecordId, entity, null, e));
-                        }
+                        events.Add(Make(connection.Id, row.RecordId, entity, rule));
                     }
                 }
 
-                var now = node.Clock();
-                node.Store.Write(tx =>
+                Save(node, events, tx =>
                 {
-                    // Hundreds of rows through the same few statements: each is prepared once.
-                    using var statements = tx.KeepStatementsPrepared();
-                    foreach (var e in events)
-                    {
-                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
-                    }
-
                     foreach (var row in rows)
                     {
                         SyncEventRows.DeleteOutbound(tx, system.Id, row.Entity, row.RecordId, row.ModifiedAt);
                     }
-
-                    return 0;
                 });
                 total += events.Count;
                 var failed = events.Count(e => e.Error != null);
@@ -103,33 +85,71 @@ namespace ConnectionTools.Sync
         /// </summary>
         internal static (int Queued, int Failed) QueueFor(ConnectionNode node, Connection system, Connection connection, IReadOnlyList<Jobs.Retrieval.CaseRecord> page)
         {
-            var (rule, problem) = OutgoingRule(node, connection);
-            var events = new List<(string CaseId, string Entity, string? Replica, ConnectionToolsException? Error)>(page.Count);
-            foreach (var record in page)
-            {
-                var entity = CaseEntities.FromRecord(system.Type, record);
-                try
-                {
-                    events.Add((record.Id, entity, RuleSandbox.RunOutgoing(rule ?? throw problem!, entity, record.Id), null));
-                }
-                catch (ConnectionToolsException e)
-                {
-                    events.Add((record.Id, entity, null, e));
-                }
-            }
+            var rule = OutgoingRule(node, connection);
+            var events = page.Select(record => Make(connection.Id, record.Id, CaseEntities.FromRecord(system.Type, record), rule)).ToList();
+            Save(node, events, null);
+            return (events.Count, events.Count(e => e.Error != null));
+        }
 
+        /// <summary>
+        /// Runs a connection's outgoing rule (or reports why it does not parse) on one case: the replica, or the error that makes
+        /// the case's event Failed. Used for new changes and for retries alike.
+        /// </summary>
+        internal static (string? Replica, ConnectionToolsException? Error) Run((CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string entity, string caseId)
+        {
+            try
+            {
+                return (RuleSandbox.RunOutgoing(outgoing.Rule ?? throw outgoing.Problem!, entity, caseId), null);
+            }
+            catch (ConnectionToolsException e)
+            {
+                return (null, e);
+            }
+        }
+
+        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing)
+        {
+            var (replica, error) = Run(outgoing, entity, caseId);
+            return new PendingEvent(connectionId, caseId, entity, replica, error);
+        }
+
+        /// <summary>Stores the events of a batch (and whatever goes with them) in one transaction, each statement prepared once.</summary>
+        private static void Save(ConnectionNode node, IReadOnlyList<PendingEvent> events, Action<StoreTransaction>? alsoWrite)
+        {
             var now = node.Clock();
             node.Store.Write(tx =>
             {
                 using var statements = tx.KeepStatementsPrepared();
                 foreach (var e in events)
                 {
-                    SyncEventRows.QueueOutgoing(tx, connection.Id, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
+                    SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
                 }
 
+                alsoWrite?.Invoke(tx);
                 return 0;
             });
-            return (events.Count, events.Count(e => e.Error != null));
+        }
+
+        private sealed class PendingEvent
+        {
+            public PendingEvent(Guid connection, string caseId, string entity, string? replica, ConnectionToolsException? error)
+            {
+                Connection = connection;
+                CaseId = caseId;
+                Entity = entity;
+                Replica = replica;
+                Error = error;
+            }
+
+            public Guid Connection { get; }
+
+            public string CaseId { get; }
+
+            public string Entity { get; }
+
+            public string? Replica { get; }
+
+            public ConnectionToolsException? Error { get; }
         }
 
         /// <summary>The connection's outgoing rule, parsed (once per version); or why the stored script does not parse.</summary>

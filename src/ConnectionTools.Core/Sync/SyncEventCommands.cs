@@ -82,17 +82,7 @@ namespace ConnectionTools.Sync
                     }
 
                     var connection = _node.Store.Find(e.ConnectionId) ?? throw ConnectionStore.NotFound(e.ConnectionId.ToString());
-                    string? replica = null;
-                    ConnectionToolsException? failure = null;
-                    try
-                    {
-                        var (rule, problem) = OutgoingEvents.OutgoingRule(_node, connection);
-                        replica = RuleSandbox.RunOutgoing(rule ?? throw problem!, e.Entity, e.CaseId);
-                    }
-                    catch (ConnectionToolsException error)
-                    {
-                        failure = error;
-                    }
+                    var (replica, failure) = OutgoingEvents.Run(OutgoingEvents.OutgoingRule(_node, connection), e.Entity, e.CaseId);
 
                     var stored = _node.Store.Write(tx => SyncEventRows.Retried(tx, e.ConnectionId, e.EventId, replica, failure?.ErrorId, failure?.Message, _node.Clock()));
                     if (!stored)

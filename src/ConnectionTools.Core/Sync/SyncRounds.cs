@@ -58,9 +58,7 @@ namespace ConnectionTools.Sync
                 request.Acknowledged = SyncTransportRows.PendingAcks(tx, connection.Id);
                 if (!paused)
                 {
-                    // Marked Sent before they go: from now on a newer change of the case follows them instead of replacing them.
-                    request.Events = SyncTransportRows.Sendable(tx, connection.Id, SyncBatches.MaxEvents);
-                    SyncEventRows.MarkSent(tx, connection.Id, request.Events.Select(e => Guid.Parse(e.EventId)), now);
+                    request.Events = SyncTransportRows.TakeSendable(tx, connection.Id, SyncBatches.MaxEvents, now);
                 }
 
                 return 0;
