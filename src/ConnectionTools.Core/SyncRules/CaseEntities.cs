@@ -22,15 +22,10 @@ namespace ConnectionTools.SyncRules
         /// <summary>The entity of a case as the retrieval job queued it: the record's id and its JSON as the API returned it.</summary>
         public static string FromQueued(ConnectionType system, string recordId, DateTimeOffset modifiedAt, string payload)
         {
-            using (var document = JsonDocument.Parse(payload))
-            {
-                var root = document.RootElement;
-                string? Field(string name) => root.ValueKind == JsonValueKind.Object && root.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
-                var record = system == ConnectionType.Dynamics365
-                    ? new CaseRecord(recordId, modifiedAt, Field("ticketnumber"), Field("title"), DataverseCaseSource.StateLabel(root), payload)
-                    : new CaseRecord(recordId, modifiedAt, Field("CaseNumber"), Field("Subject"), Field("Status"), payload);
-                return FromRecord(system, record);
-            }
+            var fields = Parse(payload);
+            return system == ConnectionType.Dynamics365
+                ? Build(system, recordId, Text(fields, "ticketnumber"), Text(fields, "title"), StateLabel(fields), fields)
+                : Build(system, recordId, Text(fields, "CaseNumber"), Text(fields, "Subject"), Text(fields, "Status"), fields);
         }
 
         /// <summary>The entity of a case a retrieval job read from a Salesforce org (Case) or a Dataverse environment (incident).</summary>
@@ -41,22 +36,34 @@ namespace ConnectionTools.SyncRules
                 throw new ArgumentNullException(nameof(record));
             }
 
-            var fields = JsonNode.Parse(record.Payload) as JsonObject ?? new JsonObject();
+            return Build(system, record.Id, record.CaseNumber, record.Subject, record.Status, Parse(record.Payload));
+        }
+
+        private static JsonObject Parse(string payload) => JsonNode.Parse(payload) as JsonObject ?? new JsonObject();
+
+        /// <summary>One shape for both systems; <paramref name="fields"/> (parsed once, by the caller) becomes <c>entity.fields</c>.</summary>
+        private static string Build(ConnectionType system, string id, string? key, string? summary, string? status, JsonObject fields)
+        {
             var entity = new JsonObject
             {
-                ["id"] = record.Id,
-                ["key"] = record.CaseNumber,
-                ["summary"] = record.Subject,
+                ["id"] = id,
+                ["key"] = key,
+                ["summary"] = summary,
                 ["description"] = Text(fields, system == ConnectionType.Dynamics365 ? "description" : "Description"),
-                ["status"] = record.Status,
+                ["status"] = status,
                 ["priority"] = system == ConnectionType.Dynamics365
                     ? Text(fields, "prioritycode@OData.Community.Display.V1.FormattedValue") ?? Text(fields, "prioritycode")
                     : Text(fields, "Priority"),
                 ["comments"] = Comments(system, fields),
-                ["fields"] = fields.DeepClone(),
+                ["fields"] = fields,
             };
             return entity.ToJsonString();
         }
+
+        private static string? StateLabel(JsonObject fields) =>
+            fields["statecode"] is JsonValue state && state.GetValueKind() == JsonValueKind.Number && state.TryGetValue<int>(out var code)
+                ? DataverseCaseSource.StateLabel(code)
+                : null;
 
         private static string? Text(JsonObject fields, string name) =>
             fields.TryGetPropertyValue(name, out var value) && value is JsonValue scalar

@@ -81,13 +81,12 @@ namespace ConnectionTools.Jobs.Retrieval
         }
 
         // incident.statecode: 0 Active, 1 Resolved, 2 Canceled.
-        internal static string? StateLabel(JsonElement record)
-        {
-            if (!record.TryGetProperty("statecode", out var state) || state.ValueKind != JsonValueKind.Number || !state.TryGetInt32(out var code))
-            {
-                return null;
-            }
+        private static string? StateLabel(JsonElement record) =>
+            record.TryGetProperty("statecode", out var state) && state.ValueKind == JsonValueKind.Number && state.TryGetInt32(out var code) ? StateLabel(code) : null;
 
+        /// <summary>The label of an incident's statecode (what the API's formatted value says, in English).</summary>
+        internal static string StateLabel(int code)
+        {
             switch (code)
             {
                 case 0: return "Active";
