@@ -185,10 +185,10 @@ namespace ConnectionTools.Peering
 
                 if (_host.ShouldProcess($"Connection '{connection.Name}' with {connection.RemoteInstanceName} at {connection.PeerUrl}", $"Exchange status (sends {connection.Status}) and sync events"))
                 {
-                    var after = Exchange(connection, connection.Status);
+                    var key = PeerKey(connection);
+                    var after = Exchange(connection, connection.Status, key);
                     if (after.Status != ConnectionStatus.Removed && after.PeerStatus != ConnectionStatus.Removed)
                     {
-                        var key = _node.Secrets.Unprotect(_node.Store.Read(db => PeerRows.FindKey(db, connection.Id)) ?? throw PeerErrors.UnknownConnection(connection.Id));
                         var moved = SyncRounds.Run(_node, _client, after, key, _host.CancellationToken);
                         _host.WriteVerbose($"'{connection.Name}': sent {moved.Sent} and received {moved.Received} sync event(s) in {moved.Rounds} round(s).");
                     }
@@ -199,10 +199,14 @@ namespace ConnectionTools.Peering
         }
 
         /// <summary>Tells the public side this side's status, and records the answer. Used by Sync and on removal.</summary>
-        internal Connection Exchange(Connection connection, ConnectionStatus ownStatus)
+        internal Connection Exchange(Connection connection, ConnectionStatus ownStatus) => Exchange(connection, ownStatus, PeerKey(connection));
+
+        /// <summary>The connection's peer key, unprotected: read once per command, for the status exchange and the sync rounds.</summary>
+        private byte[] PeerKey(Connection connection) =>
+            _node.Secrets.Unprotect(_node.Store.Read(db => PeerRows.FindKey(db, connection.Id)) ?? throw PeerErrors.UnknownConnection(connection.Id));
+
+        private Connection Exchange(Connection connection, ConnectionStatus ownStatus, byte[] key)
         {
-            var key = _node.Secrets.Unprotect(_node.Store.Read(db => PeerRows.FindKey(db, connection.Id))
-                ?? throw PeerErrors.UnknownConnection(connection.Id));
             ConnectionStatus peerStatus;
             try
             {
