@@ -137,6 +137,9 @@ namespace ConnectionTools.Connections
                 }
 
                 next = next.With(c => { c.System = system.Name; });
+
+                // Incoming events wait while the system they would be applied to is Inactive; another system decides anew.
+                SyncEventRows.HoldIncoming(tx, id, hold: system.Status == ConnectionStatus.Inactive, store.Now());
             }
 
             var dropped = 0;

@@ -18,6 +18,12 @@ namespace ConnectionTools.Errors
         /// <summary>A peer's sync batch holds more events, or a larger replica, than a batch may carry; refused whole, nothing stored.</summary>
         public const string SyncBatchTooLarge = "ConnectionTools.Sync.BatchTooLarge";
 
+        /// <summary>
+        /// A peer's sync batch holds a new event whose sequence number is not above the last one received for its case: the
+        /// partner's rules number each case's events upward, so it is not an event they sent. Refused whole, nothing stored.
+        /// </summary>
+        public const string SyncUnexpectedEvent = "ConnectionTools.Sync.UnexpectedEvent";
+
         /// <summary>An initial load on a connection that is not a private connection bound to a live system connection.</summary>
         public const string SyncNotBound = "ConnectionTools.Sync.NotBound";
 

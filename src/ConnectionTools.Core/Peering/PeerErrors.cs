@@ -20,6 +20,7 @@ namespace ConnectionTools.Peering
             [ErrorIds.InvitationConnectionRemoved] = 410,
             [ErrorIds.SyncMalformedBatch] = 400,
             [ErrorIds.SyncBatchTooLarge] = 413,
+            [ErrorIds.SyncUnexpectedEvent] = 422,
         };
 
         public static int StatusCodeFor(string errorId) => StatusCodes.TryGetValue(errorId, out var code) ? code : 500;

@@ -151,7 +151,7 @@ namespace ConnectionTools.Peering
                 {
                     foreach (var e in request.Events)
                     {
-                        SyncTransportRows.Receive(tx, connectionId, e, now);
+                        SyncTransportRows.Receive(tx, connectionId, e, now, "the private side");
                         response.Stored.Add(e.EventId);
                     }
 

@@ -261,7 +261,7 @@ namespace ConnectionTools.Storage
             }
         });
 
-        private DateTimeOffset Now()
+        internal DateTimeOffset Now()
         {
             // Stored with millisecond precision; truncate so an object in memory equals the one read back.
             var now = _options.Clock().ToUniversalTime();

@@ -241,9 +241,9 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             ("$payload", replica), ("$status", (replica is null ? SyncEventStatus.Failed : SyncEventStatus.Queued).ToString()), ("$error_id", errorId), ("$error", error),
             ("$now", now.ToUnixTimeMilliseconds()), ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId.ToString("D"))) == 1;
 
-        /// <summary>Deletes an event that was not sent (Queued or Failed); returns false when it is gone or in flight.</summary>
+        /// <summary>Deletes an event that was not sent (Queued, Held or Failed); returns false when it is gone or in flight.</summary>
         public static bool Discard(StoreTransaction tx, Guid connectionId, SyncDirection direction, Guid eventId) => tx.Execute(
-            "DELETE FROM sync_events WHERE connection_id = $id AND direction = $direction AND event_id = $event AND status IN ('Queued', 'Failed');",
+            "DELETE FROM sync_events WHERE connection_id = $id AND direction = $direction AND event_id = $event AND status IN ('Queued', 'Held', 'Failed');",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$direction", direction.ToString()), ("$event", eventId.ToString("D"))) == 1;
 
         private static IEnumerable<string> Select<T>(IEnumerable<T> values, Func<T, string> text)
@@ -264,6 +264,22 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                     ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId.ToString("D")), ("$now", now.ToUnixTimeMilliseconds()));
             }
         }
+
+        /// <summary>
+        /// Holds (Queued to Held) or releases (Held to Queued) the incoming events of the private connections bound to the system
+        /// connection <paramref name="systemId"/>, when it becomes Inactive or Active again. Returns how many changed.
+        /// </summary>
+        public static int HoldIncomingOf(StoreTransaction tx, Guid systemId, bool hold, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_events SET status = $to, updated_at = $now WHERE direction = 'Incoming' AND status = $from " +
+            "AND connection_id IN (SELECT id FROM connections WHERE system_id = $system);",
+            ("$to", (hold ? SyncEventStatus.Held : SyncEventStatus.Queued).ToString()), ("$from", (hold ? SyncEventStatus.Queued : SyncEventStatus.Held).ToString()),
+            ("$now", now.ToUnixTimeMilliseconds()), ("$system", ConnectionStore.FormatId(systemId)));
+
+        /// <summary>The same for one private connection, when it is bound to another system (or unbound).</summary>
+        public static int HoldIncoming(StoreTransaction tx, Guid connectionId, bool hold, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_events SET status = $to, updated_at = $now WHERE connection_id = $id AND direction = 'Incoming' AND status = $from;",
+            ("$to", (hold ? SyncEventStatus.Held : SyncEventStatus.Queued).ToString()), ("$from", (hold ? SyncEventStatus.Queued : SyncEventStatus.Held).ToString()),
+            ("$now", now.ToUnixTimeMilliseconds()), ("$id", ConnectionStore.FormatId(connectionId)));
 
         // Short enough to read out to another admin; random, so it says nothing about the case.
         private static string NewTraceId() => Guid.NewGuid().ToString("N").Substring(0, 16);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using ConnectionTools.Errors;
 using ConnectionTools.Peering;
 
 namespace ConnectionTools.Storage
@@ -88,8 +89,12 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
             return forgotten;
         }
 
-        /// <summary>Stores a partner's event in the incoming queue unless its id was received before; returns whether it was new.</summary>
-        public static bool Receive(StoreTransaction tx, Guid connectionId, SyncEventMessage message, DateTimeOffset now)
+        /// <summary>
+        /// Stores a partner's event in the incoming queue unless its id was received before; returns whether it was new. A new
+        /// event must come after the last one received for its case (sync_cases keeps that number after the events are gone):
+        /// anything else is refused with <see cref="ErrorIds.SyncUnexpectedEvent"/>, and the caller's transaction rolls back.
+        /// </summary>
+        public static bool Receive(StoreTransaction tx, Guid connectionId, SyncEventMessage message, DateTimeOffset now, string from)
         {
             var id = ConnectionStore.FormatId(connectionId);
             var at = now.ToUnixTimeMilliseconds();
@@ -100,9 +105,27 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
                 return false;
             }
 
+            if (tx.Execute(
+                "INSERT INTO sync_cases (connection_id, direction, case_id, last_seq) VALUES ($id, 'Incoming', $case, $seq) " +
+                "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = excluded.last_seq WHERE excluded.last_seq > sync_cases.last_seq;",
+                ("$id", id), ("$case", message.CaseId), ("$seq", message.Sequence)) == 0)
+            {
+                var last = Convert.ToInt64(tx.Scalar(
+                    "SELECT last_seq FROM sync_cases WHERE connection_id = $id AND direction = 'Incoming' AND case_id = $case;",
+                    ("$id", id), ("$case", message.CaseId)), System.Globalization.CultureInfo.InvariantCulture);
+                throw new ConnectionToolsException(ErrorIds.SyncUnexpectedEvent, ErrorKind.InvalidData,
+                    $"A sync batch from {from} holds event {message.EventId} for case {message.CaseId} with sequence number {message.Sequence}, " +
+                    $"but that case's events have reached {last} already: the partner's rules did not send it. Nothing of the batch was stored.",
+                    connectionId,
+                    "Both nodes must run compatible versions of ConnectionTools; if the partner's store was restored from a backup, remove the connection on both sides and create it again.");
+            }
+
+            // While the bound system is Inactive the event is Held: re-authorization releases it (SyncEventRows.HoldIncomingOf).
             tx.Execute(
                 "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, payload, created_at, updated_at) " +
-                "VALUES ($event, $id, 'Incoming', $case, $seq, $trace, 'Queued', $payload, $now, $now);",
+                "VALUES ($event, $id, 'Incoming', $case, $seq, $trace, " +
+                "CASE WHEN EXISTS (SELECT 1 FROM connections p JOIN connections s ON s.id = p.system_id WHERE p.id = $id AND s.status = 'Inactive') THEN 'Held' ELSE 'Queued' END, " +
+                "$payload, $now, $now);",
                 ("$event", message.EventId), ("$id", id), ("$case", message.CaseId), ("$seq", message.Sequence), ("$trace", message.TraceId),
                 ("$payload", message.Replica), ("$now", at));
             return true;

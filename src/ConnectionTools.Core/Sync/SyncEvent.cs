@@ -13,6 +13,12 @@ namespace ConnectionTools.Sync
 
         /// <summary>The rule failed for this case (or the partner refused it); the case's later events wait behind it until a retry.</summary>
         Failed,
+
+        /// <summary>
+        /// Incoming, received while the bound system connection is Inactive (its grant expired or was revoked): it is not applied
+        /// until re-authorization makes the system Active again, which turns it back to Queued.
+        /// </summary>
+        Held,
     }
 
     /// <summary>One change of one case, queued for one private connection: what crosses between the nodes is its replica.</summary>

@@ -107,7 +107,7 @@ namespace ConnectionTools.Sync
         }
 
         /// <summary>
-        /// Deletes events that were not sent (Queued or Failed), each asked about as a ConfirmImpact High change and recorded in its
+        /// Deletes events that were not sent (Queued, Held or Failed), each asked about as a ConfirmImpact High change and recorded in its
         /// connection's history with the case, sequence and trace id. A Sent event is in flight and refused.
         /// <paramref name="passThru"/> writes each discarded event as it was.
         /// </summary>

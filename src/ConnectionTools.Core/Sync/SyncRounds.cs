@@ -88,7 +88,7 @@ namespace ConnectionTools.Sync
 
                 foreach (var e in answer.Events)
                 {
-                    if (SyncTransportRows.Receive(tx, connection.Id, e, now))
+                    if (SyncTransportRows.Receive(tx, connection.Id, e, now, "the public side"))
                     {
                         received++;
                     }

@@ -74,6 +74,8 @@ namespace ConnectionTools.SystemConnections
                     GrantRows.ResetRefresh(tx, after.Id);
                     if (connection.Status == ConnectionStatus.Inactive && after.Status == ConnectionStatus.Active)
                     {
+                        // Incoming sync events held while the system could not be written to are released, in their order.
+                        SyncEventRows.HoldIncomingOf(tx, after.Id, hold: false, node.Clock());
                         foreach (var hook in node.OnReauthorized)
                         {
                             hook(tx, after);

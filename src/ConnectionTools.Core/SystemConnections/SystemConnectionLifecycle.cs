@@ -97,7 +97,7 @@ namespace ConnectionTools.SystemConnections
                         : latest.With(c => { c.Status = ConnectionStatus.Inactive; c.InactiveReason = reason; });
                 },
                 node.ActorName,
-                alsoWrite: null,
+                (tx, after) => SyncEventRows.HoldIncomingOf(tx, after.Id, hold: true, node.Clock()),
                 note: $"Status: {connection.Status} -> Inactive ({reason}): {providerSaid}");
             return outcome.After;
         }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Errors;
@@ -9,6 +10,7 @@ using ConnectionTools.Peering;
 using ConnectionTools.Storage;
 using ConnectionTools.Sync;
 using ConnectionTools.SyncRules;
+using ConnectionTools.SystemConnections;
 using ConnectionTools.Testing;
 
 namespace ConnectionTools.Node.Tests;
@@ -147,6 +149,48 @@ public sealed class SyncTransportTests : IAsyncLifetime
         Assert.Single(Events(_nodes.Private, _id, SyncDirection.Incoming));
     }
 
+    [Fact]
+    public void Incoming_events_are_held_while_the_bound_system_is_Inactive_and_reauthorization_releases_them_in_order()
+    {
+        Changed(_nodes.Public, _publicSystem, new[] { (1, 1), (2, 1) });
+        Round();
+        var inactive = SystemConnectionLifecycle.Deactivate(_nodes.Private.Node, _privateSystem, InactiveReason.Expired, "invalid_grant");
+
+        // Those already waiting are held, and so is what arrives while the system stays Inactive.
+        Changed(_nodes.Public, _publicSystem, new[] { (1, 2), (3, 1) });
+        Round();
+        var held = Events(_nodes.Private, _id, SyncDirection.Incoming);
+        Assert.Equal(4, held.Count);
+        Assert.All(held, e => Assert.Equal(SyncEventStatus.Held, e.Status));
+        Assert.Equal(held.Count, _nodes.Private.Store.Read(db => SyncEventRows.Query(db, null, SyncDirection.Incoming, null, new[] { SyncEventStatus.Held }, null, null)).Count);
+
+        var grant = new GrantMaterial { Flow = AuthorizationFlow.Interactive, RefreshToken = "refresh" };
+        GrantVault.SaveReauthorization(_nodes.Private.Node, inactive, new AuthorizationOutcome("00D000000000001AAA", "admin@example.com", grant, "access"), AuthorizationFlow.Interactive);
+
+        var released = Events(_nodes.Private, _id, SyncDirection.Incoming);
+        Assert.All(released, e => Assert.Equal(SyncEventStatus.Queued, e.Status));
+        Assert.Equal(new[] { ("500000001", 1L), ("500000001", 2L), ("500000002", 1L), ("500000003", 1L) }, released.Select(e => (e.CaseId, e.Sequence)).Order());
+        Assert.Equal(new[] { 1L, 2L }, released.Where(e => e.CaseId == "500000001").Select(e => e.Sequence)); // listed in the order they were queued
+    }
+
+    [Fact]
+    public void Rebinding_to_an_Inactive_system_holds_incoming_events_and_to_an_Active_one_releases_them()
+    {
+        Changed(_nodes.Public, _publicSystem, new[] { (1, 1) });
+        Round();
+        var inactive = Seeding.Add(_nodes.Private.Store, "sf-expired", ConnectionType.SalesforceProduction, ConnectionStatus.Inactive, InactiveReason.Expired, "tester");
+        var admin = new ConnectionCommands(_nodes.Private.Node, _nodes.PrivateAdmin);
+        admin.Suspend(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
+
+        admin.Set(new[] { ConnectionTarget.ByName("crm-eu") }, new ConnectionEdit { System = "sf-expired" }, passThru: false);
+        Assert.Equal(SyncEventStatus.Held, Events(_nodes.Private, _id, SyncDirection.Incoming).Single().Status);
+
+        admin.Set(new[] { ConnectionTarget.ByName("crm-eu") }, new ConnectionEdit { System = "sf-private" }, passThru: false);
+        Assert.Equal(SyncEventStatus.Queued, Events(_nodes.Private, _id, SyncDirection.Incoming).Single().Status);
+        Assert.Empty(_nodes.PrivateAdmin.Errors);
+        Assert.NotEqual(inactive.Id, _nodes.Private.Get("crm-eu").SystemConnectionId);
+    }
+
     [Theory]
     [InlineData("not-a-guid", "t", "c", 1, "{}", HttpStatusCode.BadRequest, "ConnectionTools.Sync.MalformedBatch")]
     [InlineData(null, "", "c", 1, "{}", HttpStatusCode.BadRequest, "ConnectionTools.Sync.MalformedBatch")]
@@ -163,6 +207,31 @@ public sealed class SyncTransportTests : IAsyncLifetime
         Assert.Equal(status, response.StatusCode);
         Assert.Contains(errorId, await response.Content.ReadAsStringAsync());
         Assert.Empty(Events(_nodes.Public, _id, SyncDirection.Incoming));
+    }
+
+    [Fact]
+    public async Task A_new_event_that_does_not_come_after_its_case_last_one_is_refused_whole_and_nothing_of_it_is_stored()
+    {
+        SyncEventMessage Event(string caseId, long sequence) =>
+            new() { EventId = Guid.NewGuid().ToString("D"), TraceId = "t" + sequence, CaseId = caseId, Sequence = sequence, Replica = "{}" };
+        var first = Event("c1", 2);
+        Assert.Equal(HttpStatusCode.OK, Post(new SyncRequest { Status = "Active", Events = { first } }, Key()).StatusCode);
+
+        // The same event again is a repeat (ignored); a new event at or below sequence 2 of c1 was never made by the partner's rules.
+        foreach (var stale in new[] { 2L, 1L })
+        {
+            var response = Post(new SyncRequest { Status = "Active", Events = { first, Event("c2", 1), Event("c1", stale) } }, Key());
+
+            Assert.Equal((HttpStatusCode)422, response.StatusCode);
+            var body = await response.Content.ReadAsStringAsync();
+            Assert.Contains(ErrorIds.SyncUnexpectedEvent, body);
+            Assert.Contains("case c1 with sequence number " + stale, body);
+            Assert.Equal(new[] { first.EventId }, Events(_nodes.Public, _id, SyncDirection.Incoming).Select(e => e.EventId.ToString("D")));
+        }
+
+        var next = Post(new SyncRequest { Status = "Active", Events = { first, Event("c2", 1), Event("c1", 3) } }, Key());
+        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+        Assert.Equal(new[] { ("c1", 2L), ("c1", 3L), ("c2", 1L) }, Events(_nodes.Public, _id, SyncDirection.Incoming).Select(e => (e.CaseId, e.Sequence)).Order());
     }
 
     [Fact]
