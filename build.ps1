@@ -335,6 +335,8 @@ function Invoke-XunitSuite {
     Write-Step "dotnet test ConnectionTools.sln -c $Configuration (the xunit suites)"
     $counts = @{ Assemblies = 0 }
     $failures = New-Object System.Collections.Generic.List[string]
+    # The summary repeats each failure's message and the test line it failed at: CI logs are often read from the end only.
+    $reading = @{ Failure = -1; Section = ''; Lines = 0 }
     # Continue: in Windows PowerShell 5.1, 2>&1 turns stderr lines into error records, which 'Stop' would make fatal.
     $ErrorActionPreference = 'Continue'
     & $dotnet test (Join-Path $RepoRoot 'ConnectionTools.sln') -c $Configuration -nologo 2>&1 | ForEach-Object {
@@ -348,6 +350,22 @@ function Invoke-XunitSuite {
         }
         elseif ($line -match '^\s+Failed\s+(\S.*?)\s+\[[^\]]*\]\s*$') {
             $failures.Add($Matches[1])
+            $reading.Failure = $failures.Count - 1
+            $reading.Section = ''
+            $reading.Lines = 0
+        }
+        elseif ($reading.Failure -ge 0) {
+            if ($line -match '^\s+(Error Message|Stack Trace|Standard Output Messages):\s*$') {
+                $reading.Section = $Matches[1]
+            }
+            elseif ($reading.Section -eq 'Error Message' -and $reading.Lines -lt 8 -and $line.Trim()) {
+                $failures[$reading.Failure] += "`n          $($line.Trim())"
+                $reading.Lines++
+            }
+            elseif ($reading.Section -eq 'Stack Trace' -and $line -match '\sin\s+(\S*Tests?\S*\.cs:line\s+\d+)') {
+                $failures[$reading.Failure] += "`n          at $($Matches[1])"
+                $reading.Failure = -1
+            }
         }
     }
     $exitCode = $LASTEXITCODE
