@@ -44,7 +44,11 @@ public sealed class SalesforceRotationTests : IAsyncLifetime
             ClientId = clientId,
             Interactive = true,
         });
-        return _store.Get(name);
+        // A sign-in that failed here would make every later assertion of the test misleading.
+        Assert.Empty(host.Errors);
+        var connection = _store.Get(name);
+        Assert.Equal(ConnectionStatus.Active, connection.Status);
+        return connection;
     }
 
     private AuthorizationResult Test(ConnectionNode node, string name = "sf", RecordingHost? host = null)
