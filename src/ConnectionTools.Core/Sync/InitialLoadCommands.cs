@@ -37,20 +37,25 @@ namespace ConnectionTools.Sync
 
             var queued = 0;
             var failed = 0;
-            new RetrievalRunner(_node).RetrieveAsync(
-                system,
-                since,
-                (page, ct) =>
-                {
-                    var (count, failures) = OutgoingEvents.QueueFor(_node, system, connection, page);
-                    queued += count;
-                    failed += failures;
-                    _host.WriteVerbose($"Queued {queued} case(s) of '{system.Name}' for '{connection.Name}' so far.");
-                    return Task.CompletedTask;
-                },
-                _host.WriteVerbose,
-                _ => { },
-                _host.CancellationToken).GetAwaiter().GetResult();
+            // The pages arrive on the thread pool: host calls go through the worker, carried out on this (the pipeline's) thread.
+            ParallelWork.RunOne(_host, async (worker, cancellationToken) =>
+            {
+                await new RetrievalRunner(_node).RetrieveAsync(
+                    system,
+                    since,
+                    (page, ct) =>
+                    {
+                        var (count, failures) = OutgoingEvents.QueueFor(_node, system, connection, page);
+                        queued += count;
+                        failed += failures;
+                        worker.WriteVerbose($"Queued {queued} case(s) of '{system.Name}' for '{connection.Name}' so far.");
+                        return Task.CompletedTask;
+                    },
+                    worker.WriteVerbose,
+                    _ => { },
+                    cancellationToken).ConfigureAwait(false);
+                return 0;
+            });
             _host.WriteVerbose($"Queued {queued} case(s) of '{system.Name}' for '{connection.Name}'" +
                 (failed > 0 ? $"; the outgoing rule failed for {failed} (Failed events)." : "."));
             if (failed > 0)
