@@ -141,15 +141,13 @@ Initialize-ConnectionSync -Name partner -ErrorAction Stop
     }
 
     Context 'A -Since in the future' {
-        It 'is not refused: it asks the org for the cases changed since then, finds none and queues nothing' {
-            # No error id: the command raises none for it (reported as a rough edge). Run where the org can be reached,
-            # since the request is made.
-            $run = Invoke-ProviderPwsh -Providers $providers -StorePath $store -Command @'
-Initialize-ConnectionSync -Name other-partner -Since (Get-Date).AddDays(1) -Verbose
-'RESULT:' + (ConvertTo-Json -Compress -InputObject @($Error | ForEach-Object { "$_" }))
-'@
-            @($run.Result) | Should -BeNullOrEmpty -Because $run.Output
-            $run.Output | Should -Match "Queued 0 case\(s\) of 'sf-prod' for 'other-partner'\."
+        It 'is refused with Sync.SinceInFuture before anything is asked of the org, and nothing is queued' {
+            $proxyBefore = (Get-Content -LiteralPath $providers.ProxyLog -Raw -ErrorAction SilentlyContinue) + ''
+            Initialize-ConnectionSync -Name other-partner -Since (Get-Date).AddDays(1) -ErrorVariable failures -ErrorAction SilentlyContinue
+            @($failures | ForEach-Object { ($_.FullyQualifiedErrorId -split ',')[0] }) | Should -Be @('ConnectionTools.Sync.SinceInFuture')
+            "$($failures[0])" | Should -Match "is in the future"
+            $failures[0].ErrorDetails.RecommendedAction | Should -Match 'AddDays\(-30\)'
+            (Get-Content -LiteralPath $providers.ProxyLog -Raw -ErrorAction SilentlyContinue) + '' | Should -Be $proxyBefore
             Get-Outgoing -Name other-partner | Should -BeNullOrEmpty
         }
     }

@@ -27,6 +27,9 @@ namespace ConnectionTools.Errors
         /// <summary>An initial load on a connection that is not a private connection bound to a live system connection.</summary>
         public const string SyncNotBound = "ConnectionTools.Sync.NotBound";
 
+        /// <summary>Initialize-ConnectionSync -Since a moment still to come: no case has changed since then, so it is most likely a typo.</summary>
+        public const string SyncSinceInFuture = "ConnectionTools.Sync.SinceInFuture";
+
         /// <summary>The sample given to Set-ConnectionSyncRule -Test is not a JSON object.</summary>
         public const string SyncRuleInvalidSample = "ConnectionTools.SyncRule.InvalidSample";
     }

@@ -29,6 +29,14 @@ namespace ConnectionTools.Sync
         {
             var connection = ConnectionTargets.Resolve(_node.Store, target);
             var system = BoundSystem(connection);
+            if (since > _node.Clock())
+            {
+                // Nothing has changed since a moment still to come: a mistyped year or day order, not a request to queue nothing.
+                throw new ConnectionToolsException(ErrorIds.SyncSinceInFuture, ErrorKind.InvalidArgument,
+                    $"-Since {since.Value.UtcDateTime:u} is in the future, so no case of '{system.Name}' has changed since then; nothing was queued for '{connection.Name}'.",
+                    connection.Name,
+                    "Give a moment in the past, e.g. -Since (Get-Date).AddDays(-30), or leave -Since out to queue every case.");
+            }
             var what = since is null ? "every case" : $"the cases changed since {since.Value:u}";
             if (!_host.ShouldProcess($"Connection '{connection.Name}'", $"Queue {what} of '{system.Name}' for its first sync (read from the org)"))
             {
