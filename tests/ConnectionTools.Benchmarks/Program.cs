@@ -7,9 +7,17 @@ using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
-// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|sync|soak]
-// soak (30 s of real processes on one store, then again with kill -9 of the node host) runs only when asked for by name.
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|sync|soak|syncfaults]
+// soak (30 s of real processes on one store, then again with kill -9 of the node host) and syncfaults (case sync at full scale
+// with both node hosts killed again and again, then paused on each side for 30 s; a few minutes) run only when asked for by name.
 var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs", "rules", "sync" } : args;
+if (args.Length == 2 && args[0] == "sync-count")
+{
+    // One count of the sync suite, in a process of its own (SyncBenchmark starts it).
+    await SyncBenchmark.RunCountAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+    return;
+}
+
 if (suites.Contains("sync"))
 {
     await SyncBenchmark.RunAsync();
@@ -23,6 +31,11 @@ if (suites.Contains("rules"))
 if (suites.Contains("soak"))
 {
     await SoakBenchmark.RunAsync();
+}
+
+if (suites.Contains("syncfaults"))
+{
+    await SyncFaultBenchmark.RunAsync();
 }
 
 if (suites.Contains("config"))

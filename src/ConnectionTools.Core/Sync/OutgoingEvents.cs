@@ -2,6 +2,8 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.ExceptionServices;
+using System.Threading.Tasks;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Nodes;
@@ -49,15 +51,15 @@ namespace ConnectionTools.Sync
                     break;
                 }
 
-                var events = new List<PendingEvent>(rows.Count * rules.Count);
-                foreach (var row in rows)
+                var events = MakeAll(rows.Count, rules.Count, (i, slots) =>
                 {
+                    var row = rows[i];
                     var entity = CaseEntities.FromQueued(system.Type, row.RecordId, DateTimeOffset.FromUnixTimeMilliseconds(row.ModifiedAt), row.Payload);
-                    foreach (var (connection, rule) in rules)
+                    for (var r = 0; r < rules.Count; r++)
                     {
-                        events.Add(Make(connection.Id, row.RecordId, entity, rule));
+                        slots[(i * rules.Count) + r] = Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule);
                     }
-                }
+                });
 
                 Save(node, events, tx =>
                 {
@@ -66,9 +68,9 @@ namespace ConnectionTools.Sync
                         SyncEventRows.DeleteOutbound(tx, system.Id, row.Entity, row.RecordId, row.ModifiedAt);
                     }
                 });
-                total += events.Count;
+                total += events.Length;
                 var failed = events.Count(e => e.Error != null);
-                verbose?.Invoke($"Queued {events.Count - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
+                verbose?.Invoke($"Queued {events.Length - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
                     (failed > 0 ? $"; the outgoing rule failed for {failed} (Failed events, see their errors)." : "."));
                 if (rows.Count < BatchSize)
                 {
@@ -86,9 +88,9 @@ namespace ConnectionTools.Sync
         internal static (int Queued, int Failed) QueueFor(ConnectionNode node, Connection system, Connection connection, IReadOnlyList<Jobs.Retrieval.CaseRecord> page)
         {
             var rule = OutgoingRule(node, connection);
-            var events = page.Select(record => Make(connection.Id, record.Id, CaseEntities.FromRecord(system.Type, record), rule)).ToList();
+            var events = MakeAll(page.Count, 1, (i, slots) => slots[i] = Make(connection.Id, page[i].Id, CaseEntities.FromRecord(system.Type, page[i]), rule));
             Save(node, events, null);
-            return (events.Count, events.Count(e => e.Error != null));
+            return (events.Length, events.Count(e => e.Error != null));
         }
 
         /// <summary>
@@ -105,6 +107,28 @@ namespace ConnectionTools.Sync
             {
                 return (null, e);
             }
+        }
+
+        /// <summary>
+        /// The events of a batch of <paramref name="cases"/> cases, <paramref name="perCase"/> per case, in case order: the rule
+        /// runs are most of a batch's time and independent of each other (each in its engine, on one thread, with its own
+        /// limits), so they run on all cores. The events keep their order, so what is stored is the same as one by one.
+        /// </summary>
+        private static PendingEvent[] MakeAll(int cases, int perCase, Action<int, PendingEvent[]> makeCase)
+        {
+            var events = new PendingEvent[cases * perCase];
+            try
+            {
+                Parallel.For(0, cases, i => makeCase(i, events));
+            }
+            catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+            {
+                // What a rule run throws besides its own errors (a bug) surfaces as itself, as it did one by one.
+                ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+                throw;
+            }
+
+            return events;
         }
 
         private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing)
