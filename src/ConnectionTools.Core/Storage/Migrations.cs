@@ -20,6 +20,7 @@ namespace ConnectionTools.Storage
             V7,
             V8,
             V9,
+            V10,
         };
 
         public static int Latest => Steps.Count;
@@ -195,6 +196,18 @@ CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(con
         private static void V9(StoreTransaction transaction)
         {
             transaction.Execute(SyncTransportRows.CreateTables);
+        }
+
+        /// <summary>
+        /// Case sync at scale: the outgoing rule takes the oldest queued cases, and a round the next events, in index order,
+        /// instead of sorting all that is left for every batch (10,000 queued changes made that cost grow with the square).
+        /// </summary>
+        private static void V10(StoreTransaction transaction)
+        {
+            transaction.Execute(@"
+CREATE INDEX IF NOT EXISTS ix_outbound_queue_order ON outbound_queue(connection_id, modified_at, record_id);
+CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, direction);
+");
         }
 
         private static void V1(StoreTransaction transaction)

@@ -33,7 +33,8 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
 ";
 
         /// <summary>
-        /// Outgoing events ready to send, oldest first: Queued ones and Sent ones not yet acknowledged (sent again: the receiver
+        /// Outgoing events ready to send, oldest first (ix_sync_events_order gives that order; "+status" keeps the planner from
+        /// the status index, which would sort everything left): Queued ones and Sent ones not yet acknowledged (sent again: the receiver
         /// ignores what it holds). A case with a Failed event sends nothing after it until the failure is retried or discarded.
         /// </summary>
         public static List<SyncEventMessage> Sendable(StoreSession db, Guid connectionId, int limit)
@@ -41,7 +42,7 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
             var events = new List<SyncEventMessage>();
             using (var command = db.Command(
                 "SELECT e.event_id, e.trace_id, e.case_id, e.case_seq, e.payload FROM sync_events e " +
-                "WHERE e.connection_id = $id AND e.direction = 'Outgoing' AND e.status IN ('Queued', 'Sent') " +
+                "WHERE e.connection_id = $id AND e.direction = 'Outgoing' AND +e.status IN ('Queued', 'Sent') " +
                 "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Outgoing' " +
                 "AND f.case_id = e.case_id AND f.status = 'Failed' AND f.case_seq < e.case_seq) " +
                 "ORDER BY e.seq LIMIT $limit;",
