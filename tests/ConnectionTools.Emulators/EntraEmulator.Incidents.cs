@@ -62,7 +62,8 @@ public sealed partial class EntraEmulator
     public static string CaseId(int number) =>
         string.Create(CultureInfo.InvariantCulture, $"{number:x8}-c0de-4a5e-9e00-{unchecked((uint)number * 2654435761u):x8}{number & 0xffff:x4}");
 
-    /// <summary>Changes an incident at <paramref name="at"/>: its modifiedon moves there and its title and statecode change.</summary>
+    /// <summary>Changes an incident at <paramref name="at"/>: its modifiedon moves there and its title and statecode change
+    /// (an incident written through the API keeps its written values; only its modifiedon moves).</summary>
     public void TouchCase(string id, DateTimeOffset at)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);

@@ -69,7 +69,8 @@ public sealed partial class SalesforceEmulator
     /// <summary>The 18-character Id of case <paramref name="number"/> (1-based), e.g. 5005g0000000001AAA.</summary>
     public static string CaseId(int number) => "5005g" + number.ToString("D10", CultureInfo.InvariantCulture) + "AAA";
 
-    /// <summary>Changes a case at <paramref name="at"/>: its SystemModstamp moves there and its Subject and Status change.</summary>
+    /// <summary>Changes a case at <paramref name="at"/>: its SystemModstamp moves there and its Subject and Status change
+    /// (a case written through the API keeps its written values; only its SystemModstamp moves).</summary>
     public void TouchCase(string id, DateTimeOffset at)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);

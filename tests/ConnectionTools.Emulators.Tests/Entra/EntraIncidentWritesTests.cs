@@ -150,6 +150,18 @@ public sealed class EntraIncidentWritesTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_write_sorts_after_generated_incidents_that_lie_in_the_future()
+    {
+        var future = DateTimeOffset.UtcNow.AddYears(1);
+        _entra.AddCases(4, future, TimeSpan.FromSeconds(1));
+        await Send(HttpMethod.Patch, Key("P-late"), NewIncident("after the future"));
+        var filter = "$select=incidentid&$filter=" + Uri.EscapeDataString($"modifiedon gt {future.AddSeconds(3).UtcDateTime:yyyy-MM-dd'T'HH:mm:ss.fff'Z'}") +
+                     "&$orderby=modifiedon%20asc,incidentid%20asc";
+        var (_, changed, _) = await GetAsync(_http, Api("incidents?" + filter), _token);
+        Assert.Equal([_entra.FindIncidentByAlternateKey("P-late")!], Ids(changed.GetProperty("value"), "incidentid"));
+    }
+
+    [Fact]
     public async Task Keys_lists_the_alternate_key_and_OmitAlternateKey_removes_it()
     {
         var (status, body, _) = await Send(HttpMethod.Get, "EntityDefinitions(LogicalName='incident')/Keys", null);

@@ -185,6 +185,18 @@ public sealed class SalesforceWritesTests : IAsyncLifetime, IDisposable
     }
 
     [Fact]
+    public async Task A_write_sorts_after_generated_cases_that_lie_in_the_future_and_LastModifiedDate_filters_alike()
+    {
+        var future = DateTimeOffset.UtcNow.AddYears(1);
+        _sf.AddCases(4, future, TimeSpan.FromSeconds(1));
+        var (status, created, _) = await Upsert("P-late", new { Subject = "after the future" });
+        Assert.Equal(HttpStatusCode.Created, status);
+        var since = future.AddSeconds(3).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var changed = await Query($"SELECT Id, LastModifiedDate FROM Case WHERE LastModifiedDate > {since} ORDER BY LastModifiedDate ASC, Id ASC");
+        Assert.Equal([created.Str("id")], Ids(changed.GetProperty("records"), "Id"));
+    }
+
+    [Fact]
     public async Task Update_by_id_of_an_unknown_case_is_404_and_a_taken_external_id_is_DUPLICATE_VALUE()
     {
         var (status, _, _) = await Send(HttpMethod.Patch, "sobjects/Case/5005g0000009999AAA", new { Subject = "x" });
