@@ -31,6 +31,7 @@ internal sealed class CaseStore
     private readonly List<long> _modified = [];
     private readonly List<int> _revisions = [];
     private CaseKey[]? _sorted;
+    private long _latestMs = long.MinValue;
 
     public int Count
     {
@@ -53,8 +54,10 @@ internal sealed class CaseStore
             _revisions.Capacity = Math.Max(_revisions.Capacity, _revisions.Count + count);
             for (var k = 0; k < count; k++)
             {
-                _modified.Add(startMs + (stepMs * (k - (k / 4))));
+                var ms = startMs + (stepMs * (k - (k / 4)));
+                _modified.Add(ms);
                 _revisions.Add(0);
+                _latestMs = Math.Max(_latestMs, ms);
             }
             _sorted = null;
         }
@@ -71,8 +74,53 @@ internal sealed class CaseStore
             }
             _modified[number - 1] = at.ToUnixTimeMilliseconds();
             _revisions[number - 1]++;
+            _latestMs = Math.Max(_latestMs, _modified[number - 1]);
             _sorted = null;
         }
+    }
+
+    public bool Contains(int number)
+    {
+        lock (_gate) { return number >= 1 && number <= _modified.Count; }
+    }
+
+    /// <summary>Adds one case changed by a write (see <see cref="TouchWritten"/> for its time) and returns its key.</summary>
+    public CaseKey AppendWritten()
+    {
+        lock (_gate)
+        {
+            var ms = NextWriteMs();
+            _modified.Add(ms);
+            _revisions.Add(0);
+            _sorted = null;
+            return new CaseKey(ms, _modified.Count, 0);
+        }
+    }
+
+    /// <summary>
+    /// Marks case <paramref name="number"/> changed by a write: now, or 1 ms after the latest change when the generated cases lie
+    /// in the future, so a write always sorts after every change before it and a retrieval from its last high-water mark sees it.
+    /// </summary>
+    public CaseKey TouchWritten(int number)
+    {
+        lock (_gate)
+        {
+            if (number < 1 || number > _modified.Count)
+            {
+                throw new KeyNotFoundException($"No case number {number}.");
+            }
+            var ms = NextWriteMs();
+            _modified[number - 1] = ms;
+            _revisions[number - 1]++;
+            _sorted = null;
+            return new CaseKey(ms, number, _revisions[number - 1]);
+        }
+    }
+
+    private long NextWriteMs()
+    {
+        _latestMs = Math.Max(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), _latestMs == long.MinValue ? long.MinValue : _latestMs + 1);
+        return _latestMs;
     }
 
     public CaseKey Get(int number)

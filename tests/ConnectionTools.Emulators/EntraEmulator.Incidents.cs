@@ -62,7 +62,8 @@ public sealed partial class EntraEmulator
     public static string CaseId(int number) =>
         string.Create(CultureInfo.InvariantCulture, $"{number:x8}-c0de-4a5e-9e00-{unchecked((uint)number * 2654435761u):x8}{number & 0xffff:x4}");
 
-    /// <summary>Changes an incident at <paramref name="at"/>: its modifiedon moves there and its title and statecode change.</summary>
+    /// <summary>Changes an incident at <paramref name="at"/>: its modifiedon moves there and its title and statecode change
+    /// (an incident written through the API keeps its written values; only its modifiedon moves).</summary>
     public void TouchCase(string id, DateTimeOffset at)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
@@ -141,7 +142,8 @@ public sealed partial class EntraEmulator
         if (query.TryGetValue("$select", out var select))
         {
             fields = select.ToString().Split(',', StringSplitOptions.TrimEntries);
-            var unknown = fields.FirstOrDefault(f => !IncidentFields.Contains(f, StringComparer.Ordinal));
+            var selectable = SelectableIncidentFields();
+            var unknown = fields.FirstOrDefault(f => !selectable.Contains(f, StringComparer.Ordinal));
             if (unknown is not null)
             {
                 await ODataErrorAsync(context, 400, "0x80060888", $"Could not find a property named '{unknown}' on type 'Microsoft.Dynamics.CRM.incident'.");
@@ -238,7 +240,7 @@ public sealed partial class EntraEmulator
         return (DefaultIncidentPageSize, false);
     }
 
-    private static async Task WriteIncidentsAsync(HttpContext context, string root, string[] fields, CaseKey[] sorted, int start, int count, string? nextLink)
+    private async Task WriteIncidentsAsync(HttpContext context, string root, string[] fields, CaseKey[] sorted, int start, int count, string? nextLink)
     {
         await using var json = new Utf8JsonWriter(context.Response.Body);
         json.WriteStartObject();
@@ -249,27 +251,10 @@ public sealed partial class EntraEmulator
             var key = sorted[start + i];
             json.WriteStartObject();
             json.WriteString("@odata.etag", $"W/\"{1_000_000L + (key.Number * 10L) + key.Revision}\"");
+            var written = WrittenIncident(key.Number);
             foreach (var field in fields)
             {
-                switch (field)
-                {
-                    case "incidentid":
-                        json.WriteString("incidentid", CaseId(key.Number));
-                        break;
-                    case "ticketnumber":
-                        json.WriteString("ticketnumber", string.Create(CultureInfo.InvariantCulture, $"CAS-{key.Number:D5}-{TicketSuffix(key.Number)}"));
-                        break;
-                    case "title":
-                        json.WriteString("title", CaseStore.Subject(key));
-                        break;
-                    case "statecode":
-                        json.WriteNumber("statecode", IncidentStates[(key.Number + key.Revision) % IncidentStates.Length]);
-                        break;
-                    case "modifiedon":
-                        var at = key.ModifiedAt.UtcDateTime;
-                        json.WriteString("modifiedon", at.ToString(at.Millisecond == 0 ? "yyyy-MM-dd'T'HH:mm:ss'Z'" : "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-                        break;
-                }
+                WriteIncidentField(json, key, field, written);
             }
             json.WriteEndObject();
             if (json.BytesPending > 16 * 1024)

@@ -351,6 +351,7 @@ public sealed partial class EntraEmulator : EmulatorHost
             return WhoAmIAsync(context);
         }
         if (path.Equals("/api/data/v9.2/incidents", StringComparison.OrdinalIgnoreCase)) { return IncidentsAsync(context); }
+        if (IsIncidentWritePath(path)) { return IncidentWritesAsync(context, path); }
         if (!IsAcceptedAuthorityHost(context.Request.Host.Host))
         {
             return WriteJsonAsync(context, 421, new { error = "misdirected_request", error_description = $"This emulator does not serve the authority host '{context.Request.Host.Host}'." });

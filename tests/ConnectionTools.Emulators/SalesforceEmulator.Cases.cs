@@ -20,13 +20,11 @@ public sealed partial class SalesforceEmulator
     private const int MaxOpenCursors = 20;
 
     private static readonly string[] CaseStatuses = ["New", "Working", "Escalated", "Closed"];
-    private static readonly Dictionary<string, string> CaseFields = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["Id"] = "Id", ["CaseNumber"] = "CaseNumber", ["Subject"] = "Subject", ["Status"] = "Status", ["SystemModstamp"] = "SystemModstamp",
-    };
+    private static readonly string[] QueryableCaseFields =
+        ["Id", "CaseNumber", "Subject", "Description", "Status", "Priority", "Origin", "LastModifiedDate", "SystemModstamp"];
 
     private static readonly Regex SoqlShape = new(
-        @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z, ]*?)\s+FROM\s+Case(?:\s+WHERE\s+SystemModstamp\s*(?<op>>=|>)\s*(?<literal>[0-9][0-9T:.+\-Z]*))?\s+ORDER\s+BY\s+SystemModstamp(?:\s+ASC)?\s*,\s*Id(?:\s+ASC)?\s*$",
+        @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z0-9_, ]*?)\s+FROM\s+Case(?:\s+WHERE\s+(?:SystemModstamp|LastModifiedDate)\s*(?<op>>=|>)\s*(?<literal>[0-9][0-9T:.+\-Z]*))?\s+ORDER\s+BY\s+(?:SystemModstamp|LastModifiedDate)(?:\s+ASC)?\s*,\s*Id(?:\s+ASC)?\s*$",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
     private static readonly Regex DataPath = new(@"^/services/data/(?<version>v\d+\.\d)/query(?:/(?<locator>[^/]+))?/?$",
@@ -71,7 +69,8 @@ public sealed partial class SalesforceEmulator
     /// <summary>The 18-character Id of case <paramref name="number"/> (1-based), e.g. 5005g0000000001AAA.</summary>
     public static string CaseId(int number) => "5005g" + number.ToString("D10", CultureInfo.InvariantCulture) + "AAA";
 
-    /// <summary>Changes a case at <paramref name="at"/>: its SystemModstamp moves there and its Subject and Status change.</summary>
+    /// <summary>Changes a case at <paramref name="at"/>: its SystemModstamp moves there and its Subject and Status change
+    /// (a case written through the API keeps its written values; only its SystemModstamp moves).</summary>
     public void TouchCase(string id, DateTimeOffset at)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(id);
@@ -100,6 +99,11 @@ public sealed partial class SalesforceEmulator
 
     private async Task DataApiAsync(HttpContext context, string path)
     {
+        if (SObjectPath.IsMatch(path) || CollectionPath.IsMatch(path))
+        {
+            await RecordsApiAsync(context, path);
+            return;
+        }
         var match = DataPath.Match(path);
         if (!match.Success || !HttpMethods.IsGet(context.Request.Method))
         {
@@ -137,6 +141,11 @@ public sealed partial class SalesforceEmulator
         else
         {
             var soql = context.Request.Query["q"].ToString();
+            if (CommentSoqlShape.Match(soql) is { Success: true } commentQuery)
+            {
+                await CaseCommentQueryAsync(context, version, commentQuery);
+                return;
+            }
             if (!TryParseSoql(soql, out var fields, out var since, out var inclusive, out var problem))
             {
                 await SalesforceErrorAsync(context, 400, "MALFORMED_QUERY", problem);
@@ -198,7 +207,7 @@ public sealed partial class SalesforceEmulator
         return DefaultQueryBatchSize;
     }
 
-    private static bool TryParseSoql(string soql, out string[] fields, out DateTimeOffset? since, out bool inclusive, out string problem)
+    private bool TryParseSoql(string soql, out string[] fields, out DateTimeOffset? since, out bool inclusive, out string problem)
     {
         fields = [];
         since = null;
@@ -206,14 +215,15 @@ public sealed partial class SalesforceEmulator
         var match = SoqlShape.Match(soql);
         if (!match.Success)
         {
-            problem = "unexpected token: the emulator answers SELECT <Case fields> FROM Case [WHERE SystemModstamp >= or > <datetime>] ORDER BY SystemModstamp ASC, Id ASC";
+            problem = "unexpected token: the emulator answers SELECT <Case fields> FROM Case [WHERE SystemModstamp >= or > <datetime>] ORDER BY SystemModstamp ASC, Id ASC, " +
+                "and SELECT <CaseComment fields> FROM CaseComment WHERE ParentId = '<Case Id>'";
             return false;
         }
         var names = match.Groups["fields"].Value.Split(',', StringSplitOptions.TrimEntries);
         fields = new string[names.Length];
         for (var i = 0; i < names.Length; i++)
         {
-            if (!CaseFields.TryGetValue(names[i], out var canonical))
+            if (ResolveCaseField(names[i], QueryableCaseFields) is not { } canonical)
             {
                 problem = $"No such column '{names[i]}' on entity 'Case'.";
                 return false;
@@ -234,7 +244,7 @@ public sealed partial class SalesforceEmulator
         return true;
     }
 
-    private static async Task WriteQueryPageAsync(HttpContext context, string version, QueryCursor cursor, int offset, int count, string? next)
+    private async Task WriteQueryPageAsync(HttpContext context, string version, QueryCursor cursor, int offset, int count, string? next)
     {
         context.Response.StatusCode = 200;
         context.Response.ContentType = "application/json;charset=UTF-8";
@@ -256,26 +266,10 @@ public sealed partial class SalesforceEmulator
             json.WriteString("type", "Case");
             json.WriteString("url", $"/services/data/{version}/sobjects/Case/{id}");
             json.WriteEndObject();
+            var written = WrittenFields(key.Number);
             foreach (var field in cursor.Fields)
             {
-                switch (field)
-                {
-                    case "Id":
-                        json.WriteString("Id", id);
-                        break;
-                    case "CaseNumber":
-                        json.WriteString("CaseNumber", key.Number.ToString("D8", CultureInfo.InvariantCulture));
-                        break;
-                    case "Subject":
-                        json.WriteString("Subject", CaseStore.Subject(key));
-                        break;
-                    case "Status":
-                        json.WriteString("Status", CaseStatuses[(key.Number + key.Revision) % CaseStatuses.Length]);
-                        break;
-                    case "SystemModstamp":
-                        json.WriteString("SystemModstamp", key.ModifiedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture));
-                        break;
-                }
+                WriteCaseField(json, key, field, written);
             }
             json.WriteEndObject();
             if (json.BytesPending > 16 * 1024)

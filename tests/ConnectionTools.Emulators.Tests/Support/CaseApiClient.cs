@@ -25,6 +25,32 @@ internal static class CaseApiClient
         return (response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone(), response);
     }
 
+    /// <summary>Sends <paramref name="body"/> (JSON text, or null for none) with <paramref name="method"/>; the answer's body parsed when it has one.</summary>
+    public static async Task<(HttpStatusCode Status, JsonElement Body, HttpResponseMessage Response)> SendAsync(
+        HttpClient http, HttpMethod method, Uri uri, string? token, string? body, params (string Name, string Value)[] headers)
+    {
+        using var request = new HttpRequestMessage(method, uri);
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+        if (body is not null)
+        {
+            request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        }
+        foreach (var (name, value) in headers)
+        {
+            if (!request.Headers.TryAddWithoutValidation(name, value))
+            {
+                request.Content?.Headers.TryAddWithoutValidation(name, value);
+            }
+        }
+        var response = await http.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+        var json = text.Length > 0 && text.TrimStart()[0] is '{' or '[' ? JsonDocument.Parse(text).RootElement.Clone() : default;
+        return (response.StatusCode, json, response);
+    }
+
     /// <summary>Web server flow via the emulator's test helper: (access token, refresh token).</summary>
     public static async Task<(string Access, string Refresh)> SalesforceTokensAsync(HttpClient http, SalesforceEmulator sf, string consumerKey, string username)
     {
