@@ -143,47 +143,10 @@ namespace ConnectionTools.Jobs
             Action<InactiveReason> refused,
             CancellationToken cancellationToken)
         {
-            var grant = GrantVault.ReadOrNull(_node, connection) ?? throw new ConnectionToolsException(
-                ErrorIds.AuthorizationNoGrant, ErrorKind.InvalidData, $"Connection '{connection.Name}' has no stored grant.", connection.Name,
-                $"Authorize it: Update-ConnectionAuthorization -Name '{connection.Name}'.");
-            var target = SystemConnectionLifecycle.TargetOf(connection);
-            var context = new AuthorizationContext(_node.Providers.Http) { Verbose = verbose };
-            string? token = null;
-            Uri? apiUrl = null;
-            async Task<string> AccessToken(bool forceRefresh, CancellationToken ct)
-            {
-                if (token != null && !forceRefresh)
-                {
-                    return token;
-                }
-
-                try
-                {
-                    var (outcome, used) = await GrantRefresh.RefreshAsync(_node, connection, context, ct).ConfigureAwait(false);
-                    if (!string.Equals(outcome.OrganizationId, connection.OrganizationId, StringComparison.Ordinal))
-                    {
-                        throw new ProviderRefusedException(InactiveReason.OrgChanged, $"the grant now reaches organization {outcome.OrganizationId}, not {connection.OrganizationId}");
-                    }
-
-                    GrantVault.SaveRefreshed(_node, connection, used, outcome.Grant);
-                    grant = outcome.Grant;
-                    apiUrl = outcome.Grant.ApiUrl;
-                    token = outcome.AccessToken;
-                    return token;
-                }
-                catch (ProviderRefusedException e)
-                {
-                    refused(e.Reason);
-                    SystemConnectionLifecycle.Deactivate(_node, connection, e.Reason, e.ProviderSaid);
-                    throw AuthorizationFailures.ToError(e.Reason, connection.Name, e.ProviderSaid);
-                }
-            }
-
-            // The first token also tells where a Salesforce org's API lives (the instance URL from the token response).
-            await AccessToken(false, cancellationToken).ConfigureAwait(false);
+            var access = await SystemAccess.OpenAsync(_node, connection, verbose, refused, cancellationToken).ConfigureAwait(false);
             var source = connection.Type == ConnectionType.Dynamics365
-                ? (ICaseSource)new DataverseCaseSource(_node.Providers.Http, target.InstanceUrl, AccessToken, context.RequestTimeout)
-                : new SalesforceCaseSource(_node.Providers.Http, apiUrl ?? target.InstanceUrl, AccessToken, context.RequestTimeout);
+                ? (ICaseSource)new DataverseCaseSource(_node.Providers.Http, access.Target.InstanceUrl, access.AccessTokenAsync, access.RequestTimeout)
+                : new SalesforceCaseSource(_node.Providers.Http, access.ApiUrl, access.AccessTokenAsync, access.RequestTimeout);
             await source.RetrieveAsync(new CaseQuery { Since = since, PageSize = PageSize }, onPage, cancellationToken).ConfigureAwait(false);
         }
 

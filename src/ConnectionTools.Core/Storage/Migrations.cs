@@ -21,6 +21,7 @@ namespace ConnectionTools.Storage
             V8,
             V9,
             V10,
+            V11,
         };
 
         public static int Latest => Steps.Count;
@@ -208,6 +209,12 @@ CREATE INDEX IF NOT EXISTS ix_configuration_managed ON configuration_managed(con
 CREATE INDEX IF NOT EXISTS ix_outbound_queue_order ON outbound_queue(connection_id, modified_at, record_id);
 CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, direction);
 ");
+        }
+
+        /// <summary>Case sync, part 2: twins, the link between a partner's case and the local case an incoming apply wrote it into.</summary>
+        private static void V11(StoreTransaction transaction)
+        {
+            transaction.Execute(SyncTwinRows.CreateTables);
         }
 
         private static void V1(StoreTransaction transaction)

@@ -266,6 +266,48 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         }
 
         /// <summary>
+        /// The incoming events to apply next, oldest first: per case only its first waiting event (a case's events apply one at a
+        /// time, in sequence), and none of a case whose earlier event is Failed or Held (it waits behind it).
+        /// </summary>
+        public static IReadOnlyList<(Guid EventId, string CaseId, long Sequence, string TraceId, string Replica)> NextToApply(StoreSession db, Guid connectionId, int limit)
+        {
+            var events = new List<(Guid, string, long, string, string)>();
+            using (var command = db.Command(
+                "SELECT e.event_id, e.case_id, e.case_seq, e.trace_id, e.payload FROM sync_events e " +
+                "WHERE e.connection_id = $id AND e.direction = 'Incoming' AND +e.status = 'Queued' " +
+                "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Incoming' " +
+                "AND f.case_id = e.case_id AND f.case_seq < e.case_seq) " +
+                "ORDER BY e.seq LIMIT $limit;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$limit", (long)limit)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    events.Add((Guid.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4)));
+                }
+            }
+
+            return events;
+        }
+
+        /// <summary>An incoming event that was applied: it has done its work (its id stays in sync_received, so it is never taken again).</summary>
+        public static void Applied(StoreTransaction tx, Guid connectionId, Guid eventId) => tx.Execute(
+            "DELETE FROM sync_events WHERE connection_id = $id AND direction = 'Incoming' AND event_id = $event;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId.ToString("D")));
+
+        /// <summary>An incoming event the rule or the system refused: Failed with the error; the case's later events wait behind it.</summary>
+        public static void ApplyFailed(StoreTransaction tx, Guid connectionId, Guid eventId, string errorId, string error, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_events SET status = 'Failed', attempts = attempts + 1, error_id = $error_id, error = $error, updated_at = $now " +
+            "WHERE connection_id = $id AND direction = 'Incoming' AND event_id = $event;",
+            ("$error_id", errorId), ("$error", error), ("$now", now.ToUnixTimeMilliseconds()), ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId.ToString("D")));
+
+        /// <summary>A retry of a Failed incoming event: Queued again, for the next apply. Returns false when it is no longer Failed.</summary>
+        public static bool RetryIncoming(StoreTransaction tx, Guid connectionId, Guid eventId, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_events SET status = 'Queued', error_id = NULL, error = NULL, updated_at = $now " +
+            "WHERE connection_id = $id AND direction = 'Incoming' AND event_id = $event AND status = 'Failed';",
+            ("$now", now.ToUnixTimeMilliseconds()), ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId.ToString("D"))) == 1;
+
+        /// <summary>
         /// Holds (Queued to Held) or releases (Held to Queued) the incoming events of the private connections bound to the system
         /// connection <paramref name="systemId"/>, when it becomes Inactive or Active again. Returns how many changed.
         /// </summary>

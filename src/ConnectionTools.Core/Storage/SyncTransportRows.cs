@@ -163,6 +163,7 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
             tx.Execute("DELETE FROM sync_pending_acks WHERE connection_id = $id;", id);
             tx.Execute("DELETE FROM sync_cases WHERE connection_id = $id;", id);
             tx.Execute("DELETE FROM sync_received WHERE connection_id = $id;", id);
+            SyncTwinRows.Drop(tx, connectionId);
             return dropped;
         }
 

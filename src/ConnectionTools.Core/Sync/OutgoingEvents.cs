@@ -51,13 +51,19 @@ namespace ConnectionTools.Sync
                     break;
                 }
 
+                var twins = Twins(node, rules.Select(r => r.Connection.Id).ToList(), rows.Select(r => r.RecordId).ToList());
                 var events = MakeAll(rows.Count, rules.Count, (i, slots) =>
                 {
                     var row = rows[i];
                     var entity = CaseEntities.FromQueued(system.Type, row.RecordId, DateTimeOffset.FromUnixTimeMilliseconds(row.ModifiedAt), row.Payload);
                     for (var r = 0; r < rules.Count; r++)
                     {
-                        slots[(i * rules.Count) + r] = Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule);
+                        var slot = (i * rules.Count) + r;
+                        var twin = twins?[slot];
+                        var seen = twin is null ? null : NeutralState(entity);
+                        slots[slot] = twin != null && IsEcho(twin.Expected, seen!)
+                            ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen!)
+                            : Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule, seen);
                     }
                 });
 
@@ -68,10 +74,12 @@ namespace ConnectionTools.Sync
                         SyncEventRows.DeleteOutbound(tx, system.Id, row.Entity, row.RecordId, row.ModifiedAt);
                     }
                 });
-                total += events.Length;
+                var echoes = events.Count(e => e.IsEcho);
+                total += events.Length - echoes;
                 var failed = events.Count(e => e.Error != null);
-                verbose?.Invoke($"Queued {events.Length - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
-                    (failed > 0 ? $"; the outgoing rule failed for {failed} (Failed events, see their errors)." : "."));
+                verbose?.Invoke($"Queued {events.Length - echoes - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
+                    (failed > 0 ? $"; the outgoing rule failed for {failed} (Failed events, see their errors)" : "") +
+                    (echoes > 0 ? $"; {echoes} change(s) were this node's own writes of partner cases coming back, not sent" : "") + ".");
                 if (rows.Count < BatchSize)
                 {
                     break;
@@ -131,10 +139,73 @@ namespace ConnectionTools.Sync
             return events;
         }
 
-        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing)
+        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string? seen = null)
         {
             var (replica, error) = Run(outgoing, entity, caseId);
-            return new PendingEvent(connectionId, caseId, entity, replica, error);
+            return new PendingEvent(connectionId, caseId, entity, replica, error) { Seen = seen };
+        }
+
+        /// <summary>
+        /// The twins of a batch's cases, per (case, connection) slot as <see cref="MakeAll"/> numbers them; null when none of the
+        /// connections has a twin (a node that only sends), so the common case costs one query.
+        /// </summary>
+        private static SyncTwinRows.Twin?[]? Twins(ConnectionNode node, IReadOnlyList<Guid> connections, IReadOnlyList<string> caseIds) => node.Store.Read(db =>
+        {
+            if (connections.All(c => SyncTwinRows.Count(db, c) == 0))
+            {
+                return null;
+            }
+
+            using var statements = db.KeepStatementsPrepared();
+            var twins = new SyncTwinRows.Twin?[caseIds.Count * connections.Count];
+            for (var i = 0; i < caseIds.Count; i++)
+            {
+                for (var r = 0; r < connections.Count; r++)
+                {
+                    twins[(i * connections.Count) + r] = SyncTwinRows.FindByLocal(db, connections[r], caseIds[i]);
+                }
+            }
+
+            return twins;
+        });
+
+        /// <summary>The neutral fields of a case entity, as a JSON object: what an apply writes and what the echo check compares.</summary>
+        internal static string NeutralState(string entity)
+        {
+            var parsed = System.Text.Json.Nodes.JsonNode.Parse(entity) as System.Text.Json.Nodes.JsonObject ?? new System.Text.Json.Nodes.JsonObject();
+            var state = new System.Text.Json.Nodes.JsonObject();
+            foreach (var name in IncomingApply.NeutralFields)
+            {
+                state[name] = IncomingApply.Text(parsed, name);
+            }
+
+            return state.ToJsonString();
+        }
+
+        /// <summary>
+        /// Whether a twinned case, read back by the retrieval job, is in the state this node's last apply left it: every field the
+        /// twin knows (a field never read back since the case was created is not known) has the value the apply expected. A
+        /// person's later change of any known field is not an echo, and is sent.
+        /// </summary>
+        internal static bool IsEcho(string expected, string seen)
+        {
+            var want = System.Text.Json.Nodes.JsonNode.Parse(expected) as System.Text.Json.Nodes.JsonObject;
+            var got = System.Text.Json.Nodes.JsonNode.Parse(seen) as System.Text.Json.Nodes.JsonObject;
+            if (want is null || got is null)
+            {
+                return false;
+            }
+
+            foreach (var field in want)
+            {
+                var value = IncomingApply.Text(want, field.Key);
+                if (value != null && !string.Equals(value, IncomingApply.Text(got, field.Key), StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
         }
 
         /// <summary>Stores the events of a batch (and whatever goes with them) in one transaction, each statement prepared once.</summary>
@@ -146,7 +217,16 @@ namespace ConnectionTools.Sync
                 using var statements = tx.KeepStatementsPrepared();
                 foreach (var e in events)
                 {
-                    SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
+                    if (e.Seen != null)
+                    {
+                        // The twin's known state follows what the system holds now, echo or not.
+                        SyncTwinRows.SaveSeen(tx, e.Connection, e.CaseId, e.Seen, now);
+                    }
+
+                    if (!e.IsEcho)
+                    {
+                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
+                    }
                 }
 
                 alsoWrite?.Invoke(tx);
@@ -174,13 +254,26 @@ namespace ConnectionTools.Sync
             public string? Replica { get; }
 
             public ConnectionToolsException? Error { get; }
+
+            /// <summary>For a twinned case: its neutral fields as the retrieval job read them.</summary>
+            public string? Seen { get; set; }
+
+            /// <summary>The case came back as this node's own apply wrote it: nothing is queued for the partner.</summary>
+            public bool IsEcho { get; private set; }
+
+            public static PendingEvent Echo(Guid connection, string caseId, string seen) =>
+                new PendingEvent(connection, caseId, "", null, null) { Seen = seen, IsEcho = true };
         }
 
         /// <summary>The connection's outgoing rule, parsed (once per version); or why the stored script does not parse.</summary>
-        internal static (CompiledRule? Rule, ConnectionToolsException? Problem) OutgoingRule(ConnectionNode node, Connection connection)
+        internal static (CompiledRule? Rule, ConnectionToolsException? Problem) OutgoingRule(ConnectionNode node, Connection connection) =>
+            RuleFor(node, connection, SyncDirection.Outgoing);
+
+        /// <summary>The connection's rule for <paramref name="direction"/>, parsed (once per version); or why the stored script does not parse.</summary>
+        internal static (CompiledRule? Rule, ConnectionToolsException? Problem) RuleFor(ConnectionNode node, Connection connection, SyncDirection direction)
         {
-            var script = node.Store.Read(db => SyncRuleRows.List(db, connection.Id)).FirstOrDefault(r => r.Direction == SyncDirection.Outgoing).Script ?? BasicSyncRules.Outgoing;
-            var key = (connection.Id, SyncDirection.Outgoing);
+            var script = node.Store.Read(db => SyncRuleRows.List(db, connection.Id)).FirstOrDefault(r => r.Direction == direction).Script ?? BasicSyncRules.For(direction);
+            var key = (connection.Id, direction);
             if (Rules.TryGetValue(key, out var cached) && cached.Script == script && cached.ConnectionName == connection.Name)
             {
                 return (cached, null);
@@ -188,7 +281,7 @@ namespace ConnectionTools.Sync
 
             try
             {
-                var compiled = CompiledRule.Compile(connection.Name, SyncDirection.Outgoing, script);
+                var compiled = CompiledRule.Compile(connection.Name, direction, script);
                 Rules[key] = compiled;
                 return (compiled, null);
             }

@@ -51,14 +51,23 @@ namespace ConnectionTools.SyncRules
                 ["summary"] = summary,
                 ["description"] = Text(fields, system == ConnectionType.Dynamics365 ? "description" : "Description"),
                 ["status"] = status,
-                ["priority"] = system == ConnectionType.Dynamics365
-                    ? Text(fields, "prioritycode@OData.Community.Display.V1.FormattedValue") ?? Text(fields, "prioritycode")
-                    : Text(fields, "Priority"),
+                ["priority"] = system == ConnectionType.Dynamics365 ? DataversePriority(fields) : Text(fields, "Priority"),
                 ["comments"] = Comments(system, fields),
                 ["fields"] = fields,
             };
             return entity.ToJsonString();
         }
+
+        /// <summary>
+        /// The neutral priority words are Salesforce's default picklist (High, Medium, Low), so that a case's priority survives the
+        /// round trip between the systems; Dataverse's prioritycode 1, 2, 3 (High, Normal, Low) maps onto them.
+        /// </summary>
+        internal static readonly string[] Priorities = { "High", "Medium", "Low" };
+
+        private static string? DataversePriority(JsonObject fields) =>
+            fields["prioritycode"] is JsonValue code && code.GetValueKind() == JsonValueKind.Number && code.TryGetValue<int>(out var number) && number >= 1 && number <= Priorities.Length
+                ? Priorities[number - 1]
+                : Text(fields, "prioritycode@OData.Community.Display.V1.FormattedValue") ?? Text(fields, "prioritycode");
 
         private static string? StateLabel(JsonObject fields) =>
             fields["statecode"] is JsonValue state && state.GetValueKind() == JsonValueKind.Number && state.TryGetValue<int>(out var code)

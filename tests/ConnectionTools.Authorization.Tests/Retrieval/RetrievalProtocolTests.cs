@@ -45,10 +45,10 @@ public sealed class RetrievalProtocolTests
     public void The_SOQL_and_the_OData_options_filter_inclusively_on_the_watermark()
     {
         var at = new DateTimeOffset(2026, 11, 21, 11, 30, 15, 123, TimeSpan.FromHours(1)).AddTicks(5);
-        Assert.Equal("SELECT Id, CaseNumber, Subject, Status, SystemModstamp FROM Case WHERE SystemModstamp >= 2026-11-21T10:30:15.123Z ORDER BY SystemModstamp ASC, Id ASC",
+        Assert.Equal("SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case WHERE SystemModstamp >= 2026-11-21T10:30:15.123Z ORDER BY SystemModstamp ASC, Id ASC",
             SalesforceCaseSource.Soql(at));
-        Assert.Equal("SELECT Id, CaseNumber, Subject, Status, SystemModstamp FROM Case ORDER BY SystemModstamp ASC, Id ASC", SalesforceCaseSource.Soql(null));
-        Assert.Equal("$select=incidentid,ticketnumber,title,statecode,modifiedon&$filter=modifiedon%20ge%202026-11-21T10%3A30%3A15.123Z&$orderby=modifiedon%20asc%2Cincidentid%20asc",
+        Assert.Equal("SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case ORDER BY SystemModstamp ASC, Id ASC", SalesforceCaseSource.Soql(null));
+        Assert.Equal("$select=incidentid,ticketnumber,title,description,statecode,prioritycode,modifiedon&$filter=modifiedon%20ge%202026-11-21T10%3A30%3A15.123Z&$orderby=modifiedon%20asc%2Cincidentid%20asc",
             DataverseCaseSource.QueryOptions(at));
     }
 

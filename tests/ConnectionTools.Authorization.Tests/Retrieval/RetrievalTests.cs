@@ -54,8 +54,8 @@ public sealed class RetrievalTests
         Assert.Equal(25, api.Count);
         var firstUrl = Uri.UnescapeDataString(api[0].Query);
         Assert.Contains(rig.IsSalesforce
-            ? "q=SELECT Id, CaseNumber, Subject, Status, SystemModstamp FROM Case ORDER BY SystemModstamp ASC, Id ASC"
-            : "$select=incidentid,ticketnumber,title,statecode,modifiedon&$orderby=modifiedon asc,incidentid asc", firstUrl, StringComparison.Ordinal);
+            ? "q=SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case ORDER BY SystemModstamp ASC, Id ASC"
+            : "$select=incidentid,ticketnumber,title,description,statecode,prioritycode,modifiedon&$orderby=modifiedon asc,incidentid asc", firstUrl, StringComparison.Ordinal);
         Assert.Equal(0, rig.Refreshes);
     }
 

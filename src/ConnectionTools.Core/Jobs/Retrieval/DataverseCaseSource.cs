@@ -16,7 +16,7 @@ namespace ConnectionTools.Jobs.Retrieval
     {
         public const string ApiPath = "/api/data/v9.2/";
 
-        private const string Select = "incidentid,ticketnumber,title,statecode,modifiedon";
+        private const string Select = "incidentid,ticketnumber,title,description,statecode,prioritycode,modifiedon";
 
         /// <param name="http">Shared HttpClient (tests route the environment's host to an emulator).</param>
         /// <param name="instanceUrl">The environment's URL, e.g. https://contoso.crm.dynamics.com.</param>

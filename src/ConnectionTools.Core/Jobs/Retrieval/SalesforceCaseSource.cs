@@ -41,7 +41,7 @@ namespace ConnectionTools.Jobs.Retrieval
             // watermark come again; the outbound queue is idempotent (same id and version: stored once), so nothing is lost and
             // nothing is duplicated.
             var where = since is DateTimeOffset watermark ? " WHERE SystemModstamp >= " + CaseTimestamps.ToLiteral(watermark) : string.Empty;
-            return "SELECT Id, CaseNumber, Subject, Status, SystemModstamp FROM Case" + where + " ORDER BY SystemModstamp ASC, Id ASC";
+            return "SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case" + where + " ORDER BY SystemModstamp ASC, Id ASC";
         }
 
         private protected override Uri FirstPage(CaseQuery query) =>

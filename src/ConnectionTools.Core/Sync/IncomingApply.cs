@@ -1,0 +1,204 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json.Nodes;
+using System.Threading;
+using System.Threading.Tasks;
+using ConnectionTools.Connections;
+using ConnectionTools.Errors;
+using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
+using ConnectionTools.Sync.Apply;
+using ConnectionTools.SyncRules;
+using ConnectionTools.SystemConnections;
+
+namespace ConnectionTools.Sync
+{
+    /// <summary>What one apply pass did for one private connection.</summary>
+    public sealed class ApplyResult
+    {
+        public int Applied { get; internal set; }
+
+        public int Failed { get; internal set; }
+
+        /// <summary>Why nothing was applied (Paused, the system Inactive, no system), or null.</summary>
+        public string? Skipped { get; internal set; }
+    }
+
+    /// <summary>
+    /// Applies a private connection's incoming events to its bound system: per case one event at a time, in sequence, through the
+    /// connection's incoming rule, then written by the system's own API keyed by the partner's case id (so a write repeated after a
+    /// crash updates the same case). The write's outcome and the twin are stored in one transaction per batch: an applied event is
+    /// deleted, a refused one is Failed with the system's message and the case's later events wait behind it. Nothing is applied
+    /// while either side is Paused or the bound system is Inactive (its events are Held then).
+    /// </summary>
+    internal static class IncomingApply
+    {
+        /// <summary>The fields every case has on both systems, in the shape the rules use.</summary>
+        internal static readonly string[] NeutralFields = { "summary", "description", "status", "priority" };
+
+        public static async Task<ApplyResult> RunAsync(ConnectionNode node, Connection connection, Func<SystemAccess, ICaseWriter> writerFor, Action<string> verbose, CancellationToken cancellationToken)
+        {
+            var result = new ApplyResult();
+            var current = node.Store.Find(connection.Id) ?? connection;
+            var system = current.SystemConnectionId is Guid systemId ? node.Store.Find(systemId) : null;
+            result.Skipped = current.Status != ConnectionStatus.Active || current.PeerStatus == ConnectionStatus.Paused ? $"'{current.Name}' or its partner is not Active"
+                : system is null || system.Status == ConnectionStatus.Removed ? $"'{current.Name}' is not bound to a system connection"
+                : system.Status != ConnectionStatus.Active ? $"its system '{system.Name}' is {system.Status}"
+                : null;
+            if (result.Skipped != null || node.Store.Read(db => SyncEventRows.NextToApply(db, current.Id, 1)).Count == 0)
+            {
+                return result;
+            }
+
+            var rule = OutgoingEvents.RuleFor(node, current, SyncDirection.Incoming);
+            var access = await SystemAccess.OpenAsync(node, system!, verbose, _ => { }, cancellationToken).ConfigureAwait(false);
+            var writer = writerFor(access);
+            while (true)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var events = node.Store.Read(db => SyncEventRows.NextToApply(db, current.Id, writer.MaxBatch));
+                if (events.Count == 0)
+                {
+                    break;
+                }
+
+                var planned = events.Select(e => Plan(node, current, rule, e)).ToList();
+                var writes = planned.Where(p => p.Write != null).ToList();
+                var outcomes = writes.Count == 0
+                    ? Array.Empty<CaseWriteResult>()
+                    : await writer.WriteAsync(writes.Select(p => p.Write!).ToList(), cancellationToken).ConfigureAwait(false);
+                for (var i = 0; i < writes.Count; i++)
+                {
+                    writes[i].Outcome = outcomes[i];
+                }
+
+                var now = node.Clock();
+                node.Store.Write(tx =>
+                {
+                    foreach (var p in planned)
+                    {
+                        var error = p.Error ?? p.Outcome?.Error;
+                        if (error != null)
+                        {
+                            SyncEventRows.ApplyFailed(tx, current.Id, p.EventId, error.ErrorId, error.Message, now);
+                            result.Failed++;
+                            continue;
+                        }
+
+                        var local = p.Outcome?.LocalCaseId ?? p.Twin?.LocalCaseId;
+                        if (local != null)
+                        {
+                            SyncTwinRows.Save(tx, current.Id, p.CaseId, local, p.Entity!, p.Expected!, now);
+                        }
+
+                        SyncEventRows.Applied(tx, current.Id, p.EventId);
+                        result.Applied++;
+                    }
+
+                    return 0;
+                });
+                verbose($"'{current.Name}': applied {planned.Count(p => p.Error == null && p.Outcome?.Error == null)} incoming sync event(s) to '{system!.Name}'.");
+                if (events.Count < writer.MaxBatch)
+                {
+                    break;
+                }
+            }
+
+            return result;
+        }
+
+        /// <summary>
+        /// Runs the incoming rule on one event and works out what to write: the neutral fields the rule changed (on a case's first
+        /// sync, every field it set) and the comments it added.
+        /// </summary>
+        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica) e)
+        {
+            var planned = new Planned(e.EventId, e.CaseId);
+            planned.Twin = node.Store.Read(db => SyncTwinRows.FindByPartner(db, connection.Id, e.CaseId));
+            var before = planned.Twin?.Entity ?? EmptyEntity;
+            string after;
+            try
+            {
+                after = RuleSandbox.RunIncoming(rule.Rule ?? throw rule.Problem!, before, e.Replica, firstSync: planned.Twin is null, e.CaseId);
+            }
+            catch (ConnectionToolsException error)
+            {
+                planned.Error = error;
+                return planned;
+            }
+
+            var old = JsonNode.Parse(before) as JsonObject ?? new JsonObject();
+            var now = JsonNode.Parse(after) as JsonObject ?? new JsonObject();
+            var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
+            foreach (var name in NeutralFields)
+            {
+                var value = Text(now, name);
+                if (planned.Twin is null ? value != null : !string.Equals(value, Text(old, name), StringComparison.Ordinal))
+                {
+                    fields[name] = value;
+                }
+            }
+
+            var comments = NewComments(old, now);
+            var expected = JsonNode.Parse(planned.Twin?.Expected ?? "{}") as JsonObject ?? new JsonObject();
+            foreach (var field in fields)
+            {
+                expected[field.Key] = field.Value;
+            }
+
+            planned.Entity = now.ToJsonString();
+            planned.Expected = expected.ToJsonString();
+            if (planned.Twin is null || fields.Count > 0 || comments.Count > 0)
+            {
+                planned.Write = new CaseWrite(e.CaseId, fields, comments);
+            }
+
+            return planned;
+        }
+
+        private const string EmptyEntity = "{\"id\":null,\"key\":null,\"summary\":null,\"description\":null,\"status\":null,\"priority\":null,\"comments\":[],\"fields\":{}}";
+
+        internal static string? Text(JsonObject entity, string name) =>
+            entity.TryGetPropertyValue(name, out var value) && value is JsonValue scalar
+                ? scalar.TryGetValue<string>(out var text) ? text : scalar.ToJsonString()
+                : null;
+
+        /// <summary>Comments the rule added (by author and body, as commentHelper.mergeComments compares them), as the bodies to append.</summary>
+        private static List<string> NewComments(JsonObject before, JsonObject after)
+        {
+            static string Key(JsonNode? c) => (c?["author"]?.ToString() ?? "") + "\u0000" + (c?["body"]?.ToString() ?? "");
+            var known = new HashSet<string>((before["comments"] as JsonArray ?? new JsonArray()).Select(Key), StringComparer.Ordinal);
+            return (after["comments"] as JsonArray ?? new JsonArray())
+                .Where(c => known.Add(Key(c)))
+                .Select(c => string.IsNullOrEmpty(c?["author"]?.ToString()) ? c?["body"]?.ToString() ?? "" : $"{c!["author"]}: {c["body"]}")
+                .Where(body => body.Length > 0)
+                .ToList();
+        }
+
+        private sealed class Planned
+        {
+            public Planned(Guid eventId, string caseId)
+            {
+                EventId = eventId;
+                CaseId = caseId;
+            }
+
+            public Guid EventId { get; }
+
+            public string CaseId { get; }
+
+            public SyncTwinRows.Twin? Twin { get; set; }
+
+            public ConnectionToolsException? Error { get; set; }
+
+            public string? Entity { get; set; }
+
+            public string? Expected { get; set; }
+
+            public CaseWrite? Write { get; set; }
+
+            public CaseWriteResult? Outcome { get; set; }
+        }
+    }
+}
