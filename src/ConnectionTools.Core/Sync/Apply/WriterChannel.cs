@@ -85,7 +85,8 @@ namespace ConnectionTools.Sync.Apply
                         continue;
                     }
 
-                    return new Answer(response.StatusCode, body);
+                    var entityId = response.Headers.TryGetValues("OData-EntityId", out var ids) ? string.Join(",", ids) : response.Headers.Location?.ToString();
+                    return new Answer(response.StatusCode, body, entityId);
                 }
             }
         }
@@ -143,11 +144,15 @@ namespace ConnectionTools.Sync.Apply
         /// <summary>An answer: status and body (already read).</summary>
         internal readonly struct Answer
         {
-            public Answer(HttpStatusCode status, string body)
+            public Answer(HttpStatusCode status, string body, string? entityId)
             {
                 Status = status;
                 Body = body;
+                EntityId = entityId;
             }
+
+            /// <summary>OData-EntityId (or Location) of the answer, if any.</summary>
+            public string? EntityId { get; }
 
             public HttpStatusCode Status { get; }
 
