@@ -361,6 +361,9 @@ public sealed class SyncApplyWriterTests
         var failed = results[0].Error!;
         Assert.Equal(ErrorIds.SyncApplyCommentFailed, failed.ErrorId);
         Assert.Equal(0, failed.Data[CaseWriteChecks.CommentsAppendedKey]);
+        Assert.Equal(ErrorKind.ConnectionError, failed.Kind);
+        Assert.Contains("may have been added", failed.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("Nothing was changed", failed.Message, StringComparison.Ordinal);
         Assert.NotNull(results[0].LocalCaseId);
         Assert.True(results[0].Created);
         Assert.Null(results[1].Error);

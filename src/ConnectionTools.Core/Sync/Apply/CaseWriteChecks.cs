@@ -87,6 +87,14 @@ namespace ConnectionTools.Sync.Apply
             return e;
         }
 
+        /// <summary>An exception's message as the detail of a comment failure (ProviderUnavailable's "Nothing was changed." does not hold there).</summary>
+        internal static string Detail(Exception e)
+        {
+            const string Tail = " Nothing was changed.";
+            var message = e.Message;
+            return message.EndsWith(Tail, StringComparison.Ordinal) ? message.Substring(0, message.Length - Tail.Length).TrimEnd('.') : message.TrimEnd('.');
+        }
+
         private static string Shorten(string text) => text.Length <= 64 ? text : text.Substring(0, 64) + "…";
     }
 }

@@ -302,9 +302,12 @@ namespace ConnectionTools.Sync.Apply
                         idempotent: false,
                         cancellationToken).ConfigureAwait(false);
                 }
-                catch (ConnectionToolsException e) when (e.ErrorId == ErrorIds.AuthorizationProviderUnavailable)
+                catch (ConnectionToolsException e)
                 {
-                    return CommentFailed(write, written, n, ProviderRetry.MayHaveArrived(e), e.Message, null);
+                    // No answer (ProviderUnavailable: it may have arrived) or a token refused after a refresh (it did not): the case
+                    // was written either way, so the failure is this case's, not the call's; throwing would make the engine write the
+                    // whole call again and double the comments already added.
+                    return CommentFailed(write, written, n, e.ErrorId == ErrorIds.AuthorizationProviderUnavailable && ProviderRetry.MayHaveArrived(e), CaseWriteChecks.Detail(e), null);
                 }
 
                 if (!answer.IsSuccess)
