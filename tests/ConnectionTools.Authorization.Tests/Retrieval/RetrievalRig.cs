@@ -79,6 +79,9 @@ internal sealed class RetrievalRig : IAsyncDisposable
         ? new SalesforceCaseSource(Http, OrgUrl, AccessTokenAsync, timeout ?? TimeSpan.FromSeconds(10))
         : new DataverseCaseSource(Http, OrgUrl, AccessTokenAsync, timeout ?? TimeSpan.FromSeconds(10));
 
+    /// <summary>The rig's token source, as a case source or writer takes it.</summary>
+    public Func<bool, CancellationToken, Task<string>> AccessToken => AccessTokenAsync;
+
     public void AddCases(int count, DateTimeOffset start, TimeSpan step)
     {
         if (Emulator is SalesforceEmulator sf) { sf.AddCases(count, start, step); } else { ((EntraEmulator)Emulator).AddCases(count, start, step); }
