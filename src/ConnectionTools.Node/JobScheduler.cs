@@ -1,5 +1,6 @@
 using ConnectionTools.Jobs;
 using ConnectionTools.Nodes;
+using ConnectionTools.Sync;
 
 namespace ConnectionTools.Node;
 
@@ -21,6 +22,13 @@ internal sealed class JobScheduler(ConnectionNode node, NodeOptions options, ILo
             {
                 logger.LogInformation("Job of {Connection}: {Status}, {Records} records in {Pages} pages {ErrorId}", run.ConnectionName, run.Status, run.Records, run.Pages, run.ErrorId);
             }
+
+            // The partner's cases that arrived in sync rounds since the last poll are written to the bound systems.
+            await IncomingApply.RunPublicSideAsync(
+                node,
+                message => logger.LogInformation("{Message}", message),
+                (connection, error) => logger.LogWarning("Applying the incoming sync events of {Connection} failed: {ErrorId}: {Message}", connection.Name, error.ErrorId, error.Message),
+                stoppingToken);
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }

@@ -12,9 +12,6 @@ namespace ConnectionTools.Errors
         /// <summary>A Sent event is in flight to the partner, which may already hold it: it cannot be discarded.</summary>
         public const string SyncEventInFlight = "ConnectionTools.SyncEvent.InFlight";
 
-        /// <summary>Incoming events are applied by the transport, which this version does not have yet: they cannot be retried here.</summary>
-        public const string SyncEventRetryUnavailable = "ConnectionTools.SyncEvent.RetryUnavailable";
-
         /// <summary>A Failed outgoing event without the case it was made from: it cannot be retried, only discarded.</summary>
         public const string SyncEventNoEntity = "ConnectionTools.SyncEvent.NoEntity";
     }

@@ -9,6 +9,8 @@ using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 using ConnectionTools.Sync;
+using ConnectionTools.Sync.Apply;
+using ConnectionTools.SyncRules;
 
 namespace ConnectionTools.Peering
 {
@@ -191,6 +193,15 @@ namespace ConnectionTools.Peering
                     {
                         var moved = SyncRounds.Run(_node, _client, after, key, _host.CancellationToken);
                         _host.WriteVerbose($"'{connection.Name}': sent {moved.Sent} and received {moved.Received} sync event(s) in {moved.Rounds} round(s).");
+
+                        // What arrived is written to the bound system now; the writes' awaits resume on the thread pool, so
+                        // host calls go through the worker (PowerShell takes them on the pipeline's thread only).
+                        var applied = ParallelWork.RunOne(_host, (worker, cancellationToken) =>
+                            IncomingApply.RunAsync(_node, after, access => CaseWriters.For(_node, access), worker.WriteVerbose, cancellationToken));
+                        if (applied.Skipped != null && _node.Store.Read(db => SyncEventRows.Count(db, after.Id, SyncDirection.Incoming)) > 0)
+                        {
+                            _host.WriteVerbose($"'{connection.Name}': incoming sync events wait: {applied.Skipped}.");
+                        }
                     }
 
                     WriteIf(passThru, after);

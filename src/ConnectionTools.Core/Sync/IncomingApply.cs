@@ -32,12 +32,34 @@ namespace ConnectionTools.Sync
     /// deleted, a refused one is Failed with the system's message and the case's later events wait behind it. Nothing is applied
     /// while either side is Paused or the bound system is Inactive (its events are Held then).
     /// </summary>
-    internal static class IncomingApply
+    public static class IncomingApply
     {
         /// <summary>The fields every case has on both systems, in the shape the rules use.</summary>
         internal static readonly string[] NeutralFields = { "summary", "description", "status", "priority" };
 
-        public static async Task<ApplyResult> RunAsync(ConnectionNode node, Connection connection, Func<SystemAccess, ICaseWriter> writerFor, Action<string> verbose, CancellationToken cancellationToken)
+        /// <summary>
+        /// One apply pass over every public-side private connection of the node (the public node host runs it on its job poll;
+        /// the private side applies after each of its sync rounds). A connection whose apply fails is reported and the others go on.
+        /// </summary>
+        public static async Task RunPublicSideAsync(ConnectionNode node, Action<string> verbose, Action<Connection, ConnectionToolsException> failed, CancellationToken cancellationToken)
+        {
+            var connections = node.Store.List(new ConnectionFilter { Types = new[] { ConnectionType.Private }, Statuses = new[] { ConnectionStatus.Active } })
+                .Where(c => c.Side == PrivateConnectionSide.Public && c.SystemConnectionId != null)
+                .ToList();
+            foreach (var connection in connections)
+            {
+                try
+                {
+                    await RunAsync(node, connection, access => CaseWriters.For(node, access), verbose, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ConnectionToolsException e) when (!Hosting.PerItem.IsStoreWide(e))
+                {
+                    failed(connection, e);
+                }
+            }
+        }
+
+        internal static async Task<ApplyResult> RunAsync(ConnectionNode node, Connection connection, Func<SystemAccess, ICaseWriter> writerFor, Action<string> verbose, CancellationToken cancellationToken)
         {
             var result = new ApplyResult();
             var current = node.Store.Find(connection.Id) ?? connection;
@@ -45,6 +67,7 @@ namespace ConnectionTools.Sync
             result.Skipped = current.Status != ConnectionStatus.Active || current.PeerStatus == ConnectionStatus.Paused ? $"'{current.Name}' or its partner is not Active"
                 : system is null || system.Status == ConnectionStatus.Removed ? $"'{current.Name}' is not bound to a system connection"
                 : system.Status != ConnectionStatus.Active ? $"its system '{system.Name}' is {system.Status}"
+                : GrantVault.ReadOrNull(node, system) is null ? $"its system '{system.Name}' has no grant (authorize it: Update-ConnectionAuthorization -Name '{system.Name}')"
                 : null;
             if (result.Skipped != null || node.Store.Read(db => SyncEventRows.NextToApply(db, current.Id, 1)).Count == 0)
             {
@@ -81,6 +104,13 @@ namespace ConnectionTools.Sync
                         var error = p.Error ?? p.Outcome?.Error;
                         if (error != null)
                         {
+                            if (p.Outcome?.LocalCaseId is string written)
+                            {
+                                // The case was written but a comment failed: the twin keeps the comments that were added, so a
+                                // retry sends only the rest (comments are not idempotent).
+                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(error.Data[CaseWriteChecks.CommentsAppendedKey] as int? ?? 0), p.Expected!, now);
+                            }
+
                             SyncEventRows.ApplyFailed(tx, current.Id, p.EventId, error.ErrorId, error.Message, now);
                             result.Failed++;
                             continue;
@@ -140,13 +170,16 @@ namespace ConnectionTools.Sync
                 }
             }
 
-            var comments = NewComments(old, now);
+            var added = NewComments(old, now);
+            var comments = added.Select(CommentBody).Where(body => body.Length > 0).ToList();
             var expected = JsonNode.Parse(planned.Twin?.Expected ?? "{}") as JsonObject ?? new JsonObject();
             foreach (var field in fields)
             {
                 expected[field.Key] = field.Value;
             }
 
+            planned.Before = old;
+            planned.Added = added;
             planned.Entity = now.ToJsonString();
             planned.Expected = expected.ToJsonString();
             if (planned.Twin is null || fields.Count > 0 || comments.Count > 0)
@@ -164,17 +197,20 @@ namespace ConnectionTools.Sync
                 ? scalar.TryGetValue<string>(out var text) ? text : scalar.ToJsonString()
                 : null;
 
-        /// <summary>Comments the rule added (by author and body, as commentHelper.mergeComments compares them), as the bodies to append.</summary>
-        private static List<string> NewComments(JsonObject before, JsonObject after)
+        /// <summary>Comments the rule added (by author and body, as commentHelper.mergeComments compares them), oldest first.</summary>
+        private static List<JsonNode> NewComments(JsonObject before, JsonObject after)
         {
             static string Key(JsonNode? c) => (c?["author"]?.ToString() ?? "") + "\u0000" + (c?["body"]?.ToString() ?? "");
             var known = new HashSet<string>((before["comments"] as JsonArray ?? new JsonArray()).Select(Key), StringComparer.Ordinal);
             return (after["comments"] as JsonArray ?? new JsonArray())
-                .Where(c => known.Add(Key(c)))
-                .Select(c => string.IsNullOrEmpty(c?["author"]?.ToString()) ? c?["body"]?.ToString() ?? "" : $"{c!["author"]}: {c["body"]}")
-                .Where(body => body.Length > 0)
+                .Where(c => c != null && CommentBody(c).Length > 0 && known.Add(Key(c)))
+                .Select(c => c!)
                 .ToList();
         }
+
+        /// <summary>A comment as the system stores it: its body, after its author's name (comments carry no custom fields).</summary>
+        private static string CommentBody(JsonNode comment) =>
+            string.IsNullOrEmpty(comment["author"]?.ToString()) ? comment["body"]?.ToString() ?? "" : $"{comment["author"]}: {comment["body"]}";
 
         private sealed class Planned
         {
@@ -199,6 +235,24 @@ namespace ConnectionTools.Sync
             public CaseWrite? Write { get; set; }
 
             public CaseWriteResult? Outcome { get; set; }
+
+            public JsonObject? Before { get; set; }
+
+            public List<JsonNode> Added { get; set; } = new List<JsonNode>();
+
+            /// <summary>The case after the rule, with only the first <paramref name="appended"/> of its new comments.</summary>
+            public string EntityWithComments(int appended)
+            {
+                var entity = (JsonNode.Parse(Entity!) as JsonObject)!;
+                var comments = new JsonArray();
+                foreach (var c in (Before?["comments"] as JsonArray ?? new JsonArray()).Concat(Added.Take(appended)))
+                {
+                    comments.Add(c?.DeepClone());
+                }
+
+                entity["comments"] = comments;
+                return entity.ToJsonString();
+            }
         }
     }
 }

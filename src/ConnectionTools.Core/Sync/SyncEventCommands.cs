@@ -46,8 +46,9 @@ namespace ConnectionTools.Sync
         }
 
         /// <summary>
-        /// Runs the connection's current outgoing rule again on each Failed event's stored case: success makes it Queued (same event
-        /// id, sequence and trace id), failure keeps it Failed with the new error, which is also reported.
+        /// Runs the connection's current outgoing rule again on each Failed outgoing event's stored case: success makes it Queued (same
+        /// event id, sequence and trace id), failure keeps it Failed with the new error, which is also reported. A Failed incoming
+        /// event is Queued again, for the next apply to write.
         /// </summary>
         public void Retry(IEnumerable<Guid> eventIds, bool passThru)
         {
@@ -64,9 +65,25 @@ namespace ConnectionTools.Sync
 
                     if (e.Direction == SyncDirection.Incoming)
                     {
-                        throw new ConnectionToolsException(ErrorIds.SyncEventRetryUnavailable, ErrorKind.InvalidOperation,
-                            $"Incoming sync event {e.TraceId} of '{e.ConnectionName}' cannot be retried here: incoming events are applied when the partner's events are received, which this version does not do yet.",
-                            e.TraceId, null);
+                        // Applied again by the next apply (Sync-Connection, or the node host), in the case's order.
+                        if (!_host.ShouldProcess(Describe(e), "Queue it to be applied again"))
+                        {
+                            return;
+                        }
+
+                        if (!_node.Store.Write(tx => SyncEventRows.RetryIncoming(tx, e.ConnectionId, e.EventId, _node.Clock())))
+                        {
+                            throw new ConnectionToolsException(ErrorIds.SyncEventNotFailed, ErrorKind.InvalidOperation,
+                                $"Sync event {e.TraceId} of '{e.ConnectionName}' changed while it was retried (it was discarded meanwhile); nothing was stored.", e.TraceId, null);
+                        }
+
+                        _host.WriteVerbose($"Incoming sync event {e.TraceId} of '{e.ConnectionName}' (case {e.CaseId} #{e.Sequence}) is queued again; the next apply writes it.");
+                        if (passThru)
+                        {
+                            _host.WriteObject(Single(eventId));
+                        }
+
+                        return;
                     }
 
                     if (e.Entity is null)

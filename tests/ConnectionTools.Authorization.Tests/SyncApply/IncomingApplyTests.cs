@@ -1,0 +1,201 @@
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json.Nodes;
+using ConnectionTools.Connections;
+using ConnectionTools.Emulators;
+using ConnectionTools.Nodes;
+using ConnectionTools.Core.Tests;
+using ConnectionTools.Jobs;
+using ConnectionTools.Peering;
+using ConnectionTools.Storage;
+using ConnectionTools.Sync;
+using ConnectionTools.Sync.Apply;
+using ConnectionTools.SyncRules;
+using ConnectionTools.SystemConnections;
+using ConnectionTools.Testing;
+
+namespace ConnectionTools.Authorization.Tests;
+
+/// <summary>
+/// Case sync, part 2: a private connection's incoming events land in its bound Salesforce org (the emulator, reached by its My
+/// Domain host with a real grant), through the incoming rule, keyed by the partner's case id; twins; no echo of the node's own
+/// writes; refusals that wait behind the case and a retry that delivers.
+/// </summary>
+public sealed class IncomingApplyTests : IAsyncLifetime
+{
+    private TestStore _store = null!;
+    private SalesforceOrg _org = null!;
+    private Connection _system = null!;
+    private Connection _partner = null!;
+    private readonly List<string> _verbose = new();
+
+    public async Task InitializeAsync()
+    {
+        _org = await SalesforceOrg.StartAsync();
+        _store = new TestStore(clients: _org.NodeClients());
+        _store.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
+        new SystemConnectionCommands(_store.Node, new RecordingHost()).New(new NewConnectionRequest
+        {
+            Name = "sf",
+            Type = "SalesforceProduction",
+            InstanceUrl = _org.InstanceUrl.AbsoluteUri,
+            AcceptDataProcessingAgreement = true,
+            ClientId = SalesforceOrg.ConsumerKey,
+            Interactive = true,
+        });
+        _system = _store.Get("sf");
+        var partner = Seeding.Add(_store.Store, "partner", ConnectionType.Private, ConnectionStatus.Active, InactiveReason.Revoked, "tester");
+        _partner = _store.Store.Change(partner.Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = _system.Id), "tester").After;
+    }
+
+    public async Task DisposeAsync()
+    {
+        _store.Dispose();
+        await _org.DisposeAsync();
+    }
+
+    private SalesforceEmulator Emulator => _org.Emulator;
+
+    private void Receive(string caseId, long sequence, string summary, string? description = null) => _store.Store.Write(tx =>
+    {
+        var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = "High", ["comments"] = new JsonArray() };
+        SyncTransportRows.Receive(tx, _partner.Id, new SyncEventMessage
+        {
+            EventId = Guid.NewGuid().ToString("D"),
+            TraceId = "trace-" + caseId + "-" + sequence,
+            CaseId = caseId,
+            Sequence = sequence,
+            Replica = replica.ToJsonString(),
+        }, DateTimeOffset.UtcNow, "the test");
+        return 0;
+    });
+
+    private ApplyResult Apply() =>
+        IncomingApply.RunAsync(_store.Node, _partner, access => CaseWriters.For(_store.Node, access), _verbose.Add, CancellationToken.None).GetAwaiter().GetResult();
+
+    private IReadOnlyList<SyncEvent> Incoming() => _store.Store.Read(db => SyncEventRows.List(db, _partner.Id, SyncDirection.Incoming));
+
+    private IReadOnlyList<SyncEvent> Outgoing() => _store.Store.Read(db => SyncEventRows.List(db, _partner.Id, SyncDirection.Outgoing));
+
+    private string Field(string caseId, string field) => Emulator.CaseFieldValue(caseId, field)!;
+
+    [Fact]
+    public void The_first_event_of_a_partner_case_creates_a_case_and_later_ones_update_that_same_case()
+    {
+        Receive("P1", 1, "Printer jams", "first");
+        Receive("P2", 1, "VPN down");
+
+        var first = Apply();
+
+        Assert.Equal((2, 0), (first.Applied, first.Failed));
+        var local = Emulator.FindCaseByExternalId("P1");
+        Assert.NotNull(local);
+        Assert.Equal(("Printer jams", "first", "High"), (Field(local!, "Subject"), Field(local!, "Description"), Field(local!, "Priority")));
+        Assert.Empty(Incoming());
+
+        // The Basic incoming rule takes the summary on the first sync only; the description follows every change.
+        Receive("P1", 2, "Printer jams again", "second");
+        Assert.Equal(1, Apply().Applied);
+        Assert.Equal(local, Emulator.FindCaseByExternalId("P1"));
+        Assert.Equal(("Printer jams", "second"), (Field(local!, "Subject"), Field(local!, "Description")));
+        var twin = _store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P1"));
+        Assert.Equal(local, twin!.LocalCaseId);
+        Assert.Equal(2, _store.Store.Read(db => SyncTwinRows.Count(db, _partner.Id)));
+    }
+
+    [Fact]
+    public async Task A_write_repeated_after_a_crash_before_the_commit_updates_the_same_case()
+    {
+        Receive("P1", 1, "Printer jams", "first");
+
+        // The previous pass wrote the case, then the process died before the store recorded it: the event is still Queued.
+        var access = await SystemAccess.OpenAsync(_store.Node, _system, _ => { }, _ => { }, CancellationToken.None);
+        var written = await CaseWriters.For(_store.Node, access).WriteAsync(
+            new[] { new CaseWrite("P1", new Dictionary<string, string?> { ["summary"] = "Printer jams", ["description"] = "first" }) }, CancellationToken.None);
+        var local = written.Single().LocalCaseId;
+
+        Assert.Equal(1, Apply().Applied);
+
+        Assert.Equal(local, Emulator.FindCaseByExternalId("P1"));
+        Assert.Equal(local, _store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P1"))!.LocalCaseId);
+    }
+
+    [Fact]
+    public async Task The_node_s_own_write_coming_back_through_retrieval_is_not_sent_and_a_person_s_later_change_is()
+    {
+        Receive("P1", 1, "Printer jams", "first");
+        Apply();
+        var local = Emulator.FindCaseByExternalId("P1")!;
+
+        await RetrieveAsync();
+        Assert.DoesNotContain(Outgoing(), e => e.CaseId == local);
+        Assert.Contains(_verbose, v => v.Contains("own writes of partner cases coming back", StringComparison.Ordinal));
+
+        await PersonChangesAsync(local, "Printer on floor 3 jams");
+        await RetrieveAsync();
+
+        var sent = Assert.Single(Outgoing(), e => e.CaseId == local);
+        Assert.Equal("Printer on floor 3 jams", (string?)JsonNode.Parse(sent.Replica!)!["summary"]);
+    }
+
+    [Fact]
+    public void A_write_the_system_refuses_fails_that_case_only_its_later_events_wait_and_a_retry_delivers_them()
+    {
+        Emulator.RejectedField = "Description";
+        Receive("P1", 1, "Printer jams", "first");
+        Receive("P1", 2, "Printer jams", "second");
+        Receive("P2", 1, "VPN down");
+
+        var result = Apply();
+
+        Assert.Equal((1, 1), (result.Applied, result.Failed));
+        var failed = Assert.Single(Incoming(), e => e.Status == SyncEventStatus.Failed);
+        Assert.Equal(("P1", 1L), (failed.CaseId, failed.Sequence));
+        Assert.StartsWith("ConnectionTools.SyncApply.", failed.ErrorId, StringComparison.Ordinal);
+        Assert.Contains("Description", failed.Error, StringComparison.Ordinal);
+        Assert.Contains(Incoming(), e => e.CaseId == "P1" && e.Sequence == 2 && e.Status == SyncEventStatus.Queued);
+        Assert.Equal(0, Apply().Applied); // the case's later event waits behind the failed one
+
+        Emulator.RejectedField = null;
+        new SyncEventCommands(_store.Node, new RecordingHost()).Retry(new[] { failed.EventId }, passThru: false);
+        Assert.Equal(1, Apply().Applied);
+        Assert.Equal(1, Apply().Applied);
+        Assert.Empty(Incoming());
+        Assert.Equal("second", Field(Emulator.FindCaseByExternalId("P1")!, "Description"));
+    }
+
+    [Fact]
+    public void Nothing_is_applied_while_the_connection_is_paused_or_its_system_is_Inactive()
+    {
+        Receive("P1", 1, "Printer jams");
+        new ConnectionCommands(_store.Node, new RecordingHost()).Suspend(new[] { ConnectionTarget.ByName("partner") }, passThru: false);
+
+        Assert.NotNull(Apply().Skipped);
+        Assert.Null(Emulator.FindCaseByExternalId("P1"));
+
+        new ConnectionCommands(_store.Node, new RecordingHost()).Resume(new[] { ConnectionTarget.ByName("partner") }, passThru: false);
+        SystemConnectionLifecycle.Deactivate(_store.Node, _system, InactiveReason.Expired, "invalid_grant");
+        Assert.NotNull(Apply().Skipped);
+        Assert.Equal(SyncEventStatus.Held, Incoming().Single().Status);
+        Assert.Null(Emulator.FindCaseByExternalId("P1"));
+    }
+
+    private async Task RetrieveAsync()
+    {
+        var run = await new RetrievalRunner(_store.Node).RunAsync(_store.Get("sf"), JobTrigger.Manual, _verbose.Add, CancellationToken.None);
+        Assert.Null(run.ErrorId);
+    }
+
+    /// <summary>Someone edits the case in the org, through the REST API as any Salesforce user would.</summary>
+    private async Task PersonChangesAsync(string caseId, string subject)
+    {
+        var access = await SystemAccess.OpenAsync(_store.Node, _store.Get("sf"), _ => { }, _ => { }, CancellationToken.None);
+        using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(access.ApiUrl, $"/services/data/v60.0/sobjects/Case/{caseId}"))
+        {
+            Content = new StringContent(new JsonObject { ["Subject"] = subject }.ToJsonString(), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await access.AccessTokenAsync(false, CancellationToken.None));
+        using var response = await _org.Http.SendAsync(request);
+        Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
+    }
+}
