@@ -143,6 +143,12 @@ public sealed partial class SalesforceEmulator
     /// <summary>Records created or updated by writes (a collection counts each record applied).</summary>
     public int WritesApplied => Volatile.Read(ref _writesApplied);
 
+    /// <summary>The bodies of a case's comments, oldest first.</summary>
+    public IReadOnlyList<string> CommentBodies(string caseId)
+    {
+        lock (_writeGate) { return _comments.Where(c => c.ParentId == caseId).Select(c => c.Body).ToList(); }
+    }
+
     /// <summary>The Id of the case whose external id is <paramref name="value"/>, or null.</summary>
     public string? FindCaseByExternalId(string value)
     {

@@ -108,7 +108,9 @@ namespace ConnectionTools.Sync
                             {
                                 // The case was written but a comment failed: the twin keeps the comments that were added, so a
                                 // retry sends only the rest (comments are not idempotent).
-                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(error.Data[CaseWriteChecks.CommentsAppendedKey] as int? ?? 0), p.Expected!, now);
+                                // A comment without a clear answer may have been added: it counts as added, so it is never sent twice.
+                                var appended = (error.Data[CaseWriteChecks.CommentsAppendedKey] as int? ?? 0) + (error.Kind == ErrorKind.ConnectionError ? 1 : 0);
+                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(appended), p.Expected!, now);
                             }
 
                             SyncEventRows.ApplyFailed(tx, current.Id, p.EventId, error.ErrorId, error.Message, now);

@@ -56,9 +56,10 @@ public sealed class IncomingApplyTests : IAsyncLifetime
 
     private SalesforceEmulator Emulator => _org.Emulator;
 
-    private void Receive(string caseId, long sequence, string summary, string? description = null) => _store.Store.Write(tx =>
+    private void Receive(string caseId, long sequence, string summary, string? description = null, params string[] comments) => _store.Store.Write(tx =>
     {
-        var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = "High", ["comments"] = new JsonArray() };
+        var thread = new JsonArray(comments.Select(c => (JsonNode)new JsonObject { ["author"] = "Partner Agent", ["body"] = c }).ToArray());
+        var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = "High", ["comments"] = thread };
         SyncTransportRows.Receive(tx, _partner.Id, new SyncEventMessage
         {
             EventId = Guid.NewGuid().ToString("D"),
@@ -162,6 +163,29 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Assert.Equal(1, Apply().Applied);
         Assert.Empty(Incoming());
         Assert.Equal("second", Field(Emulator.FindCaseByExternalId("P1")!, "Description"));
+    }
+
+    [Fact]
+    public void Comments_are_appended_once_and_a_refused_comment_does_not_bring_back_those_already_added()
+    {
+        Receive("P1", 1, "Printer jams", null, "Drum replaced");
+        Apply();
+        var local = Emulator.FindCaseByExternalId("P1")!;
+        Assert.Equal(new[] { "Partner Agent: Drum replaced" }, Emulator.CommentBodies(local));
+
+        // The partner's thread grows by two; the second is longer than a CaseComment may be.
+        Receive("P1", 2, "Printer jams", null, "Drum replaced", "Watching it", new string('x', 4_001));
+        var result = Apply();
+
+        Assert.Equal(1, result.Failed);
+        var failed = Assert.Single(Incoming());
+        Assert.Equal(ConnectionTools.Errors.ErrorIds.SyncApplyCommentFailed, failed.ErrorId);
+        Assert.Equal(new[] { "Partner Agent: Drum replaced", "Partner Agent: Watching it" }, Emulator.CommentBodies(local));
+
+        // A retry runs the rule again: the comment already added is not added twice (the long one is refused again).
+        new SyncEventCommands(_store.Node, new RecordingHost()).Retry(new[] { failed.EventId }, passThru: false);
+        Assert.Equal(1, Apply().Failed);
+        Assert.Equal(2, Emulator.CommentBodies(local).Count);
     }
 
     [Fact]
