@@ -98,6 +98,12 @@ namespace ConnectionTools.Peering
 
         /// <summary>The replica: a JSON object, as text.</summary>
         public string Replica { get; set; } = "";
+
+        /// <summary>
+        /// When the sender's case is its twin of one of the receiver's own cases: that case's id on the receiver's side. The
+        /// receiver then updates its own case instead of creating a new one. Absent for a case the sender made itself.
+        /// </summary>
+        public string? TwinCaseId { get; set; }
     }
 
     /// <summary>One sync round, sent by the private side: its status, the public side's events it stored, and its own events.</summary>

@@ -144,15 +144,19 @@ namespace ConnectionTools.Sync
         /// Runs the incoming rule on one event and works out what to write: the neutral fields the rule changed (on a case's first
         /// sync, every field it set) and the comments it added.
         /// </summary>
-        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica) e)
+        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId) e)
         {
             var planned = new Planned(e.EventId, e.CaseId);
             planned.Twin = node.Store.Read(db => SyncTwinRows.FindByPartner(db, connection.Id, e.CaseId));
+
+            // The partner's case was made from one of ours (its event names our case): not a first sync, and not a new case here.
+            var ours = planned.Twin is null ? e.TwinCaseId : null;
+            var firstSync = planned.Twin is null && ours is null;
             var before = planned.Twin?.Entity ?? EmptyEntity;
             string after;
             try
             {
-                after = RuleSandbox.RunIncoming(rule.Rule ?? throw rule.Problem!, before, e.Replica, firstSync: planned.Twin is null, e.CaseId);
+                after = RuleSandbox.RunIncoming(rule.Rule ?? throw rule.Problem!, before, e.Replica, firstSync, e.CaseId);
             }
             catch (ConnectionToolsException error)
             {
@@ -186,7 +190,7 @@ namespace ConnectionTools.Sync
             planned.Expected = expected.ToJsonString();
             if (planned.Twin is null || fields.Count > 0 || comments.Count > 0)
             {
-                planned.Write = new CaseWrite(e.CaseId, fields, comments);
+                planned.Write = new CaseWrite(e.CaseId, fields, comments, ours);
             }
 
             return planned;

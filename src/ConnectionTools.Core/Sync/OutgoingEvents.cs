@@ -63,7 +63,7 @@ namespace ConnectionTools.Sync
                         var seen = twin is null ? null : NeutralState(entity);
                         slots[slot] = twin != null && IsEcho(twin.Expected, seen!)
                             ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen!)
-                            : Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule, seen);
+                            : Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule, seen, twin?.PartnerCaseId);
                     }
                 });
 
@@ -139,10 +139,10 @@ namespace ConnectionTools.Sync
             return events;
         }
 
-        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string? seen = null)
+        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string? seen = null, string? twinCaseId = null)
         {
             var (replica, error) = Run(outgoing, entity, caseId);
-            return new PendingEvent(connectionId, caseId, entity, replica, error) { Seen = seen };
+            return new PendingEvent(connectionId, caseId, entity, replica, error) { Seen = seen, TwinCaseId = twinCaseId };
         }
 
         /// <summary>
@@ -225,7 +225,7 @@ namespace ConnectionTools.Sync
 
                     if (!e.IsEcho)
                     {
-                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now);
+                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now, e.TwinCaseId);
                     }
                 }
 
@@ -257,6 +257,9 @@ namespace ConnectionTools.Sync
 
             /// <summary>For a twinned case: its neutral fields as the retrieval job read them.</summary>
             public string? Seen { get; set; }
+
+            /// <summary>For a twinned case: the partner's case it is the twin of (the partner updates that case).</summary>
+            public string? TwinCaseId { get; set; }
 
             /// <summary>The case came back as this node's own apply wrote it: nothing is queued for the partner.</summary>
             public bool IsEcho { get; private set; }

@@ -53,6 +53,11 @@ namespace ConnectionTools.Sync
                     throw Malformed(from, $"event {e.EventId} has no trace id or case id, or a sequence number below 1");
                 }
 
+                if (e.TwinCaseId != null && (e.TwinCaseId.Length == 0 || e.TwinCaseId.Length > 255))
+                {
+                    throw Malformed(from, $"event {e.EventId} names an empty twin case id, or one over 255 characters");
+                }
+
                 if (e.Replica is null || e.Replica.Length > MaxReplicaChars)
                 {
                     throw new ConnectionToolsException(ErrorIds.SyncBatchTooLarge, ErrorKind.InvalidData,

@@ -56,7 +56,10 @@ public sealed class IncomingApplyTests : IAsyncLifetime
 
     private SalesforceEmulator Emulator => _org.Emulator;
 
-    private void Receive(string caseId, long sequence, string summary, string? description = null, params string[] comments) => _store.Store.Write(tx =>
+    private void Receive(string caseId, long sequence, string summary, string? description = null, params string[] comments) =>
+        Receive(caseId, sequence, summary, description, comments, twinCaseId: null);
+
+    private void Receive(string caseId, long sequence, string summary, string? description, string[] comments, string? twinCaseId) => _store.Store.Write(tx =>
     {
         var thread = new JsonArray(comments.Select(c => (JsonNode)new JsonObject { ["author"] = "Partner Agent", ["body"] = c }).ToArray());
         var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = "High", ["comments"] = thread };
@@ -67,6 +70,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
             CaseId = caseId,
             Sequence = sequence,
             Replica = replica.ToJsonString(),
+            TwinCaseId = twinCaseId,
         }, DateTimeOffset.UtcNow, "the test");
         return 0;
     });
@@ -137,6 +141,35 @@ public sealed class IncomingApplyTests : IAsyncLifetime
 
         var sent = Assert.Single(Outgoing(), e => e.CaseId == local);
         Assert.Equal("Printer on floor 3 jams", (string?)JsonNode.Parse(sent.Replica!)!["summary"]);
+
+        // The partner is told which of its cases this is, so it updates that case instead of creating one.
+        var message = Assert.Single(_store.Store.Read(db => SyncTransportRows.Sendable(db, _partner.Id, 500)), m => m.CaseId == local);
+        Assert.Equal("P1", message.TwinCaseId);
+    }
+
+    [Fact]
+    public async Task A_partner_case_made_from_one_of_ours_updates_our_case_and_creates_none()
+    {
+        // One of this org's own cases went to the partner, which made its case P9 from it; P9's changes now come back.
+        Emulator.AddCases(1, DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromSeconds(1));
+        await RetrieveAsync();
+        var ours = Assert.Single(Outgoing()).CaseId;
+        var casesBefore = Emulator.CaseCount;
+
+        Receive("P9", 1, "The partner's summary", "changed at the partner", Array.Empty<string>(), twinCaseId: ours);
+        Assert.Equal(1, Apply().Applied);
+
+        Assert.Equal(casesBefore, Emulator.CaseCount);
+        Assert.Equal(ours, Emulator.FindCaseByExternalId("P9"));
+        Assert.Equal("changed at the partner", Field(ours, "Description"));
+        Assert.NotEqual("The partner's summary", Field(ours, "Subject")); // the creator side keeps the summary (Basic rules)
+        Assert.Equal(ours, _store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P9"))!.LocalCaseId);
+
+        // Later events of P9 find our case by its key.
+        Receive("P9", 2, "The partner's summary", "changed again");
+        Assert.Equal(1, Apply().Applied);
+        Assert.Equal(casesBefore, Emulator.CaseCount);
+        Assert.Equal("changed again", Field(ours, "Description"));
     }
 
     [Fact]

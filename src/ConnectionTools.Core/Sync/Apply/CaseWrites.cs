@@ -14,12 +14,19 @@ namespace ConnectionTools.Sync.Apply
     /// </summary>
     public sealed class CaseWrite
     {
-        public CaseWrite(string partnerCaseId, IReadOnlyDictionary<string, string?> fields, IReadOnlyList<string>? newComments = null)
+        public CaseWrite(string partnerCaseId, IReadOnlyDictionary<string, string?> fields, IReadOnlyList<string>? newComments = null, string? localCaseId = null)
         {
             PartnerCaseId = string.IsNullOrEmpty(partnerCaseId) ? throw new ArgumentException("A partner case id is required.", nameof(partnerCaseId)) : partnerCaseId;
             Fields = fields ?? throw new ArgumentNullException(nameof(fields));
             NewComments = newComments ?? Array.Empty<string>();
+            LocalCaseId = localCaseId;
         }
+
+        /// <summary>
+        /// Set when the partner's case is its twin of one of this node's own cases (it was made from it): that case is updated by
+        /// its id and given the partner's case id as its external id (alternate key), so later writes find it by that key.
+        /// </summary>
+        public string? LocalCaseId { get; }
 
         /// <summary>The case's id on the partner's side: the value of the external id field (alternate key).</summary>
         public string PartnerCaseId { get; }

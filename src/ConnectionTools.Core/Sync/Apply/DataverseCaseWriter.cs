@@ -214,8 +214,24 @@ namespace ConnectionTools.Sync.Apply
                 }
             }
 
-            var url = new Uri(Root, ApiPath + "incidents(" + AlternateKey + "='" + Uri.EscapeDataString(write.PartnerCaseId.Replace("'", "''")) + "')");
             var what = $"the write of case {write.PartnerCaseId}";
+            if (write.LocalCaseId is not null)
+            {
+                // One of this environment's own incidents: updated by its id, and given the partner's case id as its key, so later
+                // writes find it by the key. If-Match: * only updates; sent twice it sets the same values.
+                if (!Guid.TryParse(write.LocalCaseId, out var own))
+                {
+                    throw new ArgumentException($"'{write.LocalCaseId}' is not an incident id.", nameof(write));
+                }
+
+                values.Add(new KeyValuePair<string, object?>(AlternateKey, write.PartnerCaseId));
+                var ownBody = Json(values, withCustomer: false);
+                var byId = new Uri(Root, ApiPath + "incidents(" + own.ToString("D") + ")");
+                var answer = await _channel.SendAsync(_ => Patch(byId, ownBody, "If-Match"), what, idempotent: true, cancellationToken).ConfigureAwait(false);
+                return answer.IsSuccess ? Written(write, answer, created: false, what) : Refusal(write, answer, what);
+            }
+
+            var url = new Uri(Root, ApiPath + "incidents(" + AlternateKey + "='" + Uri.EscapeDataString(write.PartnerCaseId.Replace("'", "''")) + "')");
             var updateBody = Json(values, withCustomer: false);
 
             // Both PATCHes are idempotent: If-Match: * only updates, and an update sent twice sets the same values; If-None-Match: *

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using System.Net;
 using System.Net.Http;
 using System.Text;
@@ -132,6 +133,12 @@ namespace ConnectionTools.Sync.Apply
                             continue;
                         }
 
+                        if (write.LocalCaseId is not null)
+                        {
+                            // One of this org's own cases, not found by the external id yet: updated by its Id below.
+                            continue;
+                        }
+
                         sent.Add(i);
                         json.WriteStartObject();
                         json.WriteStartObject("attributes");
@@ -166,6 +173,14 @@ namespace ConnectionTools.Sync.Apply
             if (sent.Count > 0)
             {
                 await UpsertAsync(writes, sent, body, results, cancellationToken).ConfigureAwait(false);
+            }
+
+            for (var i = 0; i < writes.Count; i++)
+            {
+                if (results[i] is null && writes[i].LocalCaseId is not null)
+                {
+                    results[i] = await UpdateByIdAsync(writes[i], cancellationToken).ConfigureAwait(false);
+                }
             }
 
             // Comments after the upsert, for the cases written: a comment needs its case's Id. A comment POST is not idempotent, so it
@@ -234,6 +249,82 @@ namespace ConnectionTools.Sync.Apply
             {
                 throw _channel.Malformed(what, "a result has an unexpected type");
             }
+        }
+
+        /// <summary>
+        /// Updates one of this org's own cases by its Id, giving it the partner's case id in the external id field, so later writes
+        /// find it by that key. Idempotent, like the upsert.
+        /// </summary>
+        private async Task<CaseWriteResult> UpdateByIdAsync(CaseWrite write, CancellationToken cancellationToken)
+        {
+            string body;
+            using (var stream = new MemoryStream())
+            {
+                using (var json = new Utf8JsonWriter(stream))
+                {
+                    json.WriteStartObject();
+                    json.WriteString(ExternalIdField, write.PartnerCaseId);
+                    foreach (var pair in FieldMap)
+                    {
+                        if (write.Fields.TryGetValue(pair[0], out var value))
+                        {
+                            if (value is null)
+                            {
+                                json.WriteNull(pair[1]);
+                            }
+                            else
+                            {
+                                json.WriteString(pair[1], value);
+                            }
+                        }
+                    }
+
+                    json.WriteEndObject();
+                }
+
+                body = Encoding.UTF8.GetString(stream.ToArray());
+            }
+
+            var what = $"the update of case {write.LocalCaseId}";
+            var url = new Uri(Root, $"/services/data/{ApiVersion}/sobjects/Case/{Uri.EscapeDataString(write.LocalCaseId!)}");
+            var answer = await _channel.SendAsync(
+                _ => new HttpRequestMessage(new HttpMethod("PATCH"), url) { Content = WriterChannel.Json(body) },
+                what,
+                idempotent: true,
+                cancellationToken).ConfigureAwait(false);
+            if (answer.IsSuccess)
+            {
+                return new CaseWriteResult(write.PartnerCaseId, write.LocalCaseId, false, null);
+            }
+
+            var errors = new List<SalesforceError>();
+            try
+            {
+                using (var document = JsonDocument.Parse(string.IsNullOrEmpty(answer.Body) ? "[]" : answer.Body))
+                {
+                    var root = document.RootElement;
+                    foreach (var e in root.ValueKind == JsonValueKind.Array ? root.EnumerateArray() : default)
+                    {
+                        errors.Add(SalesforceError.Read(e));
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+                throw _channel.Malformed(what, "it is not valid JSON");
+            }
+
+            if (errors.Any(e => e.Code == "INVALID_FIELD" && Names(e.Message, e.Fields, ExternalIdField)))
+            {
+                throw MissingExternalId("Salesforce answered INVALID_FIELD on the update of case " + write.LocalCaseId);
+            }
+
+            if (answer.Status == HttpStatusCode.BadRequest || answer.Status == HttpStatusCode.NotFound)
+            {
+                return new CaseWriteResult(write.PartnerCaseId, null, false, Refused(write.PartnerCaseId, errors));
+            }
+
+            throw _channel.Failed(what, answer.Status, errors.FirstOrDefault().Code, errors.Count == 0 ? null : WriterChannel.Clip(errors[0].Message));
         }
 
         private CaseWriteResult RecordResult(CaseWrite write, JsonElement record)
