@@ -104,6 +104,12 @@ namespace ConnectionTools.Peering
         /// receiver then updates its own case instead of creating a new one. Absent for a case the sender made itself.
         /// </summary>
         public string? TwinCaseId { get; set; }
+
+        /// <summary>
+        /// When the sender's system last changed the case (Unix milliseconds): a field changed on both sides since their last
+        /// agreement follows the later change (ties: the higher node id), the same on both sides.
+        /// </summary>
+        public long? ChangedAt { get; set; }
     }
 
     /// <summary>One sync round, sent by the private side: its status, the public side's events it stored, and its own events.</summary>

@@ -213,12 +213,13 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
 
         /// <summary>
         /// Case sync, part 2: twins, the link between a partner's case and the local case an incoming apply wrote it into; and,
-        /// on each event, the receiver's own case id when the sender's case is a twin of it.
+        /// on each event, the receiver's own case id when the sender's case is a twin of it, and when the sender's system changed it.
         /// </summary>
         private static void V11(StoreTransaction transaction)
         {
             transaction.Execute(SyncTwinRows.CreateTables);
             transaction.Execute("ALTER TABLE sync_events ADD COLUMN twin_case_id TEXT NULL;");
+            transaction.Execute("ALTER TABLE sync_events ADD COLUMN changed_at INTEGER NULL;");
         }
 
         private static void V1(StoreTransaction transaction)

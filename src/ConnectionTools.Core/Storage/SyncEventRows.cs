@@ -72,18 +72,18 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         /// in place: same event id and sequence number, the latest replica. Otherwise the event is new, with the case's next sequence number.
         /// Returns whether it replaced an unsent one.
         /// </summary>
-        public static bool QueueOutgoing(StoreTransaction tx, Guid connectionId, string caseId, string entity, string? replica, string? errorId, string? error, DateTimeOffset now, string? twinCaseId = null)
+        public static bool QueueOutgoing(StoreTransaction tx, Guid connectionId, string caseId, string entity, string? replica, string? errorId, string? error, DateTimeOffset now, string? twinCaseId = null, long? changedAt = null)
         {
             var id = ConnectionStore.FormatId(connectionId);
             var direction = SyncDirection.Outgoing.ToString();
             var status = (replica is null ? SyncEventStatus.Failed : SyncEventStatus.Queued).ToString();
             var at = now.ToUnixTimeMilliseconds();
             var replaced = tx.Execute(
-                "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, updated_at = $now " +
+                "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, changed_at = $changed, updated_at = $now " +
                 "WHERE seq = (SELECT seq FROM sync_events WHERE connection_id = $id AND direction = $direction AND case_id = $case ORDER BY case_seq DESC LIMIT 1) " +
                 "AND status IN ('Queued', 'Failed');",
                 ("$entity", entity), ("$payload", replica), ("$status", status), ("$error_id", errorId), ("$error", error), ("$trace", NewTraceId()), ("$now", at),
-                ("$id", id), ("$direction", direction), ("$case", caseId), ("$twin", twinCaseId));
+                ("$id", id), ("$direction", direction), ("$case", caseId), ("$twin", twinCaseId), ("$changed", changedAt));
             if (replaced == 1)
             {
                 return true;
@@ -94,11 +94,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1;",
                 ("$id", id), ("$direction", direction), ("$case", caseId));
             tx.Execute(
-                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, created_at, updated_at) " +
+                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, created_at, updated_at) " +
                 "VALUES ($event, $id, $direction, $case, (SELECT last_seq FROM sync_cases WHERE connection_id = $id AND direction = $direction AND case_id = $case), " +
-                "$trace, $status, $entity, $payload, $error_id, $error, $twin, $now, $now);",
+                "$trace, $status, $entity, $payload, $error_id, $error, $twin, $changed, $now, $now);",
                 ("$event", Guid.NewGuid().ToString("D")), ("$id", id), ("$direction", direction), ("$case", caseId), ("$trace", NewTraceId()), ("$status", status),
-                ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$twin", twinCaseId), ("$now", at));
+                ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$twin", twinCaseId), ("$changed", changedAt), ("$now", at));
             return false;
         }
 
@@ -269,11 +269,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         /// The incoming events to apply next, oldest first: per case only its first waiting event (a case's events apply one at a
         /// time, in sequence), and none of a case whose earlier event is Failed or Held (it waits behind it).
         /// </summary>
-        public static IReadOnlyList<(Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId)> NextToApply(StoreSession db, Guid connectionId, int limit)
+        public static IReadOnlyList<(Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId, long? ChangedAt)> NextToApply(StoreSession db, Guid connectionId, int limit)
         {
-            var events = new List<(Guid, string, long, string, string, string?)>();
+            var events = new List<(Guid, string, long, string, string, string?, long?)>();
             using (var command = db.Command(
-                "SELECT e.event_id, e.case_id, e.case_seq, e.trace_id, e.payload, e.twin_case_id FROM sync_events e " +
+                "SELECT e.event_id, e.case_id, e.case_seq, e.trace_id, e.payload, e.twin_case_id, e.changed_at FROM sync_events e " +
                 "WHERE e.connection_id = $id AND e.direction = 'Incoming' AND +e.status = 'Queued' " +
                 "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Incoming' " +
                 "AND f.case_id = e.case_id AND f.case_seq < e.case_seq) " +
@@ -283,7 +283,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             {
                 while (reader.Read())
                 {
-                    events.Add((Guid.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5)));
+                    events.Add((Guid.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6)));
                 }
             }
 

@@ -7,7 +7,8 @@ namespace ConnectionTools.Storage
     /// SQL for twins: the stored link between a partner's case and the local case an incoming apply wrote it into, per private
     /// connection. A twin keeps the case as the last apply left it (what the incoming rule sees next time) and the state the
     /// bound system should hold now as far as this node knows (neutral fields): when the retrieval job reads the case back in that
-    /// state, it is this node's own write coming back, not a change to send to the partner.
+    /// state, it is this node's own write coming back, not a change to send to the partner. The base is the state both sides
+    /// last agreed on, which a three-way merge compares both changes with; the origin says which side made the case.
     /// </summary>
     internal static class SyncTwinRows
     {
@@ -18,6 +19,9 @@ CREATE TABLE IF NOT EXISTS sync_twins (
     local_case_id   TEXT NOT NULL,
     entity          TEXT NOT NULL,
     expected        TEXT NOT NULL,
+    base            TEXT NOT NULL DEFAULT '{}',
+    origin          TEXT NOT NULL DEFAULT 'Partner',
+    local_changed_at INTEGER NULL,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
     PRIMARY KEY (connection_id, partner_case_id)
@@ -26,25 +30,26 @@ CREATE INDEX IF NOT EXISTS ix_sync_twins_local ON sync_twins(connection_id, loca
 ";
 
         public static Twin? FindByPartner(StoreSession db, Guid connectionId, string partnerCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", partnerCaseId));
 
         public static Twin? FindByLocal(StoreSession db, Guid connectionId, string localCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", localCaseId));
 
         /// <summary>Records an apply: the twin is made on the partner case's first apply and follows it afterwards.</summary>
-        public static void Save(StoreTransaction tx, Guid connectionId, string partnerCaseId, string localCaseId, string entity, string expected, DateTimeOffset now) => tx.Execute(
-            "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, created_at, updated_at) " +
-            "VALUES ($id, $partner, $local, $entity, $expected, $now, $now) " +
-            "ON CONFLICT(connection_id, partner_case_id) DO UPDATE SET local_case_id = excluded.local_case_id, entity = excluded.entity, expected = excluded.expected, updated_at = excluded.updated_at;",
+        public static void Save(StoreTransaction tx, Guid connectionId, string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, DateTimeOffset now) => tx.Execute(
+            "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, base, origin, created_at, updated_at) " +
+            "VALUES ($id, $partner, $local, $entity, $expected, $base, $origin, $now, $now) " +
+            "ON CONFLICT(connection_id, partner_case_id) DO UPDATE SET local_case_id = excluded.local_case_id, entity = excluded.entity, expected = excluded.expected, " +
+            "base = excluded.base, updated_at = excluded.updated_at;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId), ("$local", localCaseId), ("$entity", entity), ("$expected", expected),
-            ("$now", now.ToUnixTimeMilliseconds()));
+            ("$base", agreed), ("$origin", ours ? "Local" : "Partner"), ("$now", now.ToUnixTimeMilliseconds()));
 
         /// <summary>What the retrieval job last read of a twinned case: the state the next echo check compares with.</summary>
-        public static void SaveSeen(StoreTransaction tx, Guid connectionId, string localCaseId, string expected, DateTimeOffset now) => tx.Execute(
-            "UPDATE sync_twins SET expected = $expected, updated_at = $now WHERE connection_id = $id AND local_case_id = $local;",
-            ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId), ("$expected", expected), ("$now", now.ToUnixTimeMilliseconds()));
+        public static void SaveSeen(StoreTransaction tx, Guid connectionId, string localCaseId, string expected, long changedAt, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_twins SET expected = $expected, local_changed_at = $changed, updated_at = $now WHERE connection_id = $id AND local_case_id = $local;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId), ("$expected", expected), ("$changed", changedAt), ("$now", now.ToUnixTimeMilliseconds()));
 
         public static long Count(StoreSession db, Guid connectionId) => (long)(db.Scalar(
             "SELECT COUNT(*) FROM sync_twins WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))) ?? 0L);
@@ -57,18 +62,23 @@ CREATE INDEX IF NOT EXISTS ix_sync_twins_local ON sync_twins(connection_id, loca
             using (var command = db.Command(sql, parameters))
             using (var reader = command.ExecuteReader())
             {
-                return reader.Read() ? new Twin(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3)) : null;
+                return reader.Read()
+                    ? new Twin(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5) == "Local", reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6))
+                    : null;
             }
         }
 
         internal sealed class Twin
         {
-            public Twin(string partnerCaseId, string localCaseId, string entity, string expected)
+            public Twin(string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, long? localChangedAt)
             {
                 PartnerCaseId = partnerCaseId;
                 LocalCaseId = localCaseId;
                 Entity = entity;
                 Expected = expected;
+                Base = agreed;
+                Ours = ours;
+                LocalChangedAt = localChangedAt;
             }
 
             public string PartnerCaseId { get; }
@@ -80,6 +90,15 @@ CREATE INDEX IF NOT EXISTS ix_sync_twins_local ON sync_twins(connection_id, loca
 
             /// <summary>The neutral fields the bound system should hold now (JSON object; a null field is not known yet).</summary>
             public string Expected { get; }
+
+            /// <summary>The neutral fields both sides last agreed on (JSON object): what a three-way merge compares with.</summary>
+            public string Base { get; }
+
+            /// <summary>Whether the case was made on this side (the partner's is made from it).</summary>
+            public bool Ours { get; }
+
+            /// <summary>When this node's system last changed the case, as the retrieval job read it (Unix ms); null if never read.</summary>
+            public long? LocalChangedAt { get; }
         }
     }
 }

@@ -110,7 +110,7 @@ namespace ConnectionTools.Sync
                                 // retry sends only the rest (comments are not idempotent).
                                 // A comment without a clear answer may have been added: it counts as added, so it is never sent twice.
                                 var appended = (error.Data[CaseWriteChecks.CommentsAppendedKey] as int? ?? 0) + (error.Kind == ErrorKind.ConnectionError ? 1 : 0);
-                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(appended), p.Expected!, now);
+                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(appended), p.Expected!, p.Agreed!, p.Ours, now);
                             }
 
                             SyncEventRows.ApplyFailed(tx, current.Id, p.EventId, error.ErrorId, error.Message, now);
@@ -121,7 +121,7 @@ namespace ConnectionTools.Sync
                         var local = p.Outcome?.LocalCaseId ?? p.Twin?.LocalCaseId;
                         if (local != null)
                         {
-                            SyncTwinRows.Save(tx, current.Id, p.CaseId, local, p.Entity!, p.Expected!, now);
+                            SyncTwinRows.Save(tx, current.Id, p.CaseId, local, p.Entity!, p.Expected!, p.Agreed!, p.Ours, now);
                         }
 
                         SyncEventRows.Applied(tx, current.Id, p.EventId);
@@ -144,7 +144,7 @@ namespace ConnectionTools.Sync
         /// Runs the incoming rule on one event and works out what to write: the neutral fields the rule changed (on a case's first
         /// sync, every field it set) and the comments it added.
         /// </summary>
-        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId) e)
+        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId, long? ChangedAt) e)
         {
             var planned = new Planned(e.EventId, e.CaseId);
             planned.Twin = node.Store.Read(db => SyncTwinRows.FindByPartner(db, connection.Id, e.CaseId));
@@ -166,23 +166,40 @@ namespace ConnectionTools.Sync
 
             var old = JsonNode.Parse(before) as JsonObject ?? new JsonObject();
             var now = JsonNode.Parse(after) as JsonObject ?? new JsonObject();
+            var local = JsonNode.Parse(planned.Twin?.Expected ?? "{}") as JsonObject ?? new JsonObject();
+            var agreed = JsonNode.Parse(planned.Twin?.Base ?? "{}") as JsonObject ?? new JsonObject();
             var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var name in NeutralFields)
             {
-                var value = Text(now, name);
-                if (planned.Twin is null ? value != null : !string.Equals(value, Text(old, name), StringComparison.Ordinal))
+                // What the rule makes of the partner's case now, against what it made last time: a field it left as it was is
+                // no change of the partner's (a rule that never sets a field leaves it null, which must not be written).
+                var wanted = Text(now, name);
+                var keep = planned.Twin is null
+                    ? wanted is null
+                    : string.Equals(wanted, Text(old, name), StringComparison.Ordinal) ||
+                      !PartnerWins(name, wanted, Text(local, name), Text(agreed, name), planned.Twin, e.ChangedAt, node.Store.NodeId, connection.PeerNodeId);
+                if (!keep)
                 {
-                    fields[name] = value;
+                    fields[name] = wanted;
+                }
+
+                // Agreed is what both sides hold: what was written, or what the partner's case and ours already share. A field one
+                // side changed stays as last agreed until the other holds the same value.
+                if (!keep || (wanted != null && string.Equals(wanted, Text(local, name), StringComparison.Ordinal)))
+                {
+                    agreed[name] = wanted;
                 }
             }
-
             var added = NewComments(old, now);
             var comments = added.Select(CommentBody).Where(body => body.Length > 0).ToList();
-            var expected = JsonNode.Parse(planned.Twin?.Expected ?? "{}") as JsonObject ?? new JsonObject();
+            var expected = local;
             foreach (var field in fields)
             {
                 expected[field.Key] = field.Value;
             }
+
+            planned.Agreed = agreed.ToJsonString();
+            planned.Ours = planned.Twin?.Ours ?? ours != null;
 
             planned.Before = old;
             planned.Added = added;
@@ -194,6 +211,36 @@ namespace ConnectionTools.Sync
             }
 
             return planned;
+        }
+
+        /// <summary>
+        /// The three-way merge of one field of a twinned case, against the state both sides last agreed on: a field only the
+        /// partner changed takes its value; one only this side changed keeps ours; one both changed follows the rules: the summary
+        /// stays with the side that made the case, any other field takes the later change, ties broken by the higher node id. Both
+        /// sides decide alike, so they end with the same value whichever applies first.
+        /// </summary>
+        internal static bool PartnerWins(string field, string? wanted, string? have, string? agreed, SyncTwinRows.Twin twin, long? partnerChangedAt, Guid ourNode, Guid? partnerNode)
+        {
+            if (string.Equals(wanted, have, StringComparison.Ordinal) || string.Equals(wanted, agreed, StringComparison.Ordinal))
+            {
+                return false; // nothing to change, or the partner did not change it
+            }
+
+            if (have is null || string.Equals(have, agreed, StringComparison.Ordinal))
+            {
+                return true; // only the partner changed it (or this side's value is not known yet)
+            }
+
+            if (field == "summary")
+            {
+                return !twin.Ours;
+            }
+
+            var theirs = partnerChangedAt ?? 0;
+            var mine = twin.LocalChangedAt ?? 0;
+            return theirs != mine
+                ? theirs > mine
+                : string.CompareOrdinal((partnerNode ?? Guid.Empty).ToString("N"), ourNode.ToString("N")) > 0;
         }
 
         private const string EmptyEntity = "{\"id\":null,\"key\":null,\"summary\":null,\"description\":null,\"status\":null,\"priority\":null,\"comments\":[],\"fields\":{}}";
@@ -237,6 +284,11 @@ namespace ConnectionTools.Sync
             public string? Entity { get; set; }
 
             public string? Expected { get; set; }
+
+            /// <summary>The state both sides agree on after this apply (the twin's base).</summary>
+            public string? Agreed { get; set; }
+
+            public bool Ours { get; set; }
 
             public CaseWrite? Write { get; set; }
 

@@ -61,9 +61,9 @@ namespace ConnectionTools.Sync
                         var slot = (i * rules.Count) + r;
                         var twin = twins?[slot];
                         var seen = twin is null ? null : NeutralState(entity);
-                        slots[slot] = twin != null && IsEcho(twin.Expected, seen!)
+                        slots[slot] = (twin != null && IsEcho(twin.Expected, seen!)
                             ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen!)
-                            : Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule, seen, twin?.PartnerCaseId);
+                            : Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule, seen, twin?.PartnerCaseId)).At(row.ModifiedAt);
                     }
                 });
 
@@ -96,7 +96,7 @@ namespace ConnectionTools.Sync
         internal static (int Queued, int Failed) QueueFor(ConnectionNode node, Connection system, Connection connection, IReadOnlyList<Jobs.Retrieval.CaseRecord> page)
         {
             var rule = OutgoingRule(node, connection);
-            var events = MakeAll(page.Count, 1, (i, slots) => slots[i] = Make(connection.Id, page[i].Id, CaseEntities.FromRecord(system.Type, page[i]), rule));
+            var events = MakeAll(page.Count, 1, (i, slots) => slots[i] = Make(connection.Id, page[i].Id, CaseEntities.FromRecord(system.Type, page[i]), rule).At(page[i].ModifiedAt.ToUnixTimeMilliseconds()));
             Save(node, events, null);
             return (events.Length, events.Count(e => e.Error != null));
         }
@@ -220,12 +220,12 @@ namespace ConnectionTools.Sync
                     if (e.Seen != null)
                     {
                         // The twin's known state follows what the system holds now, echo or not.
-                        SyncTwinRows.SaveSeen(tx, e.Connection, e.CaseId, e.Seen, now);
+                        SyncTwinRows.SaveSeen(tx, e.Connection, e.CaseId, e.Seen, e.ChangedAt ?? now.ToUnixTimeMilliseconds(), now);
                     }
 
                     if (!e.IsEcho)
                     {
-                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now, e.TwinCaseId);
+                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now, e.TwinCaseId, e.ChangedAt);
                     }
                 }
 
@@ -260,6 +260,15 @@ namespace ConnectionTools.Sync
 
             /// <summary>For a twinned case: the partner's case it is the twin of (the partner updates that case).</summary>
             public string? TwinCaseId { get; set; }
+
+            /// <summary>When the system changed the case (Unix ms), as retrieval read it.</summary>
+            public long? ChangedAt { get; private set; }
+
+            public PendingEvent At(long changedAt)
+            {
+                ChangedAt = changedAt;
+                return this;
+            }
 
             /// <summary>The case came back as this node's own apply wrote it: nothing is queued for the partner.</summary>
             public bool IsEcho { get; private set; }

@@ -59,10 +59,10 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     private void Receive(string caseId, long sequence, string summary, string? description = null, params string[] comments) =>
         Receive(caseId, sequence, summary, description, comments, twinCaseId: null);
 
-    private void Receive(string caseId, long sequence, string summary, string? description, string[] comments, string? twinCaseId) => _store.Store.Write(tx =>
+    private void Receive(string caseId, long sequence, string summary, string? description, string[] comments, string? twinCaseId, string priority = "High", DateTimeOffset? changedAt = null) => _store.Store.Write(tx =>
     {
         var thread = new JsonArray(comments.Select(c => (JsonNode)new JsonObject { ["author"] = "Partner Agent", ["body"] = c }).ToArray());
-        var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = "High", ["comments"] = thread };
+        var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = priority, ["comments"] = thread };
         SyncTransportRows.Receive(tx, _partner.Id, new SyncEventMessage
         {
             EventId = Guid.NewGuid().ToString("D"),
@@ -71,6 +71,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
             Sequence = sequence,
             Replica = replica.ToJsonString(),
             TwinCaseId = twinCaseId,
+            ChangedAt = changedAt?.ToUnixTimeMilliseconds(),
         }, DateTimeOffset.UtcNow, "the test");
         return 0;
     });
@@ -83,6 +84,9 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     private IReadOnlyList<SyncEvent> Outgoing() => _store.Store.Read(db => SyncEventRows.List(db, _partner.Id, SyncDirection.Outgoing));
 
     private string Field(string caseId, string field) => Emulator.CaseFieldValue(caseId, field)!;
+
+    /// <summary>When the org last changed the case (the emulator's clock runs ahead of the wall clock when its cases lie in the future).</summary>
+    private DateTimeOffset ChangedAt(string caseId) => DateTimeOffset.Parse(Field(caseId, "SystemModstamp"), System.Globalization.CultureInfo.InvariantCulture);
 
     [Fact]
     public void The_first_event_of_a_partner_case_creates_a_case_and_later_ones_update_that_same_case()
@@ -222,6 +226,56 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_field_changed_on_both_sides_takes_the_later_change_and_one_changed_on_one_side_takes_that_change()
+    {
+        Receive("P1", 1, "Printer jams", "first");
+        Apply();
+        var local = Emulator.FindCaseByExternalId("P1")!;
+        await RetrieveAsync();
+
+        // Someone here changes the description; the partner's next change touches only the priority, and is older.
+        await PersonChangesAsync(local, "Description", "ours");
+        await RetrieveAsync();
+        Receive("P1", 2, "Printer jams", "first", Array.Empty<string>(), null, priority: "Low", changedAt: ChangedAt(local).AddMinutes(-1));
+        Assert.Equal(1, Apply().Applied);
+        Assert.Equal(("ours", "Low"), (Field(local, "Description"), Field(local, "Priority")));
+
+        // Both sides changed the description: the older change loses, here and (the same rule) at the partner.
+        Receive("P1", 3, "Printer jams", "theirs, older", Array.Empty<string>(), null, priority: "Low", changedAt: ChangedAt(local).AddMinutes(-1));
+        Assert.Equal(1, Apply().Applied);
+        Assert.Equal("ours", Field(local, "Description"));
+
+        await PersonChangesAsync(local, "Description", "ours again");
+        await RetrieveAsync();
+        Receive("P1", 4, "Printer jams", "theirs, newer", Array.Empty<string>(), null, priority: "Low", changedAt: ChangedAt(local).AddMinutes(1));
+        Assert.Equal(1, Apply().Applied);
+        Assert.Equal("theirs, newer", Field(local, "Description"));
+    }
+
+    [Fact]
+    public void The_merge_decides_alike_on_both_sides()
+    {
+        var a = Guid.NewGuid();
+        var b = Guid.NewGuid();
+        SyncTwinRows.Twin Twin(bool ours, long changed) => new("p", "l", "{}", "{}", "{}", ours, changed);
+
+        foreach (var (mineAt, theirsAt) in new[] { (100L, 200L), (200L, 100L), (150L, 150L) })
+        {
+            // Side A holds "x" (changed at mineAt), side B holds "y" (changed at theirsAt); both last agreed on "base".
+            var atA = IncomingApply.PartnerWins("description", "y", "x", "base", Twin(ours: true, mineAt), theirsAt, a, b) ? "y" : "x";
+            var atB = IncomingApply.PartnerWins("description", "x", "y", "base", Twin(ours: false, theirsAt), mineAt, b, a) ? "x" : "y";
+            Assert.Equal(atA, atB);
+
+            var summaryAtA = IncomingApply.PartnerWins("summary", "y", "x", "base", Twin(ours: true, mineAt), theirsAt, a, b) ? "y" : "x";
+            var summaryAtB = IncomingApply.PartnerWins("summary", "x", "y", "base", Twin(ours: false, theirsAt), mineAt, b, a) ? "x" : "y";
+            Assert.Equal(("x", "x"), (summaryAtA, summaryAtB)); // the side that made the case keeps its summary
+        }
+
+        Assert.False(IncomingApply.PartnerWins("description", "base", "x", "base", Twin(ours: false, 1), 2, a, b)); // only this side changed it
+        Assert.True(IncomingApply.PartnerWins("description", "y", "base", "base", Twin(ours: false, 2), 1, a, b)); // only the partner changed it
+    }
+
+    [Fact]
     public void Nothing_is_applied_while_the_connection_is_paused_or_its_system_is_Inactive()
     {
         Receive("P1", 1, "Printer jams");
@@ -244,12 +298,14 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     }
 
     /// <summary>Someone edits the case in the org, through the REST API as any Salesforce user would.</summary>
-    private async Task PersonChangesAsync(string caseId, string subject)
+    private Task PersonChangesAsync(string caseId, string subject) => PersonChangesAsync(caseId, "Subject", subject);
+
+    private async Task PersonChangesAsync(string caseId, string field, string value)
     {
         var access = await SystemAccess.OpenAsync(_store.Node, _store.Get("sf"), _ => { }, _ => { }, CancellationToken.None);
         using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(access.ApiUrl, $"/services/data/v60.0/sobjects/Case/{caseId}"))
         {
-            Content = new StringContent(new JsonObject { ["Subject"] = subject }.ToJsonString(), Encoding.UTF8, "application/json"),
+            Content = new StringContent(new JsonObject { [field] = value }.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await access.AccessTokenAsync(false, CancellationToken.None));
         using var response = await _org.Http.SendAsync(request);
