@@ -149,8 +149,9 @@ $table = $results | Format-Table | Out-String -Width 80
 '@
             $run.Result | Should -Not -BeNullOrEmpty -Because $run.Output
             @($run.Result.Errors) | Should -BeNullOrEmpty -Because $run.Output
+            # Get-Connection writes them in name order.
             @($run.Result.Results | ForEach-Object { "$($_.Name)|$($_.Ready)|$($_.System)|$($_.SystemType)|$($_.Field)" }) |
-                Should -Be @('partner|True|sf-prod|SalesforceProduction|ConnectionTools_Partner_Id__c', 'other-partner|True|sf-prod|SalesforceProduction|ConnectionTools_Partner_Id__c')
+                Should -Be @('other-partner|True|sf-prod|SalesforceProduction|ConnectionTools_Partner_Id__c', 'partner|True|sf-prod|SalesforceProduction|ConnectionTools_Partner_Id__c')
             $run.Output | Should -Match 'Reading the Case describe of .sf-prod.'
             $run.Result.Table | Should -Match 'Name\s+Ready\s+System\s+Message'
         }
