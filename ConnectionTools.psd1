@@ -39,6 +39,7 @@
         'Get-ConnectionSyncError'
         'Repair-ConnectionSyncEvent'
         'Remove-ConnectionSyncEvent'
+        'Test-ConnectionSync'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation', 'Retry-ConnectionSyncEvent')
     FunctionsToExport    = @()

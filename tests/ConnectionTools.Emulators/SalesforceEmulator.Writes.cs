@@ -81,7 +81,7 @@ public sealed partial class SalesforceEmulator
     }
 
     /// <summary>A Case field the caller may not write (as with field-level security): writes naming it answer
-    /// INVALID_FIELD_FOR_INSERT_UPDATE. Null: none.</summary>
+    /// INVALID_FIELD_FOR_INSERT_UPDATE, and the describe shows it neither createable nor updateable. Null: none.</summary>
     public string? RejectedField
     {
         get { lock (_writeGate) { return _rejectedField; } }
@@ -667,7 +667,8 @@ public sealed partial class SalesforceEmulator
             DescribeField(new FieldDefinition("Id", "id", 18), createable: false),
             DescribeField(new FieldDefinition("CaseNumber", "string", 30), createable: false),
         };
-        fields.AddRange(CaseFieldDefinitions().Select(f => DescribeField(f, createable: true)));
+        var rejected = RejectedField;
+        fields.AddRange(CaseFieldDefinitions().Select(f => DescribeField(f, createable: !string.Equals(f.Name, rejected, StringComparison.OrdinalIgnoreCase))));
         fields.Add(DescribeField(new FieldDefinition("LastModifiedDate", "datetime", 0), createable: false));
         fields.Add(DescribeField(new FieldDefinition("SystemModstamp", "datetime", 0), createable: false));
         return WriteJsonAsync(context, 200, new
@@ -692,7 +693,7 @@ public sealed partial class SalesforceEmulator
             ["unique"] = f.ExternalId,
             ["caseSensitive"] = false,
             ["idLookup"] = f.ExternalId || f.Name == "Id",
-            ["nillable"] = createable && !RequiredCaseFields.Contains(f.Name),
+            ["nillable"] = !ReadOnlyCaseFields.Contains(f.Name) && !RequiredCaseFields.Contains(f.Name),
             ["createable"] = createable,
             ["updateable"] = createable,
             ["restrictedPicklist"] = f.Restricted,

@@ -163,6 +163,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Jobs.ConnectionJob'; Columns = 'ConnectionName', 'State', 'Interval', 'NextRunAt', 'LastRunStatus' }
             @{ TypeName = 'ConnectionTools.Sync.SyncEvent'; Columns = 'Connection', 'Direction', 'CaseId', 'Seq', 'Status', 'TraceId' }
             @{ TypeName = 'ConnectionTools.Sync.SyncError'; Columns = 'TraceId', 'CaseId', 'Error' }
+            @{ TypeName = 'ConnectionTools.Sync.SyncCheckResult'; Columns = 'Name', 'Ready', 'System', 'Message' }
         ) {
             # Which columns a table keeps depends only on the view's widths, so a stand-in with the type name shows it.
             $standIn = [pscustomobject]@{ Name = 'stand-in' }
@@ -182,7 +183,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
                         'ConnectionTools.SyncRules.SyncRuleTestResult',
                         'ConnectionTools.Configuration.ConnectionTestResult', 'ConnectionTools.Configuration.ConnectionApplyResult',
                         'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob',
-                        'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError'
+                        'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError', 'ConnectionTools.Sync.SyncCheckResult'
                     ) | Sort-Object) -join ', ')
         }
     }

@@ -140,6 +140,33 @@ Initialize-ConnectionSync -Name partner -ErrorAction Stop
 
     }
 
+    Context 'Test-ConnectionSync: the check before the first sync' {
+        It 'a connection bound to the org that has the External ID field is Ready, one result per connection, from a real pwsh' {
+            $run = Invoke-ProviderPwsh -Providers $providers -StorePath $store -Command @'
+$results = @(Get-Connection -Name partner, other-partner | Test-ConnectionSync -Verbose -ErrorAction Stop)
+$table = $results | Format-Table | Out-String -Width 80
+'RESULT:' + (ConvertTo-Json -Compress -InputObject @{ Results = @($results | ForEach-Object { @{ Name = $_.Name; Ready = $_.Ready; System = $_.System; Field = $_.Field; SystemType = "$($_.SystemType)" } }); Table = $table; Errors = @($Error | ForEach-Object { "$_" }) })
+'@
+            $run.Result | Should -Not -BeNullOrEmpty -Because $run.Output
+            @($run.Result.Errors) | Should -BeNullOrEmpty -Because $run.Output
+            # Get-Connection writes them in name order.
+            @($run.Result.Results | ForEach-Object { "$($_.Name)|$($_.Ready)|$($_.System)|$($_.SystemType)|$($_.Field)" }) |
+                Should -Be @('other-partner|True|sf-prod|SalesforceProduction|ConnectionTools_Partner_Id__c', 'partner|True|sf-prod|SalesforceProduction|ConnectionTools_Partner_Id__c')
+            $run.Output | Should -Match 'Reading the Case describe of .sf-prod.'
+            $run.Result.Table | Should -Match 'Name\s+Ready\s+System\s+Message'
+        }
+
+        It 'an unbound connection writes a result that is not Ready and a Sync.NotBound error; -ErrorAction Stop stops on it' {
+            $results = @(Test-ConnectionSync -Name unbound -ErrorVariable failures -ErrorAction SilentlyContinue)
+            $results.Count | Should -Be 1
+            $results[0].Ready | Should -BeFalse
+            $results[0].ErrorId | Should -Be 'ConnectionTools.Sync.NotBound'
+            $failures.Count | Should -Be 1
+            $failures[0].FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Sync.NotBound,*'
+            { Test-ConnectionSync -Name unbound -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.Sync.NotBound,*'
+        }
+    }
+
     Context 'A -Since in the future' {
         It 'is refused with Sync.SinceInFuture before anything is asked of the org, and nothing is queued' {
             $proxyBefore = (Get-Content -LiteralPath $providers.ProxyLog -Raw -ErrorAction SilentlyContinue) + ''

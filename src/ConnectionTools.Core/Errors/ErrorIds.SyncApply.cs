@@ -15,6 +15,12 @@ namespace ConnectionTools.Errors
         /// </summary>
         public const string SyncApplyMissingExternalId = "ConnectionTools.SyncApply.MissingExternalId";
 
+        /// <summary>
+        /// The connection's user may not create or edit cases, or may not write the external id field (Salesforce object permissions
+        /// and field-level security, read from Case's describe by Test-ConnectionSync): an error of the connection.
+        /// </summary>
+        public const string SyncApplyNoWriteAccess = "ConnectionTools.SyncApply.NoWriteAccess";
+
         /// <summary>A partner case new to Dataverse, on a connection with no default customer (account or contact) to create it under.</summary>
         public const string SyncApplyNoDefaultCustomer = "ConnectionTools.SyncApply.NoDefaultCustomer";
 

@@ -28,7 +28,7 @@ namespace ConnectionTools.Sync
         public void Start(IEnumerable<ConnectionTarget> targets, DateTimeOffset? since, bool passThru) => ConnectionTargets.ForEach(_host, _node.Store, targets, target =>
         {
             var connection = ConnectionTargets.Resolve(_node.Store, target);
-            var system = BoundSystem(connection);
+            var system = BoundSystem(_node, connection, "so it has no cases to load");
             if (since > _node.Clock())
             {
                 // Nothing has changed since a moment still to come: a mistyped year or day order, not a request to queue nothing.
@@ -77,7 +77,11 @@ namespace ConnectionTools.Sync
             }
         });
 
-        private Connection BoundSystem(Connection connection)
+        /// <summary>
+        /// The live system connection <paramref name="connection"/> is bound to, or the <see cref="ErrorIds.SyncNotBound"/> error when it
+        /// is not a private connection, is removed, or is bound to nothing live; <paramref name="consequence"/> ends that message.
+        /// </summary>
+        internal static Connection BoundSystem(ConnectionNode node, Connection connection, string consequence)
         {
             if (connection.Type != ConnectionType.Private || connection.Status == ConnectionStatus.Removed)
             {
@@ -86,11 +90,11 @@ namespace ConnectionTools.Sync
                     "Run it on a private connection bound to a Salesforce or Dynamics 365 connection.");
             }
 
-            var system = connection.SystemConnectionId is Guid id ? _node.Store.Find(id) : null;
+            var system = connection.SystemConnectionId is Guid id ? node.Store.Find(id) : null;
             if (system is null || system.Status == ConnectionStatus.Removed)
             {
                 throw new ConnectionToolsException(ErrorIds.SyncNotBound, ErrorKind.InvalidOperation,
-                    $"Connection '{connection.Name}' is not bound to a system connection, so it has no cases to load.", connection.Name,
+                    $"Connection '{connection.Name}' is not bound to a system connection, {consequence}.", connection.Name,
                     $"Bind it first: Set-Connection -Name '{connection.Name}' -System <name of a Salesforce or Dynamics 365 connection>.");
             }
 

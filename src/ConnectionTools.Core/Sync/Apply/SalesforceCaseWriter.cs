@@ -65,8 +65,11 @@ namespace ConnectionTools.Sync.Apply
         public int MaxBatch => CollectionLimit;
 
         /// <summary>
-        /// Reads Case's describe and checks that <see cref="ExternalIdField"/> exists and is an External ID field. Null when it is;
-        /// otherwise the <see cref="ErrorIds.SyncApplyMissingExternalId"/> error (returned, not thrown). Throws when the org cannot be asked.
+        /// Reads Case's describe and checks that <see cref="ExternalIdField"/> exists and is an External ID field, and that the
+        /// connected user may create and edit cases and write that field (object permissions and field-level security, as the
+        /// describe says them for that user). Null when all hold; otherwise, returned (not thrown), the
+        /// <see cref="ErrorIds.SyncApplyMissingExternalId"/> error or, when only permissions are missing, the
+        /// <see cref="ErrorIds.SyncApplyNoWriteAccess"/> error naming each one. Throws when the org cannot be asked.
         /// </summary>
         public async Task<ConnectionToolsException?> CheckAsync(CancellationToken cancellationToken)
         {
@@ -96,11 +99,34 @@ namespace ConnectionTools.Sync.Apply
                             string.Equals(name.GetString(), ExternalIdField, StringComparison.OrdinalIgnoreCase))
                         {
                             var external = field.TryGetProperty("externalId", out var flag) && flag.ValueKind == JsonValueKind.True;
-                            return external ? null : MissingExternalId("it exists on Case but is not marked External ID");
+                            if (!external)
+                            {
+                                return MissingExternalId("it exists on Case but is not marked External ID");
+                            }
+
+                            // Only a flag that says false refuses: the describe of a user always carries them.
+                            var missing = new List<string>();
+                            if (Denied(document.RootElement, "createable"))
+                            {
+                                missing.Add("create Case records");
+                            }
+
+                            if (Denied(document.RootElement, "updateable"))
+                            {
+                                missing.Add("edit Case records");
+                            }
+
+                            if (Denied(field, "createable") || Denied(field, "updateable"))
+                            {
+                                missing.Add($"edit the field {ExternalIdField} (field-level security makes it read-only)");
+                            }
+
+                            return missing.Count == 0 ? null : NoWriteAccess(missing);
                         }
                     }
 
-                    return MissingExternalId("Case has no such field");
+                    // A field the user may not read is left out of the describe as if it did not exist.
+                    return MissingExternalId("Case has no such field, or the connected user may not see it");
                 }
             }
             catch (JsonException)
@@ -415,6 +441,17 @@ namespace ConnectionTools.Sync.Apply
 
         private CaseWriteResult CommentFailed(CaseWrite write, CaseWriteResult written, int appended, bool uncertain, string detail, string? code) =>
             new CaseWriteResult(write.PartnerCaseId, written.LocalCaseId, written.Created, CaseWriteChecks.CommentFailed("Salesforce", write.PartnerCaseId, written.LocalCaseId!, appended, uncertain, detail, code));
+
+        private static bool Denied(JsonElement element, string flag) =>
+            element.TryGetProperty(flag, out var value) && value.ValueKind == JsonValueKind.False;
+
+        private ConnectionToolsException NoWriteAccess(List<string> missing) => new ConnectionToolsException(
+            ErrorIds.SyncApplyNoWriteAccess,
+            ErrorKind.PermissionDenied,
+            $"The connected user of Salesforce may not {string.Join(", nor ", missing)}. Partner cases are written as that user, so none can be written.",
+            Root.Host,
+            "In Salesforce Setup, give the connected user's profile or a permission set Read, Create and Edit on Cases, and Edit access to the field " +
+            $"{ExternalIdField} (Object Manager > Case > Fields & Relationships > {ExternalIdField} > Set Field-Level Security); then run Test-ConnectionSync again.");
 
         private ConnectionToolsException MissingExternalId(string why) => new ConnectionToolsException(
             ErrorIds.SyncApplyMissingExternalId,
