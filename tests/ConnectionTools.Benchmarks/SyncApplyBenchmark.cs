@@ -22,6 +22,10 @@ using Microsoft.Extensions.Logging;
 /// emulators. A is the private side (a store in this process, its Sync-Connection sends A's events); B is the public node host
 /// (in-process Kestrel), whose apply pass (IncomingApply.RunPublicSideAsync, what its job poll runs) is called directly.
 /// Salesforce on both sides: Dataverse creates need a default customer, which no command sets yet.
+/// The timed run takes A's retrieval job apart to time its stages: the paging into the retrieval queue, then the outgoing rule
+/// (OutgoingEvents.Produce), the two steps RetrievalRunner.RunAsync runs; the warm-up and the latency loop run the job itself.
+/// HTTP waits are added up by a handler on each client (org A, node B's peer endpoint, org B), to the answers' headers.
+/// SYNCAPPLY_TRACE=1 prints each batch's progress and what a store read costs on B (to find where the time goes).
 /// </summary>
 public static class SyncApplyBenchmark
 {
@@ -64,24 +68,60 @@ public static class SyncApplyBenchmark
         var writesBefore = rig.OrgB.Emulator.WritesApplied;
 
         rig.OrgA.Emulator.AddCases(count, origin.AddHours(1), TimeSpan.FromMilliseconds(1));
+        rig.ResetTimers();
         var clock = Stopwatch.StartNew();
-        var retrieved = await rig.RetrieveAsync();
+        var (records, pages) = await rig.RetrieveOnlyAsync();
+        var paging = clock.Elapsed;
+        var trace = Environment.GetEnvironmentVariable("SYNCAPPLY_TRACE") == "1" ? new List<(TimeSpan, string)>() : null;
+        var queued = OutgoingEvents.Produce(rig.A, rig.SystemA, trace is null ? null : m => trace.Add((clock.Elapsed, m)));
         var retrieval = clock.Elapsed;
+        var pagingHttp = rig.OrgA.Timing.Elapsed;
         var peakRetrieved = PeakMiB();
         var rounds = rig.Transport(count);
         var transport = clock.Elapsed - retrieval;
+        var peerHttp = rig.PeerTiming.Elapsed;
         var peakSent = PeakMiB();
-        var passes = await rig.ApplyAsync(count);
+        var passes = await rig.ApplyAsync(count, trace is null ? null : m => trace.Add((clock.Elapsed, m)));
         var total = clock.Elapsed;
+        if (trace != null)
+        {
+            foreach (var (at, message) in trace)
+            {
+                Console.WriteLine($"  {Ms(at),8} ms  {message}");
+            }
+
+            // Where an apply pass's time goes besides the rule and the writes: what one store read costs, bare and for a twin.
+            var ids = Enumerable.Range(1, count).Select(SalesforceEmulator.CaseId).ToList();
+            var bare = Stopwatch.StartNew();
+            foreach (var id in ids)
+            {
+                rig.B.Store.Read(db => 0);
+            }
+
+            bare.Stop();
+            var twins = Stopwatch.StartNew();
+            foreach (var id in ids)
+            {
+                rig.B.Store.Read(db => SyncTwinRows.FindByPartner(db, rig.PartnerOnB, id));
+            }
+
+            twins.Stop();
+            Console.WriteLine($"  {count:N0} store reads on B: {Ms(bare.Elapsed)} ms bare (Store.Read(db => 0)), {Ms(twins.Elapsed)} ms finding each case's twin (as IncomingApply's Plan does per event)");
+        }
+
         var apply = total - retrieval - transport;
         rig.CheckArrivedOnce(WarmUp + count);
         Console.WriteLine(
-            $"{count:N0} case changes, Salesforce org A -> node A -> node B -> Salesforce org B on loopback: {Ms(total)} ms in all " +
-            $"(retrieval and outgoing rule on A {Ms(retrieval)} ms, {retrieved.Records:N0} records in {retrieved.Pages} pages; transport {Ms(transport)} ms in {rounds} Sync-Connection call(s); " +
-            $"incoming rule and writes on B {Ms(apply)} ms in {passes} apply pass(es); target: under 20,000 ms for 10,000); " +
+            $"{count:N0} case changes, Salesforce org A -> node A -> node B -> Salesforce org B on loopback: {Ms(total)} ms in all; " +
+            $"retrieval on A {Ms(paging)} ms ({records:N0} records in {pages} pages, of which waiting on org A's query answers {Ms(pagingHttp)} ms), outgoing rule on A {Ms(retrieval - paging)} ms ({queued:N0} events); " +
+            $"transport {Ms(transport)} ms in {rounds} Sync-Connection call(s) (of which waiting on node B's answers {Ms(peerHttp)} ms in {rig.PeerTiming.Calls} requests); " +
+            $"incoming rule and writes on B {Ms(apply)} ms in {passes} apply pass(es) (of which waiting on org B's write answers {Ms(rig.OrgB.Timing.Elapsed)} ms in {rig.OrgB.Timing.Calls} requests); " +
+            "target: under 20,000 ms for 10,000; " +
             $"every case arrived once in org B ({rig.OrgB.Emulator.CaseCount:N0} cases with the external id, {rig.OrgB.Emulator.WritesApplied - writesBefore:N0} records written for the {count:N0}); " +
             $"peak working set {PeakMiB()} MiB (a process of its own, both emulators in it; target: flat across counts; after warming up {peakWarm} MiB, " +
-            $"after retrieval {peakRetrieved} MiB, after transport {peakSent} MiB), GC heap {GC.GetGCMemoryInfo().HeapSizeBytes / (1024 * 1024)} MiB at the end");
+            $"after retrieval {peakRetrieved} MiB, after transport {peakSent} MiB), GC heap {GC.GetGCMemoryInfo().HeapSizeBytes / (1024 * 1024)} MiB at the end" +
+            SyncBenchmark.ResidentSplit() + $"; store files: A {rig.StoreMiB("a")} MiB, B {rig.StoreMiB("b")} MiB; SQLite's own heap (page caches of every open connection) {SQLitePCL.raw.sqlite3_memory_used() / (1024 * 1024)} MiB now, " +
+            $"{SQLitePCL.raw.sqlite3_memory_highwater(0) / (1024 * 1024)} MiB at most");
     }
 
     /// <summary>
@@ -214,8 +254,11 @@ public static class SyncApplyBenchmark
             var app = NodeHost.BuildPublic(new[] { "--urls", "http://127.0.0.1:0" }, new NodeOptions(publicPath, null, false, TimeSpan.FromSeconds(1)) { Create = true, RunJobs = false }, b => b.Logging.ClearProviders());
             await app.StartAsync();
             var b = ConnectionNode.Open(new StoreLocation(publicPath, StoreSource.Session, create: true), actor: "bench", clients: orgB.NodeClients());
-            var a = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "a.db"), StoreSource.Session, create: true), actor: "bench", clients: orgA.NodeClients());
-            return new Rig(folder, app, orgA, orgB, a, b);
+            var peerTiming = new TimingHandler(new SocketsHttpHandler());
+            var clientsA = orgA.NodeClients();
+            clientsA.PeerHttp = new HttpClient(peerTiming) { Timeout = Timeout.InfiniteTimeSpan };
+            var a = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "a.db"), StoreSource.Session, create: true), actor: "bench", clients: clientsA);
+            return new Rig(folder, app, orgA, orgB, a, b) { PeerTiming = peerTiming };
         }
 
         /// <summary>A system connection "sf" with a real grant, by the interactive flow against the org's emulator.</summary>
@@ -235,7 +278,44 @@ public static class SyncApplyBenchmark
         }
 
         /// <summary>A's retrieval job, run now: pages the changed cases into the queue and runs the outgoing rule.</summary>
+        /// <summary>
+        /// What <see cref="RetrievalRunner.RunAsync"/> does before its outgoing rule, to time the two apart: pages the cases
+        /// changed since the job's watermark into the retrieval queue, a transaction per page (the watermark moves with each).
+        /// </summary>
+        public async Task<(int Records, int Pages)> RetrieveOnlyAsync()
+        {
+            var system = A.Store.Find(SystemA.Id)!;
+            var watermark = A.Store.Read(db => JobRows.Find(db, system.Id))!.Value.Watermark;
+            var (records, pages) = (0, 0);
+            await new RetrievalRunner(A).RetrieveAsync(system, watermark, (page, ct) =>
+            {
+                var rows = page.Select(r => (r.Id, r.ModifiedAt, r.Payload)).ToList();
+                A.Store.Write(tx =>
+                {
+                    JobRows.CommitPage(tx, system.Id, 0, "Case", rows, A.Clock());
+                    return 0;
+                });
+                records += rows.Count;
+                pages++;
+                return Task.CompletedTask;
+            }, _ => { }, _ => { }, CancellationToken.None);
+            return (records, pages);
+        }
+
+        /// <summary>Time spent waiting on HTTP answers: from org A, from node B, from org B.</summary>
+        public TimingHandler PeerTiming { get; private init; } = null!;
+
+        public void ResetTimers()
+        {
+            OrgA.Timing.Reset();
+            OrgB.Timing.Reset();
+            PeerTiming.Reset();
+        }
+
         public Task<JobRun> RetrieveAsync() => new RetrievalRunner(A).RunAsync(A.Store.Find(SystemA.Id)!, JobTrigger.Manual, _ => { }, CancellationToken.None);
+
+        /// <summary>The size of a store's files (database and write-ahead log), in MiB.</summary>
+        public long StoreMiB(string name) => Directory.GetFiles(_folder, name + ".db*").Sum(f => new FileInfo(f).Length) / (1024 * 1024);
 
         public long IncomingOnB() => B.Store.Read(db => SyncEventRows.Count(db, PartnerOnB, SyncDirection.Incoming));
 
@@ -257,7 +337,7 @@ public static class SyncApplyBenchmark
         }
 
         /// <summary>B's apply passes until its incoming events are gone; any Failed event fails the run. Returns the passes made.</summary>
-        public async Task<int> ApplyAsync(int expected)
+        public async Task<int> ApplyAsync(int expected, Action<string>? verbose = null)
         {
             var passes = 0;
             while (IncomingOnB() > 0)
@@ -267,7 +347,7 @@ public static class SyncApplyBenchmark
                     throw new InvalidOperationException($"After {passes - 1} apply passes node B still holds {IncomingOnB():N0} incoming events.");
                 }
 
-                await IncomingApply.RunPublicSideAsync(B, _ => { }, (c, e) => throw e, CancellationToken.None);
+                await IncomingApply.RunPublicSideAsync(B, verbose ?? (_ => { }), (c, e) => throw e, CancellationToken.None);
                 var failed = B.Store.Read(db => SyncEventRows.List(db, PartnerOnB, SyncDirection.Incoming)).Where(e => e.Status == SyncEventStatus.Failed).ToList();
                 if (failed.Count > 0)
                 {
@@ -317,7 +397,8 @@ public static class SyncApplyBenchmark
         {
             Emulator = emulator;
             Host = host;
-            Http = new HttpClient(new ProviderHostRouter().Route(host, emulator));
+            Timing = new TimingHandler(new ProviderHostRouter().Route(host, emulator));
+            Http = new HttpClient(Timing);
             Browser = new HttpClient(new ProviderHostRouter().Route(host, emulator));
         }
 
@@ -326,6 +407,9 @@ public static class SyncApplyBenchmark
         public string Host { get; }
 
         public Uri InstanceUrl => new($"https://{Host}/");
+
+        /// <summary>Time the node spent waiting on this org's answers (to their headers).</summary>
+        public TimingHandler Timing { get; }
 
         private HttpClient Http { get; }
 
@@ -362,6 +446,37 @@ public static class SyncApplyBenchmark
             Http.Dispose();
             Browser.Dispose();
             await Emulator.DisposeAsync();
+        }
+    }
+
+    /// <summary>Adds up the time from each request sent to its answer's headers (the answers are small, or read as they stream).</summary>
+    private sealed class TimingHandler(HttpMessageHandler inner) : DelegatingHandler(inner)
+    {
+        private long _ticks;
+        private int _calls;
+
+        public TimeSpan Elapsed => TimeSpan.FromTicks(Interlocked.Read(ref _ticks));
+
+        public int Calls => Volatile.Read(ref _calls);
+
+        public void Reset()
+        {
+            Interlocked.Exchange(ref _ticks, 0);
+            Interlocked.Exchange(ref _calls, 0);
+        }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            finally
+            {
+                Interlocked.Add(ref _ticks, Stopwatch.GetElapsedTime(started).Ticks);
+                Interlocked.Increment(ref _calls);
+            }
         }
     }
 
