@@ -7,7 +7,8 @@ using ConnectionTools.Nodes;
 using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
-// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|sync|soak|syncfaults]
+// dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|sync|soak|syncfaults|syncapply]
+// syncapply (case changes from one emulated Salesforce org to another, end to end: retrieval, rules, transport, apply) runs only when named.
 // soak (30 s of real processes on one store, then again with kill -9 of the node host) and syncfaults (case sync at full scale
 // with both node hosts killed again and again, then paused on each side for 30 s; a few minutes) run only when asked for by name.
 var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs", "rules", "sync" } : args;
@@ -16,6 +17,18 @@ if (args.Length == 2 && args[0] == "sync-count")
     // One count of the sync suite, in a process of its own (SyncBenchmark starts it).
     await SyncBenchmark.RunCountAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
     return;
+}
+
+if (args.Length == 2 && args[0] == "syncapply-count")
+{
+    // One count of the syncapply suite, in a process of its own (SyncApplyBenchmark starts it).
+    await SyncApplyBenchmark.RunCountAsync(int.Parse(args[1], CultureInfo.InvariantCulture));
+    return;
+}
+
+if (suites.Contains("syncapply"))
+{
+    await SyncApplyBenchmark.RunAsync();
 }
 
 if (suites.Contains("sync"))

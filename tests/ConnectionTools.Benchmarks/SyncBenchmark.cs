@@ -76,7 +76,7 @@ public static class SyncBenchmark
     /// On Linux, what the resident set is made of at the end: process memory (anonymous: heaps, SQLite's page caches) and the
     /// store files' pages that SQLite reads through its memory map, which grow with the files and which the OS can drop.
     /// </summary>
-    private static string ResidentSplit()
+    internal static string ResidentSplit()
     {
         const string status = "/proc/self/status";
         if (!File.Exists(status))
