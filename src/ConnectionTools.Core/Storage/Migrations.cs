@@ -220,6 +220,7 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
             transaction.Execute(SyncTwinRows.CreateTables);
             transaction.Execute("ALTER TABLE sync_events ADD COLUMN twin_case_id TEXT NULL;");
             transaction.Execute("ALTER TABLE sync_events ADD COLUMN changed_at INTEGER NULL;");
+            transaction.Execute("ALTER TABLE sync_cases ADD COLUMN last_changed_at INTEGER NULL;");
         }
 
         private static void V1(StoreTransaction transaction)

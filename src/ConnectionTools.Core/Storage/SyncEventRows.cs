@@ -78,6 +78,18 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             var direction = SyncDirection.Outgoing.ToString();
             var status = (replica is null ? SyncEventStatus.Failed : SyncEventStatus.Queued).ToString();
             var at = now.ToUnixTimeMilliseconds();
+            if (changedAt is long changed && tx.Scalar(
+                "SELECT last_changed_at FROM sync_cases WHERE connection_id = $id AND direction = $direction AND case_id = $case;",
+                ("$id", id), ("$direction", direction), ("$case", caseId)) is long last && last >= changed)
+            {
+                // Retrieval reads the case at its watermark again (">=", so a group sharing a timestamp is never cut): a version
+                // this connection has queued before is no new change.
+                return false;
+            }
+
+            tx.Execute(
+                "UPDATE sync_cases SET last_changed_at = $changed WHERE connection_id = $id AND direction = $direction AND case_id = $case;",
+                ("$changed", changedAt), ("$id", id), ("$direction", direction), ("$case", caseId));
             var replaced = tx.Execute(
                 "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, changed_at = $changed, updated_at = $now " +
                 "WHERE seq = (SELECT seq FROM sync_events WHERE connection_id = $id AND direction = $direction AND case_id = $case ORDER BY case_seq DESC LIMIT 1) " +
@@ -90,9 +102,9 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             }
 
             tx.Execute(
-                "INSERT INTO sync_cases (connection_id, direction, case_id, last_seq) VALUES ($id, $direction, $case, 1) " +
+                "INSERT INTO sync_cases (connection_id, direction, case_id, last_seq, last_changed_at) VALUES ($id, $direction, $case, 1, $changed) " +
                 "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1;",
-                ("$id", id), ("$direction", direction), ("$case", caseId));
+                ("$id", id), ("$direction", direction), ("$case", caseId), ("$changed", changedAt));
             tx.Execute(
                 "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, created_at, updated_at) " +
                 "VALUES ($event, $id, $direction, $case, (SELECT last_seq FROM sync_cases WHERE connection_id = $id AND direction = $direction AND case_id = $case), " +

@@ -86,7 +86,15 @@ namespace ConnectionTools.Sync
                     break;
                 }
 
-                var planned = events.Select(e => Plan(node, current, rule, e)).ToList();
+                // The batch's twins in one read; then the rule runs, each case on its own (one event per case per batch), on all cores.
+                var twins = node.Store.Read(db =>
+                {
+                    using var statements = db.KeepStatementsPrepared();
+                    return events.Select(e => SyncTwinRows.FindByPartner(db, current.Id, e.CaseId)).ToList();
+                });
+                var plans = new Planned[events.Count];
+                Parallel.For(0, events.Count, i => plans[i] = Plan(node, current, rule, events[i], twins[i]));
+                var planned = plans.ToList();
                 var writes = planned.Where(p => p.Write != null).ToList();
                 var outcomes = writes.Count == 0
                     ? Array.Empty<CaseWriteResult>()
@@ -99,6 +107,7 @@ namespace ConnectionTools.Sync
                 var now = node.Clock();
                 node.Store.Write(tx =>
                 {
+                    using var statements = tx.KeepStatementsPrepared();
                     foreach (var p in planned)
                     {
                         var error = p.Error ?? p.Outcome?.Error;
@@ -144,10 +153,9 @@ namespace ConnectionTools.Sync
         /// Runs the incoming rule on one event and works out what to write: the neutral fields the rule changed (on a case's first
         /// sync, every field it set) and the comments it added.
         /// </summary>
-        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId, long? ChangedAt) e)
+        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId, long? ChangedAt) e, SyncTwinRows.Twin? twin)
         {
-            var planned = new Planned(e.EventId, e.CaseId);
-            planned.Twin = node.Store.Read(db => SyncTwinRows.FindByPartner(db, connection.Id, e.CaseId));
+            var planned = new Planned(e.EventId, e.CaseId) { Twin = twin };
 
             // The partner's case was made from one of ours (its event names our case): not a first sync, and not a new case here.
             var ours = planned.Twin is null ? e.TwinCaseId : null;

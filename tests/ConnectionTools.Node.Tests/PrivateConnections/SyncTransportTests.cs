@@ -128,6 +128,22 @@ public sealed class SyncTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public void A_case_read_again_at_the_watermark_is_not_sent_again_and_its_next_change_is()
+    {
+        Changed(_nodes.Private, _privateSystem, new[] { (1, 1) });
+        Round();
+        Round();
+        Assert.Empty(Events(_nodes.Private, _id, SyncDirection.Outgoing));
+
+        // Retrieval reads from its watermark inclusively, so the newest case it queued comes again, unchanged.
+        Changed(_nodes.Private, _privateSystem, new[] { (1, 1) });
+        Assert.Empty(Events(_nodes.Private, _id, SyncDirection.Outgoing));
+
+        Changed(_nodes.Private, _privateSystem, new[] { (1, 2) });
+        Assert.Equal(2, Assert.Single(Events(_nodes.Private, _id, SyncDirection.Outgoing)).Sequence);
+    }
+
+    [Fact]
     public void While_either_side_is_paused_nothing_crosses_and_resume_delivers_in_order()
     {
         new ConnectionCommands(_nodes.Public.Node, _nodes.PublicAdmin).Suspend(new[] { ConnectionTarget.ByName("crm-eu") }, passThru: false);
