@@ -23,43 +23,30 @@ namespace ConnectionTools.Authorization.Tests;
 /// </summary>
 public sealed class IncomingApplyTests : IAsyncLifetime
 {
-    private TestStore _store = null!;
-    private SalesforceOrg _org = null!;
-    private Connection _system = null!;
+    private BoundSalesforce _bound = null!;
     private Connection _partner = null!;
     private readonly List<string> _verbose = new();
 
     public async Task InitializeAsync()
     {
-        _org = await SalesforceOrg.StartAsync();
-        _store = new TestStore(clients: _org.NodeClients());
-        _store.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
-        new SystemConnectionCommands(_store.Node, new RecordingHost()).New(new NewConnectionRequest
-        {
-            Name = "sf",
-            Type = "SalesforceProduction",
-            InstanceUrl = _org.InstanceUrl.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = SalesforceOrg.ConsumerKey,
-            Interactive = true,
-        });
-        _system = _store.Get("sf");
-        var partner = Seeding.Add(_store.Store, "partner", ConnectionType.Private, ConnectionStatus.Active, InactiveReason.Revoked, "tester");
-        _partner = _store.Store.Change(partner.Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = _system.Id), "tester").After;
+        _bound = await BoundSalesforce.StartAsync();
+        _partner = _bound.Bind("partner");
     }
 
-    public async Task DisposeAsync()
-    {
-        _store.Dispose();
-        await _org.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _bound.DisposeAsync();
 
-    private SalesforceEmulator Emulator => _org.Emulator;
+    private TestStore Store => _bound.Store;
+
+    private Connection SystemConnection => _bound.System;
+
+    private SalesforceOrg Org => _bound.Org;
+
+    private SalesforceEmulator Emulator => Org.Emulator;
 
     private void Receive(string caseId, long sequence, string summary, string? description = null, params string[] comments) =>
         Receive(caseId, sequence, summary, description, comments, twinCaseId: null);
 
-    private void Receive(string caseId, long sequence, string summary, string? description, string[] comments, string? twinCaseId, string priority = "High", DateTimeOffset? changedAt = null) => _store.Store.Write(tx =>
+    private void Receive(string caseId, long sequence, string summary, string? description, string[] comments, string? twinCaseId, string priority = "High", DateTimeOffset? changedAt = null) => Store.Store.Write(tx =>
     {
         var thread = new JsonArray(comments.Select(c => (JsonNode)new JsonObject { ["author"] = "Partner Agent", ["body"] = c }).ToArray());
         var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = priority, ["comments"] = thread };
@@ -77,11 +64,11 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     });
 
     private ApplyResult Apply() =>
-        IncomingApply.RunAsync(_store.Node, _partner, access => CaseWriters.For(_store.Node, access), _verbose.Add, CancellationToken.None).GetAwaiter().GetResult();
+        IncomingApply.RunAsync(Store.Node, _partner, access => CaseWriters.For(Store.Node, access), _verbose.Add, CancellationToken.None).GetAwaiter().GetResult();
 
-    private IReadOnlyList<SyncEvent> Incoming() => _store.Store.Read(db => SyncEventRows.List(db, _partner.Id, SyncDirection.Incoming));
+    private IReadOnlyList<SyncEvent> Incoming() => Store.Store.Read(db => SyncEventRows.List(db, _partner.Id, SyncDirection.Incoming));
 
-    private IReadOnlyList<SyncEvent> Outgoing() => _store.Store.Read(db => SyncEventRows.List(db, _partner.Id, SyncDirection.Outgoing));
+    private IReadOnlyList<SyncEvent> Outgoing() => Store.Store.Read(db => SyncEventRows.List(db, _partner.Id, SyncDirection.Outgoing));
 
     private string Field(string caseId, string field) => Emulator.CaseFieldValue(caseId, field)!;
 
@@ -107,9 +94,9 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Assert.Equal(1, Apply().Applied);
         Assert.Equal(local, Emulator.FindCaseByExternalId("P1"));
         Assert.Equal(("Printer jams", "second"), (Field(local!, "Subject"), Field(local!, "Description")));
-        var twin = _store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P1"));
+        var twin = Store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P1"));
         Assert.Equal(local, twin!.LocalCaseId);
-        Assert.Equal(2, _store.Store.Read(db => SyncTwinRows.Count(db, _partner.Id)));
+        Assert.Equal(2, Store.Store.Read(db => SyncTwinRows.Count(db, _partner.Id)));
     }
 
     [Fact]
@@ -118,15 +105,15 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Receive("P1", 1, "Printer jams", "first");
 
         // The previous pass wrote the case, then the process died before the store recorded it: the event is still Queued.
-        var access = await SystemAccess.OpenAsync(_store.Node, _system, _ => { }, _ => { }, CancellationToken.None);
-        var written = await CaseWriters.For(_store.Node, access).WriteAsync(
+        var access = await SystemAccess.OpenAsync(Store.Node, SystemConnection, _ => { }, _ => { }, CancellationToken.None);
+        var written = await CaseWriters.For(Store.Node, access).WriteAsync(
             new[] { new CaseWrite("P1", new Dictionary<string, string?> { ["summary"] = "Printer jams", ["description"] = "first" }) }, CancellationToken.None);
         var local = written.Single().LocalCaseId;
 
         Assert.Equal(1, Apply().Applied);
 
         Assert.Equal(local, Emulator.FindCaseByExternalId("P1"));
-        Assert.Equal(local, _store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P1"))!.LocalCaseId);
+        Assert.Equal(local, Store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P1"))!.LocalCaseId);
     }
 
     [Fact]
@@ -147,7 +134,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Assert.Equal("Printer on floor 3 jams", (string?)JsonNode.Parse(sent.Replica!)!["summary"]);
 
         // The partner is told which of its cases this is, so it updates that case instead of creating one.
-        var message = Assert.Single(_store.Store.Read(db => SyncTransportRows.Sendable(db, _partner.Id, 500)), m => m.CaseId == local);
+        var message = Assert.Single(Store.Store.Read(db => SyncTransportRows.Sendable(db, _partner.Id, 500)), m => m.CaseId == local);
         Assert.Equal("P1", message.TwinCaseId);
     }
 
@@ -167,7 +154,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Assert.Equal(ours, Emulator.FindCaseByExternalId("P9"));
         Assert.Equal("changed at the partner", Field(ours, "Description"));
         Assert.NotEqual("The partner's summary", Field(ours, "Subject")); // the creator side keeps the summary (Basic rules)
-        Assert.Equal(ours, _store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P9"))!.LocalCaseId);
+        Assert.Equal(ours, Store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P9"))!.LocalCaseId);
 
         // Later events of P9 find our case by its key.
         Receive("P9", 2, "The partner's summary", "changed again");
@@ -195,7 +182,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Assert.Equal(0, Apply().Applied); // the case's later event waits behind the failed one
 
         Emulator.RejectedField = null;
-        new SyncEventCommands(_store.Node, new RecordingHost()).Retry(new[] { failed.EventId }, passThru: false);
+        new SyncEventCommands(Store.Node, new RecordingHost()).Retry(new[] { failed.EventId }, passThru: false);
         Assert.Equal(1, Apply().Applied);
         Assert.Equal(1, Apply().Applied);
         Assert.Empty(Incoming());
@@ -220,7 +207,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Assert.Equal(new[] { "Partner Agent: Drum replaced", "Partner Agent: Watching it" }, Emulator.CommentBodies(local));
 
         // A retry runs the rule again: the comment already added is not added twice (the long one is refused again).
-        new SyncEventCommands(_store.Node, new RecordingHost()).Retry(new[] { failed.EventId }, passThru: false);
+        new SyncEventCommands(Store.Node, new RecordingHost()).Retry(new[] { failed.EventId }, passThru: false);
         Assert.Equal(1, Apply().Failed);
         Assert.Equal(2, Emulator.CommentBodies(local).Count);
     }
@@ -279,13 +266,13 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     public void Nothing_is_applied_while_the_connection_is_paused_or_its_system_is_Inactive()
     {
         Receive("P1", 1, "Printer jams");
-        new ConnectionCommands(_store.Node, new RecordingHost()).Suspend(new[] { ConnectionTarget.ByName("partner") }, passThru: false);
+        new ConnectionCommands(Store.Node, new RecordingHost()).Suspend(new[] { ConnectionTarget.ByName("partner") }, passThru: false);
 
         Assert.NotNull(Apply().Skipped);
         Assert.Null(Emulator.FindCaseByExternalId("P1"));
 
-        new ConnectionCommands(_store.Node, new RecordingHost()).Resume(new[] { ConnectionTarget.ByName("partner") }, passThru: false);
-        SystemConnectionLifecycle.Deactivate(_store.Node, _system, InactiveReason.Expired, "invalid_grant");
+        new ConnectionCommands(Store.Node, new RecordingHost()).Resume(new[] { ConnectionTarget.ByName("partner") }, passThru: false);
+        SystemConnectionLifecycle.Deactivate(Store.Node, SystemConnection, InactiveReason.Expired, "invalid_grant");
         Assert.NotNull(Apply().Skipped);
         Assert.Equal(SyncEventStatus.Held, Incoming().Single().Status);
         Assert.Null(Emulator.FindCaseByExternalId("P1"));
@@ -293,7 +280,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
 
     private async Task RetrieveAsync()
     {
-        var run = await new RetrievalRunner(_store.Node).RunAsync(_store.Get("sf"), JobTrigger.Manual, _verbose.Add, CancellationToken.None);
+        var run = await new RetrievalRunner(Store.Node).RunAsync(Store.Get("sf"), JobTrigger.Manual, _verbose.Add, CancellationToken.None);
         Assert.Null(run.ErrorId);
     }
 
@@ -302,13 +289,13 @@ public sealed class IncomingApplyTests : IAsyncLifetime
 
     private async Task PersonChangesAsync(string caseId, string field, string value)
     {
-        var access = await SystemAccess.OpenAsync(_store.Node, _store.Get("sf"), _ => { }, _ => { }, CancellationToken.None);
+        var access = await SystemAccess.OpenAsync(Store.Node, Store.Get("sf"), _ => { }, _ => { }, CancellationToken.None);
         using var request = new HttpRequestMessage(HttpMethod.Patch, new Uri(access.ApiUrl, $"/services/data/v60.0/sobjects/Case/{caseId}"))
         {
             Content = new StringContent(new JsonObject { [field] = value }.ToJsonString(), Encoding.UTF8, "application/json"),
         };
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await access.AccessTokenAsync(false, CancellationToken.None));
-        using var response = await _org.Http.SendAsync(request);
+        using var response = await Org.Http.SendAsync(request);
         Assert.True(response.IsSuccessStatusCode, await response.Content.ReadAsStringAsync());
     }
 }

@@ -16,44 +16,26 @@ namespace ConnectionTools.Authorization.Tests;
 /// </summary>
 public sealed class SyncCheckTests : IAsyncLifetime
 {
-    private TestStore _store = null!;
-    private SalesforceOrg _org = null!;
-    private Connection _system = null!;
+    private BoundSalesforce _bound = null!;
     private readonly RecordingHost _host = new();
 
     public async Task InitializeAsync()
     {
-        _org = await SalesforceOrg.StartAsync();
-        _store = new TestStore(clients: _org.NodeClients());
-        _store.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
-        new SystemConnectionCommands(_store.Node, new RecordingHost()).New(new NewConnectionRequest
-        {
-            Name = "sf",
-            Type = "SalesforceProduction",
-            InstanceUrl = _org.InstanceUrl.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = SalesforceOrg.ConsumerKey,
-            Interactive = true,
-        });
-        _system = _store.Get("sf");
+        _bound = await BoundSalesforce.StartAsync();
         Bound("partner");
     }
 
-    public async Task DisposeAsync()
-    {
-        _store.Dispose();
-        await _org.DisposeAsync();
-    }
+    public async Task DisposeAsync() => await _bound.DisposeAsync();
 
-    private SalesforceEmulator Emulator => _org.Emulator;
+    private TestStore Store => _bound.Store;
 
-    private Connection Bound(string name)
-    {
-        var partner = Seeding.Add(_store.Store, name, ConnectionType.Private, ConnectionStatus.Active, InactiveReason.Revoked, "tester");
-        return _store.Store.Change(partner.Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = _system.Id), "tester").After;
-    }
+    private Connection SystemConnection => _bound.System;
 
-    private void Test(params string[] names) => new SyncCheckCommands(_store.Node, _host).Test(names.Select(ConnectionTarget.ByName));
+    private SalesforceEmulator Emulator => _bound.Org.Emulator;
+
+    private Connection Bound(string name) => _bound.Bind(name);
+
+    private void Test(params string[] names) => new SyncCheckCommands(Store.Node, _host).Test(names.Select(ConnectionTarget.ByName));
 
     [Fact]
     public void A_bound_org_with_the_External_ID_field_is_ready()
@@ -88,7 +70,7 @@ public sealed class SyncCheckTests : IAsyncLifetime
         Assert.Contains("Object Manager > Case > Fields & Relationships", error.RecommendedAction, StringComparison.Ordinal);
         Assert.Contains("External ID", error.RecommendedAction, StringComparison.Ordinal);
         Assert.Contains(error.RecommendedAction!, result.Message, StringComparison.Ordinal);
-        Assert.Equal(ConnectionStatus.Active, _store.Get("sf").Status);
+        Assert.Equal(ConnectionStatus.Active, Store.Get("sf").Status);
     }
 
     [Fact]
@@ -110,7 +92,7 @@ public sealed class SyncCheckTests : IAsyncLifetime
     [Fact]
     public void An_unbound_connection_a_system_connection_and_a_missing_name_are_errors_and_the_others_are_still_checked()
     {
-        Seeding.Add(_store.Store, "lonely", ConnectionType.Private, ConnectionStatus.Active, InactiveReason.Revoked, "tester");
+        Seeding.Add(Store.Store, "lonely", ConnectionType.Private, ConnectionStatus.Active, InactiveReason.Revoked, "tester");
 
         Test("lonely", "sf", "nobody", "partner");
 

@@ -171,20 +171,7 @@ namespace ConnectionTools.Sync.Apply
                         json.WriteString("type", "Case");
                         json.WriteEndObject();
                         json.WriteString(ExternalIdField, write.PartnerCaseId);
-                        foreach (var pair in FieldMap)
-                        {
-                            if (write.Fields.TryGetValue(pair[0], out var value))
-                            {
-                                if (value is null)
-                                {
-                                    json.WriteNull(pair[1]);
-                                }
-                                else
-                                {
-                                    json.WriteString(pair[1], value);
-                                }
-                            }
-                        }
+                        WriteFields(json, write);
 
                         json.WriteEndObject();
                     }
@@ -290,20 +277,7 @@ namespace ConnectionTools.Sync.Apply
                 {
                     json.WriteStartObject();
                     json.WriteString(ExternalIdField, write.PartnerCaseId);
-                    foreach (var pair in FieldMap)
-                    {
-                        if (write.Fields.TryGetValue(pair[0], out var value))
-                        {
-                            if (value is null)
-                            {
-                                json.WriteNull(pair[1]);
-                            }
-                            else
-                            {
-                                json.WriteString(pair[1], value);
-                            }
-                        }
-                    }
+                    WriteFields(json, write);
 
                     json.WriteEndObject();
                 }
@@ -351,6 +325,25 @@ namespace ConnectionTools.Sync.Apply
             }
 
             throw _channel.Failed(what, answer.Status, errors.FirstOrDefault().Code, errors.Count == 0 ? null : WriterChannel.Clip(errors[0].Message));
+        }
+
+        /// <summary>The Case fields of a write, by their Salesforce names; a field the write does not name is left out (unchanged).</summary>
+        private static void WriteFields(Utf8JsonWriter json, CaseWrite write)
+        {
+            foreach (var pair in FieldMap)
+            {
+                if (write.Fields.TryGetValue(pair[0], out var value))
+                {
+                    if (value is null)
+                    {
+                        json.WriteNull(pair[1]);
+                    }
+                    else
+                    {
+                        json.WriteString(pair[1], value);
+                    }
+                }
+            }
         }
 
         private CaseWriteResult RecordResult(CaseWrite write, JsonElement record)
