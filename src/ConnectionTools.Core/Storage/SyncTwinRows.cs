@@ -27,7 +27,26 @@ CREATE TABLE IF NOT EXISTS sync_twins (
     PRIMARY KEY (connection_id, partner_case_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ix_sync_twins_local ON sync_twins(connection_id, local_case_id);
+CREATE TABLE IF NOT EXISTS sync_apply_claims (
+    connection_id TEXT PRIMARY KEY,
+    owner         TEXT NOT NULL,
+    expires_at    INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
+
+        /// <summary>
+        /// Takes (or renews) the right to apply a connection's incoming events until <paramref name="now"/> + <paramref name="lease"/>:
+        /// one process at a time, since comments are not idempotent. A claim whose process stopped expires on its own.
+        /// </summary>
+        public static bool TryClaimApply(StoreTransaction tx, Guid connectionId, string owner, DateTimeOffset now, TimeSpan lease) => tx.Execute(
+            "INSERT INTO sync_apply_claims (connection_id, owner, expires_at) VALUES ($id, $owner, $expires) " +
+            "ON CONFLICT(connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at " +
+            "WHERE sync_apply_claims.owner = excluded.owner OR sync_apply_claims.expires_at <= $now;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner), ("$expires", (now + lease).ToUnixTimeMilliseconds()), ("$now", now.ToUnixTimeMilliseconds())) == 1;
+
+        public static void ReleaseApply(StoreTransaction tx, Guid connectionId, string owner) => tx.Execute(
+            "DELETE FROM sync_apply_claims WHERE connection_id = $id AND owner = $owner;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner));
 
         public static Twin? FindByPartner(StoreSession db, Guid connectionId, string partnerCaseId) => One(db,
             "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
@@ -54,8 +73,11 @@ CREATE INDEX IF NOT EXISTS ix_sync_twins_local ON sync_twins(connection_id, loca
         public static long Count(StoreSession db, Guid connectionId) => (long)(db.Scalar(
             "SELECT COUNT(*) FROM sync_twins WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))) ?? 0L);
 
-        public static void Drop(StoreTransaction tx, Guid connectionId) =>
+        public static void Drop(StoreTransaction tx, Guid connectionId)
+        {
             tx.Execute("DELETE FROM sync_twins WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            tx.Execute("DELETE FROM sync_apply_claims WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+        }
 
         private static Twin? One(StoreSession db, string sql, params (string Name, object? Value)[] parameters)
         {

@@ -74,10 +74,45 @@ namespace ConnectionTools.Sync
                 return result;
             }
 
+            // One process applies a connection's events at a time (the node host and an admin's Sync-Connection may share a store):
+            // two would both write the same batch, and comments are not idempotent.
+            var owner = ClaimOwner + ":" + Guid.NewGuid().ToString("N");
+            if (!Claim(node, current.Id, owner))
+            {
+                result.Skipped = "another process is applying its incoming events";
+                return result;
+            }
+
+            try
+            {
+                await ApplyAsync(node, current, system!, owner, writerFor, verbose, result, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                node.Store.Write(tx =>
+                {
+                    SyncTwinRows.ReleaseApply(tx, current.Id, owner);
+                    return 0;
+                });
+            }
+
+            return result;
+        }
+
+        private static readonly string ClaimOwner = System.Diagnostics.Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        /// <summary>Long enough for a batch's writes with their retries; renewed before every batch.</summary>
+        private static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(5);
+
+        private static bool Claim(ConnectionNode node, Guid connectionId, string owner) =>
+            node.Store.Write(tx => SyncTwinRows.TryClaimApply(tx, connectionId, owner, node.Clock(), ClaimLease));
+
+        private static async Task ApplyAsync(ConnectionNode node, Connection current, Connection system, string owner, Func<SystemAccess, ICaseWriter> writerFor, Action<string> verbose, ApplyResult result, CancellationToken cancellationToken)
+        {
             var rule = OutgoingEvents.RuleFor(node, current, SyncDirection.Incoming);
-            var access = await SystemAccess.OpenAsync(node, system!, verbose, _ => { }, cancellationToken).ConfigureAwait(false);
+            var access = await SystemAccess.OpenAsync(node, system, verbose, _ => { }, cancellationToken).ConfigureAwait(false);
             var writer = writerFor(access);
-            while (true)
+            while (Claim(node, current.Id, owner))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var events = node.Store.Read(db => SyncEventRows.NextToApply(db, current.Id, writer.MaxBatch));
@@ -139,14 +174,12 @@ namespace ConnectionTools.Sync
 
                     return 0;
                 });
-                verbose($"'{current.Name}': applied {planned.Count(p => p.Error == null && p.Outcome?.Error == null)} incoming sync event(s) to '{system!.Name}'.");
+                verbose($"'{current.Name}': applied {planned.Count(p => p.Error == null && p.Outcome?.Error == null)} incoming sync event(s) to '{system.Name}'.");
                 if (events.Count < writer.MaxBatch)
                 {
                     break;
                 }
             }
-
-            return result;
         }
 
         /// <summary>

@@ -263,6 +263,34 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Two_processes_on_one_store_never_apply_the_same_events_twice()
+    {
+        Receive("P1", 1, "Printer jams", null, "Drum replaced", "Watching it");
+        Emulator.WriteDelay = TimeSpan.FromSeconds(1);
+        using var other = ConnectionNode.Open(Store.Node.Location, null, "tester", Org.NodeClients());
+
+        // The second starts while the first holds the claim and writes its batch (the org answers after a second).
+        var first = Task.Run(() => IncomingApply.RunAsync(Store.Node, _partner, access => CaseWriters.For(Store.Node, access), _ => { }, CancellationToken.None));
+        while (Store.Store.Read(db => db.Scalar("SELECT COUNT(*) FROM sync_apply_claims;")) is long claims && claims == 0 && !first.IsCompleted)
+        {
+            await Task.Delay(10);
+        }
+
+        Assert.False(first.IsCompleted);
+        var second = await IncomingApply.RunAsync(other, _partner, access => CaseWriters.For(other, access), _ => { }, CancellationToken.None);
+        var applied = await first;
+
+        Assert.Equal(1, applied.Applied);
+        Assert.Equal((0, "another process is applying its incoming events"), (second.Applied, second.Skipped));
+        Assert.Equal(new[] { "Partner Agent: Drum replaced", "Partner Agent: Watching it" }, Emulator.CommentBodies(Emulator.FindCaseByExternalId("P1")!));
+
+        // The claim is let go: the next pass of either process goes on.
+        Emulator.WriteDelay = TimeSpan.Zero;
+        Receive("P1", 2, "Printer jams", "second");
+        Assert.Equal(1, (await IncomingApply.RunAsync(other, _partner, access => CaseWriters.For(other, access), _ => { }, CancellationToken.None)).Applied);
+    }
+
+    [Fact]
     public void Nothing_is_applied_while_the_connection_is_paused_or_its_system_is_Inactive()
     {
         Receive("P1", 1, "Printer jams");
