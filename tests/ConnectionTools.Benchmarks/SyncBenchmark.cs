@@ -89,8 +89,10 @@ public static class SyncBenchmark
             ? (name == "Threads" ? line.Split('\t', ' ').Last() : (long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1024).ToString(CultureInfo.InvariantCulture))
             : "?";
         var gc = GC.GetGCMemoryInfo();
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+        var live = GC.GetTotalMemory(forceFullCollection: true) / (1024 * 1024);
         return $"; resident now: {Field("RssAnon")} MiB process memory, {Field("RssFile")} MiB of files (store pages read through SQLite's memory map, and the loaded assemblies); " +
-            $"GC committed {gc.TotalCommittedBytes / (1024 * 1024)} MiB, {Field("Threads")} threads";
+            $"GC committed {gc.TotalCommittedBytes / (1024 * 1024)} MiB, live objects after a full collection {live} MiB, {Field("Threads")} threads";
     }
 
     private static long PeakMiB()
