@@ -6,7 +6,6 @@ using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
-using ConnectionTools.Peering;
 using ConnectionTools.Security;
 
 namespace ConnectionTools.Configuration

@@ -7,7 +7,6 @@ using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
-using ConnectionTools.Storage;
 
 namespace ConnectionTools.Configuration
 {

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Text;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;

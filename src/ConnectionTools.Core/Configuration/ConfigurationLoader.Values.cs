@@ -3,9 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
-using ConnectionTools.Connections;
 using ConnectionTools.Errors;
-using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Configuration
 {

@@ -2,10 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
-using ConnectionTools.Authorization;
-using ConnectionTools.Connections;
 using ConnectionTools.Errors;
-using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Configuration
 {

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using ConnectionTools.Connections;
-using ConnectionTools.Invitations;
 
 namespace ConnectionTools.Configuration
 {

@@ -1,11 +1,6 @@
 using System;
-using System.Linq;
 using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
-using ConnectionTools.Peering;
-using ConnectionTools.Storage;
-using ConnectionTools.SystemConnections;
-using ConnectionTools.Text;
 
 namespace ConnectionTools.Connections
 {

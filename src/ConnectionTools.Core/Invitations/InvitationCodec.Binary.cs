@@ -1,8 +1,4 @@
 using System;
-using System.Security.Cryptography;
-using System.Text;
-using ConnectionTools.Connections;
-using ConnectionTools.Errors;
 
 namespace ConnectionTools.Invitations
 {

@@ -1,7 +1,5 @@
 using System;
 using System.Globalization;
-using System.Text;
-using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 
 namespace ConnectionTools.Invitations
