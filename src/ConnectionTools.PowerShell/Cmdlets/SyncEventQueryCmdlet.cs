@@ -1,4 +1,3 @@
-using System;
 using System.Management.Automation;
 using ConnectionTools.PowerShell.Completion;
 using ConnectionTools.Sync;
