@@ -23,12 +23,20 @@ internal sealed class JobScheduler(ConnectionNode node, NodeOptions options, ILo
                 logger.LogInformation("Job of {Connection}: {Status}, {Records} records in {Pages} pages {ErrorId}", run.ConnectionName, run.Status, run.Records, run.Pages, run.ErrorId);
             }
 
-            // The partner's cases that arrived in sync rounds since the last poll are written to the bound systems.
-            await IncomingApply.RunPublicSideAsync(
-                node,
-                message => logger.LogInformation("{Message}", message),
-                (connection, error) => logger.LogWarning("Applying the incoming sync events of {Connection} failed: {ErrorId}: {Message}", connection.Name, error.ErrorId, error.Message),
-                stoppingToken);
+            // The partner's cases that arrived in sync rounds since the last poll are written to the bound systems. A failure is
+            // logged and tried again on the next poll: the host keeps serving the private sides whatever one apply does.
+            try
+            {
+                await IncomingApply.RunPublicSideAsync(
+                    node,
+                    message => logger.LogInformation("{Message}", message),
+                    (connection, error) => logger.LogWarning("Applying the incoming sync events of {Connection} failed: {ErrorId}: {Message}", connection.Name, error.ErrorId, error.Message),
+                    stoppingToken);
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                logger.LogError(e, "Applying incoming sync events failed; the next poll tries again.");
+            }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));
     }
