@@ -86,6 +86,12 @@ namespace ConnectionTools.Connections
         /// <summary>System connections: how often the retrieval job runs (5 minutes unless set).</summary>
         public TimeSpan? RetrievalInterval { get; internal set; }
 
+        /// <summary>
+        /// Dynamics 365 connections: the customer (an account or contact, as accounts(guid) or contacts(guid)) that incidents made
+        /// from a partner's cases are created under; Dataverse requires one. Set-Connection -DefaultCustomer sets it.
+        /// </summary>
+        public string? DefaultCustomer { get; internal set; }
+
         /// <summary>Private connections: the name of the bound system connection whose cases it syncs; null when it exchanges status only.</summary>
         public string? System { get; internal set; }
 
@@ -132,7 +138,7 @@ namespace ConnectionTools.Connections
              PeerStatus == other.PeerStatus && LastExchangeAt == other.LastExchangeAt && InvitationExpiresAt == other.InvitationExpiresAt &&
              Equals(InstanceUri, other.InstanceUri) && EnvironmentType == other.EnvironmentType && OrganizationId == other.OrganizationId &&
              AuthorizedAs == other.AuthorizedAs && AuthorizedAt == other.AuthorizedAt && AuthorizationFlow == other.AuthorizationFlow &&
-             RetrievalInterval == other.RetrievalInterval && System == other.System && SystemConnectionId == other.SystemConnectionId &&
+             RetrievalInterval == other.RetrievalInterval && DefaultCustomer == other.DefaultCustomer && System == other.System && SystemConnectionId == other.SystemConnectionId &&
              Version == other.Version));
 
         public override bool Equals(object? obj) => Equals(obj as Connection);

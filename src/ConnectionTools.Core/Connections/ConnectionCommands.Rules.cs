@@ -39,6 +39,40 @@ namespace ConnectionTools.Connections
             return mode;
         }
 
+        /// <summary>
+        /// Dataverse creates an incident only under a customer: an account or contact of that environment, named as the Web API binds
+        /// it (accounts(guid), contacts(guid)). An empty value clears it.
+        /// </summary>
+        private static string? DecideCustomer(Connection current, string requested)
+        {
+            if (current.Type != ConnectionType.Dynamics365)
+            {
+                throw new ConnectionToolsException(ErrorIds.ConnectionInvalidDefaultCustomer, ErrorKind.InvalidArgument,
+                    $"Connection '{current.Name}' is a {current.Type} connection; only Dynamics 365 connections take a default customer (Dataverse incidents need one).", current.Name,
+                    "Set -DefaultCustomer on the Dynamics 365 connection that private connections are bound to.");
+            }
+
+            var value = requested.Trim();
+            if (value.Length == 0)
+            {
+                return null;
+            }
+
+            var match = CustomerPattern.Match(value);
+            if (!match.Success || !Guid.TryParse(match.Groups[2].Value, out var id))
+            {
+                throw new ConnectionToolsException(ErrorIds.ConnectionInvalidDefaultCustomer, ErrorKind.InvalidArgument,
+                    $"'{value}' is not a Dataverse account or contact for '{current.Name}'.", current.Name,
+                    "Give it as accounts(<guid>) or contacts(<guid>), e.g. -DefaultCustomer 'accounts(00000000-0000-0000-0000-000000000001)'; an empty string clears it.");
+            }
+
+            return match.Groups[1].Value.ToLowerInvariant() + "(" + id.ToString("D") + ")";
+        }
+
+        private static readonly System.Text.RegularExpressions.Regex CustomerPattern = new System.Text.RegularExpressions.Regex(
+            @"^(accounts|contacts)\(([^()]+)\)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.IgnoreCase,
+            TimeSpan.FromSeconds(1));
+
         /// <summary>System connections retrieve on a schedule; private connections exchange with their peer instead.</summary>
         private static TimeSpan DecideInterval(Connection current, TimeSpan requested)
         {

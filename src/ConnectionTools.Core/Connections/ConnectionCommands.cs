@@ -123,6 +123,7 @@ namespace ConnectionTools.Connections
             var description = edit.Description is null ? current.Description : ConnectionNames.ValidateDescription(edit.Description, newName);
             var mode = edit.Mode is null ? current.Mode : DecideMode(current, edit.Mode);
             var interval = edit.RetrievalInterval is null ? current.RetrievalInterval : DecideInterval(current, edit.RetrievalInterval.Value);
+            var customer = edit.DefaultCustomer is null ? current.DefaultCustomer : DecideCustomer(current, edit.DefaultCustomer);
             Connection? system = null;
             if (edit.System != null)
             {
@@ -131,7 +132,7 @@ namespace ConnectionTools.Connections
                 SystemBinding.EnsureRebindAllowed(current, system);
             }
 
-            var proposed = current.With(c => { c.Name = newName; c.Description = description; c.Mode = mode; c.RetrievalInterval = interval; });
+            var proposed = current.With(c => { c.Name = newName; c.Description = description; c.Mode = mode; c.RetrievalInterval = interval; c.DefaultCustomer = customer; });
             var binding = edit.System != null && proposed.SystemConnectionId != system?.Id ? SystemBinding.Describe(current, system) : null;
             if (edit.System != null)
             {
@@ -168,6 +169,7 @@ namespace ConnectionTools.Connections
                     c.Description = description;
                     c.Mode = edit.Mode is null ? latest.Mode : DecideMode(latest, edit.Mode);
                     c.RetrievalInterval = edit.RetrievalInterval is null ? latest.RetrievalInterval : interval;
+                    c.DefaultCustomer = edit.DefaultCustomer is null ? latest.DefaultCustomer : customer;
                 });
                 if (edit.System != null)
                 {

@@ -16,6 +16,9 @@ namespace ConnectionTools.Connections
         /// <summary>Private connections: the name of the system connection whose cases it syncs; empty to unbind (status only).</summary>
         public string? System { get; set; }
 
-        public bool IsEmpty => NewName is null && Description is null && Mode is null && RetrievalInterval is null && System is null;
+        /// <summary>Dynamics 365 connections: accounts(guid) or contacts(guid), the customer of incidents made from partner cases; empty to clear.</summary>
+        public string? DefaultCustomer { get; set; }
+
+        public bool IsEmpty => NewName is null && Description is null && Mode is null && RetrievalInterval is null && System is null && DefaultCustomer is null;
     }
 }

@@ -15,6 +15,9 @@ namespace ConnectionTools.Errors
         public const string ConnectionModeDowngrade = "ConnectionTools.Connection.ModeDowngrade";
         public const string ConnectionIntervalNotOffered = "ConnectionTools.Connection.IntervalNotOffered";
         public const string ConnectionInvalidInterval = "ConnectionTools.Connection.InvalidInterval";
+
+        /// <summary>Set-Connection -DefaultCustomer on a connection that is not Dynamics 365, or with a value that is not accounts(guid) or contacts(guid).</summary>
+        public const string ConnectionInvalidDefaultCustomer = "ConnectionTools.Connection.InvalidDefaultCustomer";
         public const string SyncRuleReadOnlyInBasicMode = "ConnectionTools.SyncRule.ReadOnlyInBasicMode";
         public const string SyncRuleInvalidScript = "ConnectionTools.SyncRule.InvalidScript";
 

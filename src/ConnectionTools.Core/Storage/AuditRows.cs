@@ -151,6 +151,11 @@ namespace ConnectionTools.Storage
                 parts.Add($"Retrieval interval: {before.RetrievalInterval?.ToString() ?? "none"} -> {after.RetrievalInterval?.ToString() ?? "none"}");
             }
 
+            if (before.DefaultCustomer != after.DefaultCustomer)
+            {
+                parts.Add($"Default customer: {before.DefaultCustomer ?? "none"} -> {after.DefaultCustomer ?? "none"}");
+            }
+
             if (before.SystemConnectionId != after.SystemConnectionId)
             {
                 parts.Add($"System: {(before.System is null ? "none" : $"'{before.System}'")} -> {(after.System is null ? "none" : $"'{after.System}'")}");
@@ -182,6 +187,7 @@ namespace ConnectionTools.Storage
             .Add("organizationId", c.OrganizationId)
             .Add("authorizedAs", c.AuthorizedAs)
             .Add("retrievalInterval", c.RetrievalInterval?.ToString())
+            .Add("defaultCustomer", c.DefaultCustomer)
             .Add("system", c.System)
             .Add("version", c.Version)
             .ToString();

@@ -19,7 +19,7 @@ namespace ConnectionTools.Storage
             // one native call per row instead of one per column, on the hot path of every listing.
             "((mode IS NOT NULL) << 0) | ((side IS NOT NULL) << 1) | ((local_instance IS NOT NULL) << 2) | ((remote_instance IS NOT NULL) << 3) | ((peer_node_id IS NOT NULL) << 4) | ((peer_node_version IS NOT NULL) << 5) | ((peer_url IS NOT NULL) << 6) | ((peer_status IS NOT NULL) << 7) | ((last_exchange_at IS NOT NULL) << 8) | ((invitation_expires_at IS NOT NULL) << 9) | ((instance_url IS NOT NULL) << 10) | ((environment_type IS NOT NULL) << 11) | ((organization_id IS NOT NULL) << 12) | ((authorized_as IS NOT NULL) << 13) | ((authorized_at IS NOT NULL) << 14) | ((authorization_flow IS NOT NULL) << 15) | ((retrieval_interval_seconds IS NOT NULL) << 16) | ((inactive_reason IS NOT NULL) << 17) | ((removed_at IS NOT NULL) << 18), " +
             // The bound system connection (case sync) and its name, looked up only for rows that have one.
-            "system_id, CASE WHEN system_id IS NULL THEN NULL ELSE (SELECT s.name FROM connections s WHERE s.id = connections.system_id) END";
+            "system_id, CASE WHEN system_id IS NULL THEN NULL ELSE (SELECT s.name FROM connections s WHERE s.id = connections.system_id) END, default_customer";
 
         /// <summary>The query for the connections that match <paramref name="filter"/>, in name order; its rows go to <see cref="Map"/>.</summary>
         public static SqliteCommand Select(StoreSession db, ConnectionFilter filter)
@@ -73,10 +73,10 @@ namespace ConnectionTools.Storage
         public static void Insert(StoreTransaction tx, Connection created) => tx.Execute(
             "INSERT INTO connections (id, name, name_key, description, type, status, inactive_reason, created_at, created_by, modified_at, modified_by, removed_at, version, " +
             "mode, side, local_instance, remote_instance, peer_node_id, peer_node_version, peer_url, peer_status, last_exchange_at, invitation_expires_at, " +
-            "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow, retrieval_interval_seconds, system_id) " +
+            "instance_url, environment_type, organization_id, authorized_as, authorized_at, authorization_flow, retrieval_interval_seconds, system_id, default_customer) " +
             "VALUES ($id, $name, $name_key, $description, $type, $status, $reason, $created_at, $created_by, $modified_at, $modified_by, $removed_at, $version, " +
             "$mode, $side, $local_instance, $remote_instance, $peer_node_id, $peer_node_version, $peer_url, $peer_status, $last_exchange_at, $invitation_expires_at, " +
-            "$instance_url, $environment_type, $organization_id, $authorized_as, $authorized_at, $authorization_flow, $retrieval_interval, $system_id);",
+            "$instance_url, $environment_type, $organization_id, $authorized_as, $authorized_at, $authorization_flow, $retrieval_interval, $system_id, $default_customer);",
             RowParameters(created));
 
         /// <summary>Writes <paramref name="after"/> over the row if it is still at <paramref name="expectedVersion"/>; returns the rows written (0 or 1).</summary>
@@ -86,7 +86,7 @@ namespace ConnectionTools.Storage
             "mode = $mode, side = $side, local_instance = $local_instance, remote_instance = $remote_instance, peer_node_id = $peer_node_id, " +
             "peer_node_version = $peer_node_version, peer_url = $peer_url, peer_status = $peer_status, last_exchange_at = $last_exchange_at, invitation_expires_at = $invitation_expires_at, " +
             "instance_url = $instance_url, environment_type = $environment_type, organization_id = $organization_id, authorized_as = $authorized_as, " +
-            "authorized_at = $authorized_at, authorization_flow = $authorization_flow, retrieval_interval_seconds = $retrieval_interval, system_id = $system_id " +
+            "authorized_at = $authorized_at, authorization_flow = $authorization_flow, retrieval_interval_seconds = $retrieval_interval, system_id = $system_id, default_customer = $default_customer " +
             "WHERE id = $id AND version = $expected;",
             RowParameters(after).Concat(new (string, object?)[] { ("$expected", expectedVersion) }).ToArray());
 
@@ -147,6 +147,7 @@ namespace ConnectionTools.Storage
                 RetrievalInterval = Has(28) ? TimeSpan.FromSeconds(r.GetInt64(28)) : (TimeSpan?)null,
                 SystemConnectionId = r.IsDBNull(30) ? (Guid?)null : Guid.Parse(r.GetString(30)),
                 System = r.IsDBNull(31) ? null : r.GetString(31),
+                DefaultCustomer = r.IsDBNull(32) ? null : r.GetString(32),
             };
         }
 
@@ -201,6 +202,7 @@ namespace ConnectionTools.Storage
             ("$authorization_flow", c.AuthorizationFlow?.ToString()),
             ("$retrieval_interval", c.RetrievalInterval is null ? null : (object)(long)c.RetrievalInterval.Value.TotalSeconds),
             ("$system_id", c.SystemConnectionId is null ? null : ConnectionStore.FormatId(c.SystemConnectionId.Value)),
+            ("$default_customer", c.DefaultCustomer),
         };
 
         private static ConnectionStatus ParseStatus(string value) => EnumText<ConnectionStatus>.Parse(value);

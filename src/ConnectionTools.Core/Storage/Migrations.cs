@@ -213,7 +213,8 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
 
         /// <summary>
         /// Case sync, part 2: twins, the link between a partner's case and the local case an incoming apply wrote it into; and,
-        /// on each event, the receiver's own case id when the sender's case is a twin of it, and when the sender's system changed it.
+        /// on each event, the receiver's own case id when the sender's case is a twin of it, and when the sender's system changed it;
+        /// and the customer a Dynamics 365 connection creates incidents under.
         /// </summary>
         private static void V11(StoreTransaction transaction)
         {
@@ -221,6 +222,7 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
             transaction.Execute("ALTER TABLE sync_events ADD COLUMN twin_case_id TEXT NULL;");
             transaction.Execute("ALTER TABLE sync_events ADD COLUMN changed_at INTEGER NULL;");
             transaction.Execute("ALTER TABLE sync_cases ADD COLUMN last_changed_at INTEGER NULL;");
+            transaction.Execute("ALTER TABLE connections ADD COLUMN default_customer TEXT NULL;");
         }
 
         private static void V1(StoreTransaction transaction)

@@ -32,6 +32,9 @@ namespace ConnectionTools.SystemConnections
 
         public SystemTarget Target { get; }
 
+        /// <summary>The system connection, as it was when access was opened.</summary>
+        public Connection Connection => _connection;
+
         /// <summary>Where the org's API lives: the instance URL from the latest token answer (Salesforce), else the connection's.</summary>
         public Uri ApiUrl { get; private set; } = null!;
 

@@ -36,12 +36,20 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [ArgumentCompleter(typeof(SystemConnectionNameCompleter))]
         public string? System { get; set; }
 
+        /// <summary>
+        /// Dynamics 365 connections: the customer incidents made from a partner's cases are created under, as accounts(guid) or
+        /// contacts(guid). An empty string clears it.
+        /// </summary>
+        [Parameter]
+        [AllowEmptyString]
+        public string? DefaultCustomer { get; set; }
+
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
         protected override void ProcessRecord() => Run(node => new ConnectionCommands(node, HostContext).Set(
             Targets(),
-            new ConnectionEdit { NewName = NewName, Description = Description, Mode = Mode, RetrievalInterval = RetrievalInterval, System = System },
+            new ConnectionEdit { NewName = NewName, Description = Description, Mode = Mode, RetrievalInterval = RetrievalInterval, System = System, DefaultCustomer = DefaultCustomer },
             PassThru));
     }
 }

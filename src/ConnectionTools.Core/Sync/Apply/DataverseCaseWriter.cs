@@ -261,7 +261,7 @@ namespace ConnectionTools.Sync.Apply
                         ErrorKind.InvalidOperation,
                         $"Partner case '{write.PartnerCaseId}' is new to Dataverse, and the connection has no default customer to create it under (a case needs an account or a contact).",
                         write.PartnerCaseId,
-                        "Give the connection a default customer (an account or contact in Dataverse, as accounts(<guid>) or contacts(<guid>)); the next sync creates the case."));
+                        "Name the customer new incidents are created under on the Dynamics 365 connection: Set-Connection -Name <connection> -DefaultCustomer 'accounts(<guid>)' (or contacts(<guid>)); the next sync creates the case."));
                 }
 
                 var createBody = Json(values, withCustomer: true);
@@ -382,7 +382,7 @@ namespace ConnectionTools.Sync.Apply
                 case "0x80040220":
                     return $"Add the connection's application user to a field security profile that may update {field}, or stop the incoming rule from setting it.";
                 case "0x80040200":
-                    return "Give the connection a default customer (accounts(<guid>) or contacts(<guid>)).";
+                    return "Name a default customer on the Dynamics 365 connection: Set-Connection -DefaultCustomer 'accounts(<guid>)' (or contacts(<guid>)).";
                 default:
                     return $"Fix {field} in the incoming rule, or the incident's setup in Dataverse (business rules, plug-ins, required columns), as the message says.";
             }
