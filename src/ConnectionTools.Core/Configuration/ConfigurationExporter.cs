@@ -59,6 +59,7 @@ namespace ConnectionTools.Configuration
                     }
 
                     Line(body, "    ", "retrievalInterval", ConfigurationLoader.FormatInterval(s.RetrievalInterval));
+                    Line(body, "    ", "defaultCustomer", s.DefaultCustomer);
                     body.Append("    authorization:\n");
                     Line(body, "      ", "flow", s.Flow.ToString());
                     Line(body, "      ", "clientId", s.ClientId);

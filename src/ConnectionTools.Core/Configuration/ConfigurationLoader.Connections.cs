@@ -75,7 +75,8 @@ namespace ConnectionTools.Configuration
                 SystemConnectionDeclaration s => new SystemConnectionDeclaration
                 {
                     Name = name, Type = type!.Value, State = state, Description = description, Location = map.Location,
-                    InstanceUrl = s.InstanceUrl, EnvironmentType = s.EnvironmentType, RetrievalInterval = s.RetrievalInterval, Authorization = s.Authorization,
+                    InstanceUrl = s.InstanceUrl, EnvironmentType = s.EnvironmentType, RetrievalInterval = s.RetrievalInterval, DefaultCustomer = s.DefaultCustomer,
+                    Authorization = s.Authorization,
                 },
                 PrivateConnectionDeclaration p => new PrivateConnectionDeclaration
                 {
@@ -129,6 +130,23 @@ namespace ConnectionTools.Configuration
                 }
             }
 
+            string? customer = null;
+            var customerText = fields.String("defaultCustomer", required: false);
+            if (customerText != null)
+            {
+                customer = DefaultCustomers.Normalize(customerText);
+                if (type != ConnectionType.Dynamics365 || customer is null)
+                {
+                    issues.Add(new ConfigurationIssue(
+                        ErrorIds.ConfigurationInvalidValue,
+                        fields.Node("defaultCustomer")!.Location,
+                        type != ConnectionType.Dynamics365
+                            ? $"'{fields.Node("defaultCustomer")!.Location.Key}' is for Dynamics 365 connections only (Dataverse incidents need a customer)."
+                            : $"'{fields.Node("defaultCustomer")!.Location.Key}' is '{customerText}'; it must be accounts(<guid>) or contacts(<guid>).",
+                        null));
+                }
+            }
+
             AuthorizationDeclaration? authorization = null;
             var node = fields.Node("authorization");
             if (node is null)
@@ -149,6 +167,7 @@ namespace ConnectionTools.Configuration
                 InstanceUrl = url,
                 EnvironmentType = environment,
                 RetrievalInterval = interval,
+                DefaultCustomer = customer,
                 Authorization = authorization,
             };
         }

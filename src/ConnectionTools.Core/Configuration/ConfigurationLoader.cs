@@ -18,7 +18,7 @@ namespace ConnectionTools.Configuration
 
         private static readonly string[] TopKeys = { "apiVersion", "name", "connections" };
         private static readonly string[] CommonKeys = { "name", "type", "state", "description" };
-        private static readonly string[] SystemKeys = { "instanceUrl", "environmentType", "retrievalInterval", "authorization" };
+        private static readonly string[] SystemKeys = { "instanceUrl", "environmentType", "retrievalInterval", "defaultCustomer", "authorization" };
         private static readonly string[] PublicSideKeys = { "side", "mode", "localInstanceName", "remoteInstanceName", "invitationCodePath", "system" };
         private static readonly string[] PrivateSideKeys = { "side", "localInstanceName", "invitationCode", "system" };
         private static readonly string[] AuthorizationKeys = { "flow", "clientId", "username", "tenantId", "certificatePath", "certificateThumbprint", "certificatePassword", "clientSecret" };

@@ -27,6 +27,7 @@ namespace ConnectionTools.Configuration
                     state["instanceUrl"] = Url(s.InstanceUrl);
                     state["environmentType"] = s.EnvironmentType.ToString();
                     state["retrievalInterval"] = ConfigurationLoader.FormatInterval(s.RetrievalInterval);
+                    state["defaultCustomer"] = s.DefaultCustomer;
                     state["authorization.flow"] = s.Authorization.Flow.ToString();
                     state["authorization.clientId"] = s.Authorization.ClientId;
                     state["authorization.username"] = s.Authorization.Username;
@@ -77,6 +78,7 @@ namespace ConnectionTools.Configuration
                 state["instanceUrl"] = Url(s.InstanceUrl);
                 state["environmentType"] = s.EnvironmentType.ToString();
                 state["retrievalInterval"] = ConfigurationLoader.FormatInterval(s.RetrievalInterval);
+                state["defaultCustomer"] = s.DefaultCustomer;
                 state["authorization.flow"] = s.Flow.ToString();
                 state["authorization.clientId"] = s.ClientId;
                 state["authorization.username"] = s.Username;

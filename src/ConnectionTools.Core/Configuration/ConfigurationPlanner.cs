@@ -102,7 +102,7 @@ namespace ConnectionTools.Configuration
             var plan = new List<PlanAction>();
             var authorizationChanged = differing.Any(p => p.StartsWith("authorization.", StringComparison.Ordinal));
             var needsGrant = current.Status == ConnectionStatus.Inactive || current.Status == ConnectionStatus.Pending;
-            if (differing.Contains("retrievalInterval") || differing.Contains("description"))
+            if (differing.Contains("retrievalInterval") || differing.Contains("defaultCustomer") || differing.Contains("description"))
             {
                 plan.Add(PlanAction.Update);
             }

@@ -52,6 +52,9 @@ namespace ConnectionTools.Configuration
 
         public TimeSpan RetrievalInterval { get; init; } = ConfigurationLoader.DefaultRetrievalInterval;
 
+        /// <summary>Dynamics 365: accounts(guid) or contacts(guid), the customer of incidents made from partner cases; null when none.</summary>
+        public string? DefaultCustomer { get; init; }
+
         public AuthorizationDeclaration Authorization { get; init; } = new AuthorizationDeclaration();
     }
 

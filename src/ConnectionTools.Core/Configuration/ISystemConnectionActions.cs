@@ -54,6 +54,8 @@ namespace ConnectionTools.Configuration
 
         public TimeSpan RetrievalInterval { get; init; }
 
+        public string? DefaultCustomer { get; init; }
+
         public AuthorizationFlow Flow { get; init; }
 
         public string? ClientId { get; init; }

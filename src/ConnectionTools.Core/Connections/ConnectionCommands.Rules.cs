@@ -58,20 +58,10 @@ namespace ConnectionTools.Connections
                 return null;
             }
 
-            var match = CustomerPattern.Match(value);
-            if (!match.Success || !Guid.TryParse(match.Groups[2].Value, out var id))
-            {
-                throw new ConnectionToolsException(ErrorIds.ConnectionInvalidDefaultCustomer, ErrorKind.InvalidArgument,
-                    $"'{value}' is not a Dataverse account or contact for '{current.Name}'.", current.Name,
-                    "Give it as accounts(<guid>) or contacts(<guid>), e.g. -DefaultCustomer 'accounts(00000000-0000-0000-0000-000000000001)'; an empty string clears it.");
-            }
-
-            return match.Groups[1].Value.ToLowerInvariant() + "(" + id.ToString("D") + ")";
+            return DefaultCustomers.Normalize(value) ?? throw new ConnectionToolsException(ErrorIds.ConnectionInvalidDefaultCustomer, ErrorKind.InvalidArgument,
+                $"'{value}' is not a Dataverse account or contact for '{current.Name}'.", current.Name,
+                "Give it as accounts(<guid>) or contacts(<guid>), e.g. -DefaultCustomer 'accounts(00000000-0000-0000-0000-000000000001)'; an empty string clears it.");
         }
-
-        private static readonly System.Text.RegularExpressions.Regex CustomerPattern = new System.Text.RegularExpressions.Regex(
-            @"^(accounts|contacts)\(([^()]+)\)$", System.Text.RegularExpressions.RegexOptions.CultureInvariant | System.Text.RegularExpressions.RegexOptions.IgnoreCase,
-            TimeSpan.FromSeconds(1));
 
         /// <summary>System connections retrieve on a schedule; private connections exchange with their peer instead.</summary>
         private static TimeSpan DecideInterval(Connection current, TimeSpan requested)

@@ -40,6 +40,7 @@ namespace ConnectionTools.SystemConnections
                     InstanceUrl = connection.InstanceUri,
                     EnvironmentType = connection.EnvironmentType ?? EnvironmentType.Public,
                     RetrievalInterval = connection.RetrievalInterval ?? JobRows.DefaultInterval,
+                    DefaultCustomer = connection.DefaultCustomer,
                     Flow = grant.Flow,
                     ClientId = grant.ClientId,
                     Username = grant.Username,
@@ -78,7 +79,7 @@ namespace ConnectionTools.SystemConnections
             var capture = new CapturingHost(host);
             new SystemConnectionCommands(_node, capture).New(request);
             var created = capture.Single<Connection>();
-            return declaration.RetrievalInterval == JobRows.DefaultInterval ? created : Update(created, declaration, host);
+            return declaration.RetrievalInterval == JobRows.DefaultInterval && declaration.DefaultCustomer is null ? created : Update(created, declaration, host);
         }
 
         public Connection Authorize(Connection current, SystemConnectionDeclaration declaration, ResolvedSecrets secrets, IHostContext host)
@@ -104,7 +105,12 @@ namespace ConnectionTools.SystemConnections
             var capture = new CapturingHost(host);
             new ConnectionCommands(_node, capture).Set(
                 new[] { ConnectionTarget.ByName(current.Name) },
-                new ConnectionEdit { Description = declaration.Description, RetrievalInterval = declaration.RetrievalInterval },
+                new ConnectionEdit
+                {
+                    Description = declaration.Description,
+                    RetrievalInterval = declaration.RetrievalInterval,
+                    DefaultCustomer = current.Type == ConnectionType.Dynamics365 ? declaration.DefaultCustomer ?? "" : null,
+                },
                 passThru: true);
             return capture.Single<Connection>();
         }

@@ -241,6 +241,13 @@ public sealed class ApplyTests : IDisposable
         Assert.Equal(("10m", "5m"), (sf.DesiredState["retrievalInterval"], sf.ActualState["retrievalInterval"]));
         Assert.Equal(new[] { PlanAction.Update, PlanAction.Resume }, sf.PlannedSteps);
         Assert.Equal(audit, _store.Store.AuditCount());
+
+        // A default customer declared for the Dynamics 365 connection is a difference to update, written as stored.
+        Write(Configuration.Replace("description: Main CRM", "description: Main CRM\n    defaultCustomer: Accounts(00000000-0000-0000-0000-0000000000A1)", StringComparison.Ordinal));
+        var crm = Test(path).Single(r => r.Name == "crm-main");
+        Assert.Equal(new[] { "defaultCustomer" }, crm.DifferingProperties);
+        Assert.Equal(("accounts(00000000-0000-0000-0000-0000000000a1)", null), (crm.DesiredState["defaultCustomer"], crm.ActualState["defaultCustomer"]));
+        Assert.Equal(new[] { PlanAction.Update }, crm.PlannedSteps);
     }
 
     [Fact]

@@ -77,6 +77,7 @@ internal sealed class FakeSystemConnections : ISystemConnectionActions
         InstanceUrl = d.InstanceUrl,
         EnvironmentType = d.EnvironmentType,
         RetrievalInterval = d.RetrievalInterval,
+        DefaultCustomer = d.DefaultCustomer,
         Flow = d.Authorization.Flow,
         ClientId = d.Authorization.ClientId,
         Username = d.Authorization.Username,

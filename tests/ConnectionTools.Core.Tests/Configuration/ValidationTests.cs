@@ -94,6 +94,28 @@ public sealed class ValidationTests : IDisposable
     }
 
     [Fact]
+    public void A_default_customer_is_for_Dynamics_365_only_and_is_an_account_or_contact()
+    {
+        var path = Write("""
+            apiVersion: connectiontools/v1
+            connections:
+              - name: sf
+                type: SalesforceProduction
+                instanceUrl: https://contoso.my.salesforce.com
+                defaultCustomer: accounts(00000000-0000-0000-0000-0000000000a1)
+                authorization: { flow: JwtBearer, clientId: key, username: a@b.c, certificatePath: sf.pfx }
+              - name: crm
+                type: Dynamics365
+                instanceUrl: https://contoso.crm.dynamics.com
+                defaultCustomer: leads(00000000-0000-0000-0000-0000000000a1)
+                authorization: { flow: ClientSecret, clientId: 11111111-2222-3333-4444-555555555555, tenantId: contoso.onmicrosoft.com, clientSecret: env:CT_NONE }
+            """);
+        var errors = Refused(path).Where(e => e.Message.Contains("defaultCustomer", StringComparison.Ordinal)).ToList();
+        AssertAt(errors.Single(e => e.Message.Contains("Dynamics 365 connections only", StringComparison.Ordinal)), ErrorIds.ConfigurationInvalidValue, path, 6, 22, "connections[0].defaultCustomer");
+        AssertAt(errors.Single(e => e.Message.Contains("accounts(<guid>) or contacts(<guid>)", StringComparison.Ordinal)), ErrorIds.ConfigurationInvalidValue, path, 11, 22, "connections[1].defaultCustomer");
+    }
+
+    [Fact]
     public void Wrong_types_and_bad_values_name_the_key()
     {
         var path = Write("""
