@@ -21,7 +21,7 @@ using Microsoft.Extensions.Logging;
 /// emulator, its own My Domain host). Both system connections hold real grants, made by the interactive flow against the
 /// emulators. A is the private side (a store in this process, its Sync-Connection sends A's events); B is the public node host
 /// (in-process Kestrel), whose apply pass (IncomingApply.RunPublicSideAsync, what its job poll runs) is called directly.
-/// Salesforce on both sides: Dataverse creates need a default customer, which no command sets yet.
+/// Salesforce on both sides; a Dataverse variant (B bound to Dynamics 365, with Set-Connection -DefaultCustomer) is still to come.
 /// The timed run takes A's retrieval job apart to time its stages: the paging into the retrieval queue, then the outgoing rule
 /// (OutgoingEvents.Produce), the two steps RetrievalRunner.RunAsync runs; the warm-up and the latency loop run the job itself.
 /// HTTP waits are added up by a handler on each client (org A, node B's peer endpoint, org B), to the answers' headers.
