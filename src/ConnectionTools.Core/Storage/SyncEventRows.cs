@@ -87,9 +87,6 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 return false;
             }
 
-            tx.Execute(
-                "UPDATE sync_cases SET last_changed_at = $changed WHERE connection_id = $id AND direction = $direction AND case_id = $case;",
-                ("$changed", changedAt), ("$id", id), ("$direction", direction), ("$case", caseId));
             var replaced = tx.Execute(
                 "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, changed_at = $changed, updated_at = $now " +
                 "WHERE seq = (SELECT seq FROM sync_events WHERE connection_id = $id AND direction = $direction AND case_id = $case ORDER BY case_seq DESC LIMIT 1) " +
@@ -98,12 +95,15 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 ("$id", id), ("$direction", direction), ("$case", caseId), ("$twin", twinCaseId), ("$changed", changedAt));
             if (replaced == 1)
             {
+                tx.Execute(
+                    "UPDATE sync_cases SET last_changed_at = $changed WHERE connection_id = $id AND direction = $direction AND case_id = $case;",
+                    ("$changed", changedAt), ("$id", id), ("$direction", direction), ("$case", caseId));
                 return true;
             }
 
             tx.Execute(
                 "INSERT INTO sync_cases (connection_id, direction, case_id, last_seq, last_changed_at) VALUES ($id, $direction, $case, 1, $changed) " +
-                "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1;",
+                "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1, last_changed_at = excluded.last_changed_at;",
                 ("$id", id), ("$direction", direction), ("$case", caseId), ("$changed", changedAt));
             tx.Execute(
                 "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, created_at, updated_at) " +

@@ -69,6 +69,10 @@ CREATE TABLE IF NOT EXISTS sync_apply_claims (
             "UPDATE sync_twins SET expected = $expected, local_changed_at = $changed, updated_at = $now WHERE connection_id = $id AND local_case_id = $local;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId), ("$expected", expected), ("$changed", changedAt), ("$now", now.ToUnixTimeMilliseconds()));
 
+        /// <summary>Whether the connection has any twin: one index probe, however many it has.</summary>
+        public static bool Any(StoreSession db, Guid connectionId) => (long)(db.Scalar(
+            "SELECT EXISTS (SELECT 1 FROM sync_twins WHERE connection_id = $id);", ("$id", ConnectionStore.FormatId(connectionId))) ?? 0L) != 0;
+
         public static long Count(StoreSession db, Guid connectionId) => (long)(db.Scalar(
             "SELECT COUNT(*) FROM sync_twins WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId))) ?? 0L);
 

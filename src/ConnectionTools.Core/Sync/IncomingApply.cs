@@ -67,10 +67,16 @@ namespace ConnectionTools.Sync
             result.Skipped = current.Status != ConnectionStatus.Active || current.PeerStatus == ConnectionStatus.Paused ? $"'{current.Name}' or its partner is not Active"
                 : system is null || system.Status == ConnectionStatus.Removed ? $"'{current.Name}' is not bound to a system connection"
                 : system.Status != ConnectionStatus.Active ? $"its system '{system.Name}' is {system.Status}"
-                : GrantVault.ReadOrNull(node, system) is null ? $"its system '{system.Name}' has no grant (authorize it: Update-ConnectionAuthorization -Name '{system.Name}')"
                 : null;
             if (result.Skipped != null || node.Store.Read(db => SyncEventRows.NextToApply(db, current.Id, 1)).Count == 0)
             {
+                return result;
+            }
+
+            // Only when there is something to apply: whether a grant is stored (SystemAccess reads and unprotects it).
+            if (node.Store.Read(db => GrantRows.Find(db, system!.Id)) is null)
+            {
+                result.Skipped = $"its system '{system!.Name}' has no grant (authorize it: Update-ConnectionAuthorization -Name '{system.Name}')";
                 return result;
             }
 
@@ -214,11 +220,11 @@ namespace ConnectionTools.Sync
             {
                 // What the rule makes of the partner's case now, against what it made last time: a field it left as it was is
                 // no change of the partner's (a rule that never sets a field leaves it null, which must not be written).
-                var wanted = Text(now, name);
+                var wanted = CaseEntities.Text(now, name);
                 var keep = planned.Twin is null
                     ? wanted is null
-                    : string.Equals(wanted, Text(old, name), StringComparison.Ordinal) ||
-                      !PartnerWins(name, wanted, Text(local, name), Text(agreed, name), planned.Twin, e.ChangedAt, node.Store.NodeId, connection.PeerNodeId);
+                    : string.Equals(wanted, CaseEntities.Text(old, name), StringComparison.Ordinal) ||
+                      !PartnerWins(name, wanted, CaseEntities.Text(local, name), CaseEntities.Text(agreed, name), planned.Twin, e.ChangedAt, node.Store.NodeId, connection.PeerNodeId);
                 if (!keep)
                 {
                     fields[name] = wanted;
@@ -226,7 +232,7 @@ namespace ConnectionTools.Sync
 
                 // Agreed is what both sides hold: what was written, or what the partner's case and ours already share. A field one
                 // side changed stays as last agreed until the other holds the same value.
-                if (!keep || (wanted != null && string.Equals(wanted, Text(local, name), StringComparison.Ordinal)))
+                if (!keep || (wanted != null && string.Equals(wanted, CaseEntities.Text(local, name), StringComparison.Ordinal)))
                 {
                     agreed[name] = wanted;
                 }
@@ -285,11 +291,6 @@ namespace ConnectionTools.Sync
         }
 
         private const string EmptyEntity = "{\"id\":null,\"key\":null,\"summary\":null,\"description\":null,\"status\":null,\"priority\":null,\"comments\":[],\"fields\":{}}";
-
-        internal static string? Text(JsonObject entity, string name) =>
-            entity.TryGetPropertyValue(name, out var value) && value is JsonValue scalar
-                ? scalar.TryGetValue<string>(out var text) ? text : scalar.ToJsonString()
-                : null;
 
         /// <summary>Comments the rule added (by author and body, as commentHelper.mergeComments compares them), oldest first.</summary>
         private static List<JsonNode> NewComments(JsonObject before, JsonObject after)

@@ -151,7 +151,7 @@ namespace ConnectionTools.Sync
         /// </summary>
         private static SyncTwinRows.Twin?[]? Twins(ConnectionNode node, IReadOnlyList<Guid> connections, IReadOnlyList<string> caseIds) => node.Store.Read(db =>
         {
-            if (connections.All(c => SyncTwinRows.Count(db, c) == 0))
+            if (!connections.Any(c => SyncTwinRows.Any(db, c)))
             {
                 return null;
             }
@@ -176,7 +176,7 @@ namespace ConnectionTools.Sync
             var state = new System.Text.Json.Nodes.JsonObject();
             foreach (var name in IncomingApply.NeutralFields)
             {
-                state[name] = IncomingApply.Text(parsed, name);
+                state[name] = CaseEntities.Text(parsed, name);
             }
 
             return state.ToJsonString();
@@ -198,8 +198,8 @@ namespace ConnectionTools.Sync
 
             foreach (var field in want)
             {
-                var value = IncomingApply.Text(want, field.Key);
-                if (value != null && !string.Equals(value, IncomingApply.Text(got, field.Key), StringComparison.Ordinal))
+                var value = CaseEntities.Text(want, field.Key);
+                if (value != null && !string.Equals(value, CaseEntities.Text(got, field.Key), StringComparison.Ordinal))
                 {
                     return false;
                 }

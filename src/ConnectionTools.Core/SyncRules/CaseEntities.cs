@@ -74,7 +74,8 @@ namespace ConnectionTools.SyncRules
                 ? DataverseCaseSource.StateLabel(code)
                 : null;
 
-        private static string? Text(JsonObject fields, string name) =>
+        /// <summary>A scalar field as text (a string as it is, a number or boolean as its JSON), or null when absent or not a scalar.</summary>
+        internal static string? Text(JsonObject fields, string name) =>
             fields.TryGetPropertyValue(name, out var value) && value is JsonValue scalar
                 ? scalar.GetValueKind() == JsonValueKind.String ? scalar.GetValue<string>() : scalar.ToJsonString()
                 : null;

@@ -27,6 +27,17 @@ namespace ConnectionTools.Jobs.Retrieval
         private protected CasePager(HttpClient http, Uri root, Func<bool, CancellationToken, Task<string>> accessToken, TimeSpan timeout)
         {
             _http = http ?? throw new ArgumentNullException(nameof(http));
+            Root = OrgRoot(root, timeout);
+            _accessToken = accessToken ?? throw new ArgumentNullException(nameof(accessToken));
+            _timeout = timeout;
+        }
+
+        /// <summary>
+        /// Scheme, host and port of <paramref name="root"/>, the org every request of a reader or writer goes to, after checking it is
+        /// an absolute http(s) URL and that <paramref name="timeout"/> is positive.
+        /// </summary>
+        internal static Uri OrgRoot(Uri root, TimeSpan timeout)
+        {
             if (root is null)
             {
                 throw new ArgumentNullException(nameof(root));
@@ -42,9 +53,7 @@ namespace ConnectionTools.Jobs.Retrieval
                 throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive.");
             }
 
-            Root = new Uri(root.GetLeftPart(UriPartial.Authority) + "/");
-            _accessToken = accessToken ?? throw new ArgumentNullException(nameof(accessToken));
-            _timeout = timeout;
+            return new Uri(root.GetLeftPart(UriPartial.Authority) + "/");
         }
 
         /// <summary>Scheme, host and port of the org; every page is requested there (a next-page link elsewhere is refused).</summary>

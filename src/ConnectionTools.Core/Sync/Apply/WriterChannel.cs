@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using ConnectionTools.Authorization;
 using ConnectionTools.Errors;
+using ConnectionTools.Jobs.Retrieval;
 
 namespace ConnectionTools.Sync.Apply
 {
@@ -25,22 +26,7 @@ namespace ConnectionTools.Sync.Apply
         public WriterChannel(string provider, HttpClient http, Uri root, Func<bool, CancellationToken, Task<string>> accessToken, TimeSpan timeout)
         {
             _http = http ?? throw new ArgumentNullException(nameof(http));
-            if (root is null)
-            {
-                throw new ArgumentNullException(nameof(root));
-            }
-
-            if (!root.IsAbsoluteUri || (root.Scheme != Uri.UriSchemeHttps && root.Scheme != Uri.UriSchemeHttp))
-            {
-                throw new ArgumentException("The org's URL must be an absolute http(s) URL.", nameof(root));
-            }
-
-            if (timeout <= TimeSpan.Zero)
-            {
-                throw new ArgumentOutOfRangeException(nameof(timeout), timeout, "The timeout must be positive.");
-            }
-
-            Root = new Uri(root.GetLeftPart(UriPartial.Authority) + "/");
+            Root = CasePager.OrgRoot(root, timeout);
             _accessToken = accessToken ?? throw new ArgumentNullException(nameof(accessToken));
             _timeout = timeout;
             _provider = provider;
