@@ -28,4 +28,8 @@ internal static class Seeding
 
         return connection;
     }
+
+    /// <summary>Binds a private connection to a system connection straight in the store (the binding's own checks are tested elsewhere).</summary>
+    public static Connection Bind(ConnectionStore store, Guid connectionId, Guid systemId, string actor = "tester") =>
+        store.Change(connectionId, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = systemId), actor).After;
 }

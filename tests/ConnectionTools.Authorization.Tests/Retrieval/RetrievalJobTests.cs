@@ -4,6 +4,7 @@ using ConnectionTools.Errors;
 using ConnectionTools.Jobs;
 using ConnectionTools.Storage;
 using ConnectionTools.SystemConnections;
+using ConnectionTools.Testing;
 
 namespace ConnectionTools.Authorization.Tests;
 
@@ -166,7 +167,7 @@ public sealed class RetrievalJobTests : IAsyncLifetime
     {
         new Nodes.NodeCommands(_store.Node, _host).SetPublicUrl("https://node.contoso.example/", passThru: false);
         new Invitations.InvitationCommands(_store.Node, _host).New(new Invitations.NewPrivateConnectionRequest { Name = "partner", LocalInstanceName = "contoso" });
-        var partner = _store.Store.Change(_store.Get("partner").Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = Support.Id), "tester").After;
+        var partner = Seeding.Bind(_store.Store, _store.Get("partner").Id, Support.Id);
         _org.Emulator.AddCases(300, Start, Step);
 
         await RunNow();
@@ -192,8 +193,8 @@ public sealed class RetrievalJobTests : IAsyncLifetime
         var invitations = new Invitations.InvitationCommands(_store.Node, _host);
         invitations.New(new Invitations.NewPrivateConnectionRequest { Name = "new-partner", LocalInstanceName = "contoso" });
         invitations.New(new Invitations.NewPrivateConnectionRequest { Name = "old-partner", LocalInstanceName = "contoso" });
-        var fresh = _store.Store.Change(_store.Get("new-partner").Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = Support.Id), "tester").After;
-        var old = _store.Store.Change(_store.Get("old-partner").Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = Support.Id), "tester").After;
+        var fresh = Seeding.Bind(_store.Store, _store.Get("new-partner").Id, Support.Id);
+        var old = Seeding.Bind(_store.Store, _store.Get("old-partner").Id, Support.Id);
         _org.Emulator.AddCases(250, Start, Step);
         var loads = new Sync.InitialLoadCommands(_store.Node, _host);
 

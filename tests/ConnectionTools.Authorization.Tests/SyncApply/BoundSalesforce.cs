@@ -46,7 +46,7 @@ internal sealed class BoundSalesforce : IAsyncDisposable
     public Connection Bind(string name)
     {
         var partner = Seeding.Add(Store.Store, name, ConnectionType.Private, ConnectionStatus.Active, InactiveReason.Revoked, "tester");
-        return Store.Store.Change(partner.Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = System.Id), "tester").After;
+        return Seeding.Bind(Store.Store, partner.Id, System.Id);
     }
 
     public async ValueTask DisposeAsync()

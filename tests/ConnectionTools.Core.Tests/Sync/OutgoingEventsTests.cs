@@ -34,7 +34,7 @@ public sealed class OutgoingEventsTests : IDisposable
     {
         new InvitationCommands(_store.Node, _host).New(new NewPrivateConnectionRequest { Name = name, LocalInstanceName = "contoso" });
         var connection = _store.Get(name);
-        return bound ? _store.Store.Change(connection.Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = _system.Id), "tester").After : connection;
+        return bound ? Seeding.Bind(_store.Store, connection.Id, _system.Id) : connection;
     }
 
     /// <summary>What a Salesforce retrieval job queues: the Case as the API returned it.</summary>

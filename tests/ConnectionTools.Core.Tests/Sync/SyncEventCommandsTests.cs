@@ -36,7 +36,7 @@ public sealed class SyncEventCommandsTests : IDisposable
     {
         new InvitationCommands(_store.Node, _host).New(new NewPrivateConnectionRequest { Name = name, LocalInstanceName = "contoso" });
         var connection = _store.Get(name);
-        _store.Store.Change(connection.Id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = _system.Id), "tester");
+        Seeding.Bind(_store.Store, connection.Id, _system.Id);
         if (outgoingRule != null)
         {
             SetRule(name, outgoingRule);

@@ -62,7 +62,7 @@ public sealed class SyncFaultTests : IAsyncLifetime
             }
 
             id = b.Store.FindByName("partner")!.Id;
-            a.Store.Change(id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = system.Id), "test");
+            Seeding.Bind(a.Store, id, system.Id, "test");
         }
 
         var stores = new SyncFaultStores(aPath, bPath, id, system);

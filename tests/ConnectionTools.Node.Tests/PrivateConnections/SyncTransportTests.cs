@@ -42,7 +42,7 @@ public sealed class SyncTransportTests : IAsyncLifetime
     private Connection Bind(TestStore store, string systemName)
     {
         var system = Seeding.Add(store.Store, systemName, ConnectionType.SalesforceProduction, ConnectionStatus.Active, InactiveReason.Revoked, "tester");
-        store.Store.Change(_id, LifecycleAction.Edit, c => c.With(x => x.SystemConnectionId = system.Id), "tester");
+        Seeding.Bind(store.Store, _id, system.Id);
         return system;
     }
 
