@@ -97,12 +97,13 @@ internal static class Soak
             }
 
             // Short-lived processes, one after another: a pwsh burst of 3 through the cmdlets, then three TestProcess bursts of 5.
-            // The pwsh burst comes first, so that even a short run on a loaded machine has one of each.
+            // The pwsh burst comes first, and the first TestProcess burst runs even after the deadline: on a loaded machine one pwsh
+            // burst alone can outlast a 10 s run, and the run must still have one of each.
             var bursts = Task.Run(async () =>
             {
                 var count = 0;
                 var pwshBursts = 0;
-                while (SoakWriters.Now() < deadline)
+                while (SoakWriters.Now() < deadline || count < 2)
                 {
                     count++;
                     if (count % 4 == 1)
