@@ -425,4 +425,34 @@ Set-Connection -Name d365 -RetrievalInterval (New-TimeSpan -Days 1) -DefaultCust
         $case.Priority | Should -Be 'Medium'
         (Find-Incident -CaseId $flow.CaseId).description | Should -Be 'Technician came; roller replaced.'
     }
+    It 'a field one side changes while the other side changes another field of the same case: both systems end with both changes' {
+        # Known product bug, reported with case sync part 2: node B never learns that node A took B's own description (A's write
+        # is an echo and is not sent back), so B's agreed state keeps the older description and takes A's later change of it
+        # for a conflict; that conflict is then decided by when B last changed the case at all (the priority, later), not the
+        # description, and B keeps its stale description while A keeps the new one: the two systems disagree for good.
+        # Remove this line once IncomingApply agrees on it: the rest of the test shows the divergence (it fails on the last line).
+        Set-ItResult -Skipped -Because 'of a known bug: a concurrent change of another field makes node B keep its stale description (see the comment)'
+        # Dynamics 365 changes the description, and it reaches Salesforce: both sides hold it.
+        $null = Invoke-Control -Method Patch -Path "dataverse/incidents/$($flow.IncidentId)" -Body @{ description = 'Waiting for the roller.' }
+        $null = Start-Retrieval -Node B
+        $null = Wait-Until -Because 'the description reaches Salesforce' -Condition { (Get-SalesforceCase -Id $flow.CaseId).Description -eq 'Waiting for the roller.' }
+        $null = Start-Retrieval -Node A
+
+        # Paused, Salesforce then changes the description, and Dynamics 365 then the priority.
+        $null = Invoke-AdminTerminal -Terminal $terminals.B -Command 'Suspend-Connection -Name partner-a'
+        $null = Invoke-Control -Method Patch -Path "salesforce/cases/$($flow.CaseId)" -Body @{ Description = 'Roller arrived; printer fixed.' }
+        Start-Sleep -Milliseconds 50
+        $null = Invoke-Control -Method Patch -Path "dataverse/incidents/$($flow.IncidentId)" -Body @{ prioritycode = 3 }
+        $null = Start-Retrieval -Node A
+        $null = Start-Retrieval -Node B
+        $null = Invoke-AdminTerminal -Terminal $terminals.B -Command 'Resume-Connection -Name partner-a'
+
+        $null = Wait-Until -Because 'no sync event waits on either node' -Condition {
+            (Get-Event -Node A -Direction Outgoing).Count + (Get-Event -Node A -Direction Incoming).Count + (Get-Event -Node B -Direction Outgoing).Count + (Get-Event -Node B -Direction Incoming).Count -eq 0
+        }
+        $null = Wait-Until -Because 'the priority reaches Salesforce' -Condition { (Get-SalesforceCase -Id $flow.CaseId).Priority -eq 'Low' }
+        # Only Salesforce changed the description since both sides last held the same one: its change is the one both keep.
+        (Get-SalesforceCase -Id $flow.CaseId).Description | Should -Be 'Roller arrived; printer fixed.'
+        (Find-Incident -CaseId $flow.CaseId).description | Should -Be 'Roller arrived; printer fixed.'
+    }
 }
