@@ -71,8 +71,9 @@ Describe 'Case sync end to end (Salesforce on node A, Dynamics 365 on node B)' {
         }
 
         function Wait-Until {
-            # Polls $Condition every 250 ms until it returns something true; fails naming what it waited for.
-            param([Parameter(Mandatory)] [string] $Because, [Parameter(Mandatory)] [scriptblock] $Condition, [int] $TimeoutSeconds = 30)
+            # Polls $Condition every 250 ms until it returns something true; fails naming what it waited for. Generous: a busy
+            # machine slows the node hosts down, and a wait that succeeds costs only what it waited.
+            param([Parameter(Mandatory)] [string] $Because, [Parameter(Mandatory)] [scriptblock] $Condition, [int] $TimeoutSeconds = 60)
             $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
             while ($true) {
                 $value = & $Condition
@@ -205,10 +206,17 @@ try { . { $Command } *>&1 | Out-String -Stream -Width 250 } catch { 'FAILED: ' +
         }
 
         function Start-Retrieval {
-            # One run of a system connection's retrieval job, started by its node's admin; returns the run.
+            # One run of a system connection's retrieval job, started by its node's admin (Start-ConnectionJob -Verbose); returns
+            # its Status, Records and Queued: the verbose line that says how many sync events the run queued, and how many of
+            # the changes it read were this node's own writes coming back.
             param([Parameter(Mandatory)] [ValidateSet('A', 'B')] [string] $Node)
             $name = if ($Node -eq 'A') { 'sf-prod' } else { 'd365' }
-            $run = Invoke-AdminTerminal -Terminal $terminals[$Node] -Command "'RESULT:' + (Start-ConnectionJob -Name $name | Select-Object @{ n = 'Status'; e = { `"`$(`$_.Status)`" } }, Records | ConvertTo-Json -Compress)"
+            $run = Invoke-AdminTerminal -Terminal $terminals[$Node] -Command @'
+$all = @(Start-ConnectionJob -Name NAME -Verbose 4>&1)
+$job = $all | Where-Object { $_ -isnot [System.Management.Automation.VerboseRecord] } | Select-Object -Last 1
+$queued = @($all | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] -and $_.Message -like 'Queued *' } | ForEach-Object Message) -join "`n"
+'RESULT:' + (@{ Status = "$($job.Status)"; Records = $job.Records; Queued = $queued } | ConvertTo-Json -Compress)
+'@.Replace('NAME', $name)
             if ($run.Result.Status -ne 'Succeeded') { throw "The retrieval run of $name did not succeed: $($run.Output)" }
             $run.Result
         }
@@ -273,11 +281,9 @@ Set-Connection -Name d365 -RetrievalInterval (New-TimeSpan -Days 1) -DefaultCust
     It 'a case made in Salesforce appears in Dynamics 365 as an incident with its title, description and priority' {
         $case = Invoke-Control -Method Post -Path 'salesforce/cases' -Body @{ Subject = 'Printer jams on every page'; Description = 'Since Monday, on the 3rd floor.'; Priority = 'High' }
         $flow.CaseId = $case.Id
-        $null = Start-Retrieval -Node A
-        # The org's 30 earlier cases waited in the queue since the first run, before partner-b was bound; they go too.
-        $queued = Get-Event -Node A -Direction Outgoing
-        @($queued | Where-Object CaseId -eq $case.Id).Count | Should -Be 1
-        $queued.Count | Should -Be ($ready.SalesforceCases + 1)
+        # The org's 30 earlier cases waited in the queue since the first run, before partner-b was bound: they go too.
+        $cases = $ready.SalesforceCases + 1
+        (Start-Retrieval -Node A).Queued | Should -BeExactly "Queued $cases sync event(s) from $cases case(s) of 'sf-prod' for 'partner-b'."
 
         $incident = Wait-Until -Because "the case $($case.Id) is an incident in Dataverse" -Condition { Find-Incident -CaseId $case.Id }
         $incident.title | Should -Be 'Printer jams on every page'
@@ -285,6 +291,10 @@ Set-Connection -Name d365 -RetrievalInterval (New-TimeSpan -Days 1) -DefaultCust
         $incident.prioritycode | Should -Be 1 -Because 'High is prioritycode 1'
         $incident._customerid_value | Should -Be '6f1c2d3e-0000-4000-8000-000000000001' -Because 'new incidents are made under the default customer'
         $flow.IncidentId = $incident.incidentid
+        foreach ($number in 1, 30) {
+            $existing = Get-SalesforceCase -Id ('5005g{0:D10}AAA' -f $number)
+            (Wait-Until -Because "the org's case $number is an incident" -Condition { Find-Incident -CaseId $existing.Id }).title | Should -Be $existing.Subject
+        }
 
         # Everything queued arrived and was applied: nothing waits on node B, and nothing failed.
         $null = Wait-Until -Because 'node B applied every incoming event' -Condition { (Get-Event -Node B -Direction Incoming).Count -eq 0 }
@@ -297,13 +307,14 @@ Set-Connection -Name d365 -RetrievalInterval (New-TimeSpan -Days 1) -DefaultCust
 
     It "the incident written by node B is not sent back: node B's next retrieval queues nothing for node A" {
         $run = Start-Retrieval -Node B
-        $run.Records | Should -BeGreaterThan 0 -Because 'the run reads the incidents node B wrote'
+        $run.Records | Should -Be ($ready.SalesforceCases + 1) -Because 'the run reads the incidents node B wrote'
+        $run.Queued | Should -BeExactly "Queued 0 sync event(s) from $($run.Records) case(s) of 'd365' for 'partner-a'; $($run.Records) change(s) were this node's own writes of partner cases coming back, not sent."
         Get-Event -Node B -Direction Outgoing | Should -BeNullOrEmpty
     }
 
     It 'a change made in Dynamics 365 shows in Salesforce, on the same case' {
         $null = Invoke-Control -Method Patch -Path "dataverse/incidents/$($flow.IncidentId)" -Body @{ description = 'Toner replaced; still jams.'; prioritycode = 3 }
-        (Start-Retrieval -Node B).Records | Should -BeGreaterThan 0
+        (Start-Retrieval -Node B).Queued | Should -BeLike "Queued 1 sync event(s) from * case(s) of 'd365' for 'partner-a'*"
 
         $case = Wait-Until -Because "the change reaches the Salesforce case $($flow.CaseId)" -Condition {
             $c = Get-SalesforceCase -Id $flow.CaseId
@@ -316,7 +327,7 @@ Set-Connection -Name d365 -RetrievalInterval (New-TimeSpan -Days 1) -DefaultCust
         $null = Wait-Until -Because 'node A applied every incoming event' -Condition { (Get-Event -Node A -Direction Incoming).Count -eq 0 }
 
         # And node A's own write is not sent back either.
-        $null = Start-Retrieval -Node A
+        (Start-Retrieval -Node A).Queued | Should -Match "^Queued 0 sync event\(s\) from \d+ case\(s\) of 'sf-prod' for 'partner-b'; \d+ change\(s\) were this node's own writes"
         Get-Event -Node A -Direction Outgoing | Should -BeNullOrEmpty
     }
 
@@ -330,8 +341,8 @@ Set-Connection -Name d365 -RetrievalInterval (New-TimeSpan -Days 1) -DefaultCust
         $flow.OtherIncidentId = (Find-Incident -CaseId $flow.OtherCaseId).incidentid
         $null = Invoke-Control -Method Patch -Path "salesforce/cases/$($flow.CaseId)" -Body @{ Description = 'Paper tray 2 is bent.' }
         $null = Invoke-Control -Method Patch -Path "dataverse/incidents/$($flow.OtherIncidentId)" -Body @{ prioritycode = 3 }
-        $null = Start-Retrieval -Node A
-        $null = Start-Retrieval -Node B
+        (Start-Retrieval -Node A).Queued | Should -BeLike 'Queued 1 sync event(s) from *'
+        (Start-Retrieval -Node B).Queued | Should -BeLike 'Queued 1 sync event(s) from *'
         @((Get-Event -Node A -Direction Outgoing).CaseId) | Should -Be @($flow.CaseId)
         @((Get-Event -Node B -Direction Outgoing).CaseId) | Should -Be @($flow.OtherIncidentId)
 
