@@ -6,6 +6,13 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
 using ConnectionTools.Emulators;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace ConnectionTools.EmulatorProcess;
 
@@ -15,6 +22,9 @@ namespace ConnectionTools.EmulatorProcess;
 /// DIRECTORY/ca.pem (the CA to trust: SSL_CERT_FILE), DIRECTORY/sf-jwt.pfx (the connected app's certificate, with a
 /// password) and DIRECTORY/ready.json, and logs every tunnel and device-code approval to DIRECTORY/proxy.log. A person
 /// on another device approves each device code shown (polled every 250 ms). Runs until standard input closes.
+///
+/// The test's own hands on the emulated systems, at ready.json's Control (plain HTTP on loopback, never through the proxy):
+/// what a person does in the org or the environment, outside the API the product calls (see <see cref="ControlAsync"/>).
 ///
 /// browse URL: the fake system browser (the xdg-open the tests put first on PATH): GETs the sign-in page through the proxy
 /// named by HTTPS_PROXY, trusting the CA through SSL_CERT_FILE, exactly as the module's HttpClient does, and follows the
@@ -88,6 +98,8 @@ internal static class Program
         };
 
         await using var proxy = ProviderProxy.Start(routes, Path.Combine(directory, "ca.pem"), log.Write);
+        var (control, controlUrl) = await StartControlAsync(contoso, entra, log);
+        await using var controlServer = control;
         using var stop = new CancellationTokenSource();
         var approving = ApproveDeviceCodesAsync(log, stop.Token, (contoso, SalesforceUser), (batch, SalesforceIntegrationUser), (entra, EntraUser));
 
@@ -107,6 +119,7 @@ internal static class Program
             ["EntraSecret"] = EntraSecret,
             ["EntraUser"] = EntraUser,
             ["Hosts"] = routes.Keys.ToArray(),
+            ["Control"] = controlUrl,
         };
         var readyPath = Path.Combine(directory, "ready.json");
         await File.WriteAllTextAsync(readyPath + ".tmp", JsonSerializer.Serialize(ready));
@@ -138,6 +151,92 @@ internal static class Program
         {
         }
         return 0;
+    }
+
+    /// <summary>The control endpoints on a loopback port of their own, and their base URL.</summary>
+    private static async Task<(WebApplication App, string Url)> StartControlAsync(SalesforceEmulator salesforce, EntraEmulator entra, Log log)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        app.Run(context => ControlAsync(context, salesforce, entra, log));
+        await app.StartAsync();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return (app, $"http://127.0.0.1:{new Uri(address).Port}/");
+    }
+
+    /// <summary>
+    /// One control request, JSON in and out:
+    ///   POST  salesforce/cases          {"Subject":…,"Description":…,"Priority":…}  creates a case as a user; answers its fields
+    ///   PATCH salesforce/cases/{id}     {field: value, …}                            edits it as a user; answers its fields
+    ///   GET   salesforce/cases/{id}     the case's fields (the external id field ConnectionTools_Partner_Id__c included)
+    ///   GET   salesforce/cases?externalId=X   the case whose external id is X, or 404
+    ///   PATCH dataverse/incidents/{id}  {"title":…,"description":…,"prioritycode":…} edits an incident as a user; answers it
+    ///   GET   dataverse/incidents/{id}  the incident's attributes (ct_partnerid and _customerid_value included)
+    ///   GET   dataverse/incidents?partnerId=X   the incident whose alternate key ct_partnerid is X, or 404
+    ///   POST  entra/grants/revoke       revokes every grant of the Entra user (the next refresh answers AADSTS50173)
+    ///   POST  entra/grants/expire       expires every Entra grant (the next refresh answers AADSTS700082)
+    /// A change the system would refuse answers 400 with its message; an unknown id 404.
+    /// </summary>
+    private static async Task ControlAsync(HttpContext context, SalesforceEmulator salesforce, EntraEmulator entra, Log log)
+    {
+        var method = context.Request.Method;
+        var parts = (context.Request.Path.Value ?? "/").Trim('/').Split('/');
+        try
+        {
+            var fields = method is "POST" or "PATCH" ? await ReadFieldsAsync(context) : [];
+            object? answer = (method, parts) switch
+            {
+                ("POST", ["salesforce", "cases"]) => salesforce.ReadCase(salesforce.CreateCaseAsUser(Texts(fields))),
+                ("PATCH", ["salesforce", "cases", var id]) => Do(() => salesforce.UpdateCaseAsUser(id, Texts(fields)), () => salesforce.ReadCase(id)),
+                ("GET", ["salesforce", "cases", var id]) => salesforce.ReadCase(id),
+                ("GET", ["salesforce", "cases"]) => salesforce.FindCaseByExternalId(context.Request.Query["externalId"].ToString()) is { } found ? salesforce.ReadCase(found) : null,
+                ("PATCH", ["dataverse", "incidents", var id]) => Do(() => entra.UpdateIncidentAsUser(id, fields), () => entra.ReadIncident(id)),
+                ("GET", ["dataverse", "incidents", var id]) => entra.ReadIncident(id),
+                ("GET", ["dataverse", "incidents"]) => entra.FindIncidentByAlternateKey(context.Request.Query["partnerId"].ToString()) is { } found ? entra.ReadIncident(found) : null,
+                ("POST", ["entra", "grants", "revoke"]) => new { Revoked = entra.RevokeGrantsForUser(EntraUser) },
+                ("POST", ["entra", "grants", "expire"]) => Do(() => entra.ExpireTokens(EntraExpiryReason.Inactivity), () => new { Expired = true }),
+                _ => throw new InvalidOperationException($"No control endpoint {method} {context.Request.Path}."),
+            };
+            if (method != "GET")
+            {
+                log.Write($"control {method} {context.Request.Path}");
+            }
+            context.Response.StatusCode = answer is null ? 404 : 200;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(answer ?? new { error = $"Nothing matches {context.Request.QueryString}." }));
+        }
+        catch (Exception e) when (e is ArgumentException or KeyNotFoundException or InvalidOperationException or JsonException)
+        {
+            context.Response.StatusCode = e is KeyNotFoundException ? 404 : 400;
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(JsonSerializer.Serialize(new { error = e.Message }));
+        }
+
+        static object Do(Action change, Func<object> then)
+        {
+            change();
+            return then();
+        }
+    }
+
+    /// <summary>Salesforce fields are text: a JSON string as it is, null as null, anything else as its JSON.</summary>
+    private static Dictionary<string, string?> Texts(Dictionary<string, object?> fields) =>
+        fields.ToDictionary(f => f.Key, f => f.Value switch
+        {
+            null or JsonElement { ValueKind: JsonValueKind.Null } => null,
+            JsonElement { ValueKind: JsonValueKind.String } e => e.GetString(),
+            JsonElement e => e.GetRawText(),
+            var other => other.ToString(),
+        });
+
+    /// <summary>The body's JSON object; an empty body is an empty object.</summary>
+    private static async Task<Dictionary<string, object?>> ReadFieldsAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body);
+        var body = await reader.ReadToEndAsync(context.RequestAborted);
+        return string.IsNullOrWhiteSpace(body) ? [] : JsonSerializer.Deserialize<Dictionary<string, object?>>(body) ?? throw new JsonException("The body is not a JSON object.");
     }
 
     /// <summary>The person on another device: enters every device code shown and allows access.</summary>
