@@ -8,7 +8,8 @@ namespace ConnectionTools.Emulators;
 /// An incident's state as Dataverse keeps it: statecode 0 Active (statuscode 1 In Progress, 2 On Hold, 3 Waiting for Details,
 /// 4 Researching), 1 Resolved (5 Problem Solved, 1000 Information Provided), 2 Canceled (6 Canceled, 2000 Merged). An update may
 /// reactivate a case (statecode 0) or cancel an active one (statecode 2); resolving takes the CloseIncident action with an
-/// incidentresolution; a resolved or canceled incident takes no other update (<see cref="ClosedCaseCode"/>).
+/// incidentresolution; a resolved or canceled incident takes no other update (<see cref="ClosedCaseCode"/>). Refusals use
+/// Dataverse's error shape; a Resolved statecode by update answers 0x80040203 (invalid argument).
 /// </summary>
 public sealed partial class EntraEmulator
 {

@@ -12,11 +12,12 @@ using ConnectionTools.Errors;
 namespace ConnectionTools.Sync.Apply
 {
     /// <summary>
-    /// Writes partner cases into Dataverse <c>incidents</c> through the Web API: one <c>$batch</c> per call, a change set per case
+    /// Writes partner cases into Dataverse <c>incidents</c> through the Web API: one <c>$batch</c> per round, a change set per case
     /// (all of a case or none of it), <c>Prefer: odata.continue-on-error</c> so one case's refusal leaves the others written. A case
-    /// is keyed by the alternate key: <c>PATCH incidents(ct_partnerid='…')</c> with <c>If-Match: *</c> (update only); when there is
-    /// no such incident, the next round sends the same PATCH with <c>If-None-Match: *</c> (create only) and the default customer
-    /// bound. After the batch, the case's new comments as notes (<c>POST annotations</c>), oldest first, one at a time.
+    /// is keyed by the alternate key: <c>PATCH incidents(ct_partnerid='…')</c> with <c>If-Match: *</c> (update only); the cases
+    /// with no such incident go in a second round with <c>If-None-Match: *</c> (create only) and the default customer bound. So a
+    /// call whose cases all exist takes one $batch, a call with new cases two. After the batches, the cases' new comments as notes
+    /// (<c>POST annotations</c>), oldest first, one at a time (a note POST is not repeatable, so it is never resent in a batch).
     /// Neutral fields map summary→title, description→description, priority→prioritycode (High 1, Normal/Medium 2, Low 3) and
     /// status→statecode/statuscode:
     /// <list type="bullet">
