@@ -12,8 +12,9 @@ namespace ConnectionTools.Emulators;
 /// <summary>
 /// Writes on incidents through the Dataverse Web API, as case sync applies partner cases: upsert by alternate key
 /// (PATCH incidents(ct_partnerid='…')), update and read by id (PATCH/GET incidents(guid)), notes (POST annotations, GET
-/// annotations?$filter=_objectid_value eq guid), the alternate key's definition (GET EntityDefinitions(LogicalName='incident')/Keys)
-/// and $batch (multipart/mixed, change sets all or nothing). Written values lie over the generated incidents, so written ones
+/// annotations?$filter=_objectid_value eq guid, paged), the alternate key's definition (GET EntityDefinitions(LogicalName='incident')/Keys),
+/// the incident's state (statecode/statuscode, CloseIncident: EntraEmulator.Status.cs) and $batch (multipart/mixed, change sets all
+/// or nothing, at most 1000 requests). Written values lie over the generated incidents, so written ones
 /// show up in the incidents query.
 /// </summary>
 public sealed partial class EntraEmulator
@@ -22,6 +23,9 @@ public sealed partial class EntraEmulator
     public const string DefaultAlternateKey = "ct_partnerid";
 
     private const string Root = "/api/data/v9.2/";
+
+    /// <summary>The most requests one $batch holds, change sets' requests included.</summary>
+    public const int MaxBatchRequests = 1000;
     private static readonly int[] PriorityCodes = [1, 2, 3];
     private static readonly int[] OriginCodes = [1, 2, 3, 2483, 3986];
 
@@ -34,7 +38,7 @@ public sealed partial class EntraEmulator
     private static readonly Regex BindText = new(@"^/?(?<set>accounts|contacts|incidents)\((?<id>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\)$",
         RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
-    private static readonly Regex NotesFilter = new(@"^\s*_objectid_value\s+eq\s+(?<id>[0-9A-Fa-f-]{36})\s*$",
+    private static readonly Regex NotesFilter = new(@"^\s*_objectid_value\s+eq\s+(?<id>[0-9A-Fa-f-]{36})(\s+and\s+objecttypecode\s+eq\s+'incident')?\s*$",
         RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
     /// <summary>What one Web API operation answers; $batch writes several into one multipart body.</summary>
@@ -60,6 +64,7 @@ public sealed partial class EntraEmulator
     private int _throttleNextIncidentWrites;
     private TimeSpan _incidentWriteDelay;
     private bool _notesTouchIncident;
+    private int _maxNotesPage = DefaultIncidentPageSize;
     private int _incidentWritesApplied;
 
     /// <summary>Attribute of the incident alternate key (text 100). Default <see cref="DefaultAlternateKey"/>.</summary>
@@ -129,6 +134,17 @@ public sealed partial class EntraEmulator
         set { lock (_incidentWriteGate) { _notesTouchIncident = value; } }
     }
 
+    /// <summary>The most notes one page of annotations holds (Dataverse: 5000); a smaller Prefer: odata.maxpagesize wins.</summary>
+    public int MaxNotesPage
+    {
+        get { lock (_incidentWriteGate) { return _maxNotesPage; } }
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1);
+            lock (_incidentWriteGate) { _maxNotesPage = value; }
+        }
+    }
+
     /// <summary>Incidents created or updated by writes.</summary>
     public int WritesApplied => Volatile.Read(ref _incidentWritesApplied);
 
@@ -144,8 +160,8 @@ public sealed partial class EntraEmulator
     {
         lock (_incidentWriteGate)
         {
-            return _omitAlternateKey ? [.. IncidentFields, "description", "prioritycode", "caseorigincode", "_customerid_value"]
-                : [.. IncidentFields, "description", "prioritycode", "caseorigincode", "_customerid_value", _alternateKey];
+            return _omitAlternateKey ? [.. IncidentFields, "statuscode", "description", "prioritycode", "caseorigincode", "_customerid_value"]
+                : [.. IncidentFields, "statuscode", "description", "prioritycode", "caseorigincode", "_customerid_value", _alternateKey];
         }
     }
 
@@ -170,6 +186,7 @@ public sealed partial class EntraEmulator
         {
             "title" => CaseStore.Subject(key),
             "statecode" => IncidentStates[(key.Number + key.Revision) % IncidentStates.Length],
+            "statuscode" => DefaultStatus(IncidentStates[(key.Number + key.Revision) % IncidentStates.Length]),
             "prioritycode" => PriorityCodes[key.Number % PriorityCodes.Length],
             "caseorigincode" => OriginCodes[key.Number % 3],
             _ => null,
@@ -196,6 +213,7 @@ public sealed partial class EntraEmulator
         IncidentKeyPath.IsMatch(path) ||
         path.Equals(Root + "annotations", StringComparison.OrdinalIgnoreCase) ||
         path.Equals(Root + "$batch", StringComparison.OrdinalIgnoreCase) ||
+        path.Equals(Root + "CloseIncident", StringComparison.OrdinalIgnoreCase) ||
         path.Equals(Root + "EntityDefinitions(LogicalName='incident')/Keys", StringComparison.OrdinalIgnoreCase);
 
     private static DataverseResult Error(int status, string code, string message) =>
@@ -282,8 +300,12 @@ public sealed partial class EntraEmulator
     /// One operation; caller holds _incidentWriteGate. A dry run validates without applying; <paramref name="pending"/> holds the
     /// alternate keys earlier operations of the same change set will create, so a later one sees them as existing.
     /// </summary>
-    private DataverseResult Execute(string method, string path, string query, IHeaderDictionary headers, string body, string origin, bool dryRun, HashSet<string>? pending)
+    private DataverseResult Execute(string method, string path, string query, IHeaderDictionary headers, string body, string origin, bool dryRun, ChangeSetState? pending)
     {
+        if (path.Equals(Root + "CloseIncident", StringComparison.OrdinalIgnoreCase))
+        {
+            return HttpMethods.IsPost(method) ? CloseIncident(body, dryRun, pending) : Error(405, "0x80060888", "CloseIncident is an action: POST it.");
+        }
         if (path.Equals(Root + "EntityDefinitions(LogicalName='incident')/Keys", StringComparison.OrdinalIgnoreCase) && HttpMethods.IsGet(method))
         {
             return KeysResult(origin);
@@ -291,7 +313,7 @@ public sealed partial class EntraEmulator
         if (path.Equals(Root + "annotations", StringComparison.OrdinalIgnoreCase))
         {
             return HttpMethods.IsPost(method) ? CreateNote(headers, body, origin, dryRun)
-                : HttpMethods.IsGet(method) ? NotesResult(query, origin)
+                : HttpMethods.IsGet(method) ? NotesResult(query, headers, origin)
                 : Error(405, "0x80060888", "The requested method is not supported by the emulator.");
         }
         var match = IncidentKeyPath.Match(path);
@@ -318,7 +340,7 @@ public sealed partial class EntraEmulator
                 return Error(400, "0x80060888", $"The key '{alternate.Groups["name"].Value}' is not an alternate key of entity 'incident'.");
             }
             alternateValue = alternate.Groups["value"].Value.Replace("''", "'", StringComparison.Ordinal);
-            existing = _byAlternateKey.TryGetValue(alternateValue, out var n) ? n : pending?.Contains(alternateValue) == true ? 0 : null;
+            existing = _byAlternateKey.TryGetValue(alternateValue, out var n) ? n : pending?.Created.Contains(alternateValue) == true ? 0 : null;
         }
         else
         {
@@ -337,17 +359,15 @@ public sealed partial class EntraEmulator
         {
             return Error(412, "0x80040237", "A record with matching key values already exists.");
         }
-        var problem = ValidateIncident(body, creating: existing is null, alternateValue, out var values);
+        var problem = ValidateIncident(body, creating: existing is null, alternateValue, out var values) ??
+                      StateProblem(creating: existing is null, CurrentState(existing, alternateValue, pending), values);
         if (problem is not null)
         {
             return problem;
         }
         if (dryRun)
         {
-            if (existing is null && alternateValue is not null)
-            {
-                pending?.Add(alternateValue);
-            }
+            pending?.Record(existing, alternateValue, values);
             return new DataverseResult(204, [], null);
         }
         var number = ApplyIncidentUnlocked(existing, values);
@@ -412,6 +432,17 @@ public sealed partial class EntraEmulator
                             $"A validation error occurred. The length of the '{name}' attribute of the 'incident' entity exceeded the maximum allowed length of '{max}'.");
                     }
                     values[name] = text;
+                    break;
+                case "statecode" or "statuscode":
+                    if (kind != JsonValueKind.Number || !node!.AsValue().TryGetValue<int>(out var stateValue))
+                    {
+                        return Error(400, "0x80060888", $"Cannot convert the literal '{node?.ToJsonString() ?? "null"}' to the expected type 'Edm.Int32'.");
+                    }
+                    if (name == "statecode" && stateValue is < 0 or > 2)
+                    {
+                        return Error(400, "0x8004431A", $"A validation error occurred. The value {stateValue} of 'statecode' on record of type 'incident' is outside the valid range.");
+                    }
+                    values[name] = stateValue;
                     break;
                 case "prioritycode" or "caseorigincode":
                     var allowed = name == "prioritycode" ? PriorityCodes : OriginCodes;
@@ -491,6 +522,7 @@ public sealed partial class EntraEmulator
             {
                 ["title"] = IncidentValue(before, "title", null),
                 ["statecode"] = IncidentValue(before, "statecode", null),
+                ["statuscode"] = IncidentValue(before, "statuscode", null),
                 ["prioritycode"] = IncidentValue(before, "prioritycode", null),
                 ["caseorigincode"] = IncidentValue(before, "caseorigincode", null),
             };
@@ -498,7 +530,7 @@ public sealed partial class EntraEmulator
         }
         else
         {
-            fields = new Dictionary<string, object?> { ["statecode"] = 0, ["prioritycode"] = 2 };
+            fields = new Dictionary<string, object?> { ["statecode"] = 0, ["statuscode"] = 1, ["prioritycode"] = 2 };
             key = _incidents.AppendWritten();
         }
         if (values.TryGetValue(_alternateKey, out var newKey))
@@ -636,19 +668,64 @@ public sealed partial class EntraEmulator
         ["createdon"] = note.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
     };
 
-    private DataverseResult NotesResult(string query, string origin)
+    /// <summary>
+    /// GET annotations?$filter=_objectid_value eq id [and objecttypecode eq 'incident'], $orderby createdon [asc|desc], $select,
+    /// paged by Prefer: odata.maxpagesize (at most <see cref="MaxNotesPage"/>) with an @odata.nextLink carrying the offset.
+    /// </summary>
+    private DataverseResult NotesResult(string query, IHeaderDictionary headers, string origin)
     {
-        var filter = QueryHelpers(query).GetValueOrDefault("$filter");
+        var options = QueryHelpers(query);
+        var filter = options.GetValueOrDefault("$filter");
         if (filter is null || NotesFilter.Match(filter) is not { Success: true } match)
         {
-            return Error(400, "0x80060888", "The emulator answers annotations?$filter=_objectid_value eq <incidentid> only.");
+            return Error(400, "0x80060888", "The emulator answers annotations?$filter=_objectid_value eq <incidentid> [and objecttypecode eq 'incident'] only.");
+        }
+        var order = options.GetValueOrDefault("$orderby")?.Trim();
+        if (order is not (null or "createdon" or "createdon asc" or "createdon desc"))
+        {
+            return Error(400, "0x80060888", "The emulator answers $orderby=createdon asc|desc only.");
+        }
+        var select = options.GetValueOrDefault("$select")?.Split(',', StringSplitOptions.TrimEntries);
+        var unknown = select?.FirstOrDefault(f => f is not ("annotationid" or "subject" or "notetext" or "_objectid_value" or "objecttypecode" or "createdon"));
+        if (unknown is not null)
+        {
+            return Error(400, "0x80060888", $"Could not find a property named '{unknown}' on type 'Microsoft.Dynamics.CRM.annotation'.");
+        }
+        var skip = 0;
+        if (options.GetValueOrDefault("$skiptoken") is { } token && (!int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out skip) || skip < 1))
+        {
+            return Error(400, "0x80040203", "Invalid paging cookie.");
         }
         var id = Guid.Parse(match.Groups["id"].Value);
-        return new DataverseResult(200, [("OData-Version", "4.0")], JsonSerializer.Serialize(new Dictionary<string, object?>
+        IEnumerable<Note> notes = _notes.Where(n => n.IncidentId == id);
+        notes = order == "createdon desc" ? notes.Reverse().OrderByDescending(n => n.CreatedAt) : notes.OrderBy(n => n.CreatedAt);
+        var all = notes.ToList();
+        var size = _maxNotesPage;
+        foreach (var preference in headers["Prefer"].ToString().Split(',', StringSplitOptions.TrimEntries))
+        {
+            if (preference.StartsWith("odata.maxpagesize=", StringComparison.OrdinalIgnoreCase) &&
+                int.TryParse(preference["odata.maxpagesize=".Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var preferred) && preferred > 0)
+            {
+                size = Math.Min(size, preferred);
+            }
+        }
+        var page = all.Skip(skip).Take(size).Select(n =>
+        {
+            var json = NoteJson(n);
+            return select is null ? json : json.Where(p => p.Key == "annotationid" || select.Contains(p.Key)).ToDictionary(p => p.Key, p => p.Value);
+        }).ToArray();
+        var result = new Dictionary<string, object?>
         {
             ["@odata.context"] = $"{origin}{Root}$metadata#annotations",
-            ["value"] = _notes.Where(n => n.IncidentId == id).Select(NoteJson).ToArray(),
-        }));
+            ["value"] = page,
+        };
+        if (skip + size < all.Count)
+        {
+            options["$skiptoken"] = (skip + size).ToString(CultureInfo.InvariantCulture);
+            result["@odata.nextLink"] = $"{origin}{Root}annotations?" +
+                string.Join('&', options.Select(p => Uri.EscapeDataString(p.Key) + "=" + Uri.EscapeDataString(p.Value)));
+        }
+        return new DataverseResult(200, [("OData-Version", "4.0")], JsonSerializer.Serialize(result));
     }
 
     private static Dictionary<string, string> QueryHelpers(string query)
@@ -677,17 +754,24 @@ public sealed partial class EntraEmulator
             return;
         }
         var continueOnError = context.Request.Headers["Prefer"].ToString().Contains("odata.continue-on-error", StringComparison.OrdinalIgnoreCase);
+        var parts = SplitParts(body, boundary);
+        var count = parts.Sum(p => BoundaryOf(p.Headers.GetValueOrDefault("content-type")) is { } inner ? SplitParts(p.Content, inner).Count : 1);
+        if (count > MaxBatchRequests)
+        {
+            await WriteResultAsync(context, Error(400, "0x80060888", $"The number of requests in a batch ({count}) exceeds the limit of {MaxBatchRequests}."));
+            return;
+        }
         var answer = "batchresponse_" + Guid.NewGuid().ToString("D");
         var text = new StringBuilder();
         lock (_incidentWriteGate)
         {
-            foreach (var (headers, content) in SplitParts(body, boundary))
+            foreach (var (headers, content) in parts)
             {
                 bool failed;
                 if (BoundaryOf(headers.GetValueOrDefault("content-type")) is { } changeset)
                 {
                     var requests = SplitParts(content, changeset).Select(p => ParseHttp(p.Headers, p.Content)).ToList();
-                    var pending = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+                    var pending = new ChangeSetState();
                     var failure = requests.Select(r => (Request: r, Result: Execute(r.Method, r.Path, r.Query, r.Headers, r.Body, origin, dryRun: true, pending)))
                         .FirstOrDefault(x => x.Result.Failed);
                     failed = failure.Result is not null;

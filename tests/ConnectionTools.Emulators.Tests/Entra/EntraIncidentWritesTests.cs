@@ -130,7 +130,7 @@ public sealed class EntraIncidentWritesTests : IAsyncLifetime
                      "&$orderby=modifiedon%20asc,incidentid%20asc";
 
         await Send(HttpMethod.Patch, Key("P-1"), NewIncident("From partner"));
-        var generated = EntraEmulator.CaseId(4);
+        var generated = EntraEmulator.CaseId(5); // an active one: a resolved or canceled incident takes no update
         var (status, _, _) = await Send(HttpMethod.Patch, $"incidents({generated})", new { description = "edited" });
         Assert.Equal(HttpStatusCode.NoContent, status);
 

@@ -1,33 +1,47 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Net;
 using System.Net.Http;
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
-using ConnectionTools.Authorization;
 using ConnectionTools.Errors;
 
 namespace ConnectionTools.Sync.Apply
 {
     /// <summary>
-    /// Writes partner cases into Dataverse <c>incidents</c> through the Web API, one case at a time, keyed by the alternate key:
-    /// <c>PATCH incidents(ct_partnerid='…')</c> with <c>If-Match: *</c> (update only); when there is no such incident, the same PATCH
-    /// with <c>If-None-Match: *</c> (create only) and the default customer bound. Then the case's new comments as notes
-    /// (<c>POST annotations</c>), oldest first. Neutral fields map summary→title, description→description,
-    /// priority→prioritycode (High 1, Normal/Medium 2, Low 3); status is not written yet (an incident's state moves through
-    /// statecode/statuscode pairs and resolving a case takes a CloseIncident request).
+    /// Writes partner cases into Dataverse <c>incidents</c> through the Web API: one <c>$batch</c> per round, a change set per case
+    /// (all of a case or none of it), <c>Prefer: odata.continue-on-error</c> so one case's refusal leaves the others written. A case
+    /// is keyed by the alternate key: <c>PATCH incidents(ct_partnerid='…')</c> with <c>If-Match: *</c> (update only); the cases
+    /// with no such incident go in a second round with <c>If-None-Match: *</c> (create only) and the default customer bound. So a
+    /// call whose cases all exist takes one $batch, a call with new cases two. After the batches, the cases' new comments as notes
+    /// (<c>POST annotations</c>), oldest first, one at a time (a note POST is not repeatable, so it is never resent in a batch).
+    /// Neutral fields map summary→title, description→description, priority→prioritycode (High 1, Normal/Medium 2, Low 3) and
+    /// status→statecode/statuscode:
+    /// <list type="bullet">
+    /// <item>Resolved, Closed, Problem Solved → Resolved (5 Problem Solved); Information Provided → Resolved (1000). Dataverse refuses
+    /// a PATCH of statecode 1, so resolving is the <c>CloseIncident</c> action with an IncidentResolution.</item>
+    /// <item>Canceled, Cancelled → Canceled: <c>PATCH statecode 2, statuscode 6</c>.</item>
+    /// <item>Active, New, Open, Reopened, Working, Escalated, In Progress, On Hold, Waiting for Details, Researching → Active: an
+    /// active incident keeps its statuscode; a resolved or canceled one is reactivated (<c>PATCH statecode 0, statuscode 1</c>).</item>
+    /// <item>Null: the state is left as it is. Any other value is that case's Refused error, before any request.</item>
+    /// </list>
+    /// Dataverse refuses any update of a resolved or canceled incident, so a case's change set is: reactivate (when the case goes to a
+    /// closed state, or when Dataverse answered that it is closed), then the fields, then cancel or resolve. Reactivating first
+    /// also makes the change set repeatable: sent again after a lost answer, it reopens, writes and closes the same way.
     /// </summary>
-    public sealed class DataverseCaseWriter : ICaseWriter
+    public sealed partial class DataverseCaseWriter : ICaseWriter, ICommentReader
     {
         /// <summary>The incident alternate key's default column.</summary>
         public const string DefaultAlternateKey = "ct_partnerid";
 
-        /// <summary>Cases per call: each takes one or two requests, so a call stays well inside the service protection limits.</summary>
+        /// <summary>
+        /// Cases per call. A case takes up to three requests of the $batch (reactivate, fields, close), so 100 cases stay far below
+        /// $batch's 1000 requests, and one batch stays a few seconds of server time, well inside the 2-minute request timeout and the
+        /// service protection limits; a batch resent after a 429 or a lost answer is small.
+        /// </summary>
         public const int BatchLimit = 100;
 
         private const string ApiPath = "/api/data/v9.2/";
@@ -37,7 +51,7 @@ namespace ConnectionTools.Sync.Apply
             new[] { "summary", "title" },
             new[] { "description", "description" },
             new[] { "priority", "prioritycode" },
-            new[] { "status", "" },
+            new[] { "status", "statecode" },
         };
 
         private static readonly Regex CustomerText = new Regex(
@@ -94,101 +108,78 @@ namespace ConnectionTools.Sync.Apply
         /// <inheritdoc/>
         public int MaxBatch => BatchLimit;
 
-        /// <summary>
-        /// Reads incident's alternate keys and checks that one is on <see cref="AlternateKey"/> alone and active. Null when so;
-        /// otherwise the <see cref="ErrorIds.SyncApplyMissingExternalId"/> error (returned, not thrown). Throws when Dataverse cannot be asked.
-        /// </summary>
-        public async Task<ConnectionToolsException?> CheckAsync(CancellationToken cancellationToken)
-        {
-            const string What = "the incident alternate keys";
-            var answer = await _channel.SendAsync(
-                _ => WithOData(new HttpRequestMessage(HttpMethod.Get, new Uri(Root, ApiPath + "EntityDefinitions(LogicalName='incident')/Keys"))),
-                What,
-                idempotent: true,
-                cancellationToken).ConfigureAwait(false);
-            if (!answer.IsSuccess)
-            {
-                var (code, message) = ReadError(answer.Body);
-                throw _channel.Failed(What, answer.Status, code, message is null ? null : WriterChannel.Clip(message));
-            }
-
-            try
-            {
-                using (var document = JsonDocument.Parse(answer.Body))
-                {
-                    if (!document.RootElement.TryGetProperty("value", out var keys) || keys.ValueKind != JsonValueKind.Array)
-                    {
-                        throw _channel.Malformed(What, "it has no 'value' array");
-                    }
-
-                    foreach (var key in keys.EnumerateArray())
-                    {
-                        if (key.ValueKind != JsonValueKind.Object || !key.TryGetProperty("KeyAttributes", out var attributes) ||
-                            attributes.ValueKind != JsonValueKind.Array || attributes.GetArrayLength() != 1 ||
-                            !string.Equals(attributes[0].ValueKind == JsonValueKind.String ? attributes[0].GetString() : null, AlternateKey, StringComparison.OrdinalIgnoreCase))
-                        {
-                            continue;
-                        }
-
-                        var status = key.TryGetProperty("EntityKeyIndexStatus", out var s) && s.ValueKind == JsonValueKind.String ? s.GetString() : null;
-                        return status is null || status == "Active" ? null : MissingExternalId($"its index is {WriterChannel.PlainCode(status) ?? "not active"}");
-                    }
-
-                    return MissingExternalId("incident has no alternate key on that column alone");
-                }
-            }
-            catch (JsonException)
-            {
-                throw _channel.Malformed(What, "it is not valid JSON");
-            }
-            catch (InvalidOperationException)
-            {
-                throw _channel.Malformed(What, "a key has an unexpected type");
-            }
-        }
-
         /// <inheritdoc/>
         public async Task<IReadOnlyList<CaseWriteResult>> WriteAsync(IReadOnlyList<CaseWrite> writes, CancellationToken cancellationToken)
         {
             CaseWriteChecks.Check(writes, MaxBatch);
 
-            // All upserts first, then the comments: an upsert that throws (no answer after retries) leaves no comment sent, so the
-            // engine can write the whole call again without doubling a comment.
-            var results = new CaseWriteResult[writes.Count];
+            // Every case is checked before any request, so a case this writer cannot map has nothing of it written.
+            var results = new CaseWriteResult?[writes.Count];
+            var pending = new List<PendingCase>();
             for (var i = 0; i < writes.Count; i++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                results[i] = await UpsertAsync(writes[i], cancellationToken).ConfigureAwait(false);
-            }
-
-            for (var i = 0; i < writes.Count; i++)
-            {
-                if (results[i].Error is null && results[i].LocalCaseId is not null && writes[i].NewComments.Count > 0)
+                var prepared = Prepare(i, writes[i], out var refused);
+                if (prepared is null)
                 {
-                    results[i] = await CommentsAsync(writes[i], results[i], cancellationToken).ConfigureAwait(false);
+                    results[i] = refused;
+                }
+                else
+                {
+                    pending.Add(prepared);
                 }
             }
 
-            return results;
+            // All upserts first, then the comments: a batch that throws (no answer after retries) leaves no comment sent, so the
+            // engine can write the whole call again without doubling a comment.
+            cancellationToken.ThrowIfCancellationRequested();
+            await UpsertAllAsync(pending, results, cancellationToken).ConfigureAwait(false);
+
+            var done = new CaseWriteResult[writes.Count];
+            for (var i = 0; i < writes.Count; i++)
+            {
+                done[i] = results[i] ?? throw new InvalidOperationException("A case of the batch was left unanswered.");
+                if (done[i].Error is null && done[i].LocalCaseId is not null && writes[i].NewComments.Count > 0)
+                {
+                    done[i] = await CommentsAsync(writes[i], done[i], cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            return done;
         }
 
-        private async Task<CaseWriteResult> UpsertAsync(CaseWrite write, CancellationToken cancellationToken)
+        /// <summary>The case's incident values and target state, or null with the case's error when it cannot be written.</summary>
+        private PendingCase? Prepare(int index, CaseWrite write, out CaseWriteResult? refused)
         {
+            refused = null;
             var unknown = CaseWriteChecks.UnknownField(write, FieldMap);
             if (unknown is not null)
             {
-                return new CaseWriteResult(write.PartnerCaseId, null, false, CaseWriteChecks.UnknownFieldError("Dataverse", write.PartnerCaseId, unknown));
+                refused = new CaseWriteResult(write.PartnerCaseId, null, false, CaseWriteChecks.UnknownFieldError("Dataverse", write.PartnerCaseId, unknown));
+                return null;
             }
 
             var values = new List<KeyValuePair<string, object?>>();
+            StatusTarget? target = null;
             foreach (var pair in FieldMap)
             {
-                if (pair[1].Length == 0 || !write.Fields.TryGetValue(pair[0], out var value))
+                if (!write.Fields.TryGetValue(pair[0], out var value))
                 {
                     continue;
                 }
 
-                if (pair[1] == "prioritycode")
+                if (pair[1] == "statecode")
+                {
+                    if (value is not null)
+                    {
+                        target = Target(value);
+                        if (target is null)
+                        {
+                            refused = new CaseWriteResult(write.PartnerCaseId, null, false, UnknownStatus(write.PartnerCaseId, value));
+                            return null;
+                        }
+                    }
+                }
+                else if (pair[1] == "prioritycode")
                 {
                     if (value is null)
                     {
@@ -200,12 +191,13 @@ namespace ConnectionTools.Sync.Apply
                     }
                     else
                     {
-                        return new CaseWriteResult(write.PartnerCaseId, null, false, new ConnectionToolsException(
+                        refused = new CaseWriteResult(write.PartnerCaseId, null, false, new ConnectionToolsException(
                             ErrorIds.SyncApplyRefused,
                             ErrorKind.InvalidData,
                             $"Partner case '{write.PartnerCaseId}' has entity.priority '{Clip(value, 40)}', which has no Dataverse prioritycode (High, Normal or Medium, Low). Nothing of the case was sent.",
                             write.PartnerCaseId + ":prioritycode",
                             "Map the partner's priority to High, Normal or Low in the incoming rule."));
+                        return null;
                     }
                 }
                 else
@@ -214,76 +206,19 @@ namespace ConnectionTools.Sync.Apply
                 }
             }
 
-            var what = $"the write of case {write.PartnerCaseId}";
             if (write.LocalCaseId is not null)
             {
                 // One of this environment's own incidents: updated by its id, and given the partner's case id as its key, so later
-                // writes find it by the key. If-Match: * only updates; sent twice it sets the same values.
-                if (!Guid.TryParse(write.LocalCaseId, out var own))
+                // writes find it by the key.
+                if (!Guid.TryParse(write.LocalCaseId, out _))
                 {
                     throw new ArgumentException($"'{write.LocalCaseId}' is not an incident id.", nameof(write));
                 }
 
                 values.Add(new KeyValuePair<string, object?>(AlternateKey, write.PartnerCaseId));
-                var ownBody = Json(values, withCustomer: false);
-                var byId = new Uri(Root, ApiPath + "incidents(" + own.ToString("D") + ")");
-                var answer = await _channel.SendAsync(_ => Patch(byId, ownBody, "If-Match"), what, idempotent: true, cancellationToken).ConfigureAwait(false);
-                return answer.IsSuccess ? Written(write, answer, created: false, what) : Refusal(write, answer, what);
             }
 
-            var url = new Uri(Root, ApiPath + "incidents(" + AlternateKey + "='" + Uri.EscapeDataString(write.PartnerCaseId.Replace("'", "''")) + "')");
-            var updateBody = Json(values, withCustomer: false);
-
-            // Both PATCHes are idempotent: If-Match: * only updates, and an update sent twice sets the same values; If-None-Match: *
-            // only creates, and a create that arrives twice answers 412 the second time, which is read as "exists, update it". So
-            // timeouts, network failures and 5xx answers are sent again.
-            for (var round = 0; round < 2; round++)
-            {
-                var update = await _channel.SendAsync(
-                    _ => Patch(url, updateBody, "If-Match"),
-                    what,
-                    idempotent: true,
-                    cancellationToken).ConfigureAwait(false);
-                if (update.IsSuccess)
-                {
-                    return Written(write, update, created: false, what);
-                }
-
-                if (update.Status != HttpStatusCode.NotFound)
-                {
-                    return Refusal(write, update, what);
-                }
-
-                if (_customerBindName is null)
-                {
-                    return new CaseWriteResult(write.PartnerCaseId, null, false, new ConnectionToolsException(
-                        ErrorIds.SyncApplyNoDefaultCustomer,
-                        ErrorKind.InvalidOperation,
-                        $"Partner case '{write.PartnerCaseId}' is new to Dataverse, and the connection has no default customer to create it under (a case needs an account or a contact).",
-                        write.PartnerCaseId,
-                        "Name the customer new incidents are created under on the Dynamics 365 connection: Set-Connection -Name <connection> -DefaultCustomer 'accounts(<guid>)' (or contacts(<guid>)); the next sync creates the case."));
-                }
-
-                var createBody = Json(values, withCustomer: true);
-                var create = await _channel.SendAsync(
-                    _ => Patch(url, createBody, "If-None-Match"),
-                    what,
-                    idempotent: true,
-                    cancellationToken).ConfigureAwait(false);
-                if (create.IsSuccess)
-                {
-                    return Written(write, create, created: true, what);
-                }
-
-                if (create.Status != HttpStatusCode.PreconditionFailed)
-                {
-                    return Refusal(write, create, what);
-                }
-
-                // 412: the incident exists after all (made meanwhile, or by an earlier attempt of this create): update it.
-            }
-
-            throw _channel.Failed(what, HttpStatusCode.PreconditionFailed, null, "the incident kept appearing and disappearing between update and create");
+            return new PendingCase(index, write, values, target);
         }
 
         private CaseWriteResult Written(CaseWrite write, WriterChannel.Answer answer, bool created, string what)
@@ -342,7 +277,8 @@ namespace ConnectionTools.Sync.Apply
                 foreach (Match m in QuotedName.Matches(message))
                 {
                     var name = m.Groups["name"].Value;
-                    if (name == "title" || name == "description" || name == "prioritycode" || name == "incident" || name.StartsWith("customerid", StringComparison.Ordinal) ||
+                    if (name == "title" || name == "description" || name == "prioritycode" || name == "statecode" || name == "statuscode" || name == "incident" ||
+                        name.StartsWith("customerid", StringComparison.Ordinal) ||
                         string.Equals(name, AlternateKey, StringComparison.OrdinalIgnoreCase))
                     {
                         if (name != "incident")
@@ -381,114 +317,12 @@ namespace ConnectionTools.Sync.Apply
                     return $"Map the partner's value of {field} to one of the choice's values in the incoming rule.";
                 case "0x80040220":
                     return $"Add the connection's application user to a field security profile that may update {field}, or stop the incoming rule from setting it.";
+                case ClosedCaseCode:
+                    return "The incident is resolved or canceled in Dataverse, which takes no changes then: make the incoming rule set entity.status (Active reopens it), or reactivate the case in Dataverse.";
                 case "0x80040200":
                     return "Name a default customer on the Dynamics 365 connection: Set-Connection -DefaultCustomer 'accounts(<guid>)' (or contacts(<guid>)).";
                 default:
                     return $"Fix {field} in the incoming rule, or the incident's setup in Dataverse (business rules, plug-ins, required columns), as the message says.";
-            }
-        }
-
-        private async Task<CaseWriteResult> CommentsAsync(CaseWrite write, CaseWriteResult written, CancellationToken cancellationToken)
-        {
-            var url = new Uri(Root, ApiPath + "annotations");
-            for (var n = 0; n < write.NewComments.Count; n++)
-            {
-                string body;
-                using (var stream = new MemoryStream())
-                {
-                    using (var json = new Utf8JsonWriter(stream))
-                    {
-                        json.WriteStartObject();
-                        json.WriteString("notetext", write.NewComments[n]);
-                        json.WriteString("objectid_incident@odata.bind", "/incidents(" + written.LocalCaseId + ")");
-                        json.WriteEndObject();
-                    }
-
-                    body = Encoding.UTF8.GetString(stream.ToArray());
-                }
-
-                WriterChannel.Answer answer;
-                try
-                {
-                    // A note POST is not idempotent: sent again only when it certainly did not arrive (ProviderRetry's TokenRefresh policy).
-                    answer = await _channel.SendAsync(
-                        _ => WithOData(new HttpRequestMessage(HttpMethod.Post, url) { Content = WriterChannel.Json(body) }),
-                        $"comment {n + 1} of case {write.PartnerCaseId}",
-                        idempotent: false,
-                        cancellationToken).ConfigureAwait(false);
-                }
-                catch (ConnectionToolsException e)
-                {
-                    // No answer (ProviderUnavailable: it may have arrived) or a token refused after a refresh (it did not): the case
-                    // was written either way, so the failure is this case's, not the call's; throwing would make the engine write the
-                    // whole call again and double the comments already added.
-                    return Failed(n, e.ErrorId == ErrorIds.AuthorizationProviderUnavailable && ProviderRetry.MayHaveArrived(e), CaseWriteChecks.Detail(e), null);
-                }
-
-                if (!answer.IsSuccess)
-                {
-                    var (code, message) = ReadError(answer.Body);
-                    return Failed(n, (int)answer.Status >= 500, "Dataverse answered HTTP " + ((int)answer.Status).ToString(CultureInfo.InvariantCulture) +
-                        (message is null ? string.Empty : ": " + WriterChannel.Clip(message)), code);
-                }
-            }
-
-            return written;
-
-            CaseWriteResult Failed(int appended, bool uncertain, string detail, string? code) => new CaseWriteResult(
-                write.PartnerCaseId,
-                written.LocalCaseId,
-                written.Created,
-                CaseWriteChecks.CommentFailed("Dataverse", write.PartnerCaseId, written.LocalCaseId!, appended, uncertain, detail, code));
-        }
-
-        private HttpRequestMessage Patch(Uri url, string body, string condition)
-        {
-            var request = WithOData(new HttpRequestMessage(new HttpMethod("PATCH"), url) { Content = WriterChannel.Json(body) });
-            request.Headers.TryAddWithoutValidation(condition, "*");
-            request.Headers.TryAddWithoutValidation("Prefer", "return=representation");
-            return request;
-        }
-
-        private static HttpRequestMessage WithOData(HttpRequestMessage request)
-        {
-            request.Headers.TryAddWithoutValidation("OData-MaxVersion", "4.0");
-            request.Headers.TryAddWithoutValidation("OData-Version", "4.0");
-            return request;
-        }
-
-        private string Json(List<KeyValuePair<string, object?>> values, bool withCustomer)
-        {
-            using (var stream = new MemoryStream())
-            {
-                using (var json = new Utf8JsonWriter(stream))
-                {
-                    json.WriteStartObject();
-                    foreach (var pair in values)
-                    {
-                        switch (pair.Value)
-                        {
-                            case null:
-                                json.WriteNull(pair.Key);
-                                break;
-                            case int number:
-                                json.WriteNumber(pair.Key, number);
-                                break;
-                            default:
-                                json.WriteString(pair.Key, (string)pair.Value);
-                                break;
-                        }
-                    }
-
-                    if (withCustomer)
-                    {
-                        json.WriteString(_customerBindName!, _customerBindValue);
-                    }
-
-                    json.WriteEndObject();
-                }
-
-                return Encoding.UTF8.GetString(stream.ToArray());
             }
         }
 
@@ -533,13 +367,5 @@ namespace ConnectionTools.Sync.Apply
         }
 
         private static string Clip(string text, int max) => text.Length <= max ? text : text.Substring(0, max) + "…";
-
-        private ConnectionToolsException MissingExternalId(string why) => new ConnectionToolsException(
-            ErrorIds.SyncApplyMissingExternalId,
-            ErrorKind.InvalidOperation,
-            $"Dataverse has no usable alternate key '{AlternateKey}' on incident ({why}). Partner cases are matched by it, so none can be written.",
-            Root.Host,
-            $"In Power Apps (make.powerapps.com) > Tables > Case (incident): add a Text column {AlternateKey} (max length 100), then under Keys add a key " +
-            $"on that column alone; wait until the key's index is Active, then run the sync again.");
     }
 }

@@ -72,7 +72,7 @@ namespace ConnectionTools.Sync.Apply
                     }
 
                     var entityId = response.Headers.TryGetValues("OData-EntityId", out var ids) ? string.Join(",", ids) : response.Headers.Location?.ToString();
-                    return new Answer(response.StatusCode, body, entityId);
+                    return new Answer(response.StatusCode, body, entityId, response.Content?.Headers.ContentType?.ToString());
                 }
             }
         }
@@ -130,12 +130,16 @@ namespace ConnectionTools.Sync.Apply
         /// <summary>An answer: status and body (already read).</summary>
         internal readonly struct Answer
         {
-            public Answer(HttpStatusCode status, string body, string? entityId)
+            public Answer(HttpStatusCode status, string body, string? entityId, string? contentType = null)
             {
                 Status = status;
                 Body = body;
                 EntityId = entityId;
+                ContentType = contentType;
             }
+
+            /// <summary>The answer's Content-Type (a $batch answer names its multipart boundary there).</summary>
+            public string? ContentType { get; }
 
             /// <summary>OData-EntityId (or Location) of the answer, if any.</summary>
             public string? EntityId { get; }
