@@ -2,6 +2,8 @@ using System.Text.Json.Nodes;
 using ConnectionTools.Connections;
 using ConnectionTools.Emulators;
 using ConnectionTools.Jobs.Retrieval;
+using ConnectionTools.Sync;
+using ConnectionTools.Sync.Apply;
 using ConnectionTools.SyncRules;
 
 namespace ConnectionTools.Authorization.Tests;
@@ -77,6 +79,43 @@ public sealed class CommentRetrievalTests
         // Read again with nothing new, the case keeps that version: the queue stores it once.
         var again = await RetrieveAsync(rig, watermark);
         Assert.Equal(first.ModifiedAt, again.Single(r => r.Id == rig.CaseId(1)).ModifiedAt);
+    }
+
+    [Theory]
+    [InlineData("Salesforce")]
+    [InlineData("Dataverse")]
+    public async Task A_comment_the_writer_appended_comes_back_as_written_and_is_an_echo_while_a_person_s_later_comment_is_a_change(string provider)
+    {
+        await using var rig = await RetrievalRig.StartAsync(provider);
+        rig.AddCases(2, Start, Step);
+        var watermark = (await RetrieveAsync(rig, null)).Max(r => r.WatermarkAt!.Value);
+        ICaseWriter writer = rig.IsSalesforce
+            ? new SalesforceCaseWriter(rig.Http, rig.OrgUrl, rig.AccessToken, TimeSpan.FromSeconds(10))
+            : new DataverseCaseWriter(rig.Http, rig.OrgUrl, rig.AccessToken, TimeSpan.FromSeconds(10), defaultCustomer: "accounts(11111111-2222-3333-4444-555555555555)");
+        const string Written = "Ada Admin: Drum replaced";
+        var local = (await writer.WriteAsync(new[] { new CaseWrite("P-1", new Dictionary<string, string?> { ["summary"] = "Printer jams" }, new[] { Written }) }, CancellationToken.None)).Single();
+        Assert.Null(local.Error);
+
+        // The apply's own comment comes back exactly as written: taken out, the case is the state the apply left (an echo).
+        // (Dataverse finds the new incident twice, by its note and by its modifiedon: with one version, which the queue stores once.)
+        var reads = (await RetrieveAsync(rig, watermark)).Where(r => string.Equals(r.Id, local.LocalCaseId, StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.Single(reads.Select(r => r.ModifiedAt).Distinct());
+        var back = reads[^1];
+        var entity = CaseEntities.FromRecord(rig.IsSalesforce ? ConnectionType.SalesforceProduction : ConnectionType.Dynamics365, back);
+        Assert.Equal(Written, (string?)((JsonArray)JsonNode.Parse(entity)!["comments"]!).Single()!["body"]);
+        var writtenJson = new JsonArray(JsonValue.Create(Written)).ToJsonString();
+        var seen = OutgoingEvents.NeutralState(OutgoingEvents.WithoutWrittenComments(entity, writtenJson));
+        Assert.True(OutgoingEvents.IsEcho("""{"summary":"Printer jams"}""", seen));
+
+        // A person's comment later (a Dataverse note leaves modifiedon as it was): found, kept, and a change.
+        watermark = back.WatermarkAt ?? watermark;
+        if (rig.Emulator is SalesforceEmulator sf) { sf.AddComment(local.LocalCaseId!, "Customer confirmed.", "Bob Agent"); }
+        else { ((EntraEmulator)rig.Emulator).AddNote(local.LocalCaseId!, "Customer confirmed.", "Bob Agent"); }
+        var later = (await RetrieveAsync(rig, watermark)).Last(r => string.Equals(r.Id, local.LocalCaseId, StringComparison.OrdinalIgnoreCase));
+        var theirs = OutgoingEvents.WithoutWrittenComments(CaseEntities.FromRecord(rig.IsSalesforce ? ConnectionType.SalesforceProduction : ConnectionType.Dynamics365, later), writtenJson);
+        Assert.Equal(("Bob Agent", "Customer confirmed."), ((JsonArray)JsonNode.Parse(theirs)!["comments"]!).Select(c => ((string)c!["author"]!, (string)c!["body"]!)).Single());
+        Assert.False(OutgoingEvents.IsEcho(seen, OutgoingEvents.NeutralState(theirs)));
+        Assert.True(later.ModifiedAt > back.ModifiedAt);
     }
 
     [Fact]
