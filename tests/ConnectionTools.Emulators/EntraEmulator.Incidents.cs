@@ -7,7 +7,10 @@ namespace ConnectionTools.Emulators;
 
 /// <summary>
 /// Case data and the Dataverse Web API's incidents collection: GET /api/data/v9.2/incidents with $select, a modifiedon ge/gt
-/// $filter, $orderby modifiedon then incidentid, Prefer: odata.maxpagesize, and @odata.nextLink carrying a paging-cookie $skiptoken.
+/// $filter (or incidentid eq … or …), $orderby modifiedon then incidentid, $expand of the notes (Incident_Annotation), Prefer:
+/// odata.maxpagesize, and @odata.nextLink carrying a paging-cookie $skiptoken; and the notes created since a time
+/// (GET annotations?$filter=objecttypecode eq 'incident' and createdon ge …). As in Dataverse, a note does not change its incident's
+/// modifiedon (unless NotesTouchIncident says so).
 /// </summary>
 public sealed partial class EntraEmulator
 {
@@ -20,6 +23,20 @@ public sealed partial class EntraEmulator
     private static readonly Regex ModifiedOnFilter = new(@"^\s*modifiedon\s+(?<op>ge|gt)\s+(?<literal>[0-9][0-9T:.+\-Z]*)\s*$",
         RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
+    private static readonly Regex IdsFilter = new(@"^\s*incidentid\s+eq\s+(?<id>[0-9a-fA-F-]{36})(?:\s+or\s+incidentid\s+eq\s+(?<id>[0-9a-fA-F-]{36}))*\s*$",
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+
+    private static readonly Regex NotesExpand = new(@"^\s*Incident_Annotation\(\$select=(?<fields>[a-z_,]+)(?:;\$orderby=createdon(?:\s+asc)?)?\)\s*$",
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+
+    private static readonly Regex NotesSinceFilter = new(@"^\s*objecttypecode\s+eq\s+'incident'\s+and\s+createdon\s+(?<op>ge|gt)\s+(?<literal>[0-9][0-9T:.+\-Z]*)\s*$",
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+
+    private static readonly string[] NoteFields = ["annotationid", "subject", "notetext", "_objectid_value", "objecttypecode", "createdon", "_createdby_value"];
+
+    /// <summary>The name of the application user the API writes as, which creates the notes written through the API.</summary>
+    public const string ApiUserName = "Integration User";
+
     private static readonly Regex IncidentOrder = new(@"^\s*modifiedon(\s+asc)?\s*,\s*incidentid(\s+asc)?\s*$",
         RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
@@ -28,6 +45,9 @@ public sealed partial class EntraEmulator
         RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
     private readonly CaseStore _incidents = new();
+
+    // Who created each note other than the API's application user (a person, in the tests); guarded by _incidentWriteGate.
+    private readonly Dictionary<Guid, string> _noteAuthors = [];
     private int? _incidentFailOnPage;
     private int _incidentPagesServed;
 
@@ -72,6 +92,36 @@ public sealed partial class EntraEmulator
             throw new KeyNotFoundException($"No incident with id {id}.");
         }
         _incidents.Touch(number, at);
+    }
+
+    /// <summary>
+    /// A person adds a note to an incident in Dataverse (as through its UI): created now by <paramref name="author"/>; the
+    /// incident's modifiedon does not move (unless <see cref="NotesTouchIncident"/>). Returns the note's annotationid.
+    /// </summary>
+    public Guid AddNote(string incidentId, string text, string author)
+    {
+        if (!TryParseCaseNumber(incidentId, out var number) || !_incidents.Contains(number))
+        {
+            throw new KeyNotFoundException($"No incident with id {incidentId}.");
+        }
+        lock (_incidentWriteGate)
+        {
+            var note = new Note(Guid.NewGuid(), null, text, Guid.Parse(incidentId), DateTimeOffset.UtcNow);
+            _notes.Add(note);
+            _noteAuthors[note.Id] = author;
+            if (_notesTouchIncident)
+            {
+                _incidents.TouchWritten(number);
+            }
+            return note.Id;
+        }
+    }
+
+    /// <summary>The text of an incident's notes, oldest first.</summary>
+    public IReadOnlyList<string?> NoteTexts(string incidentId)
+    {
+        var id = Guid.Parse(incidentId);
+        lock (_incidentWriteGate) { return _notes.Where(n => n.IncidentId == id).Select(n => n.Text).ToList(); }
     }
 
     /// <summary>Makes every access token issued so far invalid on the Web API (401), as when it reaches its expiry; the grants stay
@@ -132,7 +182,7 @@ public sealed partial class EntraEmulator
         var query = context.Request.Query;
         foreach (var key in query.Keys)
         {
-            if (key is not ("$select" or "$filter" or "$orderby" or "$skiptoken"))
+            if (key is not ("$select" or "$filter" or "$orderby" or "$skiptoken" or "$expand"))
             {
                 await ODataErrorAsync(context, 400, "0x80060888", $"The query parameter {key} is not supported by the emulator.");
                 return;
@@ -150,18 +200,50 @@ public sealed partial class EntraEmulator
                 return;
             }
         }
+        string[]? noteFields = null;
+        if (query.TryGetValue("$expand", out var expand))
+        {
+            var match = NotesExpand.Match(expand.ToString());
+            if (!match.Success)
+            {
+                await ODataErrorAsync(context, 400, "0x80060888", "The emulator answers $expand=Incident_Annotation($select=<fields>[;$orderby=createdon asc]) only.");
+                return;
+            }
+            noteFields = match.Groups["fields"].Value.Split(',', StringSplitOptions.TrimEntries);
+            if (noteFields.FirstOrDefault(f => !NoteFields.Contains(f, StringComparer.Ordinal)) is { } bad)
+            {
+                await ODataErrorAsync(context, 400, "0x80060888", $"Could not find a property named '{bad}' on type 'Microsoft.Dynamics.CRM.annotation'.");
+                return;
+            }
+        }
         DateTimeOffset? since = null;
         var inclusive = true;
+        HashSet<int>? only = null;
         if (query.TryGetValue("$filter", out var filter))
         {
             var match = ModifiedOnFilter.Match(filter.ToString());
-            if (!match.Success || !CaseStore.TryParseLiteral(match.Groups["literal"].Value, out var value))
+            var ids = IdsFilter.Match(filter.ToString());
+            if (ids.Success)
             {
-                await ODataErrorAsync(context, 400, "0x80060888", "Syntax error: the emulator answers $filter=modifiedon ge|gt <DateTimeOffset> only.");
+                only = [];
+                foreach (Capture id in ids.Groups["id"].Captures)
+                {
+                    if (TryParseCaseNumber(id.Value, out var number))
+                    {
+                        only.Add(number);
+                    }
+                }
+            }
+            else if (!match.Success || !CaseStore.TryParseLiteral(match.Groups["literal"].Value, out var value))
+            {
+                await ODataErrorAsync(context, 400, "0x80060888", "Syntax error: the emulator answers $filter=modifiedon ge|gt <DateTimeOffset> or incidentid eq <guid> [or incidentid eq <guid>]... only.");
                 return;
             }
-            since = value;
-            inclusive = match.Groups["op"].Value == "ge";
+            else
+            {
+                since = value;
+                inclusive = match.Groups["op"].Value == "ge";
+            }
         }
         if (query.TryGetValue("$orderby", out var orderBy) && !IncidentOrder.IsMatch(orderBy.ToString()))
         {
@@ -191,6 +273,10 @@ public sealed partial class EntraEmulator
 
         // Keyset paging, as Dataverse's paging cookie: the next page starts after the last record of this one, in the current data.
         var sorted = _incidents.Sorted();
+        if (only is not null)
+        {
+            sorted = sorted.Where(k => only.Contains(k.Number)).ToArray();
+        }
         var start = CaseStore.FilterStart(sorted, since, inclusive);
         if (afterMs is { } ms)
         {
@@ -204,7 +290,7 @@ public sealed partial class EntraEmulator
             var last = sorted[start + count - 1];
             var token = $"<cookie pagenumber=\"{page + 1}\" pagingcookie=\"&lt;cookie page=&quot;{page}&quot;&gt;&lt;modifiedon last=&quot;{last.ModifiedMs}&quot; /&gt;&lt;incidentid last=&quot;{{{CaseId(last.Number)}}}&quot; /&gt;&lt;/cookie&gt;\" istracking=\"False\" />";
             var options = new List<string>();
-            foreach (var name in new[] { "$select", "$filter", "$orderby" })
+            foreach (var name in new[] { "$select", "$filter", "$orderby", "$expand" })
             {
                 if (query.TryGetValue(name, out var v))
                 {
@@ -221,7 +307,7 @@ public sealed partial class EntraEmulator
         {
             context.Response.Headers["Preference-Applied"] = $"odata.maxpagesize={pageSize}";
         }
-        await WriteIncidentsAsync(context, root, fields, sorted, start, count, nextLink);
+        await WriteIncidentsAsync(context, root, fields, noteFields, FormattedValues(context.Request), sorted, start, count, nextLink);
         Interlocked.Increment(ref _incidentPagesServed);
     }
 
@@ -240,7 +326,7 @@ public sealed partial class EntraEmulator
         return (DefaultIncidentPageSize, false);
     }
 
-    private async Task WriteIncidentsAsync(HttpContext context, string root, string[] fields, CaseKey[] sorted, int start, int count, string? nextLink)
+    private async Task WriteIncidentsAsync(HttpContext context, string root, string[] fields, string[]? noteFields, bool formatted, CaseKey[] sorted, int start, int count, string? nextLink)
     {
         await using var json = new Utf8JsonWriter(context.Response.Body);
         json.WriteStartObject();
@@ -255,6 +341,15 @@ public sealed partial class EntraEmulator
             foreach (var field in fields)
             {
                 WriteIncidentField(json, key, field, written);
+            }
+            if (noteFields is not null)
+            {
+                json.WriteStartArray("Incident_Annotation");
+                foreach (var note in NotesOf(CaseId(key.Number)))
+                {
+                    WriteNote(json, note, noteFields, formatted);
+                }
+                json.WriteEndArray();
             }
             json.WriteEndObject();
             if (json.BytesPending > 16 * 1024)
@@ -282,5 +377,122 @@ public sealed partial class EntraEmulator
             h /= (uint)Alphabet.Length;
         }
         return new string(chars);
+    }
+
+    /// <summary>Whether the request asked for formatted values (Prefer: odata.include-annotations naming them, or *).</summary>
+    private static bool FormattedValues(HttpRequest request)
+    {
+        var prefer = request.Headers["Prefer"].ToString();
+        return prefer.Contains("odata.include-annotations", StringComparison.OrdinalIgnoreCase) &&
+               (prefer.Contains("OData.Community.Display.V1.FormattedValue", StringComparison.Ordinal) || prefer.Contains("\"*\"", StringComparison.Ordinal));
+    }
+
+    /// <summary>An incident's notes, oldest first.</summary>
+    private List<(Note Note, string Author)> NotesOf(string incidentId)
+    {
+        var id = Guid.Parse(incidentId);
+        lock (_incidentWriteGate)
+        {
+            return _notes.Where(n => n.IncidentId == id).OrderBy(n => n.CreatedAt).Select(n => (n, _noteAuthors.GetValueOrDefault(n.Id, ApiUserName))).ToList();
+        }
+    }
+
+    /// <summary>One note as the Web API answers it: createdon in whole seconds, as Dataverse keeps it; the author's name as a formatted value.</summary>
+    private static void WriteNote(Utf8JsonWriter json, (Note Note, string Author) entry, string[] fields, bool formatted)
+    {
+        var (note, author) = entry;
+        json.WriteStartObject();
+        json.WriteString("@odata.etag", $"W/\"{note.CreatedAt.ToUnixTimeMilliseconds()}\"");
+        foreach (var field in fields)
+        {
+            switch (field)
+            {
+                case "annotationid":
+                    json.WriteString(field, note.Id.ToString("D"));
+                    break;
+                case "subject":
+                    json.WriteString(field, note.Subject);
+                    break;
+                case "notetext":
+                    json.WriteString(field, note.Text);
+                    break;
+                case "_objectid_value":
+                    json.WriteString(field, note.IncidentId?.ToString("D"));
+                    break;
+                case "objecttypecode":
+                    json.WriteString(field, note.IncidentId is null ? null : "incident");
+                    break;
+                case "createdon":
+                    json.WriteString(field, note.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+                    break;
+                case "_createdby_value":
+                    // A stable id per author name; the name itself is the formatted value.
+                    json.WriteString(field, new Guid(System.Security.Cryptography.MD5.HashData(System.Text.Encoding.UTF8.GetBytes(author))).ToString("D"));
+                    if (formatted)
+                    {
+                        json.WriteString(field + "@OData.Community.Display.V1.FormattedValue", author);
+                    }
+                    break;
+            }
+        }
+        json.WriteEndObject();
+    }
+
+    /// <summary>
+    /// GET annotations?$filter=objecttypecode eq 'incident' and createdon ge|gt &lt;DateTimeOffset&gt;[&amp;$select][&amp;$orderby=createdon asc]:
+    /// the notes on incidents created since then, oldest first (createdon compared in whole seconds, as Dataverse keeps it). One page.
+    /// </summary>
+    private async Task NotesSinceAsync(HttpContext context)
+    {
+        if (!IsValidApiToken(BearerToken(context.Request)))
+        {
+            context.Response.StatusCode = 401;
+            context.Response.Headers.WWWAuthenticate = $"Bearer authorization_uri={Authority.AbsoluteUri}oauth2/authorize, resource_id={BaseUri.AbsoluteUri}";
+            return;
+        }
+        var query = context.Request.Query;
+        var match = NotesSinceFilter.Match(query["$filter"].ToString());
+        if (!match.Success || !CaseStore.TryParseLiteral(match.Groups["literal"].Value, out var since))
+        {
+            await ODataErrorAsync(context, 400, "0x80060888", "The emulator answers annotations?$filter=objecttypecode eq 'incident' and createdon ge|gt <DateTimeOffset>.");
+            return;
+        }
+        if (query.TryGetValue("$orderby", out var orderBy) && !Regex.IsMatch(orderBy.ToString(), @"^\s*createdon(\s+asc)?\s*$", RegexOptions.None, TimeSpan.FromSeconds(1)))
+        {
+            await ODataErrorAsync(context, 400, "0x80060888", "The emulator answers $orderby=createdon asc only.");
+            return;
+        }
+        var fields = query.TryGetValue("$select", out var select) ? select.ToString().Split(',', StringSplitOptions.TrimEntries) : NoteFields;
+        if (fields.FirstOrDefault(f => !NoteFields.Contains(f, StringComparer.Ordinal)) is { } unknown)
+        {
+            await ODataErrorAsync(context, 400, "0x80060888", $"Could not find a property named '{unknown}' on type 'Microsoft.Dynamics.CRM.annotation'.");
+            return;
+        }
+        var inclusive = match.Groups["op"].Value == "ge";
+        List<(Note Note, string Author)> notes;
+        lock (_incidentWriteGate)
+        {
+            notes = _notes
+                .Where(n => n.IncidentId is not null)
+                .Select(n => (Note: n, Seconds: n.CreatedAt.ToUnixTimeSeconds() * 1000))
+                .Where(n => inclusive ? n.Seconds >= since.ToUnixTimeMilliseconds() : n.Seconds > since.ToUnixTimeMilliseconds())
+                .OrderBy(n => n.Note.CreatedAt)
+                .Select(n => (n.Note, _noteAuthors.GetValueOrDefault(n.Note.Id, ApiUserName)))
+                .ToList();
+        }
+        context.Response.StatusCode = 200;
+        context.Response.ContentType = "application/json; odata.metadata=minimal";
+        context.Response.Headers["OData-Version"] = "4.0";
+        await using var json = new Utf8JsonWriter(context.Response.Body);
+        json.WriteStartObject();
+        json.WriteString("@odata.context", $"{context.Request.Scheme}://{context.Request.Host}/api/data/v9.2/$metadata#annotations({string.Join(',', fields)})");
+        json.WriteStartArray("value");
+        foreach (var note in notes)
+        {
+            WriteNote(json, note, fields, FormattedValues(context.Request));
+        }
+        json.WriteEndArray();
+        json.WriteEndObject();
+        await json.FlushAsync(context.RequestAborted);
     }
 }

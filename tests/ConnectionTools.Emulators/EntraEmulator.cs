@@ -351,6 +351,11 @@ public sealed partial class EntraEmulator : EmulatorHost
             return WhoAmIAsync(context);
         }
         if (path.Equals("/api/data/v9.2/incidents", StringComparison.OrdinalIgnoreCase)) { return IncidentsAsync(context); }
+        if (path.Equals("/api/data/v9.2/annotations", StringComparison.OrdinalIgnoreCase) && HttpMethods.IsGet(context.Request.Method) &&
+            context.Request.Query["$filter"].ToString().Contains("objecttypecode", StringComparison.Ordinal))
+        {
+            return NotesSinceAsync(context);
+        }
         if (IsIncidentWritePath(path)) { return IncidentWritesAsync(context, path); }
         if (!IsAcceptedAuthorityHost(context.Request.Host.Host))
         {

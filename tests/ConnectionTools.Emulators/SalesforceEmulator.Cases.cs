@@ -24,13 +24,13 @@ public sealed partial class SalesforceEmulator
         ["Id", "CaseNumber", "Subject", "Description", "Status", "Priority", "Origin", "LastModifiedDate", "SystemModstamp"];
 
     private static readonly Regex SoqlShape = new(
-        @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z0-9_, ]*?)\s+FROM\s+Case(?:\s+WHERE\s+(?:SystemModstamp|LastModifiedDate)\s*(?<op>>=|>)\s*(?<literal>[0-9][0-9T:.+\-Z]*))?\s+ORDER\s+BY\s+(?:SystemModstamp|LastModifiedDate)(?:\s+ASC)?\s*,\s*Id(?:\s+ASC)?\s*$",
+        @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z0-9_, ]*?)(?:\s*,\s*\(\s*SELECT\s+(?<comments>[A-Za-z][A-Za-z0-9_., ]*?)\s+FROM\s+CaseComments(?:\s+ORDER\s+BY\s+CreatedDate(?:\s+ASC)?)?\s*\))?\s+FROM\s+Case(?:\s+WHERE\s+(?:SystemModstamp|LastModifiedDate)\s*(?<op>>=|>)\s*(?<literal>[0-9][0-9T:.+\-Z]*))?\s+ORDER\s+BY\s+(?:SystemModstamp|LastModifiedDate)(?:\s+ASC)?\s*,\s*Id(?:\s+ASC)?\s*$",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
     private static readonly Regex DataPath = new(@"^/services/data/(?<version>v\d+\.\d)/query(?:/(?<locator>[^/]+))?/?$",
         RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
-    private sealed record QueryCursor(CaseKey[] Snapshot, int Start, int Total, int BatchSize, string[] Fields);
+    private sealed record QueryCursor(CaseKey[] Snapshot, int Start, int Total, int BatchSize, string[] Fields, string[]? CommentFields);
 
     private readonly CaseStore _cases = new();
     private readonly Dictionary<string, QueryCursor> _cursors = new(StringComparer.Ordinal);
@@ -146,14 +146,14 @@ public sealed partial class SalesforceEmulator
                 await CaseCommentQueryAsync(context, version, commentQuery);
                 return;
             }
-            if (!TryParseSoql(soql, out var fields, out var since, out var inclusive, out var problem))
+            if (!TryParseSoql(soql, out var fields, out var commentFields, out var since, out var inclusive, out var problem))
             {
                 await SalesforceErrorAsync(context, 400, "MALFORMED_QUERY", problem);
                 return;
             }
             var snapshot = _cases.Sorted();
             var start = CaseStore.FilterStart(snapshot, since, inclusive);
-            cursor = new QueryCursor(snapshot, start, snapshot.Length - start, BatchSize(context.Request), fields);
+            cursor = new QueryCursor(snapshot, start, snapshot.Length - start, BatchSize(context.Request), fields, commentFields);
             offset = 0;
             cursorId = null;
             if (cursor.Total > cursor.BatchSize)
@@ -207,15 +207,16 @@ public sealed partial class SalesforceEmulator
         return DefaultQueryBatchSize;
     }
 
-    private bool TryParseSoql(string soql, out string[] fields, out DateTimeOffset? since, out bool inclusive, out string problem)
+    private bool TryParseSoql(string soql, out string[] fields, out string[]? commentFields, out DateTimeOffset? since, out bool inclusive, out string problem)
     {
         fields = [];
+        commentFields = null;
         since = null;
         inclusive = true;
         var match = SoqlShape.Match(soql);
         if (!match.Success)
         {
-            problem = "unexpected token: the emulator answers SELECT <Case fields> FROM Case [WHERE SystemModstamp >= or > <datetime>] ORDER BY SystemModstamp ASC, Id ASC, " +
+            problem = "unexpected token: the emulator answers SELECT <Case fields>[, (SELECT <CaseComment fields> FROM CaseComments [ORDER BY CreatedDate])] FROM Case [WHERE SystemModstamp >= or > <datetime>] ORDER BY SystemModstamp ASC, Id ASC, " +
                 "and SELECT <CaseComment fields> FROM CaseComment WHERE ParentId = '<Case Id>'";
             return false;
         }
@@ -229,6 +230,20 @@ public sealed partial class SalesforceEmulator
                 return false;
             }
             fields[i] = canonical;
+        }
+        if (match.Groups["comments"].Success)
+        {
+            var childNames = match.Groups["comments"].Value.Split(',', StringSplitOptions.TrimEntries);
+            commentFields = new string[childNames.Length];
+            for (var i = 0; i < childNames.Length; i++)
+            {
+                commentFields[i] = CommentFields.FirstOrDefault(f => f.Equals(childNames[i], StringComparison.OrdinalIgnoreCase)) ?? "";
+                if (commentFields[i].Length == 0)
+                {
+                    problem = $"No such column '{childNames[i]}' on entity 'CaseComment'.";
+                    return false;
+                }
+            }
         }
         if (match.Groups["literal"].Success)
         {
@@ -270,6 +285,28 @@ public sealed partial class SalesforceEmulator
             foreach (var field in cursor.Fields)
             {
                 WriteCaseField(json, key, field, written);
+            }
+            if (cursor.CommentFields is { } commentFields)
+            {
+                // A child relationship: null when the case has no comments, else a query result of its own (all of them, done).
+                var comments = CommentsOf(id);
+                if (comments.Count == 0)
+                {
+                    json.WriteNull("CaseComments");
+                }
+                else
+                {
+                    json.WriteStartObject("CaseComments");
+                    json.WriteNumber("totalSize", comments.Count);
+                    json.WriteBoolean("done", true);
+                    json.WriteStartArray("records");
+                    foreach (var comment in comments)
+                    {
+                        WriteComment(json, version, comment, commentFields);
+                    }
+                    json.WriteEndArray();
+                    json.WriteEndObject();
+                }
             }
             json.WriteEndObject();
             if (json.BytesPending > 16 * 1024)

@@ -25,7 +25,10 @@ public sealed partial class SalesforceEmulator
     private static readonly string[] CasePriorities = ["High", "Medium", "Low"];
     private static readonly string[] CaseOrigins = ["Phone", "Email", "Web"];
     private static readonly string[] ReadOnlyCaseFields = ["Id", "CaseNumber", "LastModifiedDate", "SystemModstamp"];
-    private static readonly string[] CommentFields = ["Id", "ParentId", "CommentBody", "IsPublished", "CreatedDate"];
+    private static readonly string[] CommentFields = ["Id", "ParentId", "CommentBody", "IsPublished", "CreatedDate", "CreatedBy.Name"];
+
+    /// <summary>The Name of the connected user, who creates the comments written through the API.</summary>
+    public const string ApiUserName = "Integration User";
 
     private static readonly Regex SObjectPath = new(
         @"^/services/data/(?<version>v\d+\.\d)/sobjects/(?<object>Case|CaseComment)(?:/(?<first>[^/]+)(?:/(?<second>[^/]+))?)?/?$",
@@ -35,12 +38,12 @@ public sealed partial class SalesforceEmulator
         RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
     private static readonly Regex CommentSoqlShape = new(
-        @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z0-9_, ]*?)\s+FROM\s+CaseComment\s+WHERE\s+ParentId\s*=\s*'(?<parent>[A-Za-z0-9]{18})'(?:\s+ORDER\s+BY\s+CreatedDate(?:\s+ASC)?)?\s*$",
+        @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z0-9_., ]*?)\s+FROM\s+CaseComment\s+WHERE\s+ParentId\s*=\s*'(?<parent>[A-Za-z0-9]{18})'(?:\s+ORDER\s+BY\s+CreatedDate(?:\s+ASC)?)?\s*$",
         RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
 
     private sealed record WriteError(string Code, string Message, string[] Fields);
 
-    private sealed record CaseComment(string Id, string ParentId, string Body, bool IsPublished, DateTimeOffset CreatedAt);
+    private sealed record CaseComment(string Id, string ParentId, string Body, bool IsPublished, DateTimeOffset CreatedAt, string CreatedByName);
 
     /// <summary>Guards the external id index and the comments; written field sets are published whole into _written.</summary>
     private readonly object _writeGate = new();
@@ -147,6 +150,40 @@ public sealed partial class SalesforceEmulator
     public IReadOnlyList<string> CommentBodies(string caseId)
     {
         lock (_writeGate) { return _comments.Where(c => c.ParentId == caseId).Select(c => c.Body).ToList(); }
+    }
+
+    /// <summary>
+    /// A person adds a comment to a case in Salesforce (as through its UI): the comment is created by <paramref name="author"/>
+    /// and, as every new CaseComment, moves the case's SystemModstamp unless <see cref="CommentsTouchParent"/> is false.
+    /// </summary>
+    public void AddComment(string caseId, string body, string author)
+    {
+        lock (_writeGate)
+        {
+            if (!TryParseCaseId(caseId, out var number))
+            {
+                throw new KeyNotFoundException($"No case with Id {caseId}.");
+            }
+            AddCommentLocked(number, caseId, body, published: true, author);
+        }
+    }
+
+    /// <summary>Adds a comment and moves its case (caller holds _writeGate); returns the comment's Id.</summary>
+    private string AddCommentLocked(int parentNumber, string parentId, string body, bool published, string author)
+    {
+        var id = "00a5g" + (_comments.Count + 1).ToString("D10", CultureInfo.InvariantCulture) + "AAA";
+        _comments.Add(new CaseComment(id, parentId, body, published, DateTimeOffset.UtcNow, author));
+        if (_commentsTouchParent)
+        {
+            _cases.TouchWritten(parentNumber);
+        }
+        return id;
+    }
+
+    /// <summary>A case's comments, oldest first.</summary>
+    private List<CaseComment> CommentsOf(string caseId)
+    {
+        lock (_writeGate) { return _comments.Where(c => c.ParentId == caseId).ToList(); }
     }
 
     /// <summary>The Id of the case whose external id is <paramref name="value"/>, or null.</summary>
@@ -775,12 +812,7 @@ public sealed partial class SalesforceEmulator
         string id;
         lock (_writeGate)
         {
-            id = "00a5g" + (_comments.Count + 1).ToString("D10", CultureInfo.InvariantCulture) + "AAA";
-            _comments.Add(new CaseComment(id, parentId!, text!, published, DateTimeOffset.UtcNow));
-            if (_commentsTouchParent)
-            {
-                _cases.TouchWritten(parentNumber);
-            }
+            id = AddCommentLocked(parentNumber, parentId!, text!, published, ApiUserName);
         }
         context.Response.Headers.Location = $"/services/data/{VersionOf(context)}/sobjects/CaseComment/{id}";
         await WriteJsonAsync(context, 201, new { id, success = true, errors = Array.Empty<object>() });
@@ -814,36 +846,51 @@ public sealed partial class SalesforceEmulator
         json.WriteStartArray("records");
         foreach (var comment in comments)
         {
-            json.WriteStartObject();
-            json.WriteStartObject("attributes");
-            json.WriteString("type", "CaseComment");
-            json.WriteString("url", $"/services/data/{version}/sobjects/CaseComment/{comment.Id}");
-            json.WriteEndObject();
-            foreach (var field in fields)
-            {
-                switch (field)
-                {
-                    case "Id":
-                        json.WriteString(field, comment.Id);
-                        break;
-                    case "ParentId":
-                        json.WriteString(field, comment.ParentId);
-                        break;
-                    case "CommentBody":
-                        json.WriteString(field, comment.Body);
-                        break;
-                    case "IsPublished":
-                        json.WriteBoolean(field, comment.IsPublished);
-                        break;
-                    case "CreatedDate":
-                        json.WriteString(field, comment.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture));
-                        break;
-                }
-            }
-            json.WriteEndObject();
+            WriteComment(json, version, comment, fields);
         }
         json.WriteEndArray();
         json.WriteEndObject();
         await json.FlushAsync(context.RequestAborted);
+    }
+
+    /// <summary>One CaseComment record as the query resource answers it, with the fields asked for (CreatedBy.Name as a User object).</summary>
+    private static void WriteComment(Utf8JsonWriter json, string version, CaseComment comment, string[] fields)
+    {
+        json.WriteStartObject();
+        json.WriteStartObject("attributes");
+        json.WriteString("type", "CaseComment");
+        json.WriteString("url", $"/services/data/{version}/sobjects/CaseComment/{comment.Id}");
+        json.WriteEndObject();
+        foreach (var field in fields)
+        {
+            switch (field)
+            {
+                case "Id":
+                    json.WriteString(field, comment.Id);
+                    break;
+                case "ParentId":
+                    json.WriteString(field, comment.ParentId);
+                    break;
+                case "CommentBody":
+                    json.WriteString(field, comment.Body);
+                    break;
+                case "IsPublished":
+                    json.WriteBoolean(field, comment.IsPublished);
+                    break;
+                case "CreatedDate":
+                    json.WriteString(field, comment.CreatedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'+0000'", CultureInfo.InvariantCulture));
+                    break;
+                case "CreatedBy.Name":
+                    json.WriteStartObject("CreatedBy");
+                    json.WriteStartObject("attributes");
+                    json.WriteString("type", "User");
+                    json.WriteString("url", $"/services/data/{version}/sobjects/User/005000000000000AAA");
+                    json.WriteEndObject();
+                    json.WriteString("Name", comment.CreatedByName);
+                    json.WriteEndObject();
+                    break;
+            }
+        }
+        json.WriteEndObject();
     }
 }

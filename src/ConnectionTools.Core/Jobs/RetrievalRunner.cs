@@ -101,9 +101,10 @@ namespace ConnectionTools.Jobs
                     (page, ct) =>
                     {
                         var rows = page.Select(r => (r.Id, r.ModifiedAt, r.Payload)).ToList();
+                        var reached = page.Where(r => r.WatermarkAt != null).Select(r => r.WatermarkAt!.Value).DefaultIfEmpty().Max();
                         _node.Store.Write(tx =>
                         {
-                            JobRows.CommitPage(tx, connection.Id, runId, entity, rows, _node.Clock());
+                            JobRows.CommitPage(tx, connection.Id, runId, entity, rows, _node.Clock(), page.Any(r => r.WatermarkAt != null) ? reached : (DateTimeOffset?)null);
                             return 0;
                         });
                         return Task.CompletedTask;

@@ -109,10 +109,16 @@ namespace ConnectionTools.Storage
         /// One page, committed with the watermark it reaches: a record already queued is replaced only by a newer version, and the
         /// watermark never moves back. Returns how many records were new or newer.
         /// </summary>
-        public static void CommitPage(StoreTransaction tx, Guid connectionId, long runId, string entity, IReadOnlyList<(string Id, DateTimeOffset ModifiedAt, string Payload)> records, DateTimeOffset now)
+        public static void CommitPage(StoreTransaction tx, Guid connectionId, long runId, string entity, IReadOnlyList<(string Id, DateTimeOffset ModifiedAt, string Payload)> records, DateTimeOffset now) =>
+            CommitPage(tx, connectionId, runId, entity, records, now, records.Count == 0 ? (DateTimeOffset?)null : records.Max(r => r.ModifiedAt));
+
+        /// <summary>
+        /// Queues a page's records and moves the watermark to <paramref name="watermark"/> (null: where it is), which the source
+        /// says: a record it found out of the watermark's order (CaseRecord.WatermarkAt null) must not move it.
+        /// </summary>
+        public static void CommitPage(StoreTransaction tx, Guid connectionId, long runId, string entity, IReadOnlyList<(string Id, DateTimeOffset ModifiedAt, string Payload)> records, DateTimeOffset now, DateTimeOffset? watermark)
         {
             var id = ConnectionStore.FormatId(connectionId);
-            long newest = long.MinValue;
             using (var upsert = tx.Command(
                 "INSERT INTO outbound_queue (connection_id, entity, record_id, modified_at, payload, queued_at) VALUES ($id, $entity, $record, $modified, $payload, $now) " +
                 "ON CONFLICT(connection_id, entity, record_id) DO UPDATE SET modified_at = excluded.modified_at, payload = excluded.payload, queued_at = excluded.queued_at " +
@@ -123,7 +129,6 @@ namespace ConnectionTools.Storage
                 foreach (var record in records)
                 {
                     var modified = record.ModifiedAt.ToUnixTimeMilliseconds();
-                    newest = Math.Max(newest, modified);
                     upsert.Parameters["$record"].Value = record.Id;
                     upsert.Parameters["$modified"].Value = modified;
                     upsert.Parameters["$payload"].Value = record.Payload;
@@ -131,9 +136,9 @@ namespace ConnectionTools.Storage
                 }
             }
 
-            if (records.Count > 0)
+            if (watermark is DateTimeOffset reached)
             {
-                tx.Execute("UPDATE jobs SET watermark = MAX(COALESCE(watermark, $newest), $newest) WHERE connection_id = $id;", ("$id", id), ("$newest", newest));
+                tx.Execute("UPDATE jobs SET watermark = MAX(COALESCE(watermark, $newest), $newest) WHERE connection_id = $id;", ("$id", id), ("$newest", reached.ToUnixTimeMilliseconds()));
             }
 
             tx.Execute("UPDATE job_runs SET records = records + $count, pages = pages + 1, watermark = (SELECT watermark FROM jobs WHERE connection_id = $id) WHERE id = $run;",

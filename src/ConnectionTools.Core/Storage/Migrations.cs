@@ -22,6 +22,7 @@ namespace ConnectionTools.Storage
             V9,
             V10,
             V11,
+            V12,
         };
 
         public static int Latest => Steps.Count;
@@ -223,6 +224,17 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
             transaction.Execute("ALTER TABLE sync_events ADD COLUMN changed_at INTEGER NULL;");
             transaction.Execute("ALTER TABLE sync_cases ADD COLUMN last_changed_at INTEGER NULL;");
             transaction.Execute("ALTER TABLE connections ADD COLUMN default_customer TEXT NULL;");
+        }
+
+        /// <summary>
+        /// Case sync, comments: per twin, the comment bodies this node's apply wrote into the local case (so the retrieval job
+        /// does not send them back to the partner); and the comment writes of an apply that has not committed yet (so the next
+        /// apply reads the case's comments first instead of writing a comment twice after a crash).
+        /// </summary>
+        private static void V12(StoreTransaction transaction)
+        {
+            transaction.Execute("ALTER TABLE sync_twins ADD COLUMN written_comments TEXT NOT NULL DEFAULT '[]';");
+            transaction.Execute(SyncTwinRows.CreateCommentWrites);
         }
 
         private static void V1(StoreTransaction transaction)

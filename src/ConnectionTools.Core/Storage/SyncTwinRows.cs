@@ -34,6 +34,22 @@ CREATE TABLE IF NOT EXISTS sync_apply_claims (
 ";
 
         /// <summary>
+        /// Comment writes in flight (store V12): an apply records the bodies it is about to append to a case before it sends them,
+        /// and deletes the row in the transaction that records what was written. A row still there when the case is applied next
+        /// means the last attempt crashed or ended without a clear answer after writing some comments: that apply reads the case's
+        /// comments first (ICommentReader) and skips those already there, since comments carry no key to upsert on.
+        /// </summary>
+        public const string CreateCommentWrites = @"
+CREATE TABLE IF NOT EXISTS sync_comment_writes (
+    connection_id   TEXT NOT NULL,
+    partner_case_id TEXT NOT NULL,
+    bodies          TEXT NOT NULL,
+    started_at      INTEGER NOT NULL,
+    PRIMARY KEY (connection_id, partner_case_id)
+) WITHOUT ROWID;
+";
+
+        /// <summary>
         /// Takes (or renews) the right to apply a connection's incoming events until <paramref name="now"/> + <paramref name="lease"/>:
         /// one process at a time, since comments are not idempotent. A claim whose process stopped expires on its own.
         /// </summary>
@@ -48,21 +64,40 @@ CREATE TABLE IF NOT EXISTS sync_apply_claims (
             ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner));
 
         public static Twin? FindByPartner(StoreSession db, Guid connectionId, string partnerCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", partnerCaseId));
 
         public static Twin? FindByLocal(StoreSession db, Guid connectionId, string localCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", localCaseId));
 
-        /// <summary>Records an apply: the twin is made on the partner case's first apply and follows it afterwards.</summary>
-        public static void Save(StoreTransaction tx, Guid connectionId, string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, DateTimeOffset now) => tx.Execute(
-            "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, base, origin, created_at, updated_at) " +
-            "VALUES ($id, $partner, $local, $entity, $expected, $base, $origin, $now, $now) " +
+        /// <summary>
+        /// Records an apply: the twin is made on the partner case's first apply and follows it afterwards. <paramref name="writtenComments"/>
+        /// is the JSON array of every comment body this node's applies appended to the local case so far.
+        /// </summary>
+        public static void Save(StoreTransaction tx, Guid connectionId, string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, DateTimeOffset now, string writtenComments = "[]") => tx.Execute(
+            "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, base, origin, written_comments, created_at, updated_at) " +
+            "VALUES ($id, $partner, $local, $entity, $expected, $base, $origin, $written, $now, $now) " +
             "ON CONFLICT(connection_id, partner_case_id) DO UPDATE SET local_case_id = excluded.local_case_id, entity = excluded.entity, expected = excluded.expected, " +
-            "base = excluded.base, updated_at = excluded.updated_at;",
+            "base = excluded.base, written_comments = excluded.written_comments, updated_at = excluded.updated_at;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId), ("$local", localCaseId), ("$entity", entity), ("$expected", expected),
-            ("$base", agreed), ("$origin", ours ? "Local" : "Partner"), ("$now", now.ToUnixTimeMilliseconds()));
+            ("$base", agreed), ("$origin", ours ? "Local" : "Partner"), ("$written", writtenComments), ("$now", now.ToUnixTimeMilliseconds()));
+
+        /// <summary>Marks the comments an apply is about to append to a partner case's local case (see <see cref="CreateCommentWrites"/>).</summary>
+        public static void StartCommentWrites(StoreTransaction tx, Guid connectionId, string partnerCaseId, string bodies, DateTimeOffset now) => tx.Execute(
+            "INSERT INTO sync_comment_writes (connection_id, partner_case_id, bodies, started_at) VALUES ($id, $partner, $bodies, $now) " +
+            "ON CONFLICT(connection_id, partner_case_id) DO UPDATE SET bodies = excluded.bodies, started_at = excluded.started_at;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId), ("$bodies", bodies), ("$now", now.ToUnixTimeMilliseconds()));
+
+        /// <summary>The outcome of the comment writes is recorded: nothing is left uncertain.</summary>
+        public static void EndCommentWrites(StoreTransaction tx, Guid connectionId, string partnerCaseId) => tx.Execute(
+            "DELETE FROM sync_comment_writes WHERE connection_id = $id AND partner_case_id = $partner;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId));
+
+        /// <summary>Whether an earlier apply of the partner case may have left comments written but not recorded.</summary>
+        public static bool CommentWritesUncertain(StoreSession db, Guid connectionId, string partnerCaseId) => (long)(db.Scalar(
+            "SELECT EXISTS (SELECT 1 FROM sync_comment_writes WHERE connection_id = $id AND partner_case_id = $partner);",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId)) ?? 0L) != 0;
 
         /// <summary>What the retrieval job last read of a twinned case: the state the next echo check compares with.</summary>
         public static void SaveSeen(StoreTransaction tx, Guid connectionId, string localCaseId, string expected, long changedAt, DateTimeOffset now) => tx.Execute(
@@ -80,6 +115,7 @@ CREATE TABLE IF NOT EXISTS sync_apply_claims (
         {
             tx.Execute("DELETE FROM sync_twins WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
             tx.Execute("DELETE FROM sync_apply_claims WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            tx.Execute("DELETE FROM sync_comment_writes WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
         }
 
         private static Twin? One(StoreSession db, string sql, params (string Name, object? Value)[] parameters)
@@ -88,15 +124,16 @@ CREATE TABLE IF NOT EXISTS sync_apply_claims (
             using (var reader = command.ExecuteReader())
             {
                 return reader.Read()
-                    ? new Twin(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5) == "Local", reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6))
+                    ? new Twin(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5) == "Local", reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6), reader.GetString(7))
                     : null;
             }
         }
 
         internal sealed class Twin
         {
-            public Twin(string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, long? localChangedAt)
+            public Twin(string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, long? localChangedAt, string writtenComments = "[]")
             {
+                WrittenComments = writtenComments;
                 PartnerCaseId = partnerCaseId;
                 LocalCaseId = localCaseId;
                 Entity = entity;
@@ -121,6 +158,9 @@ CREATE TABLE IF NOT EXISTS sync_apply_claims (
 
             /// <summary>Whether the case was made on this side (the partner's is made from it).</summary>
             public bool Ours { get; }
+
+            /// <summary>The comment bodies this node's applies appended to the local case (JSON array of strings, oldest first).</summary>
+            public string WrittenComments { get; }
 
             /// <summary>When this node's system last changed the case, as the retrieval job read it (Unix ms); null if never read.</summary>
             public long? LocalChangedAt { get; }

@@ -127,16 +127,46 @@ namespace ConnectionTools.Sync
                     break;
                 }
 
-                // The batch's twins in one read; then the rule runs, each case on its own (one event per case per batch), on all cores.
+                // The batch's twins in one read, with whether an earlier attempt left comment writes uncertain; then the rule runs,
+                // each case on its own (one event per case per batch), on all cores.
+                var reader = writer as ICommentReader;
                 var twins = node.Store.Read(db =>
                 {
                     using var statements = db.KeepStatementsPrepared();
-                    return events.Select(e => SyncTwinRows.FindByPartner(db, current.Id, e.CaseId)).ToList();
+                    return events.Select(e => (Twin: SyncTwinRows.FindByPartner(db, current.Id, e.CaseId),
+                        Uncertain: reader != null && SyncTwinRows.CommentWritesUncertain(db, current.Id, e.CaseId))).ToList();
                 });
                 var plans = new Planned[events.Count];
-                Parallel.For(0, events.Count, i => plans[i] = Plan(node, current, rule, events[i], twins[i]));
+                Parallel.For(0, events.Count, i => plans[i] = Plan(node, current, rule, events[i], twins[i].Twin));
                 var planned = plans.ToList();
-                var writes = planned.Where(p => p.Write != null).ToList();
+                for (var i = 0; i < planned.Count; i++)
+                {
+                    planned[i].Uncertain = twins[i].Uncertain;
+                }
+
+                // Only the cases an earlier attempt left uncertain read their comments back: one query each, rarely needed.
+                foreach (var p in planned.Where(p => p.Uncertain && p.Write != null && p.Write.NewComments.Count > 0))
+                {
+                    await ReconcileAsync(p, writer, reader!, cancellationToken).ConfigureAwait(false);
+                }
+
+                var writes = planned.Where(p => p.Write != null && p.Outcome is null).ToList();
+                if (reader != null && writes.Any(p => p.Write!.NewComments.Count > 0))
+                {
+                    // Before any comment is sent: if the process dies between the write and the commit below, the next attempt knows
+                    // to read the case's comments first.
+                    var started = node.Clock();
+                    node.Store.Write(tx =>
+                    {
+                        foreach (var p in writes.Where(p => p.Write!.NewComments.Count > 0))
+                        {
+                            SyncTwinRows.StartCommentWrites(tx, current.Id, p.CaseId, new JsonArray(p.Write!.NewComments.Select(b => (JsonNode?)JsonValue.Create(b)).ToArray()).ToJsonString(), started);
+                        }
+
+                        return 0;
+                    });
+                }
+
                 var outcomes = writes.Count == 0
                     ? Array.Empty<CaseWriteResult>()
                     : await writer.WriteAsync(writes.Select(p => p.Write!).ToList(), cancellationToken).ConfigureAwait(false);
@@ -157,10 +187,21 @@ namespace ConnectionTools.Sync
                             if (p.Outcome?.LocalCaseId is string written)
                             {
                                 // The case was written but a comment failed: the twin keeps the comments that were added, so a
-                                // retry sends only the rest (comments are not idempotent).
-                                // A comment without a clear answer may have been added: it counts as added, so it is never sent twice.
-                                var appended = (error.Data[CaseWriteChecks.CommentsAppendedKey] as int? ?? 0) + (error.Kind == ErrorKind.ConnectionError ? 1 : 0);
-                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(appended), p.Expected!, p.Agreed!, p.Ours, now);
+                                // retry sends only the rest (comments are not idempotent). A comment without a clear answer may have
+                                // been added: when the system can list a case's comments, the retry reads them and adds it only if
+                                // it is not there; otherwise it counts as added, so it is never sent twice.
+                                var unclear = error.Kind == ErrorKind.ConnectionError;
+                                var appended = (error.Data[CaseWriteChecks.CommentsAppendedKey] as int? ?? 0) + (unclear && reader is null ? 1 : 0);
+                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(appended), p.Expected!, p.Agreed!, p.Ours, now, p.WrittenComments(appended));
+                                if (!unclear || reader is null)
+                                {
+                                    SyncTwinRows.EndCommentWrites(tx, current.Id, p.CaseId);
+                                }
+                            }
+                            else if (!p.Uncertain)
+                            {
+                                // Refused before any comment was sent: nothing of this attempt is uncertain.
+                                SyncTwinRows.EndCommentWrites(tx, current.Id, p.CaseId);
                             }
 
                             SyncEventRows.ApplyFailed(tx, current.Id, p.EventId, error.ErrorId, error.Message, now);
@@ -171,9 +212,10 @@ namespace ConnectionTools.Sync
                         var local = p.Outcome?.LocalCaseId ?? p.Twin?.LocalCaseId;
                         if (local != null)
                         {
-                            SyncTwinRows.Save(tx, current.Id, p.CaseId, local, p.Entity!, p.Expected!, p.Agreed!, p.Ours, now);
+                            SyncTwinRows.Save(tx, current.Id, p.CaseId, local, p.Entity!, p.Expected!, p.Agreed!, p.Ours, now, p.WrittenComments(int.MaxValue));
                         }
 
+                        SyncTwinRows.EndCommentWrites(tx, current.Id, p.CaseId);
                         SyncEventRows.Applied(tx, current.Id, p.EventId);
                         result.Applied++;
                     }
@@ -186,6 +228,80 @@ namespace ConnectionTools.Sync
                     break;
                 }
             }
+        }
+
+        /// <summary>
+        /// An earlier attempt at this case may have appended some of these comments without recording it (the process stopped
+        /// between the write and the commit, or a comment got no clear answer). Reads the case's comments and leaves out of the
+        /// write those already there beyond the ones this node is known to have written: comments carry no key to upsert on, so
+        /// this read is what keeps them exactly once. A case not yet known here is written first without comments to learn its
+        /// id (the upsert by the partner's case id is idempotent).
+        /// </summary>
+        private static async Task ReconcileAsync(Planned p, ICaseWriter writer, ICommentReader reader, CancellationToken cancellationToken)
+        {
+            var write = p.Write!;
+            var localId = p.Twin?.LocalCaseId ?? write.LocalCaseId;
+            if (localId is null)
+            {
+                var first = (await writer.WriteAsync(new[] { new CaseWrite(write.PartnerCaseId, write.Fields, null, write.LocalCaseId) }, cancellationToken).ConfigureAwait(false))[0];
+                if (first.Error != null || first.LocalCaseId is null)
+                {
+                    p.Outcome = first;
+                    return;
+                }
+
+                localId = first.LocalCaseId;
+            }
+
+            var there = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var body in await reader.CommentBodiesAsync(localId, cancellationToken).ConfigureAwait(false))
+            {
+                there[body] = there.TryGetValue(body, out var n) ? n + 1 : 1;
+            }
+
+            foreach (var body in Bodies(p.Twin?.WrittenComments))
+            {
+                // Those recorded as written are accounted for: only a surplus of a body is an unrecorded write.
+                if (there.TryGetValue(body, out var n) && n > 0)
+                {
+                    there[body] = n - 1;
+                }
+            }
+
+            var send = new List<int>();
+            for (var i = 0; i < write.NewComments.Count; i++)
+            {
+                if (there.TryGetValue(write.NewComments[i], out var n) && n > 0)
+                {
+                    there[write.NewComments[i]] = n - 1;
+                    p.AlreadyThere.Add(i);
+                }
+                else
+                {
+                    send.Add(i);
+                }
+            }
+
+            p.Write = new CaseWrite(write.PartnerCaseId, write.Fields, send.Select(i => write.NewComments[i]).ToList(), write.LocalCaseId);
+            p.Sent = send;
+        }
+
+        /// <summary>The strings of a JSON array of strings (a twin's written comments); empty for null or anything else.</summary>
+        internal static List<string> Bodies(string? json)
+        {
+            var list = new List<string>();
+            if (json != null && JsonNode.Parse(json) is JsonArray array)
+            {
+                foreach (var item in array)
+                {
+                    if (item is JsonValue value && value.TryGetValue<string>(out var text))
+                    {
+                        list.Add(text);
+                    }
+                }
+            }
+
+            return list;
         }
 
         /// <summary>
@@ -340,18 +456,51 @@ namespace ConnectionTools.Sync
 
             public List<JsonNode> Added { get; set; } = new List<JsonNode>();
 
-            /// <summary>The case after the rule, with only the first <paramref name="appended"/> of its new comments.</summary>
+            /// <summary>Whether an earlier attempt at this case left comment writes uncertain (read before writing).</summary>
+            public bool Uncertain { get; set; }
+
+            /// <summary>Indexes of the new comments found already in the system by <see cref="ReconcileAsync"/>: added, not sent.</summary>
+            public List<int> AlreadyThere { get; } = new List<int>();
+
+            /// <summary>Indexes of the new comments the write sends, in order; null when it sends them all.</summary>
+            public List<int>? Sent { get; set; }
+
+            /// <summary>Indexes of the new comments in the system once the first <paramref name="appended"/> sent ones were added.</summary>
+            private HashSet<int> AddedIndexes(int appended) => new HashSet<int>(
+                AlreadyThere.Concat((Sent ?? Enumerable.Range(0, Added.Count).ToList()).Take(appended)));
+
+            /// <summary>The case after the rule, with only the new comments that were added (the first <paramref name="appended"/> sent).</summary>
             public string EntityWithComments(int appended)
             {
                 var entity = (JsonNode.Parse(Entity!) as JsonObject)!;
+                var added = AddedIndexes(appended);
                 var comments = new JsonArray();
-                foreach (var c in (Before?["comments"] as JsonArray ?? new JsonArray()).Concat(Added.Take(appended)))
+                foreach (var c in (Before?["comments"] as JsonArray ?? new JsonArray()).Concat(Added.Where((_, i) => added.Contains(i))))
                 {
                     comments.Add(c?.DeepClone());
                 }
 
                 entity["comments"] = comments;
                 return entity.ToJsonString();
+            }
+
+            /// <summary>
+            /// The twin's written comments after this apply (JSON array): those written before, and the bodies of this apply's new
+            /// comments that are in the system (the first <paramref name="appended"/> sent ones, and those found already there).
+            /// </summary>
+            public string WrittenComments(int appended)
+            {
+                var added = AddedIndexes(appended);
+                var all = new JsonArray(Bodies(Twin?.WrittenComments).Select(b => (JsonNode?)JsonValue.Create(b)).ToArray());
+                for (var i = 0; i < Added.Count; i++)
+                {
+                    if (added.Contains(i))
+                    {
+                        all.Add(JsonValue.Create(CommentBody(Added[i])));
+                    }
+                }
+
+                return all.ToJsonString();
             }
         }
     }

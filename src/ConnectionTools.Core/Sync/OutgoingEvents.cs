@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
 using System.Runtime.ExceptionServices;
+using System.Text.Json.Nodes;
 using System.Threading.Tasks;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
@@ -60,10 +61,14 @@ namespace ConnectionTools.Sync
                     {
                         var slot = (i * rules.Count) + r;
                         var twin = twins?[slot];
-                        var seen = twin is null ? null : NeutralState(entity);
+
+                        // The comments this node's applies wrote into a twinned case are the partner's own, coming back: they are
+                        // neither sent (the rule never sees them) nor a change that makes the case worth sending.
+                        var ours = twin is null ? entity : WithoutWrittenComments(entity, twin.WrittenComments);
+                        var seen = twin is null ? null : NeutralState(ours);
                         slots[slot] = (twin != null && IsEcho(twin.Expected, seen!)
                             ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen!)
-                            : Make(rules[r].Connection.Id, row.RecordId, entity, rules[r].Rule, seen, twin?.PartnerCaseId)).At(row.ModifiedAt);
+                            : Make(rules[r].Connection.Id, row.RecordId, ours, rules[r].Rule, seen, twin?.PartnerCaseId)).At(row.ModifiedAt);
                     }
                 });
 
@@ -169,29 +174,81 @@ namespace ConnectionTools.Sync
             return twins;
         });
 
-        /// <summary>The neutral fields of a case entity, as a JSON object: what an apply writes and what the echo check compares.</summary>
+        /// <summary>
+        /// The neutral fields of a case entity, as a JSON object: what an apply writes and what the echo check compares; with the
+        /// case's comments (author and body) under "comments", so that a comment a person adds is a change the echo check sees.
+        /// </summary>
         internal static string NeutralState(string entity)
         {
-            var parsed = System.Text.Json.Nodes.JsonNode.Parse(entity) as System.Text.Json.Nodes.JsonObject ?? new System.Text.Json.Nodes.JsonObject();
-            var state = new System.Text.Json.Nodes.JsonObject();
+            var parsed = JsonNode.Parse(entity) as JsonObject ?? new JsonObject();
+            var state = new JsonObject();
             foreach (var name in IncomingApply.NeutralFields)
             {
                 state[name] = CaseEntities.Text(parsed, name);
             }
 
+            state["comments"] = new JsonArray((parsed["comments"] as JsonArray ?? new JsonArray()).Select(c => (JsonNode?)JsonValue.Create(CommentKey(c))).ToArray());
             return state.ToJsonString();
+        }
+
+        /// <summary>A comment's author and body, as the rules' commentHelper.mergeComments tells comments apart.</summary>
+        private static string CommentKey(JsonNode? comment) =>
+            (comment?["author"]?.ToString() ?? "") + "\u0000" + (comment?["body"]?.ToString() ?? "");
+
+        /// <summary>
+        /// The case without the comments this node's applies wrote into it (<paramref name="written"/>, a JSON array of bodies): each
+        /// written body takes away one comment with that body, oldest first, so a person's comment that happens to repeat one stays.
+        /// </summary>
+        internal static string WithoutWrittenComments(string entity, string written)
+        {
+            var bodies = IncomingApply.Bodies(written);
+            if (bodies.Count == 0 || !(JsonNode.Parse(entity) is JsonObject parsed) || !(parsed["comments"] is JsonArray comments))
+            {
+                return entity;
+            }
+
+            var left = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var body in bodies)
+            {
+                left[body] = left.TryGetValue(body, out var n) ? n + 1 : 1;
+            }
+
+            var kept = new JsonArray();
+            foreach (var comment in comments)
+            {
+                var body = comment?["body"]?.ToString() ?? "";
+                if (left.TryGetValue(body, out var n) && n > 0)
+                {
+                    left[body] = n - 1;
+                    continue;
+                }
+
+                kept.Add(comment?.DeepClone());
+            }
+
+            parsed["comments"] = kept;
+            return parsed.ToJsonString();
         }
 
         /// <summary>
         /// Whether a twinned case, read back by the retrieval job, is in the state this node's last apply left it: every field the
-        /// twin knows (a field never read back since the case was created is not known) has the value the apply expected. A
-        /// person's later change of any known field is not an echo, and is sent.
+        /// twin knows (a field never read back since the case was created is not known) has the value the apply expected, and it
+        /// has no comment the twin did not know. A person's later change of any known field, or new comment, is not an echo, and is sent.
         /// </summary>
         internal static bool IsEcho(string expected, string seen)
         {
-            var want = System.Text.Json.Nodes.JsonNode.Parse(expected) as System.Text.Json.Nodes.JsonObject;
-            var got = System.Text.Json.Nodes.JsonNode.Parse(seen) as System.Text.Json.Nodes.JsonObject;
+            var want = JsonNode.Parse(expected) as JsonObject;
+            var got = JsonNode.Parse(seen) as JsonObject;
             if (want is null || got is null)
+            {
+                return false;
+            }
+
+            // Comments are append-only: a comment that was not there when the retrieval job last read the case (nor written by
+            // this node, which the caller took out already) is a person's, and the case is sent. A twin whose case was never read
+            // back knows no comments.
+            var known = new HashSet<string>((want["comments"] as JsonArray ?? new JsonArray()).Select(c => c?.ToString() ?? ""), StringComparer.Ordinal);
+            if ((got["comments"] as JsonArray ?? new JsonArray()).Any(c => !known.Contains(c?.ToString() ?? "")))
             {
                 return false;
             }

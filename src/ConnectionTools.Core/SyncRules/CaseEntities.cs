@@ -80,11 +80,17 @@ namespace ConnectionTools.SyncRules
                 ? scalar.GetValueKind() == JsonValueKind.String ? scalar.GetValue<string>() : scalar.ToJsonString()
                 : null;
 
-        // Salesforce returns a case's comments as a child relationship when the query asks for it (CaseComments.records).
+        /// <summary>
+        /// A case's comments, oldest first, as {author, body, created}. Salesforce returns them as a child relationship when the
+        /// query asks for it (CaseComments.records; null when there are none); Dataverse as the expanded notes (Incident_Annotation),
+        /// whose author is the formatted value of createdby when the request asked for formatted values.
+        /// </summary>
         private static JsonArray Comments(ConnectionType system, JsonObject fields)
         {
             var comments = new JsonArray();
-            if (system == ConnectionType.Dynamics365 || fields["CaseComments"] is not JsonObject relation || relation["records"] is not JsonArray records)
+            var dataverse = system == ConnectionType.Dynamics365;
+            if (fields[dataverse ? "Incident_Annotation" : "CaseComments"] is not JsonNode relation ||
+                (dataverse ? relation : relation["records"]) is not JsonArray records)
             {
                 return comments;
             }
@@ -93,12 +99,19 @@ namespace ConnectionTools.SyncRules
             {
                 if (record is JsonObject comment)
                 {
-                    comments.Add(new JsonObject
-                    {
-                        ["author"] = (comment["CreatedBy"] as JsonObject)?["Name"]?.GetValue<string>(),
-                        ["body"] = Text(comment, "CommentBody"),
-                        ["created"] = Text(comment, "CreatedDate"),
-                    });
+                    comments.Add(dataverse
+                        ? new JsonObject
+                        {
+                            ["author"] = Text(comment, "_createdby_value@OData.Community.Display.V1.FormattedValue"),
+                            ["body"] = Text(comment, "notetext"),
+                            ["created"] = Text(comment, "createdon"),
+                        }
+                        : new JsonObject
+                        {
+                            ["author"] = (comment["CreatedBy"] as JsonObject) is JsonObject user ? Text(user, "Name") : null,
+                            ["body"] = Text(comment, "CommentBody"),
+                            ["created"] = Text(comment, "CreatedDate"),
+                        });
                 }
             }
 

@@ -45,10 +45,10 @@ public sealed class RetrievalProtocolTests
     public void The_SOQL_and_the_OData_options_filter_inclusively_on_the_watermark()
     {
         var at = new DateTimeOffset(2026, 11, 21, 11, 30, 15, 123, TimeSpan.FromHours(1)).AddTicks(5);
-        Assert.Equal("SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case WHERE SystemModstamp >= 2026-11-21T10:30:15.123Z ORDER BY SystemModstamp ASC, Id ASC",
+        Assert.Equal("SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp, (SELECT Id, CommentBody, CreatedDate, CreatedBy.Name FROM CaseComments ORDER BY CreatedDate) FROM Case WHERE SystemModstamp >= 2026-11-21T10:30:15.123Z ORDER BY SystemModstamp ASC, Id ASC",
             SalesforceCaseSource.Soql(at));
-        Assert.Equal("SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case ORDER BY SystemModstamp ASC, Id ASC", SalesforceCaseSource.Soql(null));
-        Assert.Equal("$select=incidentid,ticketnumber,title,description,statecode,prioritycode,modifiedon&$filter=modifiedon%20ge%202026-11-21T10%3A30%3A15.123Z&$orderby=modifiedon%20asc%2Cincidentid%20asc",
+        Assert.Equal("SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp, (SELECT Id, CommentBody, CreatedDate, CreatedBy.Name FROM CaseComments ORDER BY CreatedDate) FROM Case ORDER BY SystemModstamp ASC, Id ASC", SalesforceCaseSource.Soql(null));
+        Assert.Equal("$select=incidentid,ticketnumber,title,description,statecode,prioritycode,modifiedon&$filter=modifiedon%20ge%202026-11-21T10%3A30%3A15.123Z&$expand=Incident_Annotation%28%24select%3Dannotationid%2Cnotetext%2Ccreatedon%2C_createdby_value%3B%24orderby%3Dcreatedon%20asc%29&$orderby=modifiedon%20asc%2Cincidentid%20asc",
             DataverseCaseSource.QueryOptions(at));
     }
 
@@ -95,7 +95,7 @@ public sealed class RetrievalProtocolTests
         Assert.Equal("0000000a-0000-0000-0000-000000000000", record.Id);
         Assert.Equal("Resolved", record.Status);
         var request = handler.Requests.Single();
-        Assert.Equal("odata.maxpagesize=750", request.Headers.GetValues("Prefer").Single());
+        Assert.Equal("odata.maxpagesize=750,odata.include-annotations=\"OData.Community.Display.V1.FormattedValue\"", request.Headers.GetValues("Prefer").Single());
         Assert.Equal("4.0", request.Headers.GetValues("OData-Version").Single());
         Assert.Equal("application/json", request.Headers.Accept.Single().MediaType);
         Assert.StartsWith("https://contoso.crm.dynamics.com/api/data/v9.2/incidents?$select=", request.RequestUri!.AbsoluteUri, StringComparison.Ordinal);

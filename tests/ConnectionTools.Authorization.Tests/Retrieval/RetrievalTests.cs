@@ -54,8 +54,8 @@ public sealed class RetrievalTests
         Assert.Equal(25, api.Count);
         var firstUrl = Uri.UnescapeDataString(api[0].Query);
         Assert.Contains(rig.IsSalesforce
-            ? "q=SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case ORDER BY SystemModstamp ASC, Id ASC"
-            : "$select=incidentid,ticketnumber,title,description,statecode,prioritycode,modifiedon&$orderby=modifiedon asc,incidentid asc", firstUrl, StringComparison.Ordinal);
+            ? "q=SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp, (SELECT Id, CommentBody, CreatedDate, CreatedBy.Name FROM CaseComments ORDER BY CreatedDate) FROM Case ORDER BY SystemModstamp ASC, Id ASC"
+            : "$select=incidentid,ticketnumber,title,description,statecode,prioritycode,modifiedon&$expand=Incident_Annotation($select=annotationid,notetext,createdon,_createdby_value;$orderby=createdon asc)&$orderby=modifiedon asc,incidentid asc", firstUrl, StringComparison.Ordinal);
         Assert.Equal(0, rig.Refreshes);
     }
 

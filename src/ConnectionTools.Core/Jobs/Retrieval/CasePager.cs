@@ -74,36 +74,46 @@ namespace ConnectionTools.Jobs.Retrieval
                 throw new ArgumentNullException(nameof(onPage));
             }
 
-            var token = await TokenAsync(forceRefresh: false, page: 1, cancellationToken).ConfigureAwait(false);
-            Uri? next = FirstPage(query);
+            await BeforePagesAsync(query, onPage, cancellationToken).ConfigureAwait(false);
+            await PagesAsync(FirstPage(query), query, "case query", ParsePage, onPage, cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Reads the pages of one query, starting at <paramref name="first"/>, and hands each page's items to <paramref name="onPage"/>
+        /// before the next page is requested (empty pages are not handed over). <paramref name="what"/> names the query in errors.
+        /// </summary>
+        private protected async Task PagesAsync<T>(Uri first, CaseQuery query, string what, Func<JsonElement, Page<T>> parse, Func<IReadOnlyList<T>, CancellationToken, Task> onPage, CancellationToken cancellationToken)
+        {
+            var token = await TokenAsync(forceRefresh: false, page: 1, what, cancellationToken).ConfigureAwait(false);
+            Uri? next = first;
             for (var page = 1; next is not null; page++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var uri = next;
-                PageResult result;
+                Page<T> result;
                 for (var refreshed = false; ; refreshed = true)
                 {
                     var bearer = token;
-                    using (var response = await ProviderRetry.SendAsync(_http, () => NewRequest(uri, bearer, query), _timeout, $"{Provider} (case query, page {page})", cancellationToken).ConfigureAwait(false))
+                    using (var response = await ProviderRetry.SendAsync(_http, () => NewRequest(uri, bearer, query), _timeout, $"{Provider} ({what}, page {page})", cancellationToken).ConfigureAwait(false))
                     {
                         if (response.StatusCode == HttpStatusCode.Unauthorized)
                         {
                             if (refreshed)
                             {
-                                throw Unauthorized(page);
+                                throw Unauthorized(page, what);
                             }
 
-                            token = await TokenAsync(forceRefresh: true, page, cancellationToken).ConfigureAwait(false);
+                            token = await TokenAsync(forceRefresh: true, page, what, cancellationToken).ConfigureAwait(false);
                             continue;
                         }
 
                         if (!response.IsSuccessStatusCode)
                         {
                             var code = await ErrorCodeAsync(response).ConfigureAwait(false);
-                            throw SourceFailed(page, response.StatusCode, code);
+                            throw SourceFailed(page, what, response.StatusCode, code);
                         }
 
-                        result = await ReadPageAsync(response, page, cancellationToken).ConfigureAwait(false);
+                        result = await ReadPageAsync(response, page, what, parse, cancellationToken).ConfigureAwait(false);
                         break;
                     }
                 }
@@ -112,15 +122,19 @@ namespace ConnectionTools.Jobs.Retrieval
                 if (next is not null && Uri.Compare(next, Root, UriComponents.SchemeAndServer, UriFormat.SafeUnescaped, StringComparison.OrdinalIgnoreCase) != 0)
                 {
                     // The bearer token goes to the org's own host only.
-                    throw Malformed(page, "its next-page link points to another host");
+                    throw Malformed(page, what, "its next-page link points to another host");
                 }
 
-                if (result.Records.Count > 0)
+                if (result.Items.Count > 0)
                 {
-                    await onPage(result.Records, cancellationToken).ConfigureAwait(false);
+                    await onPage(result.Items, cancellationToken).ConfigureAwait(false);
                 }
             }
         }
+
+        /// <summary>What a provider reads before the case query's pages (Dataverse: the cases whose only change is a new note).</summary>
+        private protected virtual Task BeforePagesAsync(CaseQuery query, Func<IReadOnlyList<CaseRecord>, CancellationToken, Task> onPage, CancellationToken cancellationToken) =>
+            Task.CompletedTask;
 
         /// <summary>The first page's URL.</summary>
         private protected abstract Uri FirstPage(CaseQuery query);
@@ -129,7 +143,7 @@ namespace ConnectionTools.Jobs.Retrieval
         private protected abstract void AddHeaders(HttpRequestMessage request, CaseQuery query);
 
         /// <summary>Reads one page; throws <see cref="FormatException"/> when the answer has not the expected shape.</summary>
-        private protected abstract PageResult ParsePage(JsonElement root);
+        private protected abstract Page<CaseRecord> ParsePage(JsonElement root);
 
         /// <summary>The provider's error code from an error answer's JSON, or null.</summary>
         private protected abstract string? ErrorCode(JsonElement root);
@@ -143,42 +157,42 @@ namespace ConnectionTools.Jobs.Retrieval
             return request;
         }
 
-        private async Task<string> TokenAsync(bool forceRefresh, int page, CancellationToken cancellationToken)
+        private async Task<string> TokenAsync(bool forceRefresh, int page, string what, CancellationToken cancellationToken)
         {
             var token = await _accessToken(forceRefresh, cancellationToken).ConfigureAwait(false);
             if (string.IsNullOrWhiteSpace(token))
             {
-                throw Unauthorized(page);
+                throw Unauthorized(page, what);
             }
 
             return token;
         }
 
-        private async Task<PageResult> ReadPageAsync(HttpResponseMessage response, int page, CancellationToken cancellationToken)
+        private async Task<Page<T>> ReadPageAsync<T>(HttpResponseMessage response, int page, string what, Func<JsonElement, Page<T>> parse, CancellationToken cancellationToken)
         {
             try
             {
                 using (var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false))
                 using (var document = await JsonDocument.ParseAsync(stream, default, cancellationToken).ConfigureAwait(false))
                 {
-                    return ParsePage(document.RootElement);
+                    return parse(document.RootElement);
                 }
             }
             catch (JsonException)
             {
-                throw Malformed(page, "it is not valid JSON");
+                throw Malformed(page, what, "it is not valid JSON");
             }
             catch (FormatException e)
             {
-                throw Malformed(page, e.Message);
+                throw Malformed(page, what, e.Message);
             }
             catch (InvalidOperationException)
             {
-                throw Malformed(page, "a field has an unexpected type");
+                throw Malformed(page, what, "a field has an unexpected type");
             }
             catch (KeyNotFoundException)
             {
-                throw Malformed(page, "a required field is missing");
+                throw Malformed(page, what, "a required field is missing");
             }
         }
 
@@ -226,30 +240,31 @@ namespace ConnectionTools.Jobs.Retrieval
             return true;
         }
 
-        private ConnectionToolsException Unauthorized(int page) => new ConnectionToolsException(
+        private ConnectionToolsException Unauthorized(int page, string what) => new ConnectionToolsException(
             ErrorIds.JobUnauthorized,
             ErrorKind.AuthenticationError,
-            $"{Provider} refused the connection's access token on page {page} of the case query, also after a refresh. No case was retrieved from that page on.",
+            $"{Provider} refused the connection's access token on page {page} of the {what}, also after a refresh. No case was retrieved from that page on.",
             Root.Host,
             "Run Test-ConnectionAuthorization, then Update-ConnectionAuthorization for the connection; the next run resumes from the watermark.");
 
-        private ConnectionToolsException SourceFailed(int page, HttpStatusCode status, string? providerCode) => new ConnectionToolsException(
+        private ConnectionToolsException SourceFailed(int page, string what, HttpStatusCode status, string? providerCode) => new ConnectionToolsException(
             ErrorIds.JobSourceFailed,
             (int)status >= 500 ? ErrorKind.ConnectionError : status == HttpStatusCode.Forbidden ? ErrorKind.PermissionDenied : ErrorKind.InvalidOperation,
             string.Format(
                 CultureInfo.InvariantCulture,
-                "{0} answered HTTP {1}{2} on page {3} of the case query. The pages before it were delivered; the watermark stays at the last committed page.",
+                "{0} answered HTTP {1}{2} on page {3} of the {4}. The pages before it were delivered; the watermark stays at the last committed page.",
                 Provider,
                 (int)status,
                 providerCode is null ? string.Empty : " (" + providerCode + ")",
-                page),
+                page,
+                what),
             Root.Host,
             "The next run resumes from the watermark. If the error persists, check the org's status and the connected user's permissions on cases.");
 
-        private ConnectionToolsException Malformed(int page, string why) => new ConnectionToolsException(
+        private ConnectionToolsException Malformed(int page, string what, string why) => new ConnectionToolsException(
             ErrorIds.JobSourceFailed,
             ErrorKind.InvalidData,
-            $"{Provider}'s answer to page {page} of the case query could not be read: {why}. The pages before it were delivered; the watermark stays at the last committed page.",
+            $"{Provider}'s answer to page {page} of the {what} could not be read: {why}. The pages before it were delivered; the watermark stays at the last committed page.",
             Root.Host,
             "The next run resumes from the watermark. If the error persists, report it with the verbose output of the run.");
 
@@ -267,16 +282,16 @@ namespace ConnectionTools.Jobs.Retrieval
         private protected static DateTimeOffset RequiredTimestamp(JsonElement record, string name) =>
             CaseTimestamps.TryParse(OptionalString(record, name), out var value) ? value : throw new FormatException($"a record's '{name}' is not a timestamp");
 
-        /// <summary>One page: its records and the next page's URL (null on the last page).</summary>
-        private protected sealed class PageResult
+        /// <summary>One page: its items and the next page's URL (null on the last page).</summary>
+        private protected sealed class Page<T>
         {
-            public PageResult(IReadOnlyList<CaseRecord> records, Uri? next)
+            public Page(IReadOnlyList<T> items, Uri? next)
             {
-                Records = records;
+                Items = items;
                 Next = next;
             }
 
-            public IReadOnlyList<CaseRecord> Records { get; }
+            public IReadOnlyList<T> Items { get; }
 
             public Uri? Next { get; }
         }

@@ -21,6 +21,7 @@ namespace ConnectionTools.Jobs.Retrieval
             Subject = subject;
             Status = status;
             Payload = payload ?? throw new ArgumentNullException(nameof(payload));
+            WatermarkAt = ModifiedAt;
         }
 
         /// <summary>The org's record id: Salesforce's 18-character Id, or Dataverse's incidentid (a GUID, lower case).</summary>
@@ -28,6 +29,19 @@ namespace ConnectionTools.Jobs.Retrieval
 
         /// <summary>When the org last changed the record (SystemModstamp, modifiedon): UTC, millisecond precision.</summary>
         public DateTimeOffset ModifiedAt { get; }
+
+        /// <summary>
+        /// What the record moves the job's watermark to once committed: its ModifiedAt, except where the provider reads a case by
+        /// another route than the watermark's order (Dataverse cases found through their new notes: null, they move nothing).
+        /// </summary>
+        public DateTimeOffset? WatermarkAt { get; private set; }
+
+        /// <summary>This record, moving the watermark to <paramref name="at"/> (null: not at all).</summary>
+        internal CaseRecord Watermark(DateTimeOffset? at)
+        {
+            WatermarkAt = at is DateTimeOffset value ? CaseTimestamps.ToUtcMilliseconds(value) : (DateTimeOffset?)null;
+            return this;
+        }
 
         /// <summary>CaseNumber (Salesforce) or ticketnumber (Dataverse).</summary>
         public string? CaseNumber { get; }

@@ -13,6 +13,15 @@ namespace ConnectionTools.Jobs.Retrieval
             return new DateTimeOffset(ticks - (ticks % TimeSpan.TicksPerMillisecond), TimeSpan.Zero);
         }
 
+        /// <summary>
+        /// A case's version from its change time and its number of comments: both systems keep these times in whole seconds, so a
+        /// comment added in the same second as the case's last change would leave the time as it was, and the outbound queue would
+        /// take the case for a version it already has. The comment count (up to 999) goes into the milliseconds, which it makes
+        /// grow with each comment; a later second still sorts after it.
+        /// </summary>
+        public static DateTimeOffset Version(DateTimeOffset changed, int comments) =>
+            ToUtcMilliseconds(changed).AddMilliseconds(Math.Min(Math.Max(comments, 0), 999));
+
         /// <summary>ISO 8601 in UTC with milliseconds, e.g. 2026-11-21T10:00:00.000Z: a SOQL datetime literal and an OData DateTimeOffset literal.
         /// Truncating below a millisecond only lowers the bound, so an inclusive comparison never skips a record.</summary>
         public static string ToLiteral(DateTimeOffset value) =>

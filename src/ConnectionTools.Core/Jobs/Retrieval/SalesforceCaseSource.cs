@@ -32,6 +32,9 @@ namespace ConnectionTools.Jobs.Retrieval
 
         private protected override string Provider => "Salesforce";
 
+        /// <summary>The child subquery of a case's comments, oldest first (CaseEntities maps CaseComments.records to entity.comments).</summary>
+        public const string CommentsSubquery = "(SELECT Id, CommentBody, CreatedDate, CreatedBy.Name FROM CaseComments ORDER BY CreatedDate)";
+
         /// <summary>The SOQL of a run.</summary>
         public static string Soql(DateTimeOffset? since)
         {
@@ -41,7 +44,9 @@ namespace ConnectionTools.Jobs.Retrieval
             // watermark come again; the outbound queue is idempotent (same id and version: stored once), so nothing is lost and
             // nothing is duplicated.
             var where = since is DateTimeOffset watermark ? " WHERE SystemModstamp >= " + CaseTimestamps.ToLiteral(watermark) : string.Empty;
-            return "SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp FROM Case" + where + " ORDER BY SystemModstamp ASC, Id ASC";
+            // The comments come along as a child relationship (CaseComments), so a case and its thread are read in one request. A
+            // new CaseComment moves its parent's SystemModstamp in Salesforce, so a case whose only change is a comment is found too.
+            return "SELECT Id, CaseNumber, Subject, Description, Status, Priority, SystemModstamp, " + CommentsSubquery + " FROM Case" + where + " ORDER BY SystemModstamp ASC, Id ASC";
         }
 
         private protected override Uri FirstPage(CaseQuery query) =>
@@ -53,7 +58,7 @@ namespace ConnectionTools.Jobs.Retrieval
             request.Headers.TryAddWithoutValidation("Sforce-Query-Options", "batchSize=" + batch.ToString(CultureInfo.InvariantCulture));
         }
 
-        private protected override PageResult ParsePage(JsonElement root)
+        private protected override Page<CaseRecord> ParsePage(JsonElement root)
         {
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("records", out var records) || records.ValueKind != JsonValueKind.Array)
             {
@@ -63,19 +68,24 @@ namespace ConnectionTools.Jobs.Retrieval
             var list = new List<CaseRecord>(records.GetArrayLength());
             foreach (var record in records.EnumerateArray())
             {
+                // A new CaseComment moves SystemModstamp, but within the same second as an edit it may not change it: the version
+                // counts the comments too (CaseTimestamps.Version). The watermark stays SystemModstamp, the order of the query.
+                var modstamp = RequiredTimestamp(record, "SystemModstamp");
+                var comments = record.TryGetProperty("CaseComments", out var relation) && relation.ValueKind == JsonValueKind.Object &&
+                    relation.TryGetProperty("totalSize", out var size) && size.TryGetInt32(out var count) ? count : 0;
                 list.Add(new CaseRecord(
                     RequiredString(record, "Id"),
-                    RequiredTimestamp(record, "SystemModstamp"),
+                    CaseTimestamps.Version(modstamp, comments),
                     OptionalString(record, "CaseNumber"),
                     OptionalString(record, "Subject"),
                     OptionalString(record, "Status"),
-                    record.GetRawText()));
+                    record.GetRawText()).Watermark(modstamp));
             }
 
             var done = root.TryGetProperty("done", out var doneValue) && doneValue.ValueKind == JsonValueKind.True;
             if (done)
             {
-                return new PageResult(list, null);
+                return new Page<CaseRecord>(list, null);
             }
 
             var next = OptionalString(root, "nextRecordsUrl");
@@ -84,7 +94,7 @@ namespace ConnectionTools.Jobs.Retrieval
                 throw new FormatException("it is not done and has no nextRecordsUrl");
             }
 
-            return new PageResult(list, new Uri(Root, next));
+            return new Page<CaseRecord>(list, new Uri(Root, next));
         }
 
         // Salesforce errors are an array of {message, errorCode}.
