@@ -351,8 +351,9 @@ public sealed partial class EntraEmulator : EmulatorHost
             return WhoAmIAsync(context);
         }
         if (path.Equals("/api/data/v9.2/incidents", StringComparison.OrdinalIgnoreCase)) { return IncidentsAsync(context); }
+        // Retrieval's notes pass filters on createdon; a case's notes (the writer's reader) on _objectid_value, answered with the writes.
         if (path.Equals("/api/data/v9.2/annotations", StringComparison.OrdinalIgnoreCase) && HttpMethods.IsGet(context.Request.Method) &&
-            context.Request.Query["$filter"].ToString().Contains("objecttypecode", StringComparison.Ordinal))
+            context.Request.Query["$filter"].ToString().Contains("createdon", StringComparison.Ordinal))
         {
             return NotesSinceAsync(context);
         }
