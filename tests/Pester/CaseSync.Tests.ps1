@@ -437,12 +437,8 @@ Set-Connection -Name d365 -RetrievalInterval (New-TimeSpan -Days 1) -DefaultCust
         (Find-Incident -CaseId $flow.CaseId).description | Should -Be 'Technician came; roller replaced.'
     }
     It 'a field one side changes while the other side changes another field of the same case: both systems end with both changes' {
-        # Known product bug, reported with case sync part 2: node B never learns that node A took B's own description (A's write
-        # is an echo and is not sent back), so B's agreed state keeps the older description and takes A's later change of it
-        # for a conflict; that conflict is then decided by when B last changed the case at all (the priority, later), not the
-        # description, and B keeps its stale description while A keeps the new one: the two systems disagree for good.
-        # Remove this line once IncomingApply agrees on it: the rest of the test shows the divergence (it fails on the last line).
-        Set-ItResult -Skipped -Because 'of a known bug: a concurrent change of another field makes node B keep its stale description (see the comment)'
+        # Node B's own base keeps the older description (A's write of B's change was an echo, never sent back), so B needs
+        # A's base, sent with A's event, to see that only A changed the description since both last agreed.
         # Dynamics 365 changes the description, and it reaches Salesforce: both sides hold it.
         $null = Invoke-Control -Method Patch -Path "dataverse/incidents/$($flow.IncidentId)" -Body @{ description = 'Waiting for the roller.' }
         $null = Start-Retrieval -Node B

@@ -95,6 +95,10 @@ namespace ConnectionTools.Jobs
             try
             {
                 var entity = connection.Type == ConnectionType.Dynamics365 ? "incident" : "Case";
+
+                // Each page is read after this time (a page is requested once the one before is committed): what a case read in
+                // it shows may predate an apply that committed since (OutgoingEvents.IsReadBeforeApply).
+                var readFrom = _node.Clock();
                 await RetrieveAsync(
                     connection,
                     watermark,
@@ -104,9 +108,10 @@ namespace ConnectionTools.Jobs
                         var reached = page.Where(r => r.WatermarkAt != null).Select(r => r.WatermarkAt!.Value).DefaultIfEmpty().Max();
                         _node.Store.Write(tx =>
                         {
-                            JobRows.CommitPage(tx, connection.Id, runId, entity, rows, _node.Clock(), page.Any(r => r.WatermarkAt != null) ? reached : (DateTimeOffset?)null);
+                            JobRows.CommitPage(tx, connection.Id, runId, entity, rows, readFrom, page.Any(r => r.WatermarkAt != null) ? reached : (DateTimeOffset?)null);
                             return 0;
                         });
+                        readFrom = _node.Clock();
                         return Task.CompletedTask;
                     },
                     verbose,

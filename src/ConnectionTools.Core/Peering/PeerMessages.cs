@@ -110,6 +110,14 @@ namespace ConnectionTools.Peering
         /// agreement follows the later change (ties: the higher node id), the same on both sides.
         /// </summary>
         public long? ChangedAt { get; set; }
+
+        /// <summary>
+        /// The sender's last agreed state of a twinned case (its neutral fields, a JSON object as text), or null. A change the
+        /// receiver wrote into the sender's system comes back there as an echo and is never sent back, so only the sender knows
+        /// that both sides agreed on it: the receiver's three-way merge takes a field whose value either side last agreed on as
+        /// unchanged on that side.
+        /// </summary>
+        public string? Base { get; set; }
     }
 
     /// <summary>One sync round, sent by the private side: its status, the public side's events it stored, and its own events.</summary>

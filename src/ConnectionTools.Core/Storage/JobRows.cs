@@ -115,6 +115,8 @@ namespace ConnectionTools.Storage
         /// <summary>
         /// Queues a page's records and moves the watermark to <paramref name="watermark"/> (null: where it is), which the source
         /// says: a record it found out of the watermark's order (CaseRecord.WatermarkAt null) must not move it.
+        /// <paramref name="now"/> is kept as the row's queued_at: a time before the page was read (the runner gives the time its
+        /// request could start), which the sync's check for reads made before an apply compares with.
         /// </summary>
         public static void CommitPage(StoreTransaction tx, Guid connectionId, long runId, string entity, IReadOnlyList<(string Id, DateTimeOffset ModifiedAt, string Payload)> records, DateTimeOffset now, DateTimeOffset? watermark)
         {

@@ -23,6 +23,7 @@ namespace ConnectionTools.Storage
             V10,
             V11,
             V12,
+            V13,
         };
 
         public static int Latest => Steps.Count;
@@ -235,6 +236,19 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
         {
             transaction.Execute("ALTER TABLE sync_twins ADD COLUMN written_comments TEXT NOT NULL DEFAULT '[]';");
             transaction.Execute(SyncTwinRows.CreateCommentWrites);
+        }
+
+        /// <summary>
+        /// Case sync, merges and stale reads: an outgoing event carries the sender's last agreed state of the case (base), so the
+        /// receiver's three-way merge knows what the sender agreed on even when the receiver's own write of it was an echo never
+        /// sent back; a twin keeps when its last apply committed and what it expected before (prior_expected), so a retrieval
+        /// that read the case before that write cannot send the old state back as a change.
+        /// </summary>
+        private static void V13(StoreTransaction transaction)
+        {
+            transaction.Execute("ALTER TABLE sync_events ADD COLUMN base TEXT NULL;");
+            transaction.Execute("ALTER TABLE sync_twins ADD COLUMN applied_at INTEGER NULL;");
+            transaction.Execute("ALTER TABLE sync_twins ADD COLUMN prior_expected TEXT NULL;");
         }
 
         private static void V1(StoreTransaction transaction)

@@ -45,17 +45,17 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         private const string EventColumns = "e.event_id, e.direction, e.case_id, e.case_seq, e.trace_id, e.status, e.attempts, e.error_id, e.error, e.payload, e.created_at, e.updated_at";
 
         /// <summary>Cases a retrieval job queued for a system connection, oldest change first.</summary>
-        public static IReadOnlyList<(string Entity, string RecordId, long ModifiedAt, string Payload)> ReadOutbound(StoreSession db, Guid systemId, int limit)
+        public static IReadOnlyList<(string Entity, string RecordId, long ModifiedAt, string Payload, long ReadFrom)> ReadOutbound(StoreSession db, Guid systemId, int limit)
         {
-            var rows = new List<(string, string, long, string)>();
+            var rows = new List<(string, string, long, string, long)>();
             using (var command = db.Command(
-                "SELECT entity, record_id, modified_at, payload FROM outbound_queue WHERE connection_id = $id ORDER BY modified_at, record_id LIMIT $limit;",
+                "SELECT entity, record_id, modified_at, payload, queued_at FROM outbound_queue WHERE connection_id = $id ORDER BY modified_at, record_id LIMIT $limit;",
                 ("$id", ConnectionStore.FormatId(systemId)), ("$limit", (long)limit)))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())
                 {
-                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3)));
+                    rows.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetInt64(4)));
                 }
             }
 
@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         /// in place: same event id and sequence number, the latest replica. Otherwise the event is new, with the case's next sequence number.
         /// Returns whether it replaced an unsent one.
         /// </summary>
-        public static bool QueueOutgoing(StoreTransaction tx, Guid connectionId, string caseId, string entity, string? replica, string? errorId, string? error, DateTimeOffset now, string? twinCaseId = null, long? changedAt = null)
+        public static bool QueueOutgoing(StoreTransaction tx, Guid connectionId, string caseId, string entity, string? replica, string? errorId, string? error, DateTimeOffset now, string? twinCaseId = null, long? changedAt = null, string? agreed = null)
         {
             var id = ConnectionStore.FormatId(connectionId);
             var direction = SyncDirection.Outgoing.ToString();
@@ -88,11 +88,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             }
 
             var replaced = tx.Execute(
-                "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, changed_at = $changed, updated_at = $now " +
+                "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, changed_at = $changed, base = $base, updated_at = $now " +
                 "WHERE seq = (SELECT seq FROM sync_events WHERE connection_id = $id AND direction = $direction AND case_id = $case ORDER BY case_seq DESC LIMIT 1) " +
                 "AND status IN ('Queued', 'Failed');",
                 ("$entity", entity), ("$payload", replica), ("$status", status), ("$error_id", errorId), ("$error", error), ("$trace", NewTraceId()), ("$now", at),
-                ("$id", id), ("$direction", direction), ("$case", caseId), ("$twin", twinCaseId), ("$changed", changedAt));
+                ("$id", id), ("$direction", direction), ("$case", caseId), ("$twin", twinCaseId), ("$changed", changedAt), ("$base", agreed));
             if (replaced == 1)
             {
                 tx.Execute(
@@ -106,11 +106,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1, last_changed_at = excluded.last_changed_at;",
                 ("$id", id), ("$direction", direction), ("$case", caseId), ("$changed", changedAt));
             tx.Execute(
-                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, created_at, updated_at) " +
+                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, base, created_at, updated_at) " +
                 "VALUES ($event, $id, $direction, $case, (SELECT last_seq FROM sync_cases WHERE connection_id = $id AND direction = $direction AND case_id = $case), " +
-                "$trace, $status, $entity, $payload, $error_id, $error, $twin, $changed, $now, $now);",
+                "$trace, $status, $entity, $payload, $error_id, $error, $twin, $changed, $base, $now, $now);",
                 ("$event", Guid.NewGuid().ToString("D")), ("$id", id), ("$direction", direction), ("$case", caseId), ("$trace", NewTraceId()), ("$status", status),
-                ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$twin", twinCaseId), ("$changed", changedAt), ("$now", at));
+                ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$twin", twinCaseId), ("$changed", changedAt), ("$base", agreed), ("$now", at));
             return false;
         }
 
@@ -281,11 +281,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         /// The incoming events to apply next, oldest first: per case only its first waiting event (a case's events apply one at a
         /// time, in sequence), and none of a case whose earlier event is Failed or Held (it waits behind it).
         /// </summary>
-        public static IReadOnlyList<(Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId, long? ChangedAt)> NextToApply(StoreSession db, Guid connectionId, int limit)
+        public static IReadOnlyList<IncomingToApply> NextToApply(StoreSession db, Guid connectionId, int limit)
         {
-            var events = new List<(Guid, string, long, string, string, string?, long?)>();
+            var events = new List<IncomingToApply>();
             using (var command = db.Command(
-                "SELECT e.event_id, e.case_id, e.case_seq, e.trace_id, e.payload, e.twin_case_id, e.changed_at FROM sync_events e " +
+                "SELECT e.event_id, e.case_id, e.case_seq, e.trace_id, e.payload, e.twin_case_id, e.changed_at, e.base FROM sync_events e " +
                 "WHERE e.connection_id = $id AND e.direction = 'Incoming' AND +e.status = 'Queued' " +
                 "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Incoming' " +
                 "AND f.case_id = e.case_id AND f.case_seq < e.case_seq) " +
@@ -295,7 +295,15 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             {
                 while (reader.Read())
                 {
-                    events.Add((Guid.Parse(reader.GetString(0)), reader.GetString(1), reader.GetInt64(2), reader.GetString(3), reader.GetString(4), reader.IsDBNull(5) ? null : reader.GetString(5), reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6)));
+                    events.Add(new IncomingToApply(
+                        Guid.Parse(reader.GetString(0)),
+                        reader.GetString(1),
+                        reader.GetInt64(2),
+                        reader.GetString(3),
+                        reader.GetString(4),
+                        reader.IsDBNull(5) ? null : reader.GetString(5),
+                        reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6),
+                        reader.IsDBNull(7) ? null : reader.GetString(7)));
                 }
             }
 
@@ -345,5 +353,38 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         public static int DropOutgoing(StoreTransaction tx, System.Guid connectionId) => tx.Execute(
             "DELETE FROM sync_events WHERE connection_id = $id AND direction = 'Outgoing';",
             ("$id", ConnectionStore.FormatId(connectionId)));
+    }
+
+    /// <summary>An incoming event ready to apply, with what its sender knew of the case (see <see cref="Peering.SyncEventMessage.Base"/>).</summary>
+    internal sealed class IncomingToApply
+    {
+        public IncomingToApply(Guid eventId, string caseId, long sequence, string traceId, string replica, string? twinCaseId, long? changedAt, string? partnerAgreed)
+        {
+            EventId = eventId;
+            CaseId = caseId;
+            Sequence = sequence;
+            TraceId = traceId;
+            Replica = replica;
+            TwinCaseId = twinCaseId;
+            ChangedAt = changedAt;
+            PartnerAgreed = partnerAgreed;
+        }
+
+        public Guid EventId { get; }
+
+        public string CaseId { get; }
+
+        public long Sequence { get; }
+
+        public string TraceId { get; }
+
+        public string Replica { get; }
+
+        public string? TwinCaseId { get; }
+
+        public long? ChangedAt { get; }
+
+        /// <summary>The sender's last agreed state of the case (neutral fields, JSON object), or null.</summary>
+        public string? PartnerAgreed { get; }
     }
 }

@@ -64,11 +64,11 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
             ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner));
 
         public static Twin? FindByPartner(StoreSession db, Guid connectionId, string partnerCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", partnerCaseId));
 
         public static Twin? FindByLocal(StoreSession db, Guid connectionId, string localCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", localCaseId));
 
         /// <summary>
@@ -76,10 +76,11 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
         /// is the JSON array of every comment body this node's applies appended to the local case so far.
         /// </summary>
         public static void Save(StoreTransaction tx, Guid connectionId, string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, DateTimeOffset now, string writtenComments = "[]") => tx.Execute(
-            "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, base, origin, written_comments, created_at, updated_at) " +
-            "VALUES ($id, $partner, $local, $entity, $expected, $base, $origin, $written, $now, $now) " +
+            "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, base, origin, written_comments, created_at, updated_at, applied_at) " +
+            "VALUES ($id, $partner, $local, $entity, $expected, $base, $origin, $written, $now, $now, $now) " +
             "ON CONFLICT(connection_id, partner_case_id) DO UPDATE SET local_case_id = excluded.local_case_id, entity = excluded.entity, expected = excluded.expected, " +
-            "base = excluded.base, written_comments = excluded.written_comments, updated_at = excluded.updated_at;",
+            "base = excluded.base, written_comments = excluded.written_comments, updated_at = excluded.updated_at, " +
+            "prior_expected = sync_twins.expected, applied_at = excluded.applied_at;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId), ("$local", localCaseId), ("$entity", entity), ("$expected", expected),
             ("$base", agreed), ("$origin", ours ? "Local" : "Partner"), ("$written", writtenComments), ("$now", now.ToUnixTimeMilliseconds()));
 
@@ -125,6 +126,10 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
             {
                 return reader.Read()
                     ? new Twin(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5) == "Local", reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6), reader.GetString(7))
+                    {
+                        AppliedAt = reader.IsDBNull(8) ? (long?)null : reader.GetInt64(8),
+                        PriorExpected = reader.IsDBNull(9) ? null : reader.GetString(9),
+                    }
                     : null;
             }
         }
@@ -164,6 +169,12 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
 
             /// <summary>When this node's system last changed the case, as the retrieval job read it (Unix ms); null if never read.</summary>
             public long? LocalChangedAt { get; }
+
+            /// <summary>When this node's last apply to the case committed (node clock, Unix ms); null before store V13.</summary>
+            public long? AppliedAt { get; internal set; }
+
+            /// <summary>What <see cref="Expected"/> was before the last apply: the case as a read made before that write saw it.</summary>
+            public string? PriorExpected { get; internal set; }
         }
     }
 }

@@ -308,7 +308,7 @@ namespace ConnectionTools.Sync
         /// Runs the incoming rule on one event and works out what to write: the neutral fields the rule changed (on a case's first
         /// sync, every field it set) and the comments it added.
         /// </summary>
-        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, (Guid EventId, string CaseId, long Sequence, string TraceId, string Replica, string? TwinCaseId, long? ChangedAt) e, SyncTwinRows.Twin? twin)
+        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, IncomingToApply e, SyncTwinRows.Twin? twin)
         {
             var planned = new Planned(e.EventId, e.CaseId) { Twin = twin };
 
@@ -331,6 +331,7 @@ namespace ConnectionTools.Sync
             var now = JsonNode.Parse(after) as JsonObject ?? new JsonObject();
             var local = JsonNode.Parse(planned.Twin?.Expected ?? "{}") as JsonObject ?? new JsonObject();
             var agreed = JsonNode.Parse(planned.Twin?.Base ?? "{}") as JsonObject ?? new JsonObject();
+            var partnerAgreed = e.PartnerAgreed is null ? null : JsonNode.Parse(e.PartnerAgreed) as JsonObject;
             var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var name in NeutralFields)
             {
@@ -340,7 +341,8 @@ namespace ConnectionTools.Sync
                 var keep = planned.Twin is null
                     ? wanted is null
                     : string.Equals(wanted, CaseEntities.Text(old, name), StringComparison.Ordinal) ||
-                      !PartnerWins(name, wanted, CaseEntities.Text(local, name), CaseEntities.Text(agreed, name), planned.Twin, e.ChangedAt, node.Store.NodeId, connection.PeerNodeId);
+                      !PartnerWins(name, wanted, CaseEntities.Text(local, name), CaseEntities.Text(agreed, name), planned.Twin, e.ChangedAt, node.Store.NodeId, connection.PeerNodeId,
+                          partnerAgreed is null ? null : CaseEntities.Text(partnerAgreed, name));
                 if (!keep)
                 {
                     fields[name] = wanted;
@@ -381,9 +383,17 @@ namespace ConnectionTools.Sync
         /// partner changed takes its value; one only this side changed keeps ours; one both changed follows the rules: the summary
         /// stays with the side that made the case, any other field takes the later change, ties broken by the higher node id. Both
         /// sides decide alike, so they end with the same value whichever applies first.
+        /// The partner's own last agreed value (<paramref name="partnerAgreed"/>, sent with its event) is the newer agreement when
+        /// this side still holds it: this side's write of the partner's change came back here as an echo and was never sent back,
+        /// so only the partner saw that both sides agreed on it.
         /// </summary>
-        internal static bool PartnerWins(string field, string? wanted, string? have, string? agreed, SyncTwinRows.Twin twin, long? partnerChangedAt, Guid ourNode, Guid? partnerNode)
+        internal static bool PartnerWins(string field, string? wanted, string? have, string? agreed, SyncTwinRows.Twin twin, long? partnerChangedAt, Guid ourNode, Guid? partnerNode, string? partnerAgreed = null)
         {
+            if (partnerAgreed != null && string.Equals(have, partnerAgreed, StringComparison.Ordinal))
+            {
+                agreed = partnerAgreed;
+            }
+
             if (string.Equals(wanted, have, StringComparison.Ordinal) || string.Equals(wanted, agreed, StringComparison.Ordinal))
             {
                 return false; // nothing to change, or the partner did not change it

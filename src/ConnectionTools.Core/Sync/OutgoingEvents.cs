@@ -68,7 +68,9 @@ namespace ConnectionTools.Sync
                         var seen = twin is null ? null : NeutralState(ours);
                         slots[slot] = (twin != null && IsEcho(twin.Expected, seen!)
                             ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen!)
-                            : Make(rules[r].Connection.Id, row.RecordId, ours, rules[r].Rule, seen, twin?.PartnerCaseId)).At(row.ModifiedAt);
+                            : twin != null && IsReadBeforeApply(twin, seen!, row.ReadFrom)
+                            ? PendingEvent.Superseded(rules[r].Connection.Id, row.RecordId)
+                            : Make(rules[r].Connection.Id, row.RecordId, ours, rules[r].Rule, seen, twin?.PartnerCaseId, twin?.Base)).At(row.ModifiedAt);
                     }
                 });
 
@@ -79,12 +81,14 @@ namespace ConnectionTools.Sync
                         SyncEventRows.DeleteOutbound(tx, system.Id, row.Entity, row.RecordId, row.ModifiedAt);
                     }
                 });
-                var echoes = events.Count(e => e.IsEcho);
-                total += events.Length - echoes;
+                var echoes = events.Count(e => e.IsEcho && e.Seen != null);
+                var superseded = events.Count(e => e.IsEcho && e.Seen is null);
+                total += events.Length - echoes - superseded;
                 var failed = events.Count(e => e.Error != null);
-                verbose?.Invoke($"Queued {events.Length - echoes - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
+                verbose?.Invoke($"Queued {events.Length - echoes - superseded - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
                     (failed > 0 ? $"; the outgoing rule failed for {failed} (Failed events, see their errors)" : "") +
-                    (echoes > 0 ? $"; {echoes} change(s) were this node's own writes of partner cases coming back, not sent" : "") + ".");
+                    (echoes > 0 ? $"; {echoes} change(s) were this node's own writes of partner cases coming back, not sent" : "") +
+                    (superseded > 0 ? $"; {superseded} case(s) were read before this node's own write of them, not sent (read again next time)" : "") + ".");
                 if (rows.Count < BatchSize)
                 {
                     break;
@@ -144,11 +148,20 @@ namespace ConnectionTools.Sync
             return events;
         }
 
-        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string? seen = null, string? twinCaseId = null)
+        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string? seen = null, string? twinCaseId = null, string? agreed = null)
         {
             var (replica, error) = Run(outgoing, entity, caseId);
-            return new PendingEvent(connectionId, caseId, entity, replica, error) { Seen = seen, TwinCaseId = twinCaseId };
+            return new PendingEvent(connectionId, caseId, entity, replica, error) { Seen = seen, TwinCaseId = twinCaseId, Agreed = agreed };
         }
+
+        /// <summary>
+        /// Whether a twinned case was read before this node's last apply to it committed, in the state it had before that write:
+        /// the retrieval job read it while the apply ran. Sending it would take the partner's change back; the case's version
+        /// after the write is newer than anything that read saw, so the job reads it again and decides then. A case a person
+        /// changed is in neither state, and is sent.
+        /// </summary>
+        internal static bool IsReadBeforeApply(SyncTwinRows.Twin twin, string seen, long readFrom) =>
+            twin.AppliedAt is long applied && readFrom <= applied && twin.PriorExpected != null && IsEcho(twin.PriorExpected, seen);
 
         /// <summary>
         /// The twins of a batch's cases, per (case, connection) slot as <see cref="MakeAll"/> numbers them; null when none of the
@@ -282,7 +295,7 @@ namespace ConnectionTools.Sync
 
                     if (!e.IsEcho)
                     {
-                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now, e.TwinCaseId, e.ChangedAt);
+                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now, e.TwinCaseId, e.ChangedAt, e.Agreed);
                     }
                 }
 
@@ -318,6 +331,9 @@ namespace ConnectionTools.Sync
             /// <summary>For a twinned case: the partner's case it is the twin of (the partner updates that case).</summary>
             public string? TwinCaseId { get; set; }
 
+            /// <summary>For a twinned case: the state both sides last agreed on, as this node knows it (sent with the event).</summary>
+            public string? Agreed { get; set; }
+
             /// <summary>When the system changed the case (Unix ms), as retrieval read it.</summary>
             public long? ChangedAt { get; private set; }
 
@@ -327,11 +343,15 @@ namespace ConnectionTools.Sync
                 return this;
             }
 
-            /// <summary>The case came back as this node's own apply wrote it: nothing is queued for the partner.</summary>
+            /// <summary>Nothing is queued for the partner: the case came back as this node's own apply wrote it, or was read before that write.</summary>
             public bool IsEcho { get; private set; }
 
             public static PendingEvent Echo(Guid connection, string caseId, string seen) =>
                 new PendingEvent(connection, caseId, "", null, null) { Seen = seen, IsEcho = true };
+
+            /// <summary>Read before this node's own write of it (<see cref="IsReadBeforeApply"/>): neither queued nor taken as seen.</summary>
+            public static PendingEvent Superseded(Guid connection, string caseId) =>
+                new PendingEvent(connection, caseId, "", null, null) { IsEcho = true };
         }
 
         /// <summary>The connection's outgoing rule, parsed (once per version); or why the stored script does not parse.</summary>

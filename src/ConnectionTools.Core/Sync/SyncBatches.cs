@@ -17,7 +17,7 @@ namespace ConnectionTools.Sync
 
         /// <summary>
         /// Refuses a batch whole, naming the first problem, when it holds too many events, an oversized replica, or a malformed
-        /// event: an id that is not a GUID, a missing trace or case id, a sequence below 1, a replica that is not a JSON object,
+        /// event: an id that is not a GUID, a missing trace or case id, a sequence below 1, a replica or base that is not a JSON object,
         /// or one event id twice.
         /// </summary>
         public static void Validate(IReadOnlyList<SyncEventMessage>? events, string from)
@@ -68,6 +68,11 @@ namespace ConnectionTools.Sync
                 if (!IsJsonObject(e.Replica))
                 {
                     throw Malformed(from, $"the replica of event {e.EventId} is not a JSON object");
+                }
+
+                if (e.Base != null && (e.Base.Length > MaxReplicaChars || !IsJsonObject(e.Base)))
+                {
+                    throw Malformed(from, $"the base of event {e.EventId} is not a JSON object of at most {MaxReplicaChars:N0} characters");
                 }
             }
         }

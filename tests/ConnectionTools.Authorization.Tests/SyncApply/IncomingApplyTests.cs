@@ -263,6 +263,30 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     }
 
     [Fact]
+    public void An_agreement_only_the_partner_saw_is_the_base_while_this_side_still_holds_it()
+    {
+        var a = Guid.NewGuid();
+        var b = Guid.NewGuid();
+        SyncTwinRows.Twin Twin(bool ours, long changed) => new("p", "l", "{}", "{}", "{}", ours, changed);
+
+        // B changed the description X to Y and A took it; A's write came back to A as an echo and was never sent, so B's own base
+        // still says X. Then A changed it to Z, and B changed another field later (B's case changed last).
+        // At B: A's event carries A's base Y, which B still holds: only A changed the description, whatever the times.
+        Assert.True(IncomingApply.PartnerWins("description", "Z", "Y", "X", Twin(ours: false, changed: 300), 200, b, a, partnerAgreed: "Y"));
+        Assert.False(IncomingApply.PartnerWins("description", "Z", "Y", "X", Twin(ours: false, changed: 300), 200, b, a)); // what B decided before
+        // At A: B's event carries B's stale base X; A's own base is Y, which B's value still is: A keeps Z.
+        Assert.False(IncomingApply.PartnerWins("description", "Y", "Z", "Y", Twin(ours: true, changed: 200), 300, a, b, partnerAgreed: "X"));
+
+        // A person on A sets the description back to X after both agreed on Y: B (base X, stale) takes it.
+        Assert.True(IncomingApply.PartnerWins("description", "X", "Y", "X", Twin(ours: false, changed: 300), 200, b, a, partnerAgreed: "Y"));
+
+        // A base this side no longer holds says nothing: both changed the field, and the later change wins on both sides.
+        var atB = IncomingApply.PartnerWins("description", "Z", "W", "X", Twin(ours: false, changed: 300), 200, b, a, partnerAgreed: "Y") ? "Z" : "W";
+        var atA = IncomingApply.PartnerWins("description", "W", "Z", "Y", Twin(ours: true, changed: 200), 300, a, b, partnerAgreed: "X") ? "W" : "Z";
+        Assert.Equal(("W", "W"), (atA, atB));
+    }
+
+    [Fact]
     public async Task Two_processes_on_one_store_never_apply_the_same_events_twice()
     {
         Receive("P1", 1, "Printer jams", null, "Drum replaced", "Watching it");

@@ -226,6 +226,22 @@ public sealed class SyncTransportTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_event_s_base_is_stored_for_the_merge_and_a_base_that_is_not_a_JSON_object_is_refused_whole()
+    {
+        SyncEventMessage Event(string caseId, string? agreed) =>
+            new() { EventId = Guid.NewGuid().ToString("D"), TraceId = "t", CaseId = caseId, Sequence = 1, Replica = "{}", Base = agreed };
+
+        var refused = Post(new SyncRequest { Status = "Active", Events = { Event("c1", null), Event("c2", "[1]") } }, Key());
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("the base of event", await refused.Content.ReadAsStringAsync());
+        Assert.Empty(Events(_nodes.Public, _id, SyncDirection.Incoming));
+
+        Assert.Equal(HttpStatusCode.OK, Post(new SyncRequest { Status = "Active", Events = { Event("c1", null), Event("c2", """{"description":"Y"}""") } }, Key()).StatusCode);
+        var stored = _nodes.Public.Store.Read(db => SyncEventRows.NextToApply(db, _id, 10));
+        Assert.Equal(new[] { ("c1", (string?)null), ("c2", """{"description":"Y"}""") }, stored.Select(e => (e.CaseId, e.PartnerAgreed)).OrderBy(e => e.CaseId));
+    }
+
+    [Fact]
     public async Task A_new_event_that_does_not_come_after_its_case_last_one_is_refused_whole_and_nothing_of_it_is_stored()
     {
         SyncEventMessage Event(string caseId, long sequence) =>

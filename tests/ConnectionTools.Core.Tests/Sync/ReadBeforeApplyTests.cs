@@ -1,0 +1,34 @@
+using ConnectionTools.Storage;
+using ConnectionTools.Sync;
+
+namespace ConnectionTools.Core.Tests;
+
+/// <summary>
+/// A twinned case the retrieval job read while this node's apply wrote it: in the state it had before that write, it is not a
+/// change to send back (it would take the partner's change back); any other state is.
+/// </summary>
+public sealed class ReadBeforeApplyTests
+{
+    private const string Before = """{"summary":"Printer jams","description":"old","status":"New","priority":"High","comments":[]}""";
+    private const string Written = """{"summary":"Printer jams","description":"from the partner","status":"New","priority":"High","comments":[]}""";
+    private const string PersonChanged = """{"summary":"Printer jams","description":"old","status":"New","priority":"Low","comments":[]}""";
+
+    private static SyncTwinRows.Twin Twin(long? appliedAt, string? prior) =>
+        new("P1", "L1", "{}", Written, "{}", ours: false, localChangedAt: 100) { AppliedAt = appliedAt, PriorExpected = prior };
+
+    [Fact]
+    public void A_read_made_before_the_apply_committed_in_the_state_before_it_is_not_sent()
+    {
+        Assert.True(OutgoingEvents.IsReadBeforeApply(Twin(1_000, Before), Before, readFrom: 900));
+        Assert.True(OutgoingEvents.IsReadBeforeApply(Twin(1_000, Before), Before, readFrom: 1_000));
+    }
+
+    [Fact]
+    public void A_read_made_after_the_apply_a_person_s_change_or_a_twin_without_an_apply_time_is_judged_as_usual()
+    {
+        Assert.False(OutgoingEvents.IsReadBeforeApply(Twin(1_000, Before), Before, readFrom: 1_001));
+        Assert.False(OutgoingEvents.IsReadBeforeApply(Twin(1_000, Before), PersonChanged, readFrom: 900));
+        Assert.False(OutgoingEvents.IsReadBeforeApply(Twin(null, Before), Before, readFrom: 900));
+        Assert.False(OutgoingEvents.IsReadBeforeApply(Twin(1_000, null), Before, readFrom: 900));
+    }
+}
