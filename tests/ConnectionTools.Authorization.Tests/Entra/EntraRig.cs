@@ -156,6 +156,32 @@ internal sealed partial class EntraRig : IAsyncDisposable
     /// The person's browser, like the system browser: OpenBrowser returns at once (MSAL starts its loopback listener only
     /// after it returns); in the background the "browser" GETs the authorize URL, then follows the redirect to the listener.
     /// </summary>
+    /// <summary>
+    /// Waits until MSAL's loopback listener listens, and a moment longer: .NET's HttpListener on Linux fails its own Start
+    /// (ArgumentNullException in HttpEndPointListener.ProcessAccept, dotnet/corefx#35191) when a connection arrives between
+    /// its listen and its first accept, which a browser that retries at once can hit and a person's never does.
+    /// </summary>
+    private static async Task UntilListeningAsync(Uri? redirect, CancellationToken cancellationToken)
+    {
+        if (redirect is null || !OperatingSystem.IsLinux())
+        {
+            await Task.Delay(300, cancellationToken);
+            return;
+        }
+
+        // /proc/net/tcp{,6}: local address as hex IP:PORT, state 0A is LISTEN.
+        var port = ":" + redirect.Port.ToString("X4", System.Globalization.CultureInfo.InvariantCulture) + " ";
+        bool Listening() => new[] { "/proc/net/tcp", "/proc/net/tcp6" }.Any(table => File.Exists(table) &&
+            File.ReadLines(table).Skip(1).Select(l => l.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                .Any(f => f.Length > 3 && (f[1] + " ").EndsWith(port, StringComparison.Ordinal) && f[3] == "0A"));
+        for (var waited = 0; waited < 30_000 && !Listening(); waited += 20)
+        {
+            await Task.Delay(20, cancellationToken);
+        }
+
+        await Task.Delay(200, cancellationToken);
+    }
+
     private Task FollowAuthorizeRedirectAsync(Uri authorize, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref BrowserOpened);
@@ -181,6 +207,7 @@ internal sealed partial class EntraRig : IAsyncDisposable
                 return new HttpRequestMessage(HttpMethod.Post, action) { Content = new FormUrlEncodedContent(fields) };
             }
 
+            await UntilListeningAsync(signIn.StatusCode == System.Net.HttpStatusCode.Redirect ? signIn.Headers.Location! : null, cancellationToken);
             for (var attempt = 1; ; attempt++)
             {
                 try
