@@ -8,7 +8,8 @@ using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
 // dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|sync|soak|syncfaults|syncapply]
-// syncapply (case changes from one emulated Salesforce org to another, end to end: retrieval, rules, transport, apply) runs only when named.
+// syncapply (case changes from one emulated Salesforce org to another, end to end: retrieval, rules, transport, apply) runs only when named;
+// syncapply-dv is the same from Salesforce on node A into Dataverse (Dynamics 365 incidents) on node B.
 // soak (30 s of real processes on one store, then again with kill -9 of the node host) and syncfaults (case sync at full scale
 // with both node hosts killed again and again, then paused on each side for 30 s; a few minutes) run only when asked for by name.
 var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs", "rules", "sync" } : args;
@@ -26,9 +27,21 @@ if (args.Length == 2 && args[0] == "syncapply-count")
     return;
 }
 
+if (args.Length == 2 && args[0] == "syncapply-dv-count")
+{
+    // One count of the syncapply-dv suite (org B a Dataverse environment), in a process of its own.
+    await SyncApplyBenchmark.RunCountAsync(int.Parse(args[1], CultureInfo.InvariantCulture), dataverse: true);
+    return;
+}
+
 if (suites.Contains("syncapply"))
 {
     await SyncApplyBenchmark.RunAsync();
+}
+
+if (suites.Contains("syncapply-dv"))
+{
+    await SyncApplyBenchmark.RunAsync(dataverse: true);
 }
 
 if (suites.Contains("sync"))
