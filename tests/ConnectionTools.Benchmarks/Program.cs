@@ -43,10 +43,11 @@ if (suites.Contains("syncapply"))
 
 if (args.Length >= 1 && args[0] == "syncapplyfaults")
 {
-    // Full scale by default; "syncapplyfaults CHANGES KILLS" for another.
+    // Full scale by default; "syncapplyfaults CHANGES KILLS" for another; "... concurrent" also edits cases on both sides at once.
     await SyncApplyFaultBenchmark.RunAsync(
         args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000,
-        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5);
+        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5,
+        args.Length > 3 && args[3] == "concurrent");
     return;
 }
 

@@ -8,11 +8,13 @@ using ConnectionTools.Testing;
 /// answer in ten dropped. Prints the counts (kills, dropped answers, failed writes, replays, Failed events retried), the time to
 /// converge and the final counts; a failed check throws (non-zero exit). The rig is tests/Shared/SyncApplyFaultRig.cs; the
 /// CI-scale version is SyncApplyFaultTests in ConnectionTools.Node.Tests. "syncapplyfaults CHANGES KILLS" runs another scale;
+/// "syncapplyfaults CHANGES KILLS concurrent" also edits cases on both sides at the same moment (it finds lost updates, see the
+/// note in SyncApplyFaultRig.cs);
 /// SYNCAPPLYFAULTS_HOSTLOG=1 prints the node hosts' log lines.
 /// </summary>
 public static class SyncApplyFaultBenchmark
 {
-    public static async Task RunAsync(int changes = 1_000, int killsPerHost = 5)
+    public static async Task RunAsync(int changes = 1_000, int killsPerHost = 5, bool concurrentEdits = false)
     {
         var folder = Directory.CreateTempSubdirectory("ct-sync-apply-faults-bench-").FullName;
         try
@@ -29,6 +31,7 @@ public static class SyncApplyFaultBenchmark
                     SettleLimit = TimeSpan.FromMinutes(3),
                     Log = line => Console.WriteLine("  " + line),
                     HostOutput = Environment.GetEnvironmentVariable("SYNCAPPLYFAULTS_HOSTLOG") == "1",
+                    ConcurrentEdits = concurrentEdits,
                 },
                 folder);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Sync apply under faults, Salesforce org A <-> node A <-> node B <-> Salesforce org B, node hosts as processes: {result}"));

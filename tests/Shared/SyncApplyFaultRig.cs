@@ -539,6 +539,18 @@ public static class SyncApplyFaultRun
                     problems.Add($"{name} holds {cases.Count} cases, not {_cases.Count}");
                 }
 
+                // A case no person made: the sync made it from something that is not one of the other side's cases (a case
+                // the sync itself made there, sent back as if it were new).
+                var made = _cases.Where(c => c.OnA == onA).Select(c => c.OriginId).ToHashSet(StringComparer.Ordinal);
+                var expectedExternal = _cases.Where(c => c.OnA != onA).Select(c => c.OriginId).ToHashSet(StringComparer.OrdinalIgnoreCase);
+                var strays = cases.Where(c => !made.Contains(c.Id) && (c.ExternalId is null || !expectedExternal.Contains(c.ExternalId))).ToList();
+                if (strays.Count > 0)
+                {
+                    problems.Add($"{name}: {strays.Count} case(s) no person made on either side, e.g. {strays[0].Id} with external id {strays[0].ExternalId ?? "(none)"}" +
+                        (strays[0].ExternalId is string echo && (onA ? orgB : orgA).FindCaseByExternalId(echo) is null && (onA ? orgB : orgA).CasesWithFields().Any(c => c.Id == echo && c.ExternalId != null)
+                            ? " (a case the sync made on the other side, sent back as a new one)" : ""));
+                }
+
                 var wrong = new List<string>();
                 foreach (var tracked in _cases)
                 {
