@@ -34,7 +34,9 @@ namespace ConnectionTools.Storage
             {
                 using (var process = Process.GetProcessById(pid))
                 {
-                    return process.HasExited || process.StartTime.ToUniversalTime().Ticks != started;
+                    // The start time read from another process differs by a few milliseconds (Linux derives it from the boot
+                    // time, computed anew each time): a process started more than a second apart is another one with the same id.
+                    return process.HasExited || Math.Abs(process.StartTime.ToUniversalTime().Ticks - started) > TimeSpan.TicksPerSecond;
                 }
             }
             catch (ArgumentException)
