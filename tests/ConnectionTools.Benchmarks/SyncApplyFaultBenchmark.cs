@@ -3,7 +3,7 @@ using ConnectionTools.Testing;
 
 /// <summary>
 /// Case sync part 2's reliability run at the full scale: 1,000 case changes by people in two emulated Salesforce orgs
-/// (creates and edits, some cases edited on both sides at once), each org bound to a node host process on its own store, each
+/// (creates and edits, some cases made on one side and edited on the other), each org bound to a node host process on its own store, each
 /// node host killed with kill -9 five times at random moments, one write in ten into either org failing with 429 or 500, one peer
 /// answer in ten dropped. Prints the counts (kills, dropped answers, failed writes, replays, Failed events retried), the time to
 /// converge and the final counts; a failed check throws (non-zero exit). The rig is tests/Shared/SyncApplyFaultRig.cs; the

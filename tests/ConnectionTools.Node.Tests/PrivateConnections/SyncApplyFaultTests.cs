@@ -5,7 +5,7 @@ namespace ConnectionTools.Node.Tests;
 
 /// <summary>
 /// Case sync part 2's reliability run at reduced scale: 100 case changes by people in two emulated Salesforce orgs (creates and
-/// edits, some cases edited on both sides at once), each org bound to a node host process on its own store; each node host
+/// edits, some cases made on one side and edited on the other), each org bound to a node host process on its own store; each node host
 /// killed with kill -9 twice at random moments, one write in ten into either org failing with 429 or 500, one peer answer in
 /// ten dropped. At the end both orgs hold every case exactly once with the values the rules say, and no event is left in
 /// either store; the only Failed events were those the write faults provoked, retried as an admin would. The rig is
