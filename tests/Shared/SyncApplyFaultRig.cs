@@ -31,6 +31,11 @@ namespace ConnectionTools.Testing;
 // Salesforce on both sides: the Dataverse writer is being reworked ($batch) as this is written; the Dataverse direction has its
 // own figures (SyncApplyBenchmark, syncapply-dv).
 //
+// What it found and what was fixed: a node host killed mid-pass left its claims behind (the apply claim for 5 min, a retrieval
+// run Running for 30 min, a grant refresh claim for 2 min), so after a restart nothing was retrieved or applied (ProcessClaims);
+// and the private node host ran a retrieval beside its round's apply, so a case the apply had just created was sent back to
+// the partner as a new case and created there a second time (NodeWorkGate).
+//
 // What "the rules say": Script mode rules that sync summary, description, status and priority both ways (Basic mode's incoming
 // rule sets the summary only on a first sync and never the status). By default each case is edited by one side: the one that
 // made it (even cases) or its partner once the case arrived there (odd cases: made on one side, changed on the other); its
