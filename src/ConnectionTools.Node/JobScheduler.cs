@@ -8,7 +8,7 @@ namespace ConnectionTools.Node;
 /// Runs the retrieval jobs that are due, checking every few seconds. Jobs that are Paused, Holding or Cancelled are never
 /// due; a run that fails is recorded and the job stays on its schedule (or goes to Holding when its grant was refused).
 /// </summary>
-internal sealed class JobScheduler(ConnectionNode node, NodeOptions options, ILogger<JobScheduler> logger) : BackgroundService
+internal sealed class JobScheduler(ConnectionNode node, NodeOptions options, NodeWorkGate gate, ILogger<JobScheduler> logger) : BackgroundService
 {
     private const int Parallelism = 4;
 
@@ -18,6 +18,8 @@ internal sealed class JobScheduler(ConnectionNode node, NodeOptions options, ILo
         using var timer = new PeriodicTimer(options.JobPollInterval);
         do
         {
+            // Never beside the private side's sync round (NodeWorkGate).
+            using var work = await gate.EnterAsync(stoppingToken);
             foreach (var run in await runner.RunDueAsync(Parallelism, message => logger.LogDebug("{Message}", message), stoppingToken))
             {
                 logger.LogInformation("Job of {Connection}: {Status}, {Records} records in {Pages} pages {ErrorId}", run.ConnectionName, run.Status, run.Records, run.Pages, run.ErrorId);

@@ -113,6 +113,7 @@ public static class NodeHost
         }
 
         services.AddSingleton(options);
+        services.AddSingleton<NodeWorkGate>();
         services.AddSingleton(provider =>
         {
             var http = provider.GetRequiredService<IHttpClientFactory>();

@@ -8,7 +8,10 @@ using ConnectionTools.Storage;
 
 // Figures measured through Core against real stores on disk and real HTTP on loopback.
 // dotnet run -c Release --project tests/ConnectionTools.Benchmarks [store|invitation|peer|config|retrieval|reauthorize|jobs|rules|sync|soak|syncfaults|syncapply]
-// syncapply (case changes from one emulated Salesforce org to another, end to end: retrieval, rules, transport, apply) runs only when named.
+// syncapply (case changes from one emulated Salesforce org to another, end to end: retrieval, rules, transport, apply) runs only when named;
+// syncapply-dv is the same from Salesforce on node A into Dataverse (Dynamics 365 incidents) on node B.
+// syncapplyfaults (1,000 case changes on both sides while both node hosts, bound to emulated orgs, are killed five times each and
+// writes fail; a few minutes) runs only when named.
 // soak (30 s of real processes on one store, then again with kill -9 of the node host) and syncfaults (case sync at full scale
 // with both node hosts killed again and again, then paused on each side for 30 s; a few minutes) run only when asked for by name.
 var suites = args.Length == 0 ? new[] { "store", "invitation", "peer", "config", "retrieval", "reauthorize", "jobs", "rules", "sync" } : args;
@@ -26,9 +29,31 @@ if (args.Length == 2 && args[0] == "syncapply-count")
     return;
 }
 
+if (args.Length == 2 && args[0] == "syncapply-dv-count")
+{
+    // One count of the syncapply-dv suite (org B a Dataverse environment), in a process of its own.
+    await SyncApplyBenchmark.RunCountAsync(int.Parse(args[1], CultureInfo.InvariantCulture), dataverse: true);
+    return;
+}
+
 if (suites.Contains("syncapply"))
 {
     await SyncApplyBenchmark.RunAsync();
+}
+
+if (args.Length >= 1 && args[0] == "syncapplyfaults")
+{
+    // Full scale by default; "syncapplyfaults CHANGES KILLS" for another; "... concurrent" also edits cases on both sides at once.
+    await SyncApplyFaultBenchmark.RunAsync(
+        args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000,
+        args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5,
+        args.Length > 3 && args[3] == "concurrent");
+    return;
+}
+
+if (suites.Contains("syncapply-dv"))
+{
+    await SyncApplyBenchmark.RunAsync(dataverse: true);
 }
 
 if (suites.Contains("sync"))

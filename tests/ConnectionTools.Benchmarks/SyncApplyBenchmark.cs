@@ -21,7 +21,8 @@ using Microsoft.Extensions.Logging;
 /// emulator, its own My Domain host). Both system connections hold real grants, made by the interactive flow against the
 /// emulators. A is the private side (a store in this process, its Sync-Connection sends A's events); B is the public node host
 /// (in-process Kestrel), whose apply pass (IncomingApply.RunPublicSideAsync, what its job poll runs) is called directly.
-/// Salesforce on both sides; a Dataverse variant (B bound to Dynamics 365, with Set-Connection -DefaultCustomer) is still to come.
+/// Salesforce on both sides ("syncapply"), or Dataverse on B ("syncapply-dv": B bound to Dynamics 365 behind the Entra emulator, with
+/// Set-Connection -DefaultCustomer, so the incoming rule and writer are the Dataverse ones).
 /// The timed run takes A's retrieval job apart to time its stages: the paging into the retrieval queue, then the outgoing rule
 /// (OutgoingEvents.Produce), the two steps RetrievalRunner.RunAsync runs; the warm-up and the latency loop run the job itself.
 /// HTTP waits are added up by a handler on each client (org A, node B's peer endpoint, org B), to the answers' headers.
@@ -35,13 +36,13 @@ public static class SyncApplyBenchmark
     private const string OrgIdA = "00D5g000001AbCdEAK";
     private const string OrgIdB = "00D5g000002XyZwEAK";
 
-    public static async Task RunAsync()
+    public static async Task RunAsync(bool dataverse = false)
     {
         foreach (var count in new[] { 2_000, 10_000 })
         {
             var start = new ProcessStartInfo("dotnet") { UseShellExecute = false };
             start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ConnectionTools.Benchmarks.dll"));
-            start.ArgumentList.Add("syncapply-count");
+            start.ArgumentList.Add(dataverse ? "syncapply-dv-count" : "syncapply-count");
             start.ArgumentList.Add(count.ToString(CultureInfo.InvariantCulture));
             using var child = Process.Start(start)!;
             await child.WaitForExitAsync();
@@ -51,13 +52,13 @@ public static class SyncApplyBenchmark
             }
         }
 
-        await LatencyAsync();
+        await LatencyAsync(dataverse);
     }
 
-    /// <summary>One count, in a process of its own (Program.cs runs it for "syncapply-count N").</summary>
-    public static async Task RunCountAsync(int count)
+    /// <summary>One count, in a process of its own (Program.cs runs it for "syncapply-count N", and "syncapply-dv-count N" with org B a Dataverse environment).</summary>
+    public static async Task RunCountAsync(int count, bool dataverse = false)
     {
-        await using var rig = await Rig.StartAsync();
+        await using var rig = await Rig.StartAsync(dataverse);
         var origin = DateTimeOffset.UtcNow.AddHours(-2);
         rig.OrgA.Emulator.AddCases(WarmUp, origin, TimeSpan.FromMilliseconds(1));
         await rig.RetrieveAsync();
@@ -65,7 +66,7 @@ public static class SyncApplyBenchmark
         await rig.ApplyAsync(WarmUp);
         rig.CheckArrivedOnce(WarmUp);
         var peakWarm = PeakMiB();
-        var writesBefore = rig.OrgB.Emulator.WritesApplied;
+        var writesBefore = rig.OrgB.WritesApplied;
 
         rig.OrgA.Emulator.AddCases(count, origin.AddHours(1), TimeSpan.FromMilliseconds(1));
         rig.ResetTimers();
@@ -112,12 +113,12 @@ public static class SyncApplyBenchmark
         var apply = total - retrieval - transport;
         rig.CheckArrivedOnce(WarmUp + count);
         Console.WriteLine(
-            $"{count:N0} case changes, Salesforce org A -> node A -> node B -> Salesforce org B on loopback: {Ms(total)} ms in all; " +
+            $"{count:N0} case changes, Salesforce org A -> node A -> node B -> {rig.OrgB.Describe} on loopback: {Ms(total)} ms in all; " +
             $"retrieval on A {Ms(paging)} ms ({records:N0} records in {pages} pages, of which waiting on org A's query answers {Ms(pagingHttp)} ms), outgoing rule on A {Ms(retrieval - paging)} ms ({queued:N0} events); " +
             $"transport {Ms(transport)} ms in {rounds} Sync-Connection call(s) (of which waiting on node B's answers {Ms(peerHttp)} ms in {rig.PeerTiming.Calls} requests); " +
             $"incoming rule and writes on B {Ms(apply)} ms in {passes} apply pass(es) (of which waiting on org B's write answers {Ms(rig.OrgB.Timing.Elapsed)} ms in {rig.OrgB.Timing.Calls} requests); " +
             "target: under 20,000 ms for 10,000; " +
-            $"every case arrived once in org B ({rig.OrgB.Emulator.CaseCount:N0} cases with the external id, {rig.OrgB.Emulator.WritesApplied - writesBefore:N0} records written for the {count:N0}); " +
+            $"every case arrived once in org B ({rig.OrgB.CaseCount:N0} cases with the {rig.OrgB.KeyName}, {rig.OrgB.WritesApplied - writesBefore:N0} records written for the {count:N0}); " +
             $"peak working set {PeakMiB()} MiB (a process of its own, both emulators in it; target: flat across counts; after warming up {peakWarm} MiB, " +
             $"after retrieval {peakRetrieved} MiB, after transport {peakSent} MiB), GC heap {GC.GetGCMemoryInfo().HeapSizeBytes / (1024 * 1024)} MiB at the end" +
             SyncBenchmark.ResidentSplit() + $"; store files: A {rig.StoreMiB("a")} MiB, B {rig.StoreMiB("b")} MiB; SQLite's own heap (page caches of every open connection) {SQLitePCL.raw.sqlite3_memory_used() / (1024 * 1024)} MiB now, " +
@@ -129,9 +130,9 @@ public static class SyncApplyBenchmark
     /// every 1 s (the private node host's --interval 1) and B applies every 1 s (the public node host's --job-poll 1; its default
     /// is 5 s). Three independent loops, as the node hosts run them; the change lands at a random moment.
     /// </summary>
-    private static async Task LatencyAsync()
+    private static async Task LatencyAsync(bool dataverse)
     {
-        await using var rig = await Rig.StartAsync();
+        await using var rig = await Rig.StartAsync(dataverse);
         rig.OrgA.Emulator.AddCases(WarmUp, DateTimeOffset.UtcNow.AddHours(-1), TimeSpan.FromMilliseconds(1));
         await rig.RetrieveAsync();
         rig.Transport(WarmUp);
@@ -170,7 +171,7 @@ public static class SyncApplyBenchmark
             var id = SalesforceEmulator.CaseId(WarmUp + i + 1);
             rig.OrgA.Emulator.AddCases(1, DateTimeOffset.UtcNow, TimeSpan.FromMilliseconds(1));
             var clock = Stopwatch.StartNew();
-            while (rig.OrgB.Emulator.FindCaseByExternalId(id) is null)
+            while (rig.OrgB.FindByPartnerId(id) is null)
             {
                 if (clock.Elapsed > TimeSpan.FromSeconds(30) || !loopErrors.IsEmpty)
                 {
@@ -191,7 +192,7 @@ public static class SyncApplyBenchmark
         }
 
         rig.CheckArrivedOnce(WarmUp + latencies.Count);
-        Figures.Report("One case changed in org A, until it is in org B (retrieval every 1 s on A, Sync-Connection every 1 s, apply every 1 s on B)", latencies, "target: median under 3,000 ms");
+        Figures.Report($"One case changed in org A, until it is in {rig.OrgB.Describe} (retrieval every 1 s on A, Sync-Connection every 1 s, apply every 1 s on B)", latencies, "target: median under 3,000 ms");
     }
 
     private static long PeakMiB()
@@ -208,7 +209,7 @@ public static class SyncApplyBenchmark
         private readonly string _folder;
         private readonly Microsoft.AspNetCore.Builder.WebApplication _app;
 
-        private Rig(string folder, Microsoft.AspNetCore.Builder.WebApplication app, Org orgA, Org orgB, ConnectionNode a, ConnectionNode b)
+        private Rig(string folder, Microsoft.AspNetCore.Builder.WebApplication app, Org orgA, ITarget orgB, ConnectionNode a, ConnectionNode b)
         {
             _folder = folder;
             _app = app;
@@ -218,11 +219,11 @@ public static class SyncApplyBenchmark
             B = b;
             var host = new QuietHost();
             new NodeCommands(b, host).SetPublicUrl(app.Urls.First(), passThru: false);
-            SystemA = Authorize(a, orgA);
-            Authorize(b, orgB);
+            SystemA = orgA.Authorize(a);
+            var systemB = orgB.Authorize(b);
             var code = "";
             new InvitationCommands(b, new QuietHost { OnObject = o => code = ((PrivateConnectionInvitation)o).InvitationCode })
-                .New(new NewPrivateConnectionRequest { Name = "partner", LocalInstanceName = "b", System = "sf" });
+                .New(new NewPrivateConnectionRequest { Name = "partner", LocalInstanceName = "b", System = systemB.Name });
             PeersA = new PeerCommands(a, host);
             PeersA.Accept(code, null, "a", system: "sf");
             PartnerOnB = b.Store.FindByName("partner")!.Id;
@@ -230,7 +231,8 @@ public static class SyncApplyBenchmark
 
         public Org OrgA { get; }
 
-        public Org OrgB { get; }
+        /// <summary>Salesforce org B, or a Dataverse environment.</summary>
+        public ITarget OrgB { get; }
 
         /// <summary>The private side, bound to org A.</summary>
         public ConnectionNode A { get; }
@@ -244,10 +246,10 @@ public static class SyncApplyBenchmark
 
         public Guid PartnerOnB { get; }
 
-        public static async Task<Rig> StartAsync()
+        public static async Task<Rig> StartAsync(bool dataverse = false)
         {
             var orgA = await Org.StartAsync("contoso.my.salesforce.com", OrgIdA);
-            var orgB = await Org.StartAsync("fabrikam.my.salesforce.com", OrgIdB);
+            ITarget orgB = dataverse ? await DataverseOrg.StartAsync("fabrikam.crm.dynamics.com") : await Org.StartAsync("fabrikam.my.salesforce.com", OrgIdB);
             var folder = Path.Combine(Path.GetTempPath(), "ct-syncapply-bench-" + Guid.NewGuid().ToString("N"));
             Directory.CreateDirectory(folder);
             var publicPath = Path.Combine(folder, "b.db");
@@ -259,22 +261,6 @@ public static class SyncApplyBenchmark
             clientsA.PeerHttp = new HttpClient(peerTiming) { Timeout = Timeout.InfiniteTimeSpan };
             var a = ConnectionNode.Open(new StoreLocation(Path.Combine(folder, "a.db"), StoreSource.Session, create: true), actor: "bench", clients: clientsA);
             return new Rig(folder, app, orgA, orgB, a, b) { PeerTiming = peerTiming };
-        }
-
-        /// <summary>A system connection "sf" with a real grant, by the interactive flow against the org's emulator.</summary>
-        private static Connection Authorize(ConnectionNode node, Org org)
-        {
-            node.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "bench");
-            new SystemConnectionCommands(node, new QuietHost()).New(new NewConnectionRequest
-            {
-                Name = "sf",
-                Type = "SalesforceProduction",
-                InstanceUrl = org.InstanceUrl.AbsoluteUri,
-                AcceptDataProcessingAgreement = true,
-                ClientId = Org.ConsumerKey,
-                Interactive = true,
-            });
-            return node.Store.FindByName("sf")!;
         }
 
         /// <summary>A's retrieval job, run now: pages the changed cases into the queue and runs the outgoing rule.</summary>
@@ -361,12 +347,12 @@ public static class SyncApplyBenchmark
         /// <summary>Every case of org A (numbered 1..<paramref name="count"/>) is in org B exactly once, by its external id.</summary>
         public void CheckArrivedOnce(int count)
         {
-            var missing = Enumerable.Range(1, count).Select(SalesforceEmulator.CaseId).Where(id => OrgB.Emulator.FindCaseByExternalId(id) is null).ToList();
-            var local = Enumerable.Range(1, count).Select(n => OrgB.Emulator.FindCaseByExternalId(SalesforceEmulator.CaseId(n))).Where(id => id != null).Distinct().Count();
-            if (missing.Count > 0 || OrgB.Emulator.CaseCount != count || local != count || OrgA.Emulator.CaseCount != count)
+            var missing = Enumerable.Range(1, count).Select(SalesforceEmulator.CaseId).Where(id => OrgB.FindByPartnerId(id) is null).ToList();
+            var local = Enumerable.Range(1, count).Select(n => OrgB.FindByPartnerId(SalesforceEmulator.CaseId(n))).Where(id => id != null).Distinct().Count();
+            if (missing.Count > 0 || OrgB.CaseCount != count || local != count || OrgA.Emulator.CaseCount != count)
             {
                 throw new InvalidOperationException(
-                    $"Not every case arrived exactly once: org A has {OrgA.Emulator.CaseCount:N0} cases, org B {OrgB.Emulator.CaseCount:N0}, " +
+                    $"Not every case arrived exactly once: org A has {OrgA.Emulator.CaseCount:N0} cases, org B {OrgB.CaseCount:N0}, " +
                     $"{count - missing.Count:N0} of {count:N0} found by external id on {local:N0} distinct cases; missing e.g. {string.Join(", ", missing.Take(5))}.");
             }
         }
@@ -388,7 +374,7 @@ public static class SyncApplyBenchmark
     /// One emulated org reached by its My Domain host, routed to a loopback SalesforceEmulator (after SalesforceOrg in
     /// ConnectionTools.Authorization.Tests/Salesforce/SalesforceTestKit.cs, without the recording and the certificate).
     /// </summary>
-    private sealed class Org : IAsyncDisposable
+    private sealed class Org : ITarget
     {
         public const string ConsumerKey = "3MVG9ConnectionTools.test.key";
         private const string Username = "integration@contoso.example";
@@ -418,6 +404,32 @@ public static class SyncApplyBenchmark
 
         public NodeClients NodeClients() => new() { ProviderHttp = Http, OpenBrowser = BrowseAsync };
 
+        public string Describe => "Salesforce org B";
+
+        public string KeyName => "external id";
+
+        public int CaseCount => Emulator.CaseCount;
+
+        public int WritesApplied => Emulator.WritesApplied;
+
+        public string? FindByPartnerId(string partnerCaseId) => Emulator.FindCaseByExternalId(partnerCaseId);
+
+        /// <summary>A system connection "sf" with a real grant, by the interactive flow against the org's emulator.</summary>
+        public Connection Authorize(ConnectionNode node)
+        {
+            node.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "bench");
+            new SystemConnectionCommands(node, new QuietHost()).New(new NewConnectionRequest
+            {
+                Name = "sf",
+                Type = "SalesforceProduction",
+                InstanceUrl = InstanceUrl.AbsoluteUri,
+                AcceptDataProcessingAgreement = true,
+                ClientId = ConsumerKey,
+                Interactive = true,
+            });
+            return node.Store.FindByName("sf")!;
+        }
+
         public static async Task<Org> StartAsync(string host, string organizationId)
         {
             var emulator = await SalesforceEmulator.StartNewAsync(InstanceUrls.SalesforceProductionLogin, organizationId);
@@ -445,6 +457,99 @@ public static class SyncApplyBenchmark
         {
             Http.Dispose();
             Browser.Dispose();
+            await Emulator.DisposeAsync();
+        }
+    }
+
+    /// <summary>The system node B is bound to: Salesforce org B or a Dataverse environment.</summary>
+    private interface ITarget : IAsyncDisposable
+    {
+        /// <summary>Time node B spent waiting on this system's answers (to their headers).</summary>
+        TimingHandler Timing { get; }
+
+        string Describe { get; }
+
+        /// <summary>What holds the partner's case id: the Case external id field, the incident alternate key.</summary>
+        string KeyName { get; }
+
+        int CaseCount { get; }
+
+        int WritesApplied { get; }
+
+        /// <summary>The local id of the case made from the partner's case <paramref name="partnerCaseId"/>, or null.</summary>
+        string? FindByPartnerId(string partnerCaseId);
+
+        NodeClients NodeClients();
+
+        /// <summary>The system connection of node B, authorized against the emulator.</summary>
+        Connection Authorize(ConnectionNode node);
+    }
+
+    /// <summary>
+    /// A Dataverse environment (incidents) behind the Entra emulator, reached by its environment host and login.microsoftonline.com;
+    /// the Dynamics 365 connection "crm" signs in with a client secret and names a default customer (Set-Connection -DefaultCustomer).
+    /// </summary>
+    private sealed class DataverseOrg : ITarget
+    {
+        private const string ClientId = "55555555-5555-5555-5555-555555555555";
+        private const string Secret = "bench~secret";
+        private const string Customer = "accounts(7a1d3c55-0000-4000-8000-00000000c0de)";
+
+        private DataverseOrg(EntraEmulator emulator, string host)
+        {
+            Emulator = emulator;
+            Host = host;
+            Timing = new TimingHandler(new ProviderHostRouter(emulator).Route("login.microsoftonline.com", emulator).Route(host, emulator));
+            Http = new HttpClient(Timing);
+        }
+
+        public EntraEmulator Emulator { get; }
+
+        public string Host { get; }
+
+        public TimingHandler Timing { get; }
+
+        private HttpClient Http { get; }
+
+        public string Describe => "Dataverse environment B (incidents)";
+
+        public string KeyName => "alternate key";
+
+        public int CaseCount => Emulator.CaseCount;
+
+        public int WritesApplied => Emulator.WritesApplied;
+
+        public string? FindByPartnerId(string partnerCaseId) => Emulator.FindIncidentByAlternateKey(partnerCaseId);
+
+        public NodeClients NodeClients() => new() { ProviderHttp = Http };
+
+        public static async Task<DataverseOrg> StartAsync(string host)
+        {
+            var emulator = await EntraEmulator.StartNewAsync();
+            emulator.RegisterResource($"https://{host}");
+            emulator.RegisterClient(ClientId, Secret);
+            return new DataverseOrg(emulator, host);
+        }
+
+        public Connection Authorize(ConnectionNode node)
+        {
+            new SystemConnectionCommands(node, new QuietHost()).New(new NewConnectionRequest
+            {
+                Name = "crm",
+                Type = "Dynamics365",
+                InstanceUrl = $"https://{Host}",
+                AcceptDataProcessingAgreement = true,
+                ClientId = ClientId,
+                TenantId = Emulator.TenantId.ToString(),
+                ClientSecret = Secret,
+            });
+            new ConnectionCommands(node, new QuietHost()).Set(new[] { ConnectionTarget.ByName("crm") }, new ConnectionEdit { DefaultCustomer = Customer }, passThru: false);
+            return node.Store.FindByName("crm")!;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Http.Dispose();
             await Emulator.DisposeAsync();
         }
     }

@@ -299,6 +299,10 @@ public sealed partial class SalesforceEmulator
                     _failNextWrites--;
                     fail = true;
                 }
+                else
+                {
+                    (throttle, fail) = NextRandomWriteFault(); // SalesforceEmulator.Faults.cs
+                }
             }
             if (throttle)
             {

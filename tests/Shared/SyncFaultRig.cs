@@ -72,7 +72,16 @@ public sealed class NodeHostProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static Process Run(params string[] args)
+    /// <summary>
+    /// A node host with <paramref name="args"/> as given (the sync apply fault run's hosts run their jobs), the variables of
+    /// <paramref name="environment"/> set (a null value removes one), each line it writes handed to <paramref name="output"/>.
+    /// </summary>
+    public static NodeHostProcess StartWith(int? port, IReadOnlyDictionary<string, string?> environment, Action<string>? output, params string[] args) =>
+        new(Run(environment, output, args), port);
+
+    private static Process Run(params string[] args) => Run(null, null, args);
+
+    private static Process Run(IReadOnlyDictionary<string, string?>? environment, Action<string>? output, string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ConnectionTools.Node.dll"));
@@ -81,11 +90,23 @@ public sealed class NodeHostProcess : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
 
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            if (value is null)
+            {
+                start.Environment.Remove(name);
+            }
+            else
+            {
+                start.Environment[name] = value;
+            }
+        }
+
         var process = Process.Start(start)!;
 
         // Drain its output so a full pipe never blocks it.
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        process.OutputDataReceived += (_, line) => { if (line.Data != null) { output?.Invoke(line.Data); } };
+        process.ErrorDataReceived += (_, line) => { if (line.Data != null) { output?.Invoke(line.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;

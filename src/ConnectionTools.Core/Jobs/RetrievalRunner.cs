@@ -201,19 +201,31 @@ namespace ConnectionTools.Jobs
             }
 
             var now = _node.Clock();
-            if (JobRows.IsRunning(tx, latest.Id, now, StaleRun))
+
+            // A run is in progress unless it is stale, or the process running it has ended (killed: its run stays Running).
+            var key = RunClaim(latest.Id);
+            if (JobRows.IsRunning(tx, latest.Id, now, StaleRun) && !ProcessClaims.HolderGone(ProcessClaims.Holder(tx, key)))
             {
                 throw new ConnectionToolsException(ErrorIds.JobAlreadyRunning, ErrorKind.ResourceBusy,
                     $"The job of '{latest.Name}' is already running. Nothing was started.", latest.Name, "Wait for it to finish; Get-ConnectionJob shows its progress.");
             }
 
-            return (JobRows.StartRun(tx, latest, trigger, now, job.Value.Watermark), job.Value.Watermark);
+            var runId = JobRows.StartRun(tx, latest, trigger, now, job.Value.Watermark);
+            ProcessClaims.Hold(tx, key, RunOwner(runId), now + StaleRun);
+            return (runId, job.Value.Watermark);
         });
+
+        /// <summary>The claim that names the process running a connection's job (beside the apply claims, keyed apart).</summary>
+        private static string RunClaim(Guid connectionId) => "job:" + ConnectionStore.FormatId(connectionId);
+
+        private static string RunOwner(long runId) => ProcessClaims.Current + "|run " + runId.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         private JobRun Finish(long runId, JobRunStatus status, ConnectionToolsException? error) => _node.Store.Write(tx =>
         {
             JobRows.FinishRun(tx, runId, status, _node.Clock(), error?.ErrorId, error?.Message);
-            return JobRows.FindRun(tx, runId);
+            var run = JobRows.FindRun(tx, runId);
+            ProcessClaims.Release(tx, RunClaim(run.ConnectionId), RunOwner(runId));
+            return run;
         });
     }
 

@@ -49,7 +49,7 @@ CREATE TABLE IF NOT EXISTS grant_refresh (
 ";
 
         /// <summary>
-        /// Takes the refresh claim of a connection's grant unless another owner holds one that has not expired; in the caller's
+        /// Takes the refresh claim of a connection's grant unless another owner, still running, holds one that has not expired; in the caller's
         /// IMMEDIATE transaction. On success, marks the refresh as sent (cleared by <see cref="SaveRefreshed"/> or
         /// <see cref="ReleaseClaim"/> when the answer is known) and returns when an earlier refresh was sent without a known answer.
         /// </summary>
@@ -64,7 +64,9 @@ CREATE TABLE IF NOT EXISTS grant_refresh (
                 {
                     var holder = reader.IsDBNull(0) ? null : reader.GetString(0);
                     var expires = reader.IsDBNull(1) ? (long?)null : reader.GetInt64(1);
-                    if (holder != null && holder != owner && expires > now.ToUnixTimeMilliseconds())
+                    // A claim of a process that ended (killed mid-refresh) is taken over at once, not after its lease; its
+                    // sent mark stays, so a refusal of the token it may have used up still says why.
+                    if (holder != null && holder != owner && expires > now.ToUnixTimeMilliseconds() && !ProcessClaims.HolderGone(holder))
                     {
                         return (false, null);
                     }

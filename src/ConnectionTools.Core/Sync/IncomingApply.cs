@@ -82,7 +82,7 @@ namespace ConnectionTools.Sync
 
             // One process applies a connection's events at a time (the node host and an admin's Sync-Connection may share a store):
             // two would both write the same batch, and comments are not idempotent.
-            var owner = ClaimOwner + ":" + Guid.NewGuid().ToString("N");
+            var owner = ClaimOwner + "|" + Guid.NewGuid().ToString("N");
             if (!Claim(node, current.Id, owner))
             {
                 result.Skipped = "another process is applying its incoming events";
@@ -105,13 +105,16 @@ namespace ConnectionTools.Sync
             return result;
         }
 
-        private static readonly string ClaimOwner = System.Diagnostics.Process.GetCurrentProcess().Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        private static readonly string ClaimOwner = ProcessClaims.Current;
 
         /// <summary>Long enough for a batch's writes with their retries; renewed before every batch.</summary>
         private static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(5);
 
+        /// <summary>Takes the claim, also from a process that ended holding it (killed mid-pass), without waiting for its lease.</summary>
         private static bool Claim(ConnectionNode node, Guid connectionId, string owner) =>
-            node.Store.Write(tx => SyncTwinRows.TryClaimApply(tx, connectionId, owner, node.Clock(), ClaimLease));
+            node.Store.Write(tx => SyncTwinRows.TryClaimApply(tx, connectionId, owner, node.Clock(), ClaimLease) ||
+                (ProcessClaims.Holder(tx, ConnectionStore.FormatId(connectionId)) is string held && ProcessClaims.HolderGone(held) &&
+                 ProcessClaims.TakeOver(tx, ConnectionStore.FormatId(connectionId), held, owner, node.Clock() + ClaimLease)));
 
         private static async Task ApplyAsync(ConnectionNode node, Connection current, Connection system, string owner, Func<SystemAccess, ICaseWriter> writerFor, Action<string> verbose, ApplyResult result, CancellationToken cancellationToken)
         {

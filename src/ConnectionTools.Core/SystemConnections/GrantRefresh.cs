@@ -20,12 +20,12 @@ namespace ConnectionTools.SystemConnections
     /// </summary>
     internal static class GrantRefresh
     {
-        private static readonly string ProcessTag = Process.GetCurrentProcess().Id.ToString(CultureInfo.InvariantCulture);
+        private static readonly string ProcessTag = ProcessClaims.Current;
 
         /// <summary>Refreshes <paramref name="connection"/>'s grant; returns the outcome and the grant it started from.</summary>
         public static async Task<(AuthorizationOutcome Outcome, GrantMaterial Used)> RefreshAsync(ConnectionNode node, Connection connection, AuthorizationContext context, CancellationToken cancellationToken)
         {
-            var owner = ProcessTag + ":" + Guid.NewGuid().ToString("N");
+            var owner = ProcessTag + "|" + Guid.NewGuid().ToString("N");
             var lease = node.GrantRefreshLease;
             var waited = Stopwatch.StartNew();
             DateTimeOffset? unanswered;
