@@ -59,6 +59,15 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
             "WHERE sync_apply_claims.owner = excluded.owner OR sync_apply_claims.expires_at <= $now;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner), ("$expires", (now + lease).ToUnixTimeMilliseconds()), ("$now", now.ToUnixTimeMilliseconds())) == 1;
 
+        /// <summary>
+        /// Whether an apply of the connection's incoming events has not finished: a claim is held (by a running apply, or left by
+        /// one whose process died) while incoming events wait to be applied. Its writes may be in the system without their twins.
+        /// </summary>
+        public static bool ApplyUnfinished(StoreSession db, Guid connectionId) => (long)(db.Scalar(
+            "SELECT EXISTS (SELECT 1 FROM sync_apply_claims WHERE connection_id = $id) " +
+            "AND EXISTS (SELECT 1 FROM sync_events WHERE connection_id = $id AND direction = 'Incoming' AND status = 'Queued');",
+            ("$id", ConnectionStore.FormatId(connectionId))) ?? 0L) != 0;
+
         public static void ReleaseApply(StoreTransaction tx, Guid connectionId, string owner) => tx.Execute(
             "DELETE FROM sync_apply_claims WHERE connection_id = $id AND owner = $owner;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner));

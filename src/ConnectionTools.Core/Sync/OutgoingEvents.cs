@@ -53,6 +53,12 @@ namespace ConnectionTools.Sync
                 }
 
                 var twins = Twins(node, rules.Select(r => r.Connection.Id).ToList(), rows.Select(r => r.RecordId).ToList());
+
+                // An apply that has not committed (running in another process, or cut off by a crash) may have written partner
+                // cases into the system whose twins are not stored yet: read back now, they look like this node's own new cases,
+                // and the partner would make them a second time. Cases without a twin wait in the queue until that apply is done
+                // (it writes them again by their key, then stores their twins).
+                var applying = node.Store.Read(db => rules.Select(r => SyncTwinRows.ApplyUnfinished(db, r.Connection.Id)).ToArray());
                 var events = MakeAll(rows.Count, rules.Count, (i, slots) =>
                 {
                     var row = rows[i];
@@ -66,7 +72,9 @@ namespace ConnectionTools.Sync
                         // neither sent (the rule never sees them) nor a change that makes the case worth sending.
                         var ours = twin is null ? entity : WithoutWrittenComments(entity, twin.WrittenComments);
                         var seen = twin is null ? null : NeutralState(ours);
-                        slots[slot] = (twin != null && IsEcho(twin.Expected, seen!)
+                        slots[slot] = (twin is null && applying[r]
+                            ? PendingEvent.Waiting(rules[r].Connection.Id, row.RecordId)
+                            : twin != null && IsEcho(twin.Expected, seen!)
                             ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen!)
                             : twin != null && IsReadBeforeApply(twin, seen!, row.ReadFrom)
                             ? PendingEvent.Superseded(rules[r].Connection.Id, row.RecordId)
@@ -74,22 +82,25 @@ namespace ConnectionTools.Sync
                     }
                 });
 
+                var waiting = Enumerable.Range(0, rows.Count).Where(i => Enumerable.Range(0, rules.Count).Any(r => events[(i * rules.Count) + r].Waits)).ToList();
                 Save(node, events, tx =>
                 {
-                    foreach (var row in rows)
+                    foreach (var row in rows.Where((_, i) => !waiting.Contains(i)))
                     {
                         SyncEventRows.DeleteOutbound(tx, system.Id, row.Entity, row.RecordId, row.ModifiedAt);
                     }
                 });
                 var echoes = events.Count(e => e.IsEcho && e.Seen != null);
-                var superseded = events.Count(e => e.IsEcho && e.Seen is null);
-                total += events.Length - echoes - superseded;
+                var superseded = events.Count(e => e.IsEcho && e.Seen is null && !e.Waits);
+                var waits = events.Count(e => e.Waits);
+                total += events.Length - echoes - superseded - waits;
                 var failed = events.Count(e => e.Error != null);
-                verbose?.Invoke($"Queued {events.Length - echoes - superseded - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
+                verbose?.Invoke($"Queued {events.Length - echoes - superseded - waits - failed} sync event(s) from {rows.Count} case(s) of '{system.Name}' for {string.Join(", ", bound.Select(c => "'" + c.Name + "'"))}" +
                     (failed > 0 ? $"; the outgoing rule failed for {failed} (Failed events, see their errors)" : "") +
                     (echoes > 0 ? $"; {echoes} change(s) were this node's own writes of partner cases coming back, not sent" : "") +
-                    (superseded > 0 ? $"; {superseded} case(s) were read before this node's own write of them, not sent (read again next time)" : "") + ".");
-                if (rows.Count < BatchSize)
+                    (superseded > 0 ? $"; {superseded} case(s) were read before this node's own write of them, not sent (read again next time)" : "") +
+                    (waits > 0 ? $"; {waits} case(s) without a twin wait until an unfinished apply of partner cases is done" : "") + ".");
+                if (rows.Count < BatchSize || waiting.Count > 0)
                 {
                     break;
                 }
@@ -348,6 +359,12 @@ namespace ConnectionTools.Sync
 
             public static PendingEvent Echo(Guid connection, string caseId, string seen) =>
                 new PendingEvent(connection, caseId, "", null, null) { Seen = seen, IsEcho = true };
+
+            /// <summary>Left in the outbound queue until an unfinished apply is done: neither queued nor taken as seen.</summary>
+            public bool Waits { get; private set; }
+
+            public static PendingEvent Waiting(Guid connection, string caseId) =>
+                new PendingEvent(connection, caseId, "", null, null) { IsEcho = true, Waits = true };
 
             /// <summary>Read before this node's own write of it (<see cref="IsReadBeforeApply"/>): neither queued nor taken as seen.</summary>
             public static PendingEvent Superseded(Guid connection, string caseId) =>

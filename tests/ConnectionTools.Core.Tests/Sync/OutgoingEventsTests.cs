@@ -3,6 +3,7 @@ using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
+using ConnectionTools.Peering;
 using ConnectionTools.Storage;
 using ConnectionTools.Sync;
 using ConnectionTools.SyncRules;
@@ -68,6 +69,34 @@ public sealed class OutgoingEventsTests : IDisposable
         Assert.Equal(2, events.Select(e => e.TraceId).Distinct().Count());
         Assert.Equal(0L, _store.Store.Read(db => JobRows.QueueCount(db, _system.Id)));
         Assert.Equal(0, Produce());
+    }
+
+    [Fact]
+    public void A_case_without_a_twin_waits_in_the_queue_while_an_apply_of_partner_cases_is_unfinished()
+    {
+        var crm = Private("crm");
+        // A partner's event waits to be applied, and an apply holds the claim (running elsewhere, or its process died after
+        // writing into the system): the case read now may be one it wrote, whose twin is not stored yet.
+        _store.Store.Write(tx =>
+        {
+            SyncTransportRows.Receive(tx, crm.Id, new SyncEventMessage { EventId = Guid.NewGuid().ToString("D"), TraceId = "t", CaseId = "P1", Sequence = 1, Replica = "{}" }, Start, "the partner");
+            return SyncTwinRows.TryClaimApply(tx, crm.Id, "12345:gone", Start, TimeSpan.FromMinutes(5));
+        });
+        Retrieved(("5001", 1, "Printer jams"));
+
+        Assert.Equal(0, Produce());
+        Assert.Empty(Events(crm));
+        Assert.Equal(1L, _store.Store.Read(db => JobRows.QueueCount(db, _system.Id)));
+
+        // The apply is done: the case is no partner's, and goes.
+        _store.Store.Write(tx =>
+        {
+            SyncTwinRows.ReleaseApply(tx, crm.Id, "12345:gone");
+            return 0;
+        });
+        Assert.Equal(1, Produce());
+        Assert.Equal(new[] { "5001" }, Events(crm).Select(e => e.CaseId));
+        Assert.Equal(0L, _store.Store.Read(db => JobRows.QueueCount(db, _system.Id)));
     }
 
     [Fact]
