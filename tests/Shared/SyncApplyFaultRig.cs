@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Net;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
+using ConnectionTools.Core.Tests;
 using ConnectionTools.Emulators;
 using ConnectionTools.Errors;
-using ConnectionTools.Hosting;
 using ConnectionTools.Invitations;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
@@ -185,12 +185,12 @@ public static class SyncApplyFaultRun
         using (var a = ConnectionNode.Open(new StoreLocation(aPath, StoreSource.Session, create: true), actor: "test", clients: orgA.NodeClients()))
         using (var b = ConnectionNode.Open(new StoreLocation(bPath, StoreSource.Session, create: true), actor: "test", clients: orgB.NodeClients()))
         {
-            var host = new AdminHost();
+            var host = new RecordingHost();
             new NodeCommands(a, host).SetPublicUrl(proxy.Url, passThru: false);
             orgA.Authorize(a);
             orgB.Authorize(b);
             new InvitationCommands(a, host).New(new NewPrivateConnectionRequest { Name = ConnectionName, LocalInstanceName = "a", System = "sf" });
-            var code = host.Objects.OfType<PrivateConnectionInvitation>().Single().InvitationCode;
+            var code = host.Output.OfType<PrivateConnectionInvitation>().Single().InvitationCode;
             await using (var acceptor = NodeHostProcess.StartWith(aPort, environment, null, "--store", aPath, "--urls", $"http://127.0.0.1:{aPort}", "--no-jobs"))
             {
                 await acceptor.WaitUntilListeningAsync();
@@ -662,7 +662,7 @@ public static class SyncApplyFaultRun
 
                     if (provoked.Count > 0)
                     {
-                        var host = new AdminHost();
+                        var host = new RecordingHost();
                         new SyncEventCommands(node, host).Retry(provoked, passThru: false);
                         Retried += provoked.Count - host.Errors.Count;
                         log($"admin: retried {provoked.Count - host.Errors.Count} Failed event(s) on node {side} left by provoked write faults: {events.First(e => e.EventId == provoked[0]).Error}");
@@ -728,7 +728,7 @@ public static class SyncApplyFaultRun
         public void Authorize(ConnectionNode node)
         {
             node.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "test");
-            var host = new AdminHost();
+            var host = new RecordingHost();
             new SystemConnectionCommands(node, host).New(new NewConnectionRequest
             {
                 Name = "sf",
@@ -760,33 +760,5 @@ public static class SyncApplyFaultRun
             Http.Dispose();
             await Emulator.DisposeAsync();
         }
-    }
-
-    /// <summary>Runs the commands unattended, keeping what they output and the errors they report.</summary>
-    private sealed class AdminHost : IHostContext
-    {
-        public List<object> Objects { get; } = new();
-
-        public List<ConnectionToolsException> Errors { get; } = new();
-
-        public CancellationToken CancellationToken => CancellationToken.None;
-
-        public void WriteObject(object value) => Objects.Add(value);
-
-        public void WriteError(ConnectionToolsException error) => Errors.Add(error);
-
-        public void WriteWarning(string message)
-        {
-        }
-
-        public void WriteVerbose(string message)
-        {
-        }
-
-        public void WriteProgress(ProgressInfo progress)
-        {
-        }
-
-        public bool ShouldProcess(string target, string action) => true;
     }
 }
