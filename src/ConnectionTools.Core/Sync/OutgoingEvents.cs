@@ -169,10 +169,11 @@ namespace ConnectionTools.Sync
         /// Whether a twinned case was read before this node's last apply to it committed, in the state it had before that write:
         /// the retrieval job read it while the apply ran. Sending it would take the partner's change back; the case's version
         /// after the write is newer than anything that read saw, so the job reads it again and decides then. A case a person
-        /// changed is in neither state, and is sent.
+        /// changed is in neither state, and is sent. A twin the apply just made has no state before it (the apply wrote every
+        /// field the partner's case has), so any read of it made before that apply committed is an old one.
         /// </summary>
         internal static bool IsReadBeforeApply(SyncTwinRows.Twin twin, string seen, long readFrom) =>
-            twin.AppliedAt is long applied && readFrom <= applied && twin.PriorExpected != null && IsEcho(twin.PriorExpected, seen);
+            twin.AppliedAt is long applied && readFrom <= applied && (twin.PriorExpected is null || IsEcho(twin.PriorExpected, seen));
 
         /// <summary>
         /// The twins of a batch's cases, per (case, connection) slot as <see cref="MakeAll"/> numbers them; null when none of the
