@@ -134,10 +134,9 @@ namespace ConnectionTools.Sync
         /// <summary>Comments the rule added (by author and body, as commentHelper.mergeComments compares them), oldest first.</summary>
         private static List<JsonNode> NewComments(JsonObject before, JsonObject after)
         {
-            static string Key(JsonNode? c) => (c?["author"]?.ToString() ?? "") + "\u0000" + (c?["body"]?.ToString() ?? "");
-            var known = new HashSet<string>((before["comments"] as JsonArray ?? new JsonArray()).Select(Key), StringComparer.Ordinal);
+            var known = new HashSet<string>((before["comments"] as JsonArray ?? new JsonArray()).Select(OutgoingEvents.CommentKey), StringComparer.Ordinal);
             return (after["comments"] as JsonArray ?? new JsonArray())
-                .Where(c => c != null && CommentBody(c).Length > 0 && known.Add(Key(c)))
+                .Where(c => c != null && CommentBody(c).Length > 0 && known.Add(OutgoingEvents.CommentKey(c)))
                 .Select(c => c!)
                 .ToList();
         }

@@ -217,7 +217,7 @@ namespace ConnectionTools.Sync
         }
 
         /// <summary>A comment's author and body, as the rules' commentHelper.mergeComments tells comments apart.</summary>
-        private static string CommentKey(JsonNode? comment) =>
+        internal static string CommentKey(JsonNode? comment) =>
             (comment?["author"]?.ToString() ?? "") + "\u0000" + (comment?["body"]?.ToString() ?? "");
 
         /// <summary>
