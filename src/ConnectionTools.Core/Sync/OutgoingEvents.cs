@@ -173,7 +173,7 @@ namespace ConnectionTools.Sync
         /// field the partner's case has), so any read of it made before that apply committed is an old one.
         /// </summary>
         internal static bool IsReadBeforeApply(SyncTwinRows.Twin twin, string seen, long readFrom) =>
-            twin.AppliedAt is long applied && readFrom <= applied && (twin.PriorExpected is null || IsEcho(twin.PriorExpected, seen));
+            twin.AppliedAt is long applied && readFrom < applied && (twin.PriorExpected is null || IsEcho(twin.PriorExpected, seen));
 
         /// <summary>
         /// The twins of a batch's cases, per (case, connection) slot as <see cref="MakeAll"/> numbers them; null when none of the
