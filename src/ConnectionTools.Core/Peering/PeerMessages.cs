@@ -112,12 +112,11 @@ namespace ConnectionTools.Peering
         public long? ChangedAt { get; set; }
 
         /// <summary>
-        /// The sender's last agreed state of a twinned case (its neutral fields, a JSON object as text), or null. A change the
-        /// receiver wrote into the sender's system comes back there as an echo and is never sent back, so only the sender knows
-        /// that both sides agreed on it: the receiver's three-way merge takes a field whose value either side last agreed on as
-        /// unchanged on that side.
+        /// The versions of the case's neutral fields as the sender counts them (a JSON object as text: per field, the changes each
+        /// side made to it and when and where its value was made), or null. The receiver's merge takes a value that has seen all
+        /// of its own changes, and settles two that have not seen each other by the rules, the same on both sides.
         /// </summary>
-        public string? Base { get; set; }
+        public string? Versions { get; set; }
     }
 
     /// <summary>One sync round, sent by the private side: its status, the public side's events it stored, and its own events.</summary>

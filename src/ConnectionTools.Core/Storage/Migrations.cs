@@ -24,6 +24,7 @@ namespace ConnectionTools.Storage
             V11,
             V12,
             V13,
+            V14,
         };
 
         public static int Latest => Steps.Count;
@@ -249,6 +250,19 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
             transaction.Execute("ALTER TABLE sync_events ADD COLUMN base TEXT NULL;");
             transaction.Execute("ALTER TABLE sync_twins ADD COLUMN applied_at INTEGER NULL;");
             transaction.Execute("ALTER TABLE sync_twins ADD COLUMN prior_expected TEXT NULL;");
+        }
+
+        /// <summary>
+        /// Case sync, concurrent edits: each field of a synced case carries its version (how many changes each side made to it,
+        /// and when and where its value was made), on the twin, on the events, and for this side's own cases that have no twin yet
+        /// (sync_own_cases), so both sides settle a conflict alike. The merge no longer uses the agreed state (sync_twins.base,
+        /// sync_events.base): those columns stay, unused.
+        /// </summary>
+        private static void V14(StoreTransaction transaction)
+        {
+            transaction.Execute("ALTER TABLE sync_events ADD COLUMN versions TEXT NULL;");
+            transaction.Execute("ALTER TABLE sync_twins ADD COLUMN versions TEXT NOT NULL DEFAULT '{}';");
+            transaction.Execute(SyncTwinRows.CreateOwnCases);
         }
 
         private static void V1(StoreTransaction transaction)

@@ -72,7 +72,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         /// in place: same event id and sequence number, the latest replica. Otherwise the event is new, with the case's next sequence number.
         /// Returns whether it replaced an unsent one.
         /// </summary>
-        public static bool QueueOutgoing(StoreTransaction tx, Guid connectionId, string caseId, string entity, string? replica, string? errorId, string? error, DateTimeOffset now, string? twinCaseId = null, long? changedAt = null, string? agreed = null)
+        public static bool QueueOutgoing(StoreTransaction tx, Guid connectionId, string caseId, string entity, string? replica, string? errorId, string? error, DateTimeOffset now, string? twinCaseId = null, long? changedAt = null, string? versions = null)
         {
             var id = ConnectionStore.FormatId(connectionId);
             var direction = SyncDirection.Outgoing.ToString();
@@ -88,11 +88,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             }
 
             var replaced = tx.Execute(
-                "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, changed_at = $changed, base = $base, updated_at = $now " +
+                "UPDATE sync_events SET entity = $entity, payload = $payload, status = $status, error_id = $error_id, error = $error, trace_id = $trace, twin_case_id = $twin, changed_at = $changed, versions = $versions, updated_at = $now " +
                 "WHERE seq = (SELECT seq FROM sync_events WHERE connection_id = $id AND direction = $direction AND case_id = $case ORDER BY case_seq DESC LIMIT 1) " +
                 "AND status IN ('Queued', 'Failed');",
                 ("$entity", entity), ("$payload", replica), ("$status", status), ("$error_id", errorId), ("$error", error), ("$trace", NewTraceId()), ("$now", at),
-                ("$id", id), ("$direction", direction), ("$case", caseId), ("$twin", twinCaseId), ("$changed", changedAt), ("$base", agreed));
+                ("$id", id), ("$direction", direction), ("$case", caseId), ("$twin", twinCaseId), ("$changed", changedAt), ("$versions", versions));
             if (replaced == 1)
             {
                 tx.Execute(
@@ -106,11 +106,11 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1, last_changed_at = excluded.last_changed_at;",
                 ("$id", id), ("$direction", direction), ("$case", caseId), ("$changed", changedAt));
             tx.Execute(
-                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, base, created_at, updated_at) " +
+                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, versions, created_at, updated_at) " +
                 "VALUES ($event, $id, $direction, $case, (SELECT last_seq FROM sync_cases WHERE connection_id = $id AND direction = $direction AND case_id = $case), " +
-                "$trace, $status, $entity, $payload, $error_id, $error, $twin, $changed, $base, $now, $now);",
+                "$trace, $status, $entity, $payload, $error_id, $error, $twin, $changed, $versions, $now, $now);",
                 ("$event", Guid.NewGuid().ToString("D")), ("$id", id), ("$direction", direction), ("$case", caseId), ("$trace", NewTraceId()), ("$status", status),
-                ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$twin", twinCaseId), ("$changed", changedAt), ("$base", agreed), ("$now", at));
+                ("$entity", entity), ("$payload", replica), ("$error_id", errorId), ("$error", error), ("$twin", twinCaseId), ("$changed", changedAt), ("$versions", versions), ("$now", at));
             return false;
         }
 
@@ -285,7 +285,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         {
             var events = new List<IncomingToApply>();
             using (var command = db.Command(
-                "SELECT e.event_id, e.case_id, e.case_seq, e.trace_id, e.payload, e.twin_case_id, e.changed_at, e.base FROM sync_events e " +
+                "SELECT e.event_id, e.case_id, e.case_seq, e.trace_id, e.payload, e.twin_case_id, e.changed_at, e.versions FROM sync_events e " +
                 "WHERE e.connection_id = $id AND e.direction = 'Incoming' AND +e.status = 'Queued' " +
                 "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Incoming' " +
                 "AND f.case_id = e.case_id AND f.case_seq < e.case_seq) " +
@@ -355,10 +355,10 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             ("$id", ConnectionStore.FormatId(connectionId)));
     }
 
-    /// <summary>An incoming event ready to apply, with what its sender knew of the case (see <see cref="Peering.SyncEventMessage.Base"/>).</summary>
+    /// <summary>An incoming event ready to apply, with what its sender knew of the case (see <see cref="Peering.SyncEventMessage.Versions"/>).</summary>
     internal sealed class IncomingToApply
     {
-        public IncomingToApply(Guid eventId, string caseId, long sequence, string traceId, string replica, string? twinCaseId, long? changedAt, string? partnerAgreed)
+        public IncomingToApply(Guid eventId, string caseId, long sequence, string traceId, string replica, string? twinCaseId, long? changedAt, string? partnerVersions)
         {
             EventId = eventId;
             CaseId = caseId;
@@ -367,7 +367,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
             Replica = replica;
             TwinCaseId = twinCaseId;
             ChangedAt = changedAt;
-            PartnerAgreed = partnerAgreed;
+            PartnerVersions = partnerVersions;
         }
 
         public Guid EventId { get; }
@@ -384,7 +384,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
 
         public long? ChangedAt { get; }
 
-        /// <summary>The sender's last agreed state of the case (neutral fields, JSON object), or null.</summary>
-        public string? PartnerAgreed { get; }
+        /// <summary>The versions of the case's fields as the sender counts them (JSON object), or null from a sender before store V14.</summary>
+        public string? PartnerVersions { get; }
     }
 }

@@ -41,7 +41,7 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
         {
             var events = new List<SyncEventMessage>();
             using (var command = db.Command(
-                "SELECT e.event_id, e.trace_id, e.case_id, e.case_seq, e.payload, e.twin_case_id, e.changed_at, e.base FROM sync_events e " +
+                "SELECT e.event_id, e.trace_id, e.case_id, e.case_seq, e.payload, e.twin_case_id, e.changed_at, e.versions FROM sync_events e " +
                 "WHERE e.connection_id = $id AND e.direction = 'Outgoing' AND +e.status IN ('Queued', 'Sent') " +
                 "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Outgoing' " +
                 "AND f.case_id = e.case_id AND f.status = 'Failed' AND f.case_seq < e.case_seq) " +
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
                         Replica = reader.GetString(4),
                         TwinCaseId = reader.IsDBNull(5) ? null : reader.GetString(5),
                         ChangedAt = reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6),
-                        Base = reader.IsDBNull(7) ? null : reader.GetString(7),
+                        Versions = reader.IsDBNull(7) ? null : reader.GetString(7),
                     });
                 }
             }
@@ -126,12 +126,12 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
 
             // While the bound system is Inactive the event is Held: re-authorization releases it (SyncEventRows.HoldIncomingOf).
             tx.Execute(
-                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, payload, twin_case_id, changed_at, base, created_at, updated_at) " +
+                "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, payload, twin_case_id, changed_at, versions, created_at, updated_at) " +
                 "VALUES ($event, $id, 'Incoming', $case, $seq, $trace, " +
                 "CASE WHEN EXISTS (SELECT 1 FROM connections p JOIN connections s ON s.id = p.system_id WHERE p.id = $id AND s.status = 'Inactive') THEN 'Held' ELSE 'Queued' END, " +
-                "$payload, $twin, $changed, $base, $now, $now);",
+                "$payload, $twin, $changed, $versions, $now, $now);",
                 ("$event", message.EventId), ("$id", id), ("$case", message.CaseId), ("$seq", message.Sequence), ("$trace", message.TraceId),
-                ("$payload", message.Replica), ("$twin", message.TwinCaseId), ("$changed", message.ChangedAt), ("$base", message.Base), ("$now", at));
+                ("$payload", message.Replica), ("$twin", message.TwinCaseId), ("$changed", message.ChangedAt), ("$versions", message.Versions), ("$now", at));
             return true;
         }
 

@@ -6,8 +6,8 @@ namespace ConnectionTools.Storage
     /// SQL for twins: the stored link between a partner's case and the local case an incoming apply wrote it into, per private
     /// connection. A twin keeps the case as the last apply left it (what the incoming rule sees next time) and the state the
     /// bound system should hold now as far as this node knows (neutral fields): when the retrieval job reads the case back in that
-    /// state, it is this node's own write coming back, not a change to send to the partner. The base is the state both sides
-    /// last agreed on, which a three-way merge compares both changes with; the origin says which side made the case.
+    /// state, it is this node's own write coming back, not a change to send to the partner. The versions say, per field, which
+    /// changes of each side the value has seen (the merge settles conflicts with them); the origin says which side made the case.
     /// </summary>
     internal static class SyncTwinRows
     {
@@ -50,6 +50,20 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
 ";
 
         /// <summary>
+        /// This side's own cases that have no twin yet (store V14): the state the retrieval job last read and the fields' versions,
+        /// so that the partner's first event about its copy is merged with what this side changed since (the twin takes over then).
+        /// </summary>
+        public const string CreateOwnCases = @"
+CREATE TABLE IF NOT EXISTS sync_own_cases (
+    connection_id TEXT NOT NULL,
+    local_case_id TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    versions      TEXT NOT NULL,
+    PRIMARY KEY (connection_id, local_case_id)
+) WITHOUT ROWID;
+";
+
+        /// <summary>
         /// Takes (or renews) the right to apply a connection's incoming events until <paramref name="now"/> + <paramref name="lease"/>:
         /// one process at a time, since comments are not idempotent. A claim whose process stopped expires on its own.
         /// </summary>
@@ -73,25 +87,48 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
             ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner));
 
         public static Twin? FindByPartner(StoreSession db, Guid connectionId, string partnerCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, versions, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", partnerCaseId));
 
         public static Twin? FindByLocal(StoreSession db, Guid connectionId, string localCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, base, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, versions, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", localCaseId));
 
         /// <summary>
         /// Records an apply: the twin is made on the partner case's first apply and follows it afterwards. <paramref name="writtenComments"/>
         /// is the JSON array of every comment body this node's applies appended to the local case so far.
         /// </summary>
-        public static void Save(StoreTransaction tx, Guid connectionId, string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, DateTimeOffset now, string writtenComments = "[]") => tx.Execute(
-            "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, base, origin, written_comments, created_at, updated_at, applied_at) " +
-            "VALUES ($id, $partner, $local, $entity, $expected, $base, $origin, $written, $now, $now, $now) " +
-            "ON CONFLICT(connection_id, partner_case_id) DO UPDATE SET local_case_id = excluded.local_case_id, entity = excluded.entity, expected = excluded.expected, " +
-            "base = excluded.base, written_comments = excluded.written_comments, updated_at = excluded.updated_at, " +
-            "prior_expected = sync_twins.expected, applied_at = excluded.applied_at;",
-            ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId), ("$local", localCaseId), ("$entity", entity), ("$expected", expected),
-            ("$base", agreed), ("$origin", ours ? "Local" : "Partner"), ("$written", writtenComments), ("$now", now.ToUnixTimeMilliseconds()));
+        public static void Save(StoreTransaction tx, Guid connectionId, string partnerCaseId, string localCaseId, string entity, string expected, string versions, bool ours, DateTimeOffset now, string writtenComments = "[]")
+        {
+            tx.Execute(
+                "INSERT INTO sync_twins (connection_id, partner_case_id, local_case_id, entity, expected, versions, origin, written_comments, created_at, updated_at, applied_at) " +
+                "VALUES ($id, $partner, $local, $entity, $expected, $versions, $origin, $written, $now, $now, $now) " +
+                "ON CONFLICT(connection_id, partner_case_id) DO UPDATE SET local_case_id = excluded.local_case_id, entity = excluded.entity, expected = excluded.expected, " +
+                "versions = excluded.versions, written_comments = excluded.written_comments, updated_at = excluded.updated_at, " +
+                "prior_expected = sync_twins.expected, applied_at = excluded.applied_at;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId), ("$local", localCaseId), ("$entity", entity), ("$expected", expected),
+                ("$versions", versions), ("$origin", ours ? "Local" : "Partner"), ("$written", writtenComments), ("$now", now.ToUnixTimeMilliseconds()));
+
+            // The twin takes over from what was kept of this side's own case.
+            tx.Execute("DELETE FROM sync_own_cases WHERE connection_id = $id AND local_case_id = $local;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId));
+        }
+
+        /// <summary>What this side's own case without a twin holds, as the retrieval job last read it, and its fields' versions.</summary>
+        public static (string State, string Versions)? FindOwn(StoreSession db, Guid connectionId, string localCaseId)
+        {
+            using (var command = db.Command("SELECT state, versions FROM sync_own_cases WHERE connection_id = $id AND local_case_id = $case;",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$case", localCaseId)))
+            using (var reader = command.ExecuteReader())
+            {
+                return reader.Read() ? (reader.GetString(0), reader.GetString(1)) : ((string, string)?)null;
+            }
+        }
+
+        public static void SaveOwn(StoreTransaction tx, Guid connectionId, string localCaseId, string state, string versions) => tx.Execute(
+            "INSERT INTO sync_own_cases (connection_id, local_case_id, state, versions) VALUES ($id, $case, $state, $versions) " +
+            "ON CONFLICT(connection_id, local_case_id) DO UPDATE SET state = excluded.state, versions = excluded.versions;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$case", localCaseId), ("$state", state), ("$versions", versions));
 
         /// <summary>Marks the comments an apply is about to append to a partner case's local case (see <see cref="CreateCommentWrites"/>).</summary>
         public static void StartCommentWrites(StoreTransaction tx, Guid connectionId, string partnerCaseId, string bodies, DateTimeOffset now) => tx.Execute(
@@ -109,10 +146,13 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
             "SELECT EXISTS (SELECT 1 FROM sync_comment_writes WHERE connection_id = $id AND partner_case_id = $partner);",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$partner", partnerCaseId)) ?? 0L) != 0;
 
-        /// <summary>What the retrieval job last read of a twinned case: the state the next echo check compares with.</summary>
-        public static void SaveSeen(StoreTransaction tx, Guid connectionId, string localCaseId, string expected, long changedAt, DateTimeOffset now) => tx.Execute(
-            "UPDATE sync_twins SET expected = $expected, local_changed_at = $changed, updated_at = $now WHERE connection_id = $id AND local_case_id = $local;",
-            ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId), ("$expected", expected), ("$changed", changedAt), ("$now", now.ToUnixTimeMilliseconds()));
+        /// <summary>
+        /// What the retrieval job last read of a twinned case: the state the next echo check compares with, and the fields' versions
+        /// with this side's changes counted (null: unchanged).
+        /// </summary>
+        public static void SaveSeen(StoreTransaction tx, Guid connectionId, string localCaseId, string expected, string? versions, long changedAt, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_twins SET expected = $expected, versions = COALESCE($versions, versions), local_changed_at = $changed, updated_at = $now WHERE connection_id = $id AND local_case_id = $local;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId), ("$expected", expected), ("$versions", versions), ("$changed", changedAt), ("$now", now.ToUnixTimeMilliseconds()));
 
         /// <summary>Whether the connection has any twin: one index probe, however many it has.</summary>
         public static bool Any(StoreSession db, Guid connectionId) => (long)(db.Scalar(
@@ -126,6 +166,7 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
             tx.Execute("DELETE FROM sync_twins WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
             tx.Execute("DELETE FROM sync_apply_claims WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
             tx.Execute("DELETE FROM sync_comment_writes WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            tx.Execute("DELETE FROM sync_own_cases WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
         }
 
         private static Twin? One(StoreSession db, string sql, params (string Name, object? Value)[] parameters)
@@ -145,14 +186,14 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
 
         internal sealed class Twin
         {
-            public Twin(string partnerCaseId, string localCaseId, string entity, string expected, string agreed, bool ours, long? localChangedAt, string writtenComments = "[]")
+            public Twin(string partnerCaseId, string localCaseId, string entity, string expected, string versions, bool ours, long? localChangedAt, string writtenComments = "[]")
             {
                 WrittenComments = writtenComments;
                 PartnerCaseId = partnerCaseId;
                 LocalCaseId = localCaseId;
                 Entity = entity;
                 Expected = expected;
-                Base = agreed;
+                Versions = versions;
                 Ours = ours;
                 LocalChangedAt = localChangedAt;
             }
@@ -167,8 +208,8 @@ CREATE TABLE IF NOT EXISTS sync_comment_writes (
             /// <summary>The neutral fields the bound system should hold now (JSON object; a null field is not known yet).</summary>
             public string Expected { get; }
 
-            /// <summary>The neutral fields both sides last agreed on (JSON object): what a three-way merge compares with.</summary>
-            public string Base { get; }
+            /// <summary>The versions of the case's neutral fields, counted from this side (see <see cref="Sync.FieldVersions"/>).</summary>
+            public string Versions { get; }
 
             /// <summary>Whether the case was made on this side (the partner's is made from it).</summary>
             public bool Ours { get; }

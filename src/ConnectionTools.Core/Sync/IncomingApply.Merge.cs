@@ -18,10 +18,11 @@ namespace ConnectionTools.Sync
     public static partial class IncomingApply
     {
         /// <summary>
-        /// Runs the incoming rule on one event and works out what to write: the neutral fields the rule changed (on a case's first
-        /// sync, every field it set) and the comments it added.
+        /// Runs the incoming rule on one event and works out what to write: the neutral fields where the partner's value wins the
+        /// merge (on a case's first sync, every field the rule set) and the comments it added. <paramref name="own"/> is what this
+        /// side kept of its own case when the partner's event is about its copy of it and no twin exists yet.
         /// </summary>
-        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, IncomingToApply e, SyncTwinRows.Twin? twin)
+        private static Planned Plan(ConnectionNode node, Connection connection, (CompiledRule? Rule, ConnectionToolsException? Problem) rule, IncomingToApply e, SyncTwinRows.Twin? twin, (string State, string Versions)? own)
         {
             var planned = new Planned(e.EventId, e.CaseId) { Twin = twin };
 
@@ -42,32 +43,36 @@ namespace ConnectionTools.Sync
 
             var old = JsonNode.Parse(before) as JsonObject ?? new JsonObject();
             var now = JsonNode.Parse(after) as JsonObject ?? new JsonObject();
-            var local = JsonNode.Parse(planned.Twin?.Expected ?? "{}") as JsonObject ?? new JsonObject();
-            var agreed = JsonNode.Parse(planned.Twin?.Base ?? "{}") as JsonObject ?? new JsonObject();
-            var partnerAgreed = e.PartnerAgreed is null ? null : JsonNode.Parse(e.PartnerAgreed) as JsonObject;
+            var local = JsonNode.Parse(planned.Twin?.Expected ?? own?.State ?? "{}") as JsonObject ?? new JsonObject();
+            var mine = FieldVersions.Parse(planned.Twin?.Versions ?? own?.Versions);
+            var theirs = e.PartnerVersions is null ? null : FieldVersions.Parse(e.PartnerVersions).Flipped();
+            planned.Ours = planned.Twin?.Ours ?? ours != null;
+            var versions = mine;
             var fields = new Dictionary<string, string?>(StringComparer.Ordinal);
             foreach (var name in NeutralFields)
             {
-                // What the rule makes of the partner's case now, against what it made last time: a field it left as it was is
-                // no change of the partner's (a rule that never sets a field leaves it null, which must not be written).
+                // What the rule makes of the partner's case now, against what it made last time: a field it left as it was is no
+                // new value of the partner's, whatever its version (a rule that never sets a field leaves it null, which must not
+                // be written over ours).
                 var wanted = CaseEntities.Text(now, name);
-                var keep = planned.Twin is null
-                    ? wanted is null
-                    : string.Equals(wanted, CaseEntities.Text(old, name), StringComparison.Ordinal) ||
-                      !PartnerWins(name, wanted, CaseEntities.Text(local, name), CaseEntities.Text(agreed, name), planned.Twin, e.ChangedAt, node.Store.NodeId, connection.PeerNodeId,
-                          partnerAgreed is null ? null : CaseEntities.Text(partnerAgreed, name));
-                if (!keep)
+                var unchanged = planned.Twin is null ? wanted is null : string.Equals(wanted, CaseEntities.Text(old, name), StringComparison.Ordinal);
+
+                // An event from a sender before store V14 carries no versions: a field its rule output changed is a newer change of the partner's.
+                var have = mine[name];
+                var their = theirs?[name] ?? (unchanged ? have : new FieldVersion(have.Ours, have.Theirs + 1, e.ChangedAt ?? 0, byUs: false));
+                var (partnerWins, merged) = FieldVersions.Decide(name, have, their, planned.Ours, node.Store.NodeId, connection.PeerNodeId ?? Guid.Empty);
+                if (partnerWins && unchanged)
+                {
+                    (partnerWins, merged) = (false, have.JoinedWith(their));
+                }
+
+                versions = versions.With(name, merged);
+                if (partnerWins && !string.Equals(wanted, CaseEntities.Text(local, name), StringComparison.Ordinal))
                 {
                     fields[name] = wanted;
                 }
-
-                // Agreed is what both sides hold: what was written, or what the partner's case and ours already share. A field one
-                // side changed stays as last agreed until the other holds the same value.
-                if (!keep || (wanted != null && string.Equals(wanted, CaseEntities.Text(local, name), StringComparison.Ordinal)))
-                {
-                    agreed[name] = wanted;
-                }
             }
+
             var added = NewComments(old, now);
             var comments = added.Select(CommentBody).Where(body => body.Length > 0).ToList();
             var expected = local;
@@ -76,9 +81,7 @@ namespace ConnectionTools.Sync
                 expected[field.Key] = field.Value;
             }
 
-            planned.Agreed = agreed.ToJsonString();
-            planned.Ours = planned.Twin?.Ours ?? ours != null;
-
+            planned.Versions = versions.ToJson();
             planned.Before = old;
             planned.Added = added;
             planned.Entity = now.ToJsonString();
@@ -89,44 +92,6 @@ namespace ConnectionTools.Sync
             }
 
             return planned;
-        }
-
-        /// <summary>
-        /// The three-way merge of one field of a twinned case, against the state both sides last agreed on: a field only the
-        /// partner changed takes its value; one only this side changed keeps ours; one both changed follows the rules: the summary
-        /// stays with the side that made the case, any other field takes the later change, ties broken by the higher node id. Both
-        /// sides decide alike, so they end with the same value whichever applies first.
-        /// The partner's own last agreed value (<paramref name="partnerAgreed"/>, sent with its event) is the newer agreement when
-        /// this side still holds it: this side's write of the partner's change came back here as an echo and was never sent back,
-        /// so only the partner saw that both sides agreed on it.
-        /// </summary>
-        internal static bool PartnerWins(string field, string? wanted, string? have, string? agreed, SyncTwinRows.Twin twin, long? partnerChangedAt, Guid ourNode, Guid? partnerNode, string? partnerAgreed = null)
-        {
-            if (partnerAgreed != null && string.Equals(have, partnerAgreed, StringComparison.Ordinal))
-            {
-                agreed = partnerAgreed;
-            }
-
-            if (string.Equals(wanted, have, StringComparison.Ordinal) || string.Equals(wanted, agreed, StringComparison.Ordinal))
-            {
-                return false; // nothing to change, or the partner did not change it
-            }
-
-            if (have is null || string.Equals(have, agreed, StringComparison.Ordinal))
-            {
-                return true; // only the partner changed it (or this side's value is not known yet)
-            }
-
-            if (field == "summary")
-            {
-                return !twin.Ours;
-            }
-
-            var theirs = partnerChangedAt ?? 0;
-            var mine = twin.LocalChangedAt ?? 0;
-            return theirs != mine
-                ? theirs > mine
-                : string.CompareOrdinal((partnerNode ?? Guid.Empty).ToString("N"), ourNode.ToString("N")) > 0;
         }
 
         private const string EmptyEntity = "{\"id\":null,\"key\":null,\"summary\":null,\"description\":null,\"status\":null,\"priority\":null,\"comments\":[],\"fields\":{}}";
@@ -165,8 +130,8 @@ namespace ConnectionTools.Sync
 
             public string? Expected { get; set; }
 
-            /// <summary>The state both sides agree on after this apply (the twin's base).</summary>
-            public string? Agreed { get; set; }
+            /// <summary>The versions of the case's fields after this apply (see <see cref="FieldVersions"/>).</summary>
+            public string? Versions { get; set; }
 
             public bool Ours { get; set; }
 

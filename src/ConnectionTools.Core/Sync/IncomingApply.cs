@@ -136,11 +136,15 @@ namespace ConnectionTools.Sync
                 var twins = node.Store.Read(db =>
                 {
                     using var statements = db.KeepStatementsPrepared();
-                    return events.Select(e => (Twin: SyncTwinRows.FindByPartner(db, current.Id, e.CaseId),
-                        Uncertain: reader != null && SyncTwinRows.CommentWritesUncertain(db, current.Id, e.CaseId))).ToList();
+                    return events.Select(e =>
+                    {
+                        var twin = SyncTwinRows.FindByPartner(db, current.Id, e.CaseId);
+                        return (Twin: twin, Own: twin is null && e.TwinCaseId != null ? SyncTwinRows.FindOwn(db, current.Id, e.TwinCaseId) : null,
+                            Uncertain: reader != null && SyncTwinRows.CommentWritesUncertain(db, current.Id, e.CaseId));
+                    }).ToList();
                 });
                 var plans = new Planned[events.Count];
-                Parallel.For(0, events.Count, i => plans[i] = Plan(node, current, rule, events[i], twins[i].Twin));
+                Parallel.For(0, events.Count, i => plans[i] = Plan(node, current, rule, events[i], twins[i].Twin, twins[i].Own));
                 var planned = plans.ToList();
                 for (var i = 0; i < planned.Count; i++)
                 {
@@ -195,7 +199,7 @@ namespace ConnectionTools.Sync
                                 // it is not there; otherwise it counts as added, so it is never sent twice.
                                 var unclear = error.Kind == ErrorKind.ConnectionError;
                                 var appended = (error.Data[CaseWriteChecks.CommentsAppendedKey] as int? ?? 0) + (unclear && reader is null ? 1 : 0);
-                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(appended), p.Expected!, p.Agreed!, p.Ours, now, p.WrittenComments(appended));
+                                SyncTwinRows.Save(tx, current.Id, p.CaseId, written, p.EntityWithComments(appended), p.Expected!, p.Versions!, p.Ours, now, p.WrittenComments(appended));
                                 if (!unclear || reader is null)
                                 {
                                     SyncTwinRows.EndCommentWrites(tx, current.Id, p.CaseId);
@@ -215,7 +219,7 @@ namespace ConnectionTools.Sync
                         var local = p.Outcome?.LocalCaseId ?? p.Twin?.LocalCaseId;
                         if (local != null)
                         {
-                            SyncTwinRows.Save(tx, current.Id, p.CaseId, local, p.Entity!, p.Expected!, p.Agreed!, p.Ours, now, p.WrittenComments(int.MaxValue));
+                            SyncTwinRows.Save(tx, current.Id, p.CaseId, local, p.Entity!, p.Expected!, p.Versions!, p.Ours, now, p.WrittenComments(int.MaxValue));
                         }
 
                         SyncTwinRows.EndCommentWrites(tx, current.Id, p.CaseId);

@@ -20,7 +20,7 @@ namespace ConnectionTools.Sync
     /// and every other case still flows. Rules run outside the write transaction; the events are stored, and the cases taken
     /// off the retrieval queue, in one transaction per batch.
     /// </summary>
-    public static class OutgoingEvents
+    public static partial class OutgoingEvents
     {
         public const int BatchSize = 500;
 
@@ -53,6 +53,7 @@ namespace ConnectionTools.Sync
                 }
 
                 var twins = Twins(node, rules.Select(r => r.Connection.Id).ToList(), rows.Select(r => r.RecordId).ToList());
+                var owns = Owns(node, rules.Select(r => r.Connection.Id).ToList(), rows.Select(r => r.RecordId).ToList(), twins);
 
                 // An apply that has not committed (running in another process, or cut off by a crash) may have written partner
                 // cases into the system whose twins are not stored yet: read back now, they look like this node's own new cases,
@@ -71,14 +72,15 @@ namespace ConnectionTools.Sync
                         // The comments this node's applies wrote into a twinned case are the partner's own, coming back: they are
                         // neither sent (the rule never sees them) nor a change that makes the case worth sending.
                         var ours = twin is null ? entity : WithoutWrittenComments(entity, twin.WrittenComments);
-                        var seen = twin is null ? null : NeutralState(ours);
+                        var seen = NeutralState(ours);
                         slots[slot] = (twin is null && applying[r]
                             ? PendingEvent.Waiting(rules[r].Connection.Id, row.RecordId)
-                            : twin != null && IsEcho(twin.Expected, seen!)
-                            ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen!)
-                            : twin != null && IsReadBeforeApply(twin, seen!, row.ReadFrom)
+                            : twin != null && IsEcho(twin.Expected, seen)
+                            ? PendingEvent.Echo(rules[r].Connection.Id, row.RecordId, seen)
+                            : twin != null && IsReadBeforeApply(twin, seen, row.ReadFrom)
                             ? PendingEvent.Superseded(rules[r].Connection.Id, row.RecordId)
-                            : Make(rules[r].Connection.Id, row.RecordId, ours, rules[r].Rule, seen, twin?.PartnerCaseId, twin?.Base)).At(row.ModifiedAt);
+                            : Make(rules[r].Connection.Id, row.RecordId, ours, rules[r].Rule, seen, twin?.PartnerCaseId,
+                                Changes(twin?.Expected ?? owns[slot]?.State, twin?.Versions ?? owns[slot]?.Versions, seen, row.ModifiedAt), own: twin is null)).At(row.ModifiedAt);
                     }
                 });
 
@@ -116,7 +118,13 @@ namespace ConnectionTools.Sync
         internal static (int Queued, int Failed) QueueFor(ConnectionNode node, Connection system, Connection connection, IReadOnlyList<Jobs.Retrieval.CaseRecord> page)
         {
             var rule = OutgoingRule(node, connection);
-            var events = MakeAll(page.Count, 1, (i, slots) => slots[i] = Make(connection.Id, page[i].Id, CaseEntities.FromRecord(system.Type, page[i]), rule).At(page[i].ModifiedAt.ToUnixTimeMilliseconds()));
+            var events = MakeAll(page.Count, 1, (i, slots) =>
+            {
+                var entity = CaseEntities.FromRecord(system.Type, page[i]);
+                var seen = NeutralState(entity);
+                var at = page[i].ModifiedAt.ToUnixTimeMilliseconds();
+                slots[i] = Make(connection.Id, page[i].Id, entity, rule, seen, versions: Changes(null, null, seen, at), own: true).At(at);
+            });
             Save(node, events, null);
             return (events.Length, events.Count(e => e.Error != null));
         }
@@ -159,21 +167,35 @@ namespace ConnectionTools.Sync
             return events;
         }
 
-        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string? seen = null, string? twinCaseId = null, string? agreed = null)
+        private static PendingEvent Make(Guid connectionId, string caseId, string entity, (CompiledRule? Rule, ConnectionToolsException? Problem) outgoing, string? seen = null, string? twinCaseId = null, string? versions = null, bool own = false)
         {
             var (replica, error) = Run(outgoing, entity, caseId);
-            return new PendingEvent(connectionId, caseId, entity, replica, error) { Seen = seen, TwinCaseId = twinCaseId, Agreed = agreed };
+            return new PendingEvent(connectionId, caseId, entity, replica, error) { Seen = seen, TwinCaseId = twinCaseId, Versions = versions, Own = own };
         }
 
+        /// <summary>The fields' versions with this side's changes since <paramref name="known"/> (what it last knew the case held) counted.</summary>
+        private static string Changes(string? known, string? versions, string seen, long changedAt) =>
+            FieldVersions.Parse(versions).Stamp(known is null ? null : JsonNode.Parse(known) as JsonObject, (JsonObject)JsonNode.Parse(seen)!, changedAt).ToJson();
+
         /// <summary>
-        /// Whether a twinned case was read before this node's last apply to it committed, in the state it had before that write:
-        /// the retrieval job read it while the apply ran. Sending it would take the partner's change back; the case's version
-        /// after the write is newer than anything that read saw, so the job reads it again and decides then. A case a person
-        /// changed is in neither state, and is sent. A twin the apply just made has no state before it (the apply wrote every
-        /// field the partner's case has), so any read of it made before that apply committed is an old one.
+        /// What was kept of each slot's case when it is this side's own without a twin (per slot as <see cref="MakeAll"/> numbers
+        /// them): the state it was last sent in and its fields' versions.
         /// </summary>
-        internal static bool IsReadBeforeApply(SyncTwinRows.Twin twin, string seen, long readFrom) =>
-            twin.AppliedAt is long applied && readFrom < applied && (twin.PriorExpected is null || IsEcho(twin.PriorExpected, seen));
+        private static (string State, string Versions)?[] Owns(ConnectionNode node, IReadOnlyList<Guid> connections, IReadOnlyList<string> caseIds, SyncTwinRows.Twin?[]? twins) => node.Store.Read(db =>
+        {
+            using var statements = db.KeepStatementsPrepared();
+            var owns = new (string State, string Versions)?[caseIds.Count * connections.Count];
+            for (var i = 0; i < caseIds.Count; i++)
+            {
+                for (var r = 0; r < connections.Count; r++)
+                {
+                    var slot = (i * connections.Count) + r;
+                    owns[slot] = twins?[slot] is null ? SyncTwinRows.FindOwn(db, connections[r], caseIds[i]) : null;
+                }
+            }
+
+            return owns;
+        });
 
         /// <summary>
         /// The twins of a batch's cases, per (case, connection) slot as <see cref="MakeAll"/> numbers them; null when none of the
@@ -199,97 +221,6 @@ namespace ConnectionTools.Sync
             return twins;
         });
 
-        /// <summary>
-        /// The neutral fields of a case entity, as a JSON object: what an apply writes and what the echo check compares; with the
-        /// case's comments (author and body) under "comments", so that a comment a person adds is a change the echo check sees.
-        /// </summary>
-        internal static string NeutralState(string entity)
-        {
-            var parsed = JsonNode.Parse(entity) as JsonObject ?? new JsonObject();
-            var state = new JsonObject();
-            foreach (var name in IncomingApply.NeutralFields)
-            {
-                state[name] = CaseEntities.Text(parsed, name);
-            }
-
-            state["comments"] = new JsonArray((parsed["comments"] as JsonArray ?? new JsonArray()).Select(c => (JsonNode?)JsonValue.Create(CommentKey(c))).ToArray());
-            return state.ToJsonString();
-        }
-
-        /// <summary>A comment's author and body, as the rules' commentHelper.mergeComments tells comments apart.</summary>
-        internal static string CommentKey(JsonNode? comment) =>
-            (comment?["author"]?.ToString() ?? "") + "\u0000" + (comment?["body"]?.ToString() ?? "");
-
-        /// <summary>
-        /// The case without the comments this node's applies wrote into it (<paramref name="written"/>, a JSON array of bodies): each
-        /// written body takes away one comment with that body, oldest first, so a person's comment that happens to repeat one stays.
-        /// </summary>
-        internal static string WithoutWrittenComments(string entity, string written)
-        {
-            var bodies = IncomingApply.Bodies(written);
-            if (bodies.Count == 0 || !(JsonNode.Parse(entity) is JsonObject parsed) || !(parsed["comments"] is JsonArray comments))
-            {
-                return entity;
-            }
-
-            var left = new Dictionary<string, int>(StringComparer.Ordinal);
-            foreach (var body in bodies)
-            {
-                left[body] = left.TryGetValue(body, out var n) ? n + 1 : 1;
-            }
-
-            var kept = new JsonArray();
-            foreach (var comment in comments)
-            {
-                var body = comment?["body"]?.ToString() ?? "";
-                if (left.TryGetValue(body, out var n) && n > 0)
-                {
-                    left[body] = n - 1;
-                    continue;
-                }
-
-                kept.Add(comment?.DeepClone());
-            }
-
-            parsed["comments"] = kept;
-            return parsed.ToJsonString();
-        }
-
-        /// <summary>
-        /// Whether a twinned case, read back by the retrieval job, is in the state this node's last apply left it: every field the
-        /// twin knows (a field never read back since the case was created is not known) has the value the apply expected, and it
-        /// has no comment the twin did not know. A person's later change of any known field, or new comment, is not an echo, and is sent.
-        /// </summary>
-        internal static bool IsEcho(string expected, string seen)
-        {
-            var want = JsonNode.Parse(expected) as JsonObject;
-            var got = JsonNode.Parse(seen) as JsonObject;
-            if (want is null || got is null)
-            {
-                return false;
-            }
-
-            // Comments are append-only: a comment that was not there when the retrieval job last read the case (nor written by
-            // this node, which the caller took out already) is a person's, and the case is sent. A twin whose case was never read
-            // back knows no comments.
-            var known = new HashSet<string>((want["comments"] as JsonArray ?? new JsonArray()).Select(c => c?.ToString() ?? ""), StringComparer.Ordinal);
-            if ((got["comments"] as JsonArray ?? new JsonArray()).Any(c => !known.Contains(c?.ToString() ?? "")))
-            {
-                return false;
-            }
-
-            foreach (var field in want)
-            {
-                var value = CaseEntities.Text(want, field.Key);
-                if (value != null && !string.Equals(value, CaseEntities.Text(got, field.Key), StringComparison.Ordinal))
-                {
-                    return false;
-                }
-            }
-
-            return true;
-        }
-
         /// <summary>Stores the events of a batch (and whatever goes with them) in one transaction, each statement prepared once.</summary>
         private static void Save(ConnectionNode node, IReadOnlyList<PendingEvent> events, Action<StoreTransaction>? alsoWrite)
         {
@@ -299,15 +230,19 @@ namespace ConnectionTools.Sync
                 using var statements = tx.KeepStatementsPrepared();
                 foreach (var e in events)
                 {
-                    if (e.Seen != null)
+                    if (e.Own && e.Seen != null && e.Versions != null)
+                    {
+                        SyncTwinRows.SaveOwn(tx, e.Connection, e.CaseId, e.Seen, e.Versions);
+                    }
+                    else if (e.Seen != null)
                     {
                         // The twin's known state follows what the system holds now, echo or not.
-                        SyncTwinRows.SaveSeen(tx, e.Connection, e.CaseId, e.Seen, e.ChangedAt ?? now.ToUnixTimeMilliseconds(), now);
+                        SyncTwinRows.SaveSeen(tx, e.Connection, e.CaseId, e.Seen, e.Versions, e.ChangedAt ?? now.ToUnixTimeMilliseconds(), now);
                     }
 
                     if (!e.IsEcho)
                     {
-                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now, e.TwinCaseId, e.ChangedAt, e.Agreed);
+                        SyncEventRows.QueueOutgoing(tx, e.Connection, e.CaseId, e.Entity, e.Replica, e.Error?.ErrorId, e.Error?.Message, now, e.TwinCaseId, e.ChangedAt, e.Versions);
                     }
                 }
 
@@ -337,14 +272,17 @@ namespace ConnectionTools.Sync
 
             public ConnectionToolsException? Error { get; }
 
-            /// <summary>For a twinned case: its neutral fields as the retrieval job read them.</summary>
+            /// <summary>The case's neutral fields as the retrieval job read them.</summary>
             public string? Seen { get; set; }
 
             /// <summary>For a twinned case: the partner's case it is the twin of (the partner updates that case).</summary>
             public string? TwinCaseId { get; set; }
 
-            /// <summary>For a twinned case: the state both sides last agreed on, as this node knows it (sent with the event).</summary>
-            public string? Agreed { get; set; }
+            /// <summary>The versions of the case's fields with this change counted (kept, and sent with the event).</summary>
+            public string? Versions { get; set; }
+
+            /// <summary>This side's own case without a twin: what was read is kept in sync_own_cases instead of on a twin.</summary>
+            public bool Own { get; set; }
 
             /// <summary>When the system changed the case (Unix ms), as retrieval read it.</summary>
             public long? ChangedAt { get; private set; }

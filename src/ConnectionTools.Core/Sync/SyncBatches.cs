@@ -70,9 +70,9 @@ namespace ConnectionTools.Sync
                     throw Malformed(from, $"the replica of event {e.EventId} is not a JSON object");
                 }
 
-                if (e.Base != null && (e.Base.Length > MaxReplicaChars || !IsJsonObject(e.Base)))
+                if (e.Versions != null && (e.Versions.Length > MaxReplicaChars || !IsJsonObject(e.Versions)))
                 {
-                    throw Malformed(from, $"the base of event {e.EventId} is not a JSON object of at most {MaxReplicaChars:N0} characters");
+                    throw Malformed(from, $"the field versions of event {e.EventId} are not a JSON object of at most {MaxReplicaChars:N0} characters");
                 }
             }
         }

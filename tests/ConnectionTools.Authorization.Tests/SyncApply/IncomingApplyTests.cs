@@ -244,46 +244,62 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     {
         var a = Guid.NewGuid();
         var b = Guid.NewGuid();
-        SyncTwinRows.Twin Twin(bool ours, long changed) => new("p", "l", "{}", "{}", "{}", ours, changed);
 
-        foreach (var (mineAt, theirsAt) in new[] { (100L, 200L), (200L, 100L), (150L, 150L) })
+        foreach (var (atA, atB) in new[] { (100L, 200L), (200L, 100L), (150L, 150L) })
         {
-            // Side A holds "x" (changed at mineAt), side B holds "y" (changed at theirsAt); both last agreed on "base".
-            var atA = IncomingApply.PartnerWins("description", "y", "x", "base", Twin(ours: true, mineAt), theirsAt, a, b) ? "y" : "x";
-            var atB = IncomingApply.PartnerWins("description", "x", "y", "base", Twin(ours: false, theirsAt), mineAt, b, a) ? "x" : "y";
-            Assert.Equal(atA, atB);
+            // Side A made the case and changed a field to "x" at atA; side B changed it to "y" at atB; neither saw the other's change.
+            var mineAtA = new FieldVersion(1, 0, atA, byUs: true);
+            var mineAtB = new FieldVersion(1, 0, atB, byUs: true);
+            string Outcome(string field)
+            {
+                var decidedAtA = FieldVersions.Decide(field, mineAtA, mineAtB.Flipped, weMadeTheCase: true, a, b);
+                var decidedAtB = FieldVersions.Decide(field, mineAtB, mineAtA.Flipped, weMadeTheCase: false, b, a);
+                var valueAtA = decidedAtA.PartnerWins ? "y" : "x";
+                var valueAtB = decidedAtB.PartnerWins ? "x" : "y";
+                Assert.Equal(valueAtA, valueAtB);
+                Assert.Equal(decidedAtA.Merged.Flipped.Ours, decidedAtB.Merged.Ours); // both have seen both changes
+                Assert.Equal((1L, 1L), (decidedAtA.Merged.Ours, decidedAtA.Merged.Theirs));
+                return valueAtA;
+            }
 
-            var summaryAtA = IncomingApply.PartnerWins("summary", "y", "x", "base", Twin(ours: true, mineAt), theirsAt, a, b) ? "y" : "x";
-            var summaryAtB = IncomingApply.PartnerWins("summary", "x", "y", "base", Twin(ours: false, theirsAt), mineAt, b, a) ? "x" : "y";
-            Assert.Equal(("x", "x"), (summaryAtA, summaryAtB)); // the side that made the case keeps its summary
+            Assert.Equal(atA == atB ? (string.CompareOrdinal(a.ToString("N"), b.ToString("N")) > 0 ? "x" : "y") : atA > atB ? "x" : "y", Outcome("description"));
+            Assert.Equal("x", Outcome("summary")); // the side that made the case keeps its summary
         }
 
-        Assert.False(IncomingApply.PartnerWins("description", "base", "x", "base", Twin(ours: false, 1), 2, a, b)); // only this side changed it
-        Assert.True(IncomingApply.PartnerWins("description", "y", "base", "base", Twin(ours: false, 2), 1, a, b)); // only the partner changed it
+        // A change that has seen the other's wins, whatever the times.
+        Assert.False(FieldVersions.Decide("description", new FieldVersion(2, 1, 100, true), new FieldVersion(1, 1, 900, false), true, a, b).PartnerWins);
+        Assert.True(FieldVersions.Decide("description", new FieldVersion(1, 1, 900, true), new FieldVersion(1, 2, 100, false), true, a, b).PartnerWins);
+        Assert.True(FieldVersions.Decide("summary", new FieldVersion(1, 1, 900, true), new FieldVersion(1, 2, 100, false), true, a, b).PartnerWins);
     }
 
     [Fact]
-    public void An_agreement_only_the_partner_saw_is_the_base_while_this_side_still_holds_it()
+    public void A_partner_s_stale_value_of_a_field_never_takes_back_a_change_this_side_made_after_seeing_it()
     {
         var a = Guid.NewGuid();
         var b = Guid.NewGuid();
-        SyncTwinRows.Twin Twin(bool ours, long changed) => new("p", "l", "{}", "{}", "{}", ours, changed);
 
-        // B changed the description X to Y and A took it; A's write came back to A as an echo and was never sent, so B's own base
-        // still says X. Then A changed it to Z, and B changed another field later (B's case changed last).
-        // At B: A's event carries A's base Y, which B still holds: only A changed the description, whatever the times.
-        Assert.True(IncomingApply.PartnerWins("description", "Z", "Y", "X", Twin(ours: false, changed: 300), 200, b, a, partnerAgreed: "Y"));
-        Assert.False(IncomingApply.PartnerWins("description", "Z", "Y", "X", Twin(ours: false, changed: 300), 200, b, a)); // what B decided before
-        // At A: B's event carries B's stale base X; A's own base is Y, which B's value still is: A keeps Z.
-        Assert.False(IncomingApply.PartnerWins("description", "Y", "Z", "Y", Twin(ours: true, changed: 200), 300, a, b, partnerAgreed: "X"));
+        // B changed the description X to Y (B counts 1 of its own) and A took it; A's write came back to A as an echo and was
+        // never sent. Then A changed it to Z, and B changed another field later: B's event still holds Y, at B's version.
+        var atA = new FieldVersion(1, 1, 300, byUs: true);
+        var atB = new FieldVersion(1, 0, 100, byUs: true);
+        Assert.False(FieldVersions.Decide("description", atA, atB.Flipped, weMadeTheCase: true, a, b).PartnerWins); // A keeps Z
+        Assert.True(FieldVersions.Decide("description", atB, atA.Flipped, weMadeTheCase: false, b, a).PartnerWins); // B takes Z
 
-        // A person on A sets the description back to X after both agreed on Y: B (base X, stale) takes it.
-        Assert.True(IncomingApply.PartnerWins("description", "X", "Y", "X", Twin(ours: false, changed: 300), 200, b, a, partnerAgreed: "Y"));
+        // B sets it back to X after A took Y (a value both held before): a change that has seen A's, so A takes it.
+        var backAtB = new FieldVersion(2, 0, 400, byUs: true);
+        var tookY = new FieldVersion(0, 1, 100, byUs: false);
+        Assert.True(FieldVersions.Decide("description", tookY, backAtB.Flipped, weMadeTheCase: true, a, b).PartnerWins);
+    }
 
-        // A base this side no longer holds says nothing: both changed the field, and the later change wins on both sides.
-        var atB = IncomingApply.PartnerWins("description", "Z", "W", "X", Twin(ours: false, changed: 300), 200, b, a, partnerAgreed: "Y") ? "Z" : "W";
-        var atA = IncomingApply.PartnerWins("description", "W", "Z", "Y", Twin(ours: true, changed: 200), 300, a, b, partnerAgreed: "X") ? "W" : "Z";
-        Assert.Equal(("W", "W"), (atA, atB));
+    [Fact]
+    public void Field_versions_round_trip_and_a_malformed_entry_counts_as_no_change()
+    {
+        var versions = FieldVersions.Parse("""{"summary":[2,1,1700000000000,1],"status":[1,"x",0,0],"priority":[1,2]}""");
+        Assert.Equal(new FieldVersion(2, 1, 1700000000000, true), versions["summary"]);
+        Assert.Equal(default, versions["status"]);
+        Assert.Equal(default, versions["priority"]);
+        Assert.Equal("""{"summary":[1,2,1700000000000,0]}""", versions.Flipped().ToJson());
+        Assert.Equal(default, FieldVersions.Parse("[1]")["summary"]);
     }
 
     [Fact]

@@ -226,19 +226,19 @@ public sealed class SyncTransportTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task An_event_s_base_is_stored_for_the_merge_and_a_base_that_is_not_a_JSON_object_is_refused_whole()
+    public async Task An_event_s_field_versions_are_stored_for_the_merge_and_versions_that_are_not_a_JSON_object_are_refused_whole()
     {
-        SyncEventMessage Event(string caseId, string? agreed) =>
-            new() { EventId = Guid.NewGuid().ToString("D"), TraceId = "t", CaseId = caseId, Sequence = 1, Replica = "{}", Base = agreed };
+        SyncEventMessage Event(string caseId, string? versions) =>
+            new() { EventId = Guid.NewGuid().ToString("D"), TraceId = "t", CaseId = caseId, Sequence = 1, Replica = "{}", Versions = versions };
 
         var refused = Post(new SyncRequest { Status = "Active", Events = { Event("c1", null), Event("c2", "[1]") } }, Key());
         Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
-        Assert.Contains("the base of event", await refused.Content.ReadAsStringAsync());
+        Assert.Contains("the field versions of event", await refused.Content.ReadAsStringAsync());
         Assert.Empty(Events(_nodes.Public, _id, SyncDirection.Incoming));
 
-        Assert.Equal(HttpStatusCode.OK, Post(new SyncRequest { Status = "Active", Events = { Event("c1", null), Event("c2", """{"description":"Y"}""") } }, Key()).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, Post(new SyncRequest { Status = "Active", Events = { Event("c1", null), Event("c2", """{"description":[1,0,5,1]}""") } }, Key()).StatusCode);
         var stored = _nodes.Public.Store.Read(db => SyncEventRows.NextToApply(db, _id, 10));
-        Assert.Equal(new[] { ("c1", (string?)null), ("c2", """{"description":"Y"}""") }, stored.Select(e => (e.CaseId, e.PartnerAgreed)).OrderBy(e => e.CaseId));
+        Assert.Equal(new[] { ("c1", (string?)null), ("c2", """{"description":[1,0,5,1]}""") }, stored.Select(e => (e.CaseId, e.PartnerVersions)).OrderBy(e => e.CaseId));
     }
 
     [Fact]
