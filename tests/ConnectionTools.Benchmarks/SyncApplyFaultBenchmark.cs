@@ -8,8 +8,7 @@ using ConnectionTools.Testing;
 /// answer in ten dropped. Prints the counts (kills, dropped answers, failed writes, replays, Failed events retried), the time to
 /// converge and the final counts; a failed check throws (non-zero exit). The rig is tests/Shared/SyncApplyFaultRig.cs; the
 /// CI-scale version is SyncApplyFaultTests in ConnectionTools.Node.Tests. "syncapplyfaults CHANGES KILLS" runs another scale;
-/// "syncapplyfaults CHANGES KILLS concurrent" also edits cases on both sides at the same moment (it finds lost updates, see the
-/// note in SyncApplyFaultRig.cs);
+/// "syncapplyfaults CHANGES KILLS concurrent" also edits cases on both sides at the same moment (see the note in SyncApplyFaultRig.cs);
 /// SYNCAPPLYFAULTS_HOSTLOG=1 prints the node hosts' log lines.
 /// </summary>
 public static class SyncApplyFaultBenchmark

@@ -41,10 +41,10 @@ namespace ConnectionTools.Testing;
 // made it (even cases) or its partner once the case arrived there (odd cases: made on one side, changed on the other); its
 // expected values are its last edits. With ConcurrentEdits a case is also edited on both sides at the same moment, each side its
 // own fields (the side that made it the summary and one of status/priority, its partner the description and the other), so the
-// three-way merge keeps both edits. That mode finds lost updates the CI-scale test leaves out: the first event the partner sends
-// about a case made here (no twin yet) is written field by field as the partner has it, over a local edit made since; and an
-// event the partner made before it applied this side's latest change carries this side's older value, which the merge takes
-// for a change of the partner's (the agreed base does not move when this side's own change is applied by the partner).
+// merge keeps both edits. That mode found two lost updates of the merge against an agreed base, fixed by per-field versions
+// (FieldVersions): the first event the partner sent about a case made here (no twin yet) was written field by field over a
+// local edit made since; and an event the partner made before it applied this side's latest change carried this side's older
+// value, which the merge took for a change of the partner's.
 
 /// <summary>The knobs of one run.</summary>
 public sealed class SyncApplyFaultOptions
@@ -71,9 +71,9 @@ public sealed class SyncApplyFaultOptions
     public bool HostOutput { get; init; }
 
     /// <summary>
-    /// Cases edited on both sides at the same moment (each side its own fields), so the three-way merge decides. Off: each case is
+    /// Cases edited on both sides at the same moment (each side its own fields), so the merge decides. Off: each case is
     /// edited by one side, the one that made it or (every other case) its partner, so a case made on one side is changed on the
-    /// other. On, the run finds lost updates (see the note at the top of this file), so it is not part of the CI-scale test.
+    /// other.
     /// </summary>
     public bool ConcurrentEdits { get; init; }
 }

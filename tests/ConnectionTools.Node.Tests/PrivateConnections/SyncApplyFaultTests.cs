@@ -5,7 +5,8 @@ namespace ConnectionTools.Node.Tests;
 
 /// <summary>
 /// Case sync part 2's reliability run at reduced scale: 100 case changes by people in two emulated Salesforce orgs (creates and
-/// edits, some cases made on one side and edited on the other), each org bound to a node host process on its own store; each node host
+/// edits, some cases made on one side and edited on the other, or, in the second run, edited on both sides at the same moment),
+/// each org bound to a node host process on its own store; each node host
 /// killed with kill -9 twice at random moments, one write in ten into either org failing with 429 or 500, one peer answer in
 /// ten dropped. At the end both orgs hold every case exactly once with the values the rules say, and no event is left in
 /// either store; the only Failed events were those the write faults provoked, retried as an admin would. The rig is
@@ -26,8 +27,10 @@ public sealed class SyncApplyFaultTests : IDisposable
         Directory.Delete(_folder, recursive: true);
     }
 
-    [Fact]
-    public async Task Both_orgs_end_with_every_case_once_and_as_the_rules_say_while_node_hosts_are_killed_writes_fail_and_answers_are_lost()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Both_orgs_end_with_every_case_once_and_as_the_rules_say_while_node_hosts_are_killed_writes_fail_and_answers_are_lost(bool editedOnBothSidesAtOnce)
     {
         var lines = new List<string>();
         var result = await SyncApplyFaultRun.RunAsync(
@@ -40,6 +43,7 @@ public sealed class SyncApplyFaultTests : IDisposable
                 Seed = 13,
                 ChangePeriod = TimeSpan.FromSeconds(10),
                 SettleLimit = TimeSpan.FromSeconds(60),
+                ConcurrentEdits = editedOnBothSidesAtOnce,
                 Log = line => { lock (lines) { lines.Add(line); } },
             },
             _folder);
