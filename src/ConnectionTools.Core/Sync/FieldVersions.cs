@@ -176,9 +176,6 @@ namespace ConnectionTools.Sync
             return partnerWins ? (true, theirs.JoinedWith(mine)) : (false, mine.JoinedWith(theirs));
         }
 
-        private static long? Long(JsonNode? node) =>
-            node is JsonValue value && value.TryGetValue<long>(out var number) ? number
-            : node is JsonValue other && other.TryGetValue<double>(out var real) && real == Math.Floor(real) && Math.Abs(real) < 9e15 ? (long)real
-            : (long?)null;
+        private static long? Long(JsonNode? node) => node is JsonValue value && value.TryGetValue<long>(out var number) ? number : (long?)null;
     }
 }
