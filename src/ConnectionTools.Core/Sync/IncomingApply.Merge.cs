@@ -57,9 +57,11 @@ namespace ConnectionTools.Sync
                 var wanted = CaseEntities.Text(now, name);
                 var unchanged = planned.Twin is null ? wanted is null : string.Equals(wanted, CaseEntities.Text(old, name), StringComparison.Ordinal);
 
-                // An event from a sender before store V14 carries no versions: a field its rule output changed is a newer change of the partner's.
+                // An event from a sender before store V14 carries no versions: a field its rule output changed is a change of the
+                // partner's that has seen none of ours, so it replaces a field this side never changed and meets one it did as a
+                // conflict (the later change wins, by the case's change time).
                 var have = mine[name];
-                var their = theirs?[name] ?? (unchanged ? have : new FieldVersion(have.Ours, have.Theirs + 1, e.ChangedAt ?? 0, byUs: false));
+                var their = theirs?[name] ?? (unchanged ? have : new FieldVersion(0, have.Theirs + 1, e.ChangedAt ?? 0, byUs: false));
                 var (partnerWins, merged) = FieldVersions.Decide(name, have, their, planned.Ours, node.Store.NodeId, connection.PeerNodeId ?? Guid.Empty);
                 if (partnerWins && unchanged)
                 {

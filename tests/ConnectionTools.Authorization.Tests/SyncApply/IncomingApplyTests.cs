@@ -46,7 +46,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
     private void Receive(string caseId, long sequence, string summary, string? description = null, params string[] comments) =>
         Receive(caseId, sequence, summary, description, comments, twinCaseId: null);
 
-    private void Receive(string caseId, long sequence, string summary, string? description, string[] comments, string? twinCaseId, string priority = "High", DateTimeOffset? changedAt = null) => Store.Store.Write(tx =>
+    private void Receive(string caseId, long sequence, string summary, string? description, string[] comments, string? twinCaseId, string priority = "High", DateTimeOffset? changedAt = null, string? versions = null) => Store.Store.Write(tx =>
     {
         var thread = new JsonArray(comments.Select(c => (JsonNode)new JsonObject { ["author"] = "Partner Agent", ["body"] = c }).ToArray());
         var replica = new JsonObject { ["key"] = "P-" + caseId, ["summary"] = summary, ["description"] = description, ["priority"] = priority, ["comments"] = thread };
@@ -59,6 +59,7 @@ public sealed class IncomingApplyTests : IAsyncLifetime
             Replica = replica.ToJsonString(),
             TwinCaseId = twinCaseId,
             ChangedAt = changedAt?.ToUnixTimeMilliseconds(),
+            Versions = versions,
         }, DateTimeOffset.UtcNow, "the test");
         return 0;
     });
@@ -147,7 +148,9 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         var ours = Assert.Single(Outgoing()).CaseId;
         var casesBefore = Emulator.CaseCount;
 
-        Receive("P9", 1, "The partner's summary", "changed at the partner", Array.Empty<string>(), twinCaseId: ours);
+        // The partner counts, per field, its own changes first: it changed the description after taking ours.
+        Receive("P9", 1, "The partner's summary", "changed at the partner", Array.Empty<string>(), twinCaseId: ours,
+            versions: $$"""{"summary":[0,1,1,0],"description":[1,1,{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},1]}""");
         Assert.Equal(1, Apply().Applied);
 
         Assert.Equal(casesBefore, Emulator.CaseCount);
@@ -157,10 +160,33 @@ public sealed class IncomingApplyTests : IAsyncLifetime
         Assert.Equal(ours, Store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P9"))!.LocalCaseId);
 
         // Later events of P9 find our case by its key.
-        Receive("P9", 2, "The partner's summary", "changed again");
+        Receive("P9", 2, "The partner's summary", "changed again", Array.Empty<string>(), twinCaseId: null,
+            versions: $$"""{"summary":[0,1,1,0],"description":[2,1,{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},1]}""");
         Assert.Equal(1, Apply().Applied);
         Assert.Equal(casesBefore, Emulator.CaseCount);
         Assert.Equal("changed again", Field(ours, "Description"));
+    }
+
+    [Fact]
+    public async Task The_partner_s_first_event_about_its_copy_of_our_case_keeps_what_we_changed_since_and_takes_what_it_changed()
+    {
+        Emulator.AddCases(1, DateTimeOffset.UtcNow.AddMinutes(-5), TimeSpan.FromSeconds(1));
+        await RetrieveAsync();
+        var ours = Assert.Single(Outgoing()).CaseId;
+        var sent = Field(ours, "Priority");
+        var since = sent == "Low" ? "High" : "Low";
+        await PersonChangesAsync(ours, "Priority", since);
+        await RetrieveAsync();
+
+        // The partner made its copy from our first version (it has not seen our priority change) and changed the description.
+        Receive("P9", 1, "The partner's summary", "changed at the partner", Array.Empty<string>(), twinCaseId: ours, priority: sent,
+            versions: $$"""{"summary":[0,1,1,0],"description":[1,1,{{DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()}},1],"priority":[0,1,1,0]}""");
+        Assert.Equal(1, Apply().Applied);
+
+        Assert.Equal(("changed at the partner", since), (Field(ours, "Description"), Field(ours, "Priority")));
+        var twin = Store.Store.Read(db => SyncTwinRows.FindByPartner(db, _partner.Id, "P9"))!;
+        Assert.Equal((2L, 0L), (FieldVersions.Parse(twin.Versions)["priority"].Ours, FieldVersions.Parse(twin.Versions)["priority"].Theirs));
+        Assert.Null(Store.Store.Read(db => SyncTwinRows.FindOwn(db, _partner.Id, ours))); // the twin took over
     }
 
     [Fact]
