@@ -83,6 +83,9 @@ namespace ConnectionTools.Errors
         public const string JobCancelled = "ConnectionTools.Job.Cancelled";
         public const string JobInterrupted = "ConnectionTools.Job.Interrupted";
 
+        /// <summary>A run whose lease on its job ran out, and another host took the job over: the run stops without committing more.</summary>
+        public const string JobLeaseLost = "ConnectionTools.Job.LeaseLost";
+
         public const string NodeNoPublicUrl = "ConnectionTools.Node.NoPublicUrl";
         public const string NodeInsecureUrl = "ConnectionTools.Node.InsecureUrl";
 

@@ -19,8 +19,12 @@ namespace ConnectionTools.Jobs
     /// </summary>
     public sealed class RetrievalRunner
     {
-        /// <summary>A Running run older than this died with its process and no longer blocks a new one.</summary>
-        public static readonly TimeSpan StaleRun = TimeSpan.FromMinutes(30);
+        /// <summary>
+        /// How long a run holds its job without committing a page. Each committed page renews it, in the transaction that checks
+        /// the run still holds it; a host that stops (on any machine, on a shared store) loses the job once it runs out, and
+        /// another host's run resumes from the watermark. A host on this machine whose process ended loses it at once.
+        /// </summary>
+        public static readonly TimeSpan JobLease = TimeSpan.FromMinutes(2);
 
         public const int DefaultPageSize = 2000;
 
@@ -108,6 +112,11 @@ namespace ConnectionTools.Jobs
                         var reached = page.Where(r => r.WatermarkAt != null).Select(r => r.WatermarkAt!.Value).DefaultIfEmpty().Max();
                         _node.Store.Write(tx =>
                         {
+                            if (!ProcessClaims.Renew(tx, RunClaim(connection.Id), RunOwner(runId), _node.Clock() + JobLease))
+                            {
+                                throw LeaseLost(connection);
+                            }
+
                             JobRows.CommitPage(tx, connection.Id, runId, entity, rows, readFrom, page.Any(r => r.WatermarkAt != null) ? reached : (DateTimeOffset?)null);
                             return 0;
                         });
@@ -202,18 +211,23 @@ namespace ConnectionTools.Jobs
 
             var now = _node.Clock();
 
-            // A run is in progress unless it is stale, or the process running it has ended (killed: its run stays Running).
+            // A run is in progress while its lease lasts, unless the process running it has ended (killed: its run stays Running).
             var key = RunClaim(latest.Id);
-            if (JobRows.IsRunning(tx, latest.Id, now, StaleRun) && !ProcessClaims.HolderGone(ProcessClaims.Holder(tx, key)))
+            if (ProcessClaims.Lease(tx, key) is { } lease && lease.ExpiresAt > now && !ProcessClaims.HolderGone(lease.Owner))
             {
                 throw new ConnectionToolsException(ErrorIds.JobAlreadyRunning, ErrorKind.ResourceBusy,
                     $"The job of '{latest.Name}' is already running. Nothing was started.", latest.Name, "Wait for it to finish; Get-ConnectionJob shows its progress.");
             }
 
             var runId = JobRows.StartRun(tx, latest, trigger, now, job.Value.Watermark);
-            ProcessClaims.Hold(tx, key, RunOwner(runId), now + StaleRun);
+            ProcessClaims.Hold(tx, key, RunOwner(runId), now + JobLease);
             return (runId, job.Value.Watermark);
         });
+
+        private static ConnectionToolsException LeaseLost(Connection connection) => new ConnectionToolsException(ErrorIds.JobLeaseLost, ErrorKind.ResourceBusy,
+            $"This run of the job of '{connection.Name}' committed no page for {JobLease.TotalMinutes:0} minutes and another host took the job over; it resumes from the last page committed. Nothing of this page was stored.",
+            connection.Name,
+            "Nothing to do: the other host's run goes on (Get-ConnectionJob shows it). If this repeats, the system answers a page more slowly than the lease allows.");
 
         /// <summary>The claim that names the process running a connection's job (beside the apply claims, keyed apart).</summary>
         private static string RunClaim(Guid connectionId) => "job:" + ConnectionStore.FormatId(connectionId);

@@ -82,14 +82,9 @@ namespace ConnectionTools.Storage
             return due;
         }
 
-        /// <summary>Whether a run of this connection is in progress (started within <paramref name="staleAfter"/>; older ones died with their process).</summary>
-        public static bool IsRunning(StoreTransaction tx, Guid connectionId, DateTimeOffset now, TimeSpan staleAfter) =>
-            tx.Scalar("SELECT 1 FROM job_runs WHERE connection_id = $id AND status = 'Running' AND started_at > $since LIMIT 1;",
-                ("$id", ConnectionStore.FormatId(connectionId)), ("$since", (now - staleAfter).ToUnixTimeMilliseconds())) != null;
-
         public static long StartRun(StoreTransaction tx, Connection connection, JobTrigger trigger, DateTimeOffset now, DateTimeOffset? watermark)
         {
-            tx.Execute("UPDATE job_runs SET status = 'Failed', error_id = $interrupted, error = 'The process running it ended before the run finished.', ended_at = $now " +
+            tx.Execute("UPDATE job_runs SET status = 'Failed', error_id = $interrupted, error = 'The host running it ended, or let its lease on the job run out, before the run finished; the next run resumed from its last committed page.', ended_at = $now " +
                 "WHERE connection_id = $id AND status = 'Running';", ("$id", ConnectionStore.FormatId(connection.Id)), ("$now", now.ToUnixTimeMilliseconds()), ("$interrupted", Errors.ErrorIds.JobInterrupted));
             tx.Execute(
                 "INSERT INTO job_runs (connection_id, connection_name, trigger, status, started_at, records, pages, watermark) VALUES ($id, $name, $trigger, 'Running', $now, 0, 0, $watermark);",

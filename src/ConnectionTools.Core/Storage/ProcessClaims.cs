@@ -53,6 +53,21 @@ namespace ConnectionTools.Storage
         public static string? Holder(StoreSession db, string key) =>
             db.Scalar("SELECT owner FROM sync_apply_claims WHERE connection_id = $id;", ("$id", key)) as string;
 
+        /// <summary>The owner of a claim and when it expires, or null when none is held.</summary>
+        public static (string Owner, DateTimeOffset ExpiresAt)? Lease(StoreSession db, string key)
+        {
+            using (var command = db.Command("SELECT owner, expires_at FROM sync_apply_claims WHERE connection_id = $id;", ("$id", key)))
+            using (var reader = command.ExecuteReader())
+            {
+                return reader.Read() ? (reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))) : ((string, DateTimeOffset)?)null;
+            }
+        }
+
+        /// <summary>Extends <paramref name="owner"/>'s claim to <paramref name="expires"/>; false when it no longer holds it.</summary>
+        public static bool Renew(StoreTransaction tx, string key, string owner, DateTimeOffset expires) => tx.Execute(
+            "UPDATE sync_apply_claims SET expires_at = $expires WHERE connection_id = $id AND owner = $owner;",
+            ("$id", key), ("$owner", owner), ("$expires", expires.ToUnixTimeMilliseconds())) == 1;
+
         /// <summary>Takes over the claim <paramref name="held"/> holds (and only if it still does).</summary>
         public static bool TakeOver(StoreTransaction tx, string key, string held, string owner, DateTimeOffset expires) => tx.Execute(
             "UPDATE sync_apply_claims SET owner = $owner, expires_at = $expires WHERE connection_id = $id AND owner = $held;",
