@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Emulators;
@@ -23,27 +21,8 @@ public sealed class JobLeaseProcessTests
     {
         await using var salesforce = await SalesforceEmulator.StartNewAsync();
         using var store = new TestStore();
-        using var rsa = RSA.Create(2048);
-        using var certificate = new CertificateRequest("CN=node-test", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
-            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var pfx = Path.Combine(store.Folder, "jwt.pfx");
-        File.WriteAllBytes(pfx, certificate.Export(X509ContentType.Pfx, "node-test"));
-        salesforce.RegisterConnectedApp("3MVG9lease", null, certificate);
-        salesforce.RegisterUser("jobs@contoso.example");
         salesforce.AddCases(5000, DateTimeOffset.UtcNow.AddHours(-3), TimeSpan.FromSeconds(1));
-        var admin = new RecordingHost();
-        new SystemConnectionCommands(store.Node, admin).New(new NewConnectionRequest
-        {
-            Name = "support",
-            Type = "SalesforceProduction",
-            InstanceUrl = salesforce.BaseUri.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = "3MVG9lease",
-            Username = "jobs@contoso.example",
-            CertificatePath = pfx,
-            CertificatePassword = "node-test",
-        });
-        Assert.Empty(admin.Errors);
+        JwtSalesforce.Connect(store, salesforce, "3MVG9lease");
         var support = store.Get("support");
 
         // A run takes several seconds (three pages of 2,000, each answered after a second), and the job is due every second.

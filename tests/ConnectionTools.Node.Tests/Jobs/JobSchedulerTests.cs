@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using ConnectionTools.Authorization;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Emulators;
@@ -18,29 +16,8 @@ public sealed class JobSchedulerTests
     {
         await using var salesforce = await SalesforceEmulator.StartNewAsync();
         using var store = new TestStore();
-        using var rsa = RSA.Create(2048);
-        using var certificate = new CertificateRequest("CN=node-test", rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1)
-            .CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
-        var pfx = Path.Combine(store.Folder, "jwt.pfx");
-        File.WriteAllBytes(pfx, certificate.Export(X509ContentType.Pfx, "node-test"));
-        salesforce.RegisterConnectedApp("3MVG9node", null, certificate);
-        salesforce.RegisterUser("jobs@contoso.example");
         salesforce.AddCases(120, DateTimeOffset.UtcNow.AddHours(-2), TimeSpan.FromSeconds(30));
-        var admin = new RecordingHost();
-
-        // A loopback instance URL: the host's own HTTP client reaches the emulator without any routing.
-        new SystemConnectionCommands(store.Node, admin).New(new NewConnectionRequest
-        {
-            Name = "support",
-            Type = "SalesforceProduction",
-            InstanceUrl = salesforce.BaseUri.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = "3MVG9node",
-            Username = "jobs@contoso.example",
-            CertificatePath = pfx,
-            CertificatePassword = "node-test",
-        });
-        Assert.Empty(admin.Errors);
+        JwtSalesforce.Connect(store, salesforce, "3MVG9node");
 
         var host = NodeHost.BuildPublic(
             new[] { "--urls", "http://127.0.0.1:0" },
