@@ -61,6 +61,12 @@ public abstract class EmulatorHost : IAsyncDisposable, IDisposable
         }
     }
 
+    /// <summary>
+    /// How long the emulators' request patterns may take to match. Only a guard against a runaway pattern: a test machine under
+    /// load can pause a thread for seconds, and a 1 s limit answered a plain query 500 in a loaded CI run.
+    /// </summary>
+    public static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>What a 429 answer asks for in Retry-After.</summary>
     public static readonly TimeSpan RetryAfter = TimeSpan.FromSeconds(1);
 

@@ -21,16 +21,16 @@ public sealed partial class EntraEmulator
     private static readonly int[] IncidentStates = [0, 0, 0, 1, 2];
 
     private static readonly Regex ModifiedOnFilter = new(@"^\s*modifiedon\s+(?<op>ge|gt)\s+(?<literal>[0-9][0-9T:.+\-Z]*)\s*$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex IdsFilter = new(@"^\s*incidentid\s+eq\s+(?<id>[0-9a-fA-F-]{36})(?:\s+or\s+incidentid\s+eq\s+(?<id>[0-9a-fA-F-]{36}))*\s*$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex NotesExpand = new(@"^\s*Incident_Annotation\(\$select=(?<fields>[a-z_,]+)(?:;\$orderby=createdon(?:\s+asc)?)?\)\s*$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex NotesSinceFilter = new(@"^\s*objecttypecode\s+eq\s+'incident'\s+and\s+createdon\s+(?<op>ge|gt)\s+(?<literal>[0-9][0-9T:.+\-Z]*)\s*$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly string[] NoteFields = ["annotationid", "subject", "notetext", "_objectid_value", "objecttypecode", "createdon", "_createdby_value"];
 
@@ -38,11 +38,11 @@ public sealed partial class EntraEmulator
     public const string ApiUserName = "Integration User";
 
     private static readonly Regex IncidentOrder = new(@"^\s*modifiedon(\s+asc)?\s*,\s*incidentid(\s+asc)?\s*$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex PagingCookie = new(
         "^<cookie pagenumber=\"(?<page>[0-9]+)\" pagingcookie=\"&lt;cookie page=&quot;[0-9]+&quot;&gt;&lt;modifiedon last=&quot;(?<ms>-?[0-9]+)&quot; /&gt;&lt;incidentid last=&quot;\\{(?<id>[0-9a-f-]{36})\\}&quot; /&gt;&lt;/cookie&gt;\" istracking=\"False\" />$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private readonly CaseStore _incidents = new();
 
@@ -457,7 +457,7 @@ public sealed partial class EntraEmulator
             await ODataErrorAsync(context, 400, "0x80060888", "The emulator answers annotations?$filter=objecttypecode eq 'incident' and createdon ge|gt <DateTimeOffset>.");
             return;
         }
-        if (query.TryGetValue("$orderby", out var orderBy) && !Regex.IsMatch(orderBy.ToString(), @"^\s*createdon(\s+asc)?\s*$", RegexOptions.None, TimeSpan.FromSeconds(1)))
+        if (query.TryGetValue("$orderby", out var orderBy) && !Regex.IsMatch(orderBy.ToString(), @"^\s*createdon(\s+asc)?\s*$", RegexOptions.None, EmulatorHost.RegexTimeout))
         {
             await ODataErrorAsync(context, 400, "0x80060888", "The emulator answers $orderby=createdon asc only.");
             return;

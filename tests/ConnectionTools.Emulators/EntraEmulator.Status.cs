@@ -20,7 +20,7 @@ public sealed partial class EntraEmulator
     private static readonly string[] StateLabels = ["Active", "Resolved", "Canceled"];
 
     private static readonly Regex IncidentBind = new(@"^/?incidents\((?<key>[^)]+)\)$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private readonly List<(string IncidentId, string? Subject)> _resolutions = [];
 

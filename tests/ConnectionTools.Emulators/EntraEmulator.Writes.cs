@@ -30,16 +30,16 @@ public sealed partial class EntraEmulator
     private static readonly int[] OriginCodes = [1, 2, 3, 2483, 3986];
 
     private static readonly Regex IncidentKeyPath = new(@"^/api/data/v9\.2/incidents\((?<key>.+)\)$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex AlternateKeyText = new(@"^(?<name>[A-Za-z_][A-Za-z0-9_]*)='(?<value>(?:[^']|'')*)'$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex BindText = new(@"^/?(?<set>accounts|contacts|incidents)\((?<id>[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12})\)$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex NotesFilter = new(@"^\s*_objectid_value\s+eq\s+(?<id>[0-9A-Fa-f-]{36})(\s+and\s+objecttypecode\s+eq\s+'incident')?\s*$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     /// <summary>What one Web API operation answers; $batch writes several into one multipart body.</summary>
     private sealed record DataverseResult(int Status, List<(string Name, string Value)> Headers, string? Json)

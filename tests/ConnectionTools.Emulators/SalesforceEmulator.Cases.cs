@@ -25,10 +25,10 @@ public sealed partial class SalesforceEmulator
 
     private static readonly Regex SoqlShape = new(
         @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z0-9_, ]*?)(?:\s*,\s*\(\s*SELECT\s+(?<comments>[A-Za-z][A-Za-z0-9_., ]*?)\s+FROM\s+CaseComments(?:\s+ORDER\s+BY\s+CreatedDate(?:\s+ASC)?)?\s*\))?\s+FROM\s+Case(?:\s+WHERE\s+(?:SystemModstamp|LastModifiedDate)\s*(?<op>>=|>)\s*(?<literal>[0-9][0-9T:.+\-Z]*))?\s+ORDER\s+BY\s+(?:SystemModstamp|LastModifiedDate)(?:\s+ASC)?\s*,\s*Id(?:\s+ASC)?\s*$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex DataPath = new(@"^/services/data/(?<version>v\d+\.\d)/query(?:/(?<locator>[^/]+))?/?$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private sealed record QueryCursor(CaseKey[] Snapshot, int Start, int Total, int BatchSize, string[] Fields, string[]? CommentFields);
 

@@ -32,14 +32,14 @@ public sealed partial class SalesforceEmulator
 
     private static readonly Regex SObjectPath = new(
         @"^/services/data/(?<version>v\d+\.\d)/sobjects/(?<object>Case|CaseComment)(?:/(?<first>[^/]+)(?:/(?<second>[^/]+))?)?/?$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex CollectionPath = new(@"^/services/data/(?<version>v\d+\.\d)/composite/sobjects/(?<object>[^/]+)/(?<field>[^/]+)/?$",
-        RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private static readonly Regex CommentSoqlShape = new(
         @"^\s*SELECT\s+(?<fields>[A-Za-z][A-Za-z0-9_., ]*?)\s+FROM\s+CaseComment\s+WHERE\s+ParentId\s*=\s*'(?<parent>[A-Za-z0-9]{18})'(?:\s+ORDER\s+BY\s+CreatedDate(?:\s+ASC)?)?\s*$",
-        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, TimeSpan.FromSeconds(1));
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant | RegexOptions.Compiled, EmulatorHost.RegexTimeout);
 
     private sealed record WriteError(string Code, string Message, string[] Fields);
 
