@@ -46,6 +46,9 @@ namespace ConnectionTools.SystemConnections
         /// <summary>Dynamics 365 only: Public (default), GCC, GCCHigh, DoD or China.</summary>
         public string? EnvironmentType { get; set; }
 
+        /// <summary>Dynamics 365 without an instance URL: the friendly name, unique name or URL (wildcards allowed) of the environment to use.</summary>
+        public string? EnvironmentName { get; set; }
+
         public bool AcceptDataProcessingAgreement { get; set; }
     }
 
@@ -56,6 +59,19 @@ namespace ConnectionTools.SystemConnections
 
         public int ThrottleLimit { get; set; } = SystemConnectionCommands.DefaultThrottleLimit;
 
+    }
+
+    /// <summary>Find-ConnectionEnvironment's parameters.</summary>
+    public sealed class FindEnvironmentRequest : CredentialParameters
+    {
+        /// <summary>Dynamics365 (the only type with environments to discover).</summary>
+        public string? Type { get; set; }
+
+        /// <summary>Public (default), GCC, GCCHigh, DoD or China.</summary>
+        public string? EnvironmentType { get; set; }
+
+        /// <summary>Lists only the environments whose friendly name, unique name or URL matches (wildcards allowed).</summary>
+        public string? EnvironmentName { get; set; }
     }
 
     /// <summary>Test-ConnectionAuthorization's parameters besides the connections.</summary>

@@ -14,7 +14,7 @@ namespace ConnectionTools.Authorization.Entra
     /// OrganizationId from Dataverse WhoAmI. Stateless and thread-safe: every call builds its own MSAL application, with
     /// its own token cache, and MSAL does all its HTTP through <see cref="AuthorizationContext.Http"/>.
     /// </summary>
-    public sealed class EntraAuthorizer : ISystemAuthorizer
+    public sealed partial class EntraAuthorizer : ISystemAuthorizer
     {
         /// <summary>
         /// The public client used when no -ClientId is given: the app id Microsoft publishes for Dataverse development
@@ -150,10 +150,22 @@ namespace ConnectionTools.Authorization.Entra
 
         private static async Task<AuthorizationOutcome> SignInUserAsync(SystemTarget target, GrantMaterial grant, AuthorizationContext context, CancellationToken cancellationToken)
         {
-            var cloud = CloudEndpoints.For(target.EnvironmentType);
+            var result = await AcquireUserTokenAsync(target.EnvironmentType, grant, InstanceUrls.DataverseScope(target.InstanceUrl), context, cancellationToken).ConfigureAwait(false);
+            var organizationId = await DataverseWhoAmI.OrganizationIdAsync(target.InstanceUrl, result.AccessToken, context, cancellationToken).ConfigureAwait(false);
+            context.Verbose($"Entra ID: signed in as {grant.Username}; organization {organizationId}.");
+            return new AuthorizationOutcome(organizationId, grant.Username ?? grant.AccountId!, grant, result.AccessToken);
+        }
+
+        /// <summary>
+        /// The interactive or device-code sign-in itself, for one scope. Fills <paramref name="grant"/>'s account, username and
+        /// token cache (whose refresh token later gets tokens for other resources of the same cloud without a prompt).
+        /// </summary>
+        private static async Task<AuthenticationResult> AcquireUserTokenAsync(EnvironmentType environment, GrantMaterial grant, string scope, AuthorizationContext context, CancellationToken cancellationToken)
+        {
+            var cloud = CloudEndpoints.For(environment);
             var tenant = grant.TenantId ?? DefaultUserTenant;
             var authority = cloud.Authority(tenant);
-            var scopes = new[] { InstanceUrls.DataverseScope(target.InstanceUrl) };
+            var scopes = new[] { scope };
             var what = $"Entra ID ({cloud.AuthorityHost})";
             var slot = new TokenCacheSlot(null);
             var app = PublicClient(grant.ClientId!, authority, context, slot);
@@ -226,9 +238,7 @@ namespace ConnectionTools.Authorization.Entra
                     "Use an app registration that allows public client flows, and run the command again.");
             }
 
-            var organizationId = await DataverseWhoAmI.OrganizationIdAsync(target.InstanceUrl, result.AccessToken, context, cancellationToken).ConfigureAwait(false);
-            context.Verbose($"Entra ID: signed in as {grant.Username}; organization {organizationId}.");
-            return new AuthorizationOutcome(organizationId, grant.Username ?? grant.AccountId, grant, result.AccessToken);
+            return result;
         }
 
         private static async Task<AuthorizationOutcome> RefreshUserAsync(SystemTarget target, GrantMaterial stored, AuthorizationContext context, CancellationToken cancellationToken)

@@ -117,7 +117,7 @@ namespace ConnectionTools.Authorization.Salesforce
                 Pair("code_verifier", verifier),
             }, cancellationToken).ConfigureAwait(false);
             var grant = new GrantMaterial { Flow = AuthorizationFlow.Interactive, ClientId = clientId };
-            return await CompleteAsync(context, instance, token, grant, cancellationToken, requireRefreshToken: true).ConfigureAwait(false);
+            return await CompleteAsync(context, instance, token, grant, cancellationToken, requireRefreshToken: true, kind: spec.Type).ConfigureAwait(false);
         }
 
         /// <summary>RFC 9207: the issuer is the org's own host, or the login host of its kind (login.salesforce.com, test.salesforce.com).</summary>
