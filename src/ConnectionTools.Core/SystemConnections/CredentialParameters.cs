@@ -49,6 +49,9 @@ namespace ConnectionTools.SystemConnections
         /// <summary>Dynamics 365 without an instance URL: the friendly name, unique name or URL (wildcards allowed) of the environment to use.</summary>
         public string? EnvironmentName { get; set; }
 
+        /// <summary>Whether a person can answer a choice prompt (false also where a sign-in works but the prompt cannot ask, such as redirected input).</summary>
+        public bool CanChoose { get; set; }
+
         public bool AcceptDataProcessingAgreement { get; set; }
     }
 

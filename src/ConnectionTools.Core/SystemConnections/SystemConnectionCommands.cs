@@ -78,7 +78,7 @@ namespace ConnectionTools.SystemConnections
                 AuthorizationOutcome outcome;
                 if (discover && type == ConnectionType.Dynamics365)
                 {
-                    (outcome, target) = AuthorizeDiscovered(spec.Value, request.EnvironmentName, request.Interactive, name);
+                    (outcome, target) = AuthorizeDiscovered(spec.Value, request.EnvironmentName, request.Interactive && request.CanChoose, name);
                 }
                 else
                 {

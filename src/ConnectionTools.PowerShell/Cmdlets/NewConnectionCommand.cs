@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Security;
 using ConnectionTools.Connections;
 using ConnectionTools.PowerShell.Completion;
+using ConnectionTools.PowerShell.Host;
 using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.PowerShell.Cmdlets
@@ -83,6 +84,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
             EnvironmentName = EnvironmentName,
             Description = Description,
             AcceptDataProcessingAgreement = AcceptDataProcessingAgreement.IsPresent,
+            CanChoose = Interactivity.CanChoose(Host),
         })));
     }
 }
