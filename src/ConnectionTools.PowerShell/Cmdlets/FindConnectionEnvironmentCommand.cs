@@ -26,6 +26,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         /// <summary>Only the environments whose friendly name, unique name or URL matches (wildcards allowed).</summary>
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
         public string? EnvironmentName { get; set; }
 
         [Parameter]

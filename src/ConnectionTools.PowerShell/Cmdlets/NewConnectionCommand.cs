@@ -31,8 +31,9 @@ namespace ConnectionTools.PowerShell.Cmdlets
         public string? EnvironmentType { get; set; }
 
         /// <summary>Dynamics 365 without -InstanceUrl: the friendly name, unique name or URL of the environment (wildcards allowed).</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [Parameter]
         [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
         public string? EnvironmentName { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
