@@ -203,7 +203,7 @@ internal static class Program
         var parts = (context.Request.Path.Value ?? "/").Trim('/').Split('/');
         try
         {
-            var fields = method is "POST" or "PATCH" ? await ReadFieldsAsync(context) : [];
+            var fields = method is "POST" or "PATCH" or "PUT" ? await ReadFieldsAsync(context) : [];
             object? answer = (method, parts) switch
             {
                 ("POST", ["salesforce", "cases"]) => salesforce.ReadCase(salesforce.CreateCaseAsUser(Texts(fields))),
