@@ -150,9 +150,10 @@ try { `$ErrorActionPreference = 'Stop'; . { $Command } | Out-String -Width 200 -
         $step = Invoke-Step -StorePath (Join-Path $TestDrive 'find/store.db') -Command 'Find-ConnectionEnvironment -Type Dynamics365 -UseDeviceCode | Format-Table | Out-String -Width 80 -Stream'
 
         $step.ErrorId | Should -BeNullOrEmpty -Because $step.Output
-        $step.Output | Should -Match 'FriendlyName\s+Url\s+Region\s+Version'
-        $step.Output | Should -Match 'Contoso Finance\s+https://contoso-fin\.crm4\.dynamics\.com/\s+EMEA\s+9\.2'
-        $step.Output | Should -Match 'Contoso Sales\s+https://contoso\.crm\.dynamics\.com/\s+NA\s+9\.2'
+        $step.Output | Should -Match 'FriendlyName\s+Region\s+Version\s+Url'
+        $step.Output | Should -Match 'Contoso Finance\s+EMEA\s+9\.2\.25063\.00178\s+https://contoso-fin\.crm4\.dynamics\.com/'
+        $step.Output | Should -Match 'Contoso Sales\s+NA\s+9\.2\.25063\.00178\s+https://contoso\.crm\.dynamics\.com/'
+        @($step.Output -split '\r?\n' | Where-Object { $_ -match '^(FriendlyName|Contoso)' -and $_.TrimEnd().Length -gt 80 }) | Should -BeNullOrEmpty
         $step.Connections.Count | Should -Be 0
         $step.History | Should -Be 0
     }

@@ -164,7 +164,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Sync.SyncEvent'; Columns = 'Connection', 'Direction', 'CaseId', 'Seq', 'Status', 'TraceId' }
             @{ TypeName = 'ConnectionTools.Sync.SyncError'; Columns = 'TraceId', 'CaseId', 'Error' }
             @{ TypeName = 'ConnectionTools.Sync.SyncCheckResult'; Columns = 'Name', 'Ready', 'System', 'Message' }
-            @{ TypeName = 'ConnectionTools.Authorization.Entra.DiscoveredEnvironment'; Columns = 'FriendlyName', 'Url', 'Region', 'Version' }
+            @{ TypeName = 'ConnectionTools.Authorization.Entra.DiscoveredEnvironment'; Columns = 'FriendlyName', 'Region', 'Version', 'Url' }
         ) {
             # Which columns a table keeps depends only on the view's widths, so a stand-in with the type name shows it.
             $standIn = [pscustomobject]@{ Name = 'stand-in' }
