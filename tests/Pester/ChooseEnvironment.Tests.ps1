@@ -38,11 +38,10 @@ Describe 'Sign in first, then choose the environment' {
             $null = Invoke-Control -Method Put -Path 'entra/environments' -Body @{ Environments = @($List) }
         }
 
-        function Invoke-Step {
-            # One admin command in a fresh pwsh against a store of its own; prints RESULT: with the error (if any), the
-            # connections and the history entries the store holds afterwards.
-            param([Parameter(Mandatory)] [string] $StorePath, [Parameter(Mandatory)] [string] $Command, [switch] $NonInteractive)
-            $script = @"
+        function Get-StepScript {
+            # The admin's command, then RESULT: with the error (if any), the connections and the history entries the store holds.
+            param([Parameter(Mandatory)] [string] $Command)
+            @"
 `$failure = `$null
 try { `$ErrorActionPreference = 'Stop'; . { $Command } | Out-String -Width 200 -Stream } catch { `$failure = `$_ } finally { `$ErrorActionPreference = 'Continue' }
 `$connections = @(Get-Connection)
@@ -54,13 +53,76 @@ try { `$ErrorActionPreference = 'Stop'; . { $Command } | Out-String -Width 200 -
     History = @(Get-ConnectionHistory).Count
 } | ConvertTo-Json -Compress -Depth 4)
 "@
+        }
+
+        function New-StepStore {
+            param([Parameter(Mandatory)] [string] $StorePath)
             $null = New-Item -ItemType Directory -Force -Path (Split-Path $StorePath)
             if (-not (Test-Path -LiteralPath $StorePath)) {
                 $null = Connect-ConnectionNode -Create -StorePath $StorePath
             }
-            $run = Invoke-ProviderPwsh -Providers $providers -StorePath $StorePath -Command $script -NonInteractive:$NonInteractive
+        }
+
+        function Invoke-Step {
+            # One admin command in a fresh pwsh against a store of its own (input redirected: no one can answer a prompt).
+            param([Parameter(Mandatory)] [string] $StorePath, [Parameter(Mandatory)] [string] $Command, [switch] $NonInteractive)
+            New-StepStore -StorePath $StorePath
+            $run = Invoke-ProviderPwsh -Providers $providers -StorePath $StorePath -Command (Get-StepScript -Command $Command) -NonInteractive:$NonInteractive
             if ($null -eq $run.Result) { throw "No RESULT line: $($run.Output)" }
             $run.Result | Add-Member -NotePropertyName Output -NotePropertyValue $run.Output -PassThru
+        }
+
+        function Invoke-StepAtTerminal {
+            # One admin command in a fresh pwsh at a terminal (a pseudo-terminal from util-linux script): the admin reads the
+            # screen until $WaitFor shows, then types $Answer and Enter, as at PowerShell's own choice prompt.
+            param(
+                [Parameter(Mandatory)] [string] $StorePath,
+                [Parameter(Mandatory)] [string] $Command,
+                [Parameter(Mandatory)] [string] $WaitFor,
+                [Parameter(Mandatory)] [string] $Answer
+            )
+            New-StepStore -StorePath $StorePath
+            $script = "`$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'; Import-Module '$($manifestPath.Replace("'", "''"))' -ErrorAction Stop; " +
+                "`$null = Connect-ConnectionNode -StorePath '$($StorePath.Replace("'", "''"))' -ErrorAction Stop`n" + (Get-StepScript -Command $Command)
+            $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes($script))
+            $start = [System.Diagnostics.ProcessStartInfo]::new('script')
+            foreach ($argument in '-qec', "'$pwshPath' -NoProfile -OutputFormat Text -EncodedCommand $encoded", '/dev/null') { $start.ArgumentList.Add($argument) }
+            $start.UseShellExecute = $false
+            $start.RedirectStandardInput = $true
+            $start.RedirectStandardOutput = $true
+            $start.RedirectStandardError = $true
+            foreach ($key in $providers.Environment.Keys) {
+                if ($null -eq $providers.Environment[$key]) { $null = $start.Environment.Remove($key) } else { $start.Environment[$key] = $providers.Environment[$key] }
+            }
+            $start.Environment['NO_COLOR'] = '1'
+            $process = [System.Diagnostics.Process]::Start($start)
+            $screen = [System.Text.StringBuilder]::new()
+            $chunk = [char[]]::new(4096)
+            $deadline = [DateTime]::UtcNow.AddSeconds(120)
+            $answered = $false
+            try {
+                while ($true) {
+                    $read = $process.StandardOutput.ReadAsync($chunk, 0, $chunk.Length)
+                    while (-not $read.Wait(250)) {
+                        if ([DateTime]::UtcNow -gt $deadline) { throw "The terminal showed no '$WaitFor' within 120 s: $screen" }
+                    }
+                    if ($read.Result -eq 0) { break }
+                    $null = $screen.Append($chunk, 0, $read.Result)
+                    if (-not $answered -and $screen.ToString().Contains($WaitFor)) {
+                        $process.StandardInput.Write("$Answer`r")
+                        $process.StandardInput.Flush()
+                        $answered = $true
+                    }
+                }
+                $null = $process.WaitForExit(30000)
+            }
+            finally {
+                if (-not $process.HasExited) { $process.Kill($true) }
+            }
+            $text = [regex]::Replace($screen.ToString(), '\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]', '')
+            $resultLine = @($text -split '\r?\n' | Where-Object { $_.Contains('RESULT:') }) | Select-Object -Last 1
+            if (-not $resultLine) { throw "No RESULT line: $text" }
+            $resultLine.Substring($resultLine.IndexOf('RESULT:') + 7) | ConvertFrom-Json | Add-Member -NotePropertyName Output -NotePropertyValue $text -PassThru
         }
     }
 
@@ -98,6 +160,19 @@ try { `$ErrorActionPreference = 'Stop'; . { $Command } | Out-String -Width 200 -
         $null = Connect-ConnectionNode -StorePath $store
         $yaml = Export-ConnectionConfiguration | Out-String
         $yaml | Should -Match 'instanceUrl: https://contoso-fin\.crm4\.dynamics\.com'
+    }
+
+    It 'several environments at a terminal: PowerShell''s choice prompt lists name, URL and region, and the answer is used' -Skip:(-not $IsLinux -or -not (Get-Command script -CommandType Application -ErrorAction SilentlyContinue)) {
+        $step = Invoke-StepAtTerminal -StorePath (Join-Path $TestDrive 'prompt/store.db') -WaitFor '(default is' -Answer '2' `
+            -Command 'New-Connection -Name d365 -Type Dynamics365 -UseDeviceCode -AcceptDataProcessingAgreement'
+
+        $step.ErrorId | Should -BeNullOrEmpty -Because $step.Output
+        $step.Output | Should -Match 'Choose the environment of connection ''d365'''
+        $step.Output | Should -Match '\[1\] Contoso Finance\s+https://contoso-fin\.crm4\.dynamics\.com/\s+EMEA'
+        $step.Output | Should -Match '\[2\] Contoso Sales\s+https://contoso\.crm\.dynamics\.com/\s+NA'
+        $step.Connections.Count | Should -Be 1
+        $step.Connections[0].InstanceUrl | Should -Be 'https://contoso.crm.dynamics.com/'
+        $step.Connections[0].OrganizationId | Should -Be $salesOrganization
     }
 
     It 'several environments where no one can be asked (input redirected): ChoiceRequired lists them, nothing stored' {
