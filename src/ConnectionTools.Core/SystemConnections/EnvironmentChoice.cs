@@ -67,7 +67,7 @@ namespace ConnectionTools.SystemConnections
                 throw new ConnectionToolsException(
                     ErrorIds.EnvironmentChoiceRequired,
                     ErrorKind.InvalidOperation,
-                    $"Connection '{connectionName}' was not created: {account} can reach {found.Count} environments in the {cloud} cloud, and this session cannot ask which one (a scheduled task, or -NonInteractive). The environments are: {List(found)}. Nothing was stored.",
+                    $"Connection '{connectionName}' was not created: {account} can reach {found.Count} environments in the {cloud} cloud, and this session cannot ask which one (no one can answer a prompt here: its input is redirected, or it runs unattended). The environments are: {List(found)}. Nothing was stored.",
                     connectionName,
                     "Add -EnvironmentName with the friendly name, unique name or URL of one of them, or give -InstanceUrl.");
             }
