@@ -46,6 +46,8 @@ internal static class Program
     // Routed from the start (the proxy's certificate names every host), for a test that gives the user a third environment.
     public const string SpareEnvironmentHost = "contoso-dev.crm.dynamics.com";
 
+    private static readonly string[] SignInFirstHosts = [DiscoveryHost, SpareEnvironmentHost, "login.salesforce.com"];
+
     private static readonly EmulatedEnvironment[] DefaultEnvironments =
     [
         new("Contoso Sales", "contoso", new Uri("https://contoso.crm.dynamics.com/"), "NA") { OrganizationId = Guid.Parse("6f1d2c3b-0a9e-4d8c-8b7a-1e2f3a4b5c6d") },
@@ -134,7 +136,9 @@ internal static class Program
             ["EntraAppId"] = EntraAppId,
             ["EntraSecret"] = EntraSecret,
             ["EntraUser"] = EntraUser,
-            ["Hosts"] = routes.Keys.ToArray(),
+            // The hosts the README's quick start reaches; the sign-in-first hosts are routed too, for ChooseEnvironment.Tests.
+            ["Hosts"] = routes.Keys.Except(SignInFirstHosts).ToArray(),
+            ["SignInFirstHosts"] = SignInFirstHosts,
             ["Control"] = controlUrl,
         };
         var readyPath = Path.Combine(directory, "ready.json");

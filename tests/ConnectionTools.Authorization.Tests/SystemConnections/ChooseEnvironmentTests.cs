@@ -213,6 +213,34 @@ public sealed class ChooseEnvironmentTests
     }
 
     [Fact]
+    public async Task The_discovery_service_answers_401_without_a_token_and_403_to_an_apps_token()
+    {
+        await using var setup = await Setup.StartAsync(EnvironmentType.Public, Sales);
+        const string instances = "https://globaldisco.crm.dynamics.com/api/discovery/v2.0/Instances";
+
+        using (var anonymous = await setup.Rig.Http.GetAsync(instances))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.Unauthorized, anonymous.StatusCode);
+            Assert.StartsWith("Bearer", anonymous.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+
+        using var token = await setup.Rig.Http.PostAsync(setup.Rig.Emulator.TokenEndpoint.AbsoluteUri.Replace(setup.Rig.Emulator.BaseUri.GetLeftPart(UriPartial.Authority), "https://login.microsoftonline.com", StringComparison.Ordinal),
+            new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["grant_type"] = "client_credentials",
+                ["client_id"] = EntraRig.ConfidentialClient,
+                ["client_secret"] = EntraRig.Secret,
+                ["scope"] = "https://globaldisco.crm.dynamics.com/.default",
+            }));
+        Assert.Equal(System.Net.HttpStatusCode.OK, token.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await token.Content.ReadAsStringAsync());
+        using var request = new HttpRequestMessage(HttpMethod.Get, instances);
+        request.Headers.Authorization = new("Bearer", json.RootElement.GetProperty("access_token").GetString());
+        using var app = await setup.Rig.Http.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.Forbidden, app.StatusCode);
+    }
+
+    [Fact]
     public async Task Client_credentials_still_need_InstanceUrl_and_say_so_before_anything_is_sent()
     {
         await using var setup = await Setup.StartAsync(EnvironmentType.Public, Sales);
