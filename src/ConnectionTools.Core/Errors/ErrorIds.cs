@@ -84,7 +84,7 @@ namespace ConnectionTools.Errors
         public const string EnvironmentAmbiguous = "ConnectionTools.Environment.Ambiguous";
         public const string EnvironmentChoiceRequired = "ConnectionTools.Environment.ChoiceRequired";
         public const string EnvironmentDiscoveryRefused = "ConnectionTools.Environment.DiscoveryRefused";
-        public const string EnvironmentNameNotApplicable = "ConnectionTools.Environment.NameNotApplicable";
+        public const string EnvironmentNotApplicable = "ConnectionTools.Environment.NotApplicable";
 
         public const string JobNotFound = "ConnectionTools.Job.NotFound";
         public const string JobConnectionPaused = "ConnectionTools.Job.ConnectionPaused";

@@ -47,7 +47,7 @@ namespace ConnectionTools.SystemConnections
             var discover = string.IsNullOrWhiteSpace(request.InstanceUrl);
             if (request.EnvironmentName != null && (type != ConnectionType.Dynamics365 || !discover))
             {
-                throw new ConnectionToolsException(ErrorIds.EnvironmentNameNotApplicable, ErrorKind.InvalidArgument,
+                throw new ConnectionToolsException(ErrorIds.EnvironmentNotApplicable, ErrorKind.InvalidArgument,
                     $"Connection '{name}': -EnvironmentName chooses among the Dynamics 365 environments a sign-in finds, so it goes without -InstanceUrl{(type == ConnectionType.Dynamics365 ? "" : ", and Salesforce has none to choose")}. Nothing was sent.",
                     name, type == ConnectionType.Dynamics365 ? "Give -InstanceUrl or -EnvironmentName, not both." : "Leave out -EnvironmentName for a Salesforce connection.");
             }

@@ -27,7 +27,7 @@ namespace ConnectionTools.SystemConnections
             var type = SignInSpec.ParseType(request.Type ?? nameof(ConnectionType.Dynamics365), what);
             if (type != ConnectionType.Dynamics365)
             {
-                throw new ConnectionToolsException(ErrorIds.EnvironmentNameNotApplicable, ErrorKind.InvalidArgument,
+                throw new ConnectionToolsException(ErrorIds.EnvironmentNotApplicable, ErrorKind.InvalidArgument,
                     $"Only Dynamics 365 has environments to list; a Salesforce sign-in reaches one org. Nothing was sent.", request.Type,
                     "Use -Type Dynamics365, or create the Salesforce connection with New-Connection (its -InstanceUrl is optional).");
             }

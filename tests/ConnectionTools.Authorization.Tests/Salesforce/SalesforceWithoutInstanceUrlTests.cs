@@ -117,7 +117,7 @@ public sealed class SalesforceWithoutInstanceUrlTests
 
         var error = Assert.Throws<ConnectionToolsException>(() => new SystemConnectionCommands(store.Node, new RecordingHost()).New(request));
 
-        Assert.Equal(ErrorIds.EnvironmentNameNotApplicable, error.ErrorId);
+        Assert.Equal(ErrorIds.EnvironmentNotApplicable, error.ErrorId);
         Assert.Empty(org.Emulator.Requests);
     }
 }

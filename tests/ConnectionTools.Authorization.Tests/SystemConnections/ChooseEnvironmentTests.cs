@@ -272,6 +272,24 @@ public sealed class ChooseEnvironmentTests
         setup.AssertNothingStored("d365");
     }
 
+    [Fact]
+    public async Task Find_refuses_a_Salesforce_type_and_a_client_secret_before_anything_is_sent()
+    {
+        await using var setup = await Setup.StartAsync(EnvironmentType.Public, Sales);
+
+        var salesforce = Assert.Throws<ConnectionToolsException>(() => setup.Commands.FindEnvironments(new FindEnvironmentRequest { Type = "SalesforceProduction", Interactive = true }));
+        var app = Assert.Throws<ConnectionToolsException>(() => setup.Commands.FindEnvironments(new FindEnvironmentRequest
+        {
+            TenantId = setup.Rig.Tenant,
+            ClientId = EntraRig.ConfidentialClient,
+            ClientSecret = EntraRig.Secret,
+            Interactive = true,
+        }));
+
+        Assert.Equal((ErrorIds.EnvironmentNotApplicable, ErrorIds.AuthorizationInstanceUrlRequired), (salesforce.ErrorId, app.ErrorId));
+        Assert.Empty(setup.Rig.Router.Sent);
+    }
+
     /// <summary>The recording host, plus PowerShell's choice prompt: records what it was asked and answers <see cref="Answer"/>.</summary>
     internal sealed class ChoosingHost : IHostContext, IChoicePrompt
     {
