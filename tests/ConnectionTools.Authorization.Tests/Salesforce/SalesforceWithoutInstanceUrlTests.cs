@@ -107,6 +107,34 @@ public sealed class SalesforceWithoutInstanceUrlTests
         }
     }
 
+    [Theory]
+    [InlineData("https://contoso.my.salesforce.com", null)]
+    [InlineData("https://login.salesforce.com", null)]
+    [InlineData("https://contoso--uat.sandbox.my.salesforce.com", ErrorIds.AuthorizationProtocol)]
+    [InlineData("https://login.evil.example", ErrorIds.AuthorizationProtocol)]
+    public async Task A_sign_in_at_the_login_host_accepts_the_orgs_own_My_Domain_as_issuer_and_nothing_else(string issuer, string? errorId)
+    {
+        await using var org = (await SalesforceOrg.StartAsync()).AlsoServe("login.salesforce.com");
+        org.Emulator.AuthorizationIssuer = issuer;
+        using var store = Store(org);
+        var host = new RecordingHost();
+        var audited = store.Store.AuditCount();
+
+        var run = () => new SystemConnectionCommands(store.Node, host).New(Request(ConnectionType.SalesforceProduction, AuthorizationFlow.Interactive));
+
+        if (errorId is null)
+        {
+            run();
+            Assert.Equal(org.InstanceUrl.AbsoluteUri, store.Get("sf").InstanceUrl);
+            return;
+        }
+
+        Assert.Equal(errorId, Assert.Throws<ConnectionToolsException>(run).ErrorId);
+        Assert.DoesNotContain(org.Emulator.Requests, r => r.Path == "/services/oauth2/token"); // the code was never redeemed
+        Assert.Null(store.Store.FindByName("sf"));
+        Assert.Equal(audited, store.Store.AuditCount());
+    }
+
     [Fact]
     public async Task EnvironmentName_is_refused_for_Salesforce_before_anything_is_sent()
     {
