@@ -59,7 +59,14 @@ namespace ConnectionTools.SystemConnections
             var target = new SystemTarget(ConnectionType.Dynamics365, spec.EnvironmentType, cloud.DiscoveryUrl);
             try
             {
-                var chosen = EnvironmentChoice.Choose(found.Environments, environmentName, canPrompt, _host, found.Account, spec.EnvironmentType, name);
+                // A disabled environment (the service's State 1) cannot be connected to; Find-ConnectionEnvironment still shows it.
+                var enabled = found.Environments.Where(e => e.State == 0).ToList();
+                foreach (var disabled in found.Environments.Where(e => e.State != 0))
+                {
+                    _host.WriteVerbose($"Leaving out {disabled.Describe()}: the discovery service reports it disabled.");
+                }
+
+                var chosen = EnvironmentChoice.Choose(enabled, environmentName, canPrompt, _host, found.Account, spec.EnvironmentType, name);
                 target = new SystemTarget(ConnectionType.Dynamics365, spec.EnvironmentType, chosen.Uri);
                 var outcome = ParallelWork.RunOne(_host, (worker, ct) => _node.Providers.For(ConnectionType.Dynamics365).RefreshAsync(target, found.Grant, Context(worker), ct));
                 return (outcome, target);

@@ -142,6 +142,18 @@ public sealed class ChooseEnvironmentTests
         Assert.Equal(Finance.Url.AbsoluteUri, Assert.Single(setup.Host.Recorder.OutputOf<Connection>()).InstanceUrl);
     }
 
+    [Fact]
+    public async Task A_disabled_environment_is_left_out_of_the_choice()
+    {
+        await using var setup = await Setup.StartAsync(EnvironmentType.Public, Sales, Finance with { State = 1 });
+
+        setup.Commands.New(Request());
+
+        Assert.Empty(setup.Host.Prompts);
+        Assert.Equal(Sales.Url.AbsoluteUri, Assert.Single(setup.Host.Recorder.OutputOf<Connection>()).InstanceUrl);
+        Assert.Contains(setup.Host.Recorder.Verbose, v => v.StartsWith("Leaving out Contoso Finance", StringComparison.Ordinal));
+    }
+
     public static TheoryData<string, string?, bool, EmulatedEnvironment[]> Failures => new()
     {
         { ErrorIds.EnvironmentChoiceRequired, null, false, [Sales, Finance] },
