@@ -40,6 +40,8 @@
         'Repair-ConnectionSyncEvent'
         'Remove-ConnectionSyncEvent'
         'Test-ConnectionSync'
+        # Sign in first, then choose the environment: list the Dynamics 365 environments a sign-in reaches
+        'Find-ConnectionEnvironment'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation', 'Retry-ConnectionSyncEvent')
     FunctionsToExport    = @()

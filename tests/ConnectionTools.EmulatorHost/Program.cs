@@ -42,6 +42,17 @@ internal static class Program
     public const string EntraSecret = "readme~Client.Secret_2026";
     // EntraAuthorizer.WellKnownPublicClientId: the public client the module signs in with when no -ClientId is given.
     public const string EntraPublicClient = "51f81489-12ee-4a9e-aaae-a2591f45987d";
+    public const string DiscoveryHost = "globaldisco.crm.dynamics.com";
+    // Routed from the start (the proxy's certificate names every host), for a test that gives the user a third environment.
+    public const string SpareEnvironmentHost = "contoso-dev.crm.dynamics.com";
+
+    private static readonly string[] SignInFirstHosts = [DiscoveryHost, SpareEnvironmentHost, "login.salesforce.com"];
+
+    private static readonly EmulatedEnvironment[] DefaultEnvironments =
+    [
+        new("Contoso Sales", "contoso", new Uri("https://contoso.crm.dynamics.com/"), "NA") { OrganizationId = Guid.Parse("6f1d2c3b-0a9e-4d8c-8b7a-1e2f3a4b5c6d") },
+        new("Contoso Finance", "contosofin", new Uri("https://contoso-fin.crm4.dynamics.com/"), "EMEA") { OrganizationId = Guid.Parse("7a2e3d4c-1b0f-4e9d-9c8b-2f3a4b5c6d7e") },
+    ];
 
     public static async Task<int> Main(string[] args)
     {
@@ -69,6 +80,7 @@ internal static class Program
         contoso.RegisterConnectedApp(SalesforceConsumerKey);
         contoso.RegisterUser(SalesforceUser);
         contoso.AddCases(30, DateTimeOffset.UtcNow.AddDays(-2), TimeSpan.FromHours(1));
+        contoso.AlsoServeHosts("login.salesforce.com"); // New-Connection without -InstanceUrl signs in there
 
         using var jwt = MakeJwtCertificate(Path.Combine(directory, "sf-jwt.pfx"));
         var batch = await SalesforceEmulator.StartNewAsync(organizationId: "00D5g000002BaTcHAB", seed: 4343);
@@ -87,6 +99,9 @@ internal static class Program
         entra.RegisterClient(EntraPublicClient);
         entra.RegisterClient(EntraAppId, EntraSecret);
         entra.RegisterUser(EntraUser);
+        // The Global Discovery Service of the Public cloud: the user reaches both environments until a test sets another list.
+        entra.ServeDiscovery(DiscoveryHost);
+        entra.SetEnvironments(EntraUser, DefaultEnvironments);
 
         var routes = new Dictionary<string, EmulatorHost>(StringComparer.OrdinalIgnoreCase)
         {
@@ -95,6 +110,9 @@ internal static class Program
             ["login.microsoftonline.com"] = entra,
             ["contoso.crm.dynamics.com"] = entra,
             ["contoso-fin.crm4.dynamics.com"] = entra,
+            [DiscoveryHost] = entra,
+            [SpareEnvironmentHost] = entra,
+            ["login.salesforce.com"] = contoso,
         };
 
         await using var proxy = ProviderProxy.Start(routes, Path.Combine(directory, "ca.pem"), log.Write);
@@ -118,7 +136,9 @@ internal static class Program
             ["EntraAppId"] = EntraAppId,
             ["EntraSecret"] = EntraSecret,
             ["EntraUser"] = EntraUser,
-            ["Hosts"] = routes.Keys.ToArray(),
+            // The hosts the README's quick start reaches; the sign-in-first hosts are routed too, for ChooseEnvironment.Tests.
+            ["Hosts"] = routes.Keys.Except(SignInFirstHosts).ToArray(),
+            ["SignInFirstHosts"] = SignInFirstHosts,
             ["Control"] = controlUrl,
         };
         var readyPath = Path.Combine(directory, "ready.json");
@@ -177,6 +197,8 @@ internal static class Program
     ///   GET   dataverse/incidents?partnerId=X   the incident whose alternate key ct_partnerid is X, or 404
     ///   POST  entra/grants/revoke       revokes every grant of the Entra user (the next refresh answers AADSTS50173)
     ///   POST  entra/grants/expire       expires every Entra grant (the next refresh answers AADSTS700082)
+    ///   PUT   entra/environments        {"Environments":[…]} what the Global Discovery Service lists for the Entra user
+    ///   POST  entra/discovery/refuse    {"Status":403} the discovery service refuses the Entra user (0 serves them again)
     /// A change the system would refuse answers 400 with its message; an unknown id 404.
     /// </summary>
     private static async Task ControlAsync(HttpContext context, SalesforceEmulator salesforce, EntraEmulator entra, Log log)
@@ -185,7 +207,7 @@ internal static class Program
         var parts = (context.Request.Path.Value ?? "/").Trim('/').Split('/');
         try
         {
-            var fields = method is "POST" or "PATCH" ? await ReadFieldsAsync(context) : [];
+            var fields = method is "POST" or "PATCH" or "PUT" ? await ReadFieldsAsync(context) : [];
             object? answer = (method, parts) switch
             {
                 ("POST", ["salesforce", "cases"]) => salesforce.ReadCase(salesforce.CreateCaseAsUser(Texts(fields))),
@@ -197,6 +219,8 @@ internal static class Program
                 ("GET", ["dataverse", "incidents"]) => entra.FindIncidentByAlternateKey(context.Request.Query["partnerId"].ToString()) is { } found ? entra.ReadIncident(found) : null,
                 ("POST", ["entra", "grants", "revoke"]) => new { Revoked = entra.RevokeGrantsForUser(EntraUser) },
                 ("POST", ["entra", "grants", "expire"]) => Do(() => entra.ExpireTokens(EntraExpiryReason.Inactivity), () => new { Expired = true }),
+                ("PUT", ["entra", "environments"]) => SetEnvironments(entra, fields),
+                ("POST", ["entra", "discovery", "refuse"]) => Do(() => entra.RefuseDiscovery(EntraUser, fields.TryGetValue("Status", out var status) && status is JsonElement { ValueKind: JsonValueKind.Number } n ? n.GetInt32() : 403), () => new { Refused = true }),
                 _ => throw new InvalidOperationException($"No control endpoint {method} {context.Request.Path}."),
             };
             if (method != "GET")
@@ -219,6 +243,34 @@ internal static class Program
             change();
             return then();
         }
+    }
+
+    /// <summary>
+    /// PUT entra/environments {"Environments":[{"FriendlyName","UniqueName","Url","Region"}]}: what the discovery service lists for
+    /// the Entra user from now on. Each URL's host must be one the proxy serves (contoso, contoso-fin.crm4, contoso-dev).
+    /// </summary>
+    private static object SetEnvironments(EntraEmulator entra, Dictionary<string, object?> fields)
+    {
+        if (!fields.TryGetValue("Environments", out var value) || value is not JsonElement { ValueKind: JsonValueKind.Array } list)
+        {
+            throw new ArgumentException("The body needs Environments, an array of {FriendlyName, UniqueName, Url, Region}.");
+        }
+        var environments = list.EnumerateArray().Select(e =>
+        {
+            string Text(string name) => e.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : throw new ArgumentException($"An environment lacks {name}.");
+            var url = new Uri(Text("Url"));
+            var known = DefaultEnvironments.FirstOrDefault(d => d.Url.Host == url.Host);
+            if (known is null && url.Host != SpareEnvironmentHost)
+            {
+                throw new ArgumentException($"{url.Host} is not a host the proxy serves.");
+            }
+            return new EmulatedEnvironment(Text("FriendlyName"), Text("UniqueName"), url, e.TryGetProperty("Region", out var r) && r.ValueKind == JsonValueKind.String ? r.GetString()! : "NA")
+            {
+                OrganizationId = known?.OrganizationId ?? Guid.Parse("8b3f4e5d-2c1a-4f0e-8d9c-3a4b5c6d7e8f"),
+            };
+        }).ToList();
+        var ids = entra.SetEnvironments(EntraUser, environments);
+        return environments.Select((e, i) => new { e.FriendlyName, e.UniqueName, Url = e.Url.AbsoluteUri, e.Region, OrganizationId = ids[i].OrganizationId }).ToList();
     }
 
     /// <summary>Salesforce fields are text: a JSON string as it is, null as null, anything else as its JSON.</summary>

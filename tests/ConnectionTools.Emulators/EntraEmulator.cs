@@ -358,6 +358,7 @@ public sealed partial class EntraEmulator : EmulatorHost
             return NotesSinceAsync(context);
         }
         if (IsIncidentWritePath(path)) { return IncidentWritesAsync(context, path); }
+        if (IsDiscoveryPath(path)) { return DiscoveryInstancesAsync(context); }
         if (!IsAcceptedAuthorityHost(context.Request.Host.Host))
         {
             return WriteJsonAsync(context, 421, new { error = "misdirected_request", error_description = $"This emulator does not serve the authority host '{context.Request.Host.Host}'." });
@@ -896,7 +897,7 @@ public sealed partial class EntraEmulator : EmulatorHost
         {
             org = _organizationsByHost.TryGetValue(context.Request.Host.Host, out var own) ? own : _organizationId;
             if (token is not null && _grants.AccessTokens.TryGetValue(token, out var a) && !a.Grant.Revoked && a.Grant.Expired is null &&
-                a.ExpiresAt > DateTimeOffset.UtcNow && string.Equals(a.Resource.TrimEnd('/'), a.Grant.Resource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase) &&
+                a.ExpiresAt > DateTimeOffset.UtcNow && IsDataverseResource(a.Resource, a.Grant.Resource) &&
                 IsAudienceHost(a.Resource, context.Request.Host.Host))
             {
                 userId = a.Grant.Username is not null
@@ -923,6 +924,14 @@ public sealed partial class EntraEmulator : EmulatorHost
     private static long? NumericDate(JsonElement payload, string name) =>
         Jws.GetNumber(payload, name) ??
         (long.TryParse(Jws.GetString(payload, name), NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null);
+
+    /// <summary>
+    /// A token for Dataverse: for the grant's own resource, or, from the same sign-in's refresh token, for another environment
+    /// (never for the discovery service). Caller holds StateGate.
+    /// </summary>
+    private bool IsDataverseResource(string resource, string grantResource) =>
+        string.Equals(resource.TrimEnd('/'), grantResource.TrimEnd('/'), StringComparison.OrdinalIgnoreCase) ||
+        (!_discoveryResources.Contains(resource.TrimEnd('/')) && _resources.Contains(resource.TrimEnd('/')));
 
     /// <summary>Dataverse accepts a token only for its own host; direct loopback calls (no router) skip the check.</summary>
     private static bool IsAudienceHost(string resource, string requestHost) =>

@@ -419,7 +419,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
     {
         var expected = ExpectedHost;
         var host = context.Request.Host.Host;
-        if (expected is not null && !string.Equals(host, expected, StringComparison.OrdinalIgnoreCase))
+        if (expected is not null && !string.Equals(host, expected, StringComparison.OrdinalIgnoreCase) && !IsAlsoServed(host))
         {
             return WriteJsonAsync(context, StatusCodes.Status421MisdirectedRequest,
                 new { error = "misdirected_request", error_description = $"This org is served at {expected}, not at {host}." });
@@ -749,7 +749,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
             org = _userOrganizations.GetValueOrDefault(username) ?? _organizationId;
             userId = _users.TryGetValue(username, out var u) ? u : RegisterUserUnlocked(username);
         }
-        var instance = InstanceUrl.AbsoluteUri.TrimEnd('/');
+        var instance = InstanceUrlOf(org).AbsoluteUri.TrimEnd('/');
         var issuedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture);
         var id = $"{instance}/id/{org}/{userId}";
         var signature = Jws.Base64UrlEncode(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(id + issuedAt)));
@@ -815,7 +815,7 @@ public sealed partial class SalesforceEmulator : EmulatorHost
             context.Response.Headers.WWWAuthenticate = "Token";
             return WriteJsonAsync(context, 401, new[] { new { message = "Session expired or invalid", errorCode = "INVALID_SESSION_ID" } });
         }
-        var instance = InstanceUrl.AbsoluteUri.TrimEnd('/');
+        var instance = InstanceUrlOf(org).AbsoluteUri.TrimEnd('/');
         return WriteJsonAsync(context, 200, new Dictionary<string, object?>
         {
             ["sub"] = $"{instance}/id/{org}/{userId}",

@@ -164,6 +164,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Sync.SyncEvent'; Columns = 'Connection', 'Direction', 'CaseId', 'Seq', 'Status', 'TraceId' }
             @{ TypeName = 'ConnectionTools.Sync.SyncError'; Columns = 'TraceId', 'CaseId', 'Error' }
             @{ TypeName = 'ConnectionTools.Sync.SyncCheckResult'; Columns = 'Name', 'Ready', 'System', 'Message' }
+            @{ TypeName = 'ConnectionTools.Authorization.Entra.DiscoveredEnvironment'; Columns = 'FriendlyName', 'Region', 'Version', 'Url' }
         ) {
             # Which columns a table keeps depends only on the view's widths, so a stand-in with the type name shows it.
             $standIn = [pscustomobject]@{ Name = 'stand-in' }
@@ -183,7 +184,8 @@ Describe 'ConnectionTools in a real PowerShell host' {
                         'ConnectionTools.SyncRules.SyncRuleTestResult',
                         'ConnectionTools.Configuration.ConnectionTestResult', 'ConnectionTools.Configuration.ConnectionApplyResult',
                         'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob',
-                        'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError', 'ConnectionTools.Sync.SyncCheckResult'
+                        'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError', 'ConnectionTools.Sync.SyncCheckResult',
+                        'ConnectionTools.Authorization.Entra.DiscoveredEnvironment'
                     ) | Sort-Object) -join ', ')
         }
     }

@@ -90,10 +90,10 @@ Describe 'System connections' {
             $command.ParameterSets[0].Name | Should -Be '__AllParameterSets'
         }
 
-        It 'New-Connection requires -Name (position 0), -Type and -InstanceUrl, and nothing else' {
+        It 'New-Connection requires -Name (position 0) and -Type, and nothing else (-InstanceUrl is optional: issue #19)' {
             $set = (Get-Command -Name New-Connection).ParameterSets[0]
             $mandatory = @($set.Parameters | Where-Object IsMandatory | ForEach-Object Name | Sort-Object)
-            $mandatory -join ',' | Should -Be 'InstanceUrl,Name,Type'
+            $mandatory -join ',' | Should -Be 'Name,Type'
             ($set.Parameters | Where-Object Name -eq 'Name').Position | Should -Be 0
         }
 

@@ -8,15 +8,17 @@ namespace ConnectionTools.Authorization
     {
         private static readonly Dictionary<EnvironmentType, CloudEndpoints> Clouds = new Dictionary<EnvironmentType, CloudEndpoints>
         {
-            [EnvironmentType.Public] = new CloudEndpoints(EnvironmentType.Public, "login.microsoftonline.com", "dynamics.com", "crm*.dynamics.com"),
-            [EnvironmentType.GCC] = new CloudEndpoints(EnvironmentType.GCC, "login.microsoftonline.com", "crm9.dynamics.com", "crm9.dynamics.com"),
-            [EnvironmentType.GCCHigh] = new CloudEndpoints(EnvironmentType.GCCHigh, "login.microsoftonline.us", "crm.microsoftdynamics.us", "crm.microsoftdynamics.us"),
-            [EnvironmentType.DoD] = new CloudEndpoints(EnvironmentType.DoD, "login.microsoftonline.us", "crm.appsplatform.us", "crm.appsplatform.us"),
-            [EnvironmentType.China] = new CloudEndpoints(EnvironmentType.China, "login.partner.microsoftonline.cn", "crm.dynamics.cn", "crm.dynamics.cn"),
+            // The Global Discovery Service hosts are those Microsoft publishes per cloud ("Discover user organizations", Dataverse docs).
+            [EnvironmentType.Public] = new CloudEndpoints(EnvironmentType.Public, "login.microsoftonline.com", "dynamics.com", "crm*.dynamics.com", "globaldisco.crm.dynamics.com"),
+            [EnvironmentType.GCC] = new CloudEndpoints(EnvironmentType.GCC, "login.microsoftonline.com", "crm9.dynamics.com", "crm9.dynamics.com", "globaldisco.crm9.dynamics.com"),
+            [EnvironmentType.GCCHigh] = new CloudEndpoints(EnvironmentType.GCCHigh, "login.microsoftonline.us", "crm.microsoftdynamics.us", "crm.microsoftdynamics.us", "globaldisco.crm.microsoftdynamics.us"),
+            [EnvironmentType.DoD] = new CloudEndpoints(EnvironmentType.DoD, "login.microsoftonline.us", "crm.appsplatform.us", "crm.appsplatform.us", "globaldisco.crm.appsplatform.us"),
+            [EnvironmentType.China] = new CloudEndpoints(EnvironmentType.China, "login.partner.microsoftonline.cn", "crm.dynamics.cn", "crm.dynamics.cn", "globaldisco.crm.dynamics.cn"),
         };
 
-        private CloudEndpoints(EnvironmentType environment, string authorityHost, string dataverseSuffix, string dataverseDomainDescription)
+        private CloudEndpoints(EnvironmentType environment, string authorityHost, string dataverseSuffix, string dataverseDomainDescription, string discoveryHost)
         {
+            DiscoveryHost = discoveryHost;
             Environment = environment;
             AuthorityHost = authorityHost;
             DataverseSuffix = dataverseSuffix;
@@ -33,6 +35,12 @@ namespace ConnectionTools.Authorization
 
         /// <summary>How the domain is described in messages, for example crm*.dynamics.com.</summary>
         public string DataverseDomainDescription { get; }
+
+        /// <summary>The cloud's Global Discovery Service host, for example globaldisco.crm9.dynamics.com for GCC.</summary>
+        public string DiscoveryHost { get; }
+
+        /// <summary>The Global Discovery Service root, https://globaldisco.../ (its API is at api/discovery/v2.0/Instances).</summary>
+        public Uri DiscoveryUrl => new Uri($"https://{DiscoveryHost}/");
 
         public static CloudEndpoints For(EnvironmentType environment) =>
             Clouds.TryGetValue(environment, out var cloud) ? cloud : throw new ArgumentOutOfRangeException(nameof(environment), environment, "Not a Microsoft cloud.");

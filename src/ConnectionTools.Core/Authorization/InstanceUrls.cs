@@ -53,8 +53,8 @@ namespace ConnectionTools.Authorization
             }
 
             var host = url.Host.ToLowerInvariant();
-            var sandboxHost = host == "test.salesforce.com" || (host.EndsWith(".sandbox.my.salesforce.com", StringComparison.Ordinal) && host.Contains("--"));
-            var productionHost = host == "login.salesforce.com" || (host.EndsWith(".my.salesforce.com", StringComparison.Ordinal) && !host.EndsWith(".sandbox.my.salesforce.com", StringComparison.Ordinal));
+            var sandboxHost = IsSalesforceSandboxHost(host);
+            var productionHost = IsSalesforceProductionHost(host);
             if (type == ConnectionType.SalesforceSandbox && !sandboxHost)
             {
                 throw Invalid(value, $"'{host}' is not a Salesforce sandbox login host.", productionHost
@@ -70,6 +70,40 @@ namespace ConnectionTools.Authorization
             }
 
             return Root(url);
+        }
+
+        /// <summary>
+        /// The kind of org a Salesforce host belongs to: SalesforceSandbox for test.salesforce.com, name--sandbox.sandbox.my.salesforce.com
+        /// and the legacy csNN instances; SalesforceProduction for login.salesforce.com and other My Domains; null when the host says neither.
+        /// </summary>
+        public static ConnectionType? SalesforceKindOf(string host)
+        {
+            host = host.ToLowerInvariant();
+            if (IsSalesforceSandboxHost(host) || IsLegacyInstance(host, "cs"))
+            {
+                return ConnectionType.SalesforceSandbox;
+            }
+
+            if (IsSalesforceProductionHost(host) || IsLegacyInstance(host, "na") || IsLegacyInstance(host, "eu") || IsLegacyInstance(host, "ap") || IsLegacyInstance(host, "um"))
+            {
+                return ConnectionType.SalesforceProduction;
+            }
+
+            return null;
+        }
+
+        private static bool IsSalesforceSandboxHost(string host) =>
+            host == "test.salesforce.com" || (host.EndsWith(".sandbox.my.salesforce.com", StringComparison.Ordinal) && host.Contains("--"));
+
+        private static bool IsSalesforceProductionHost(string host) =>
+            host == "login.salesforce.com" || (host.EndsWith(".my.salesforce.com", StringComparison.Ordinal) && !host.EndsWith(".sandbox.my.salesforce.com", StringComparison.Ordinal));
+
+        // Instances from before My Domain was enforced: na12.salesforce.com (production), cs42.salesforce.com (sandbox).
+        private static bool IsLegacyInstance(string host, string prefix)
+        {
+            var labels = host.Split('.');
+            return labels.Length == 3 && labels[1] == "salesforce" && labels[2] == "com" && labels[0].Length > prefix.Length &&
+                labels[0].StartsWith(prefix, StringComparison.Ordinal) && labels[0].Substring(prefix.Length).All(char.IsDigit);
         }
 
         /// <summary>The audience of a Salesforce JWT bearer assertion: the login host of the org's kind, never the My Domain.</summary>

@@ -75,6 +75,16 @@ namespace ConnectionTools.Errors
         public const string AuthorizationRefreshInProgress = "ConnectionTools.Authorization.RefreshInProgress";
         public const string AuthorizationRedirectPortInUse = "ConnectionTools.Authorization.RedirectPortInUse";
         public const string ConnectionOrganizationInUse = "ConnectionTools.Connection.OrganizationInUse";
+        public const string AuthorizationInstanceUrlRequired = "ConnectionTools.Authorization.InstanceUrlRequired";
+        public const string AuthorizationInstanceKindMismatch = "ConnectionTools.Authorization.InstanceKindMismatch";
+
+        // Dynamics 365 environments found through the Global Discovery Service (New-Connection without -InstanceUrl, Find-ConnectionEnvironment).
+        public const string EnvironmentNoneFound = "ConnectionTools.Environment.NoneFound";
+        public const string EnvironmentNotFound = "ConnectionTools.Environment.NotFound";
+        public const string EnvironmentAmbiguous = "ConnectionTools.Environment.Ambiguous";
+        public const string EnvironmentChoiceRequired = "ConnectionTools.Environment.ChoiceRequired";
+        public const string EnvironmentDiscoveryRefused = "ConnectionTools.Environment.DiscoveryRefused";
+        public const string EnvironmentNotApplicable = "ConnectionTools.Environment.NotApplicable";
 
         public const string JobNotFound = "ConnectionTools.Job.NotFound";
         public const string JobConnectionPaused = "ConnectionTools.Job.ConnectionPaused";

@@ -46,6 +46,12 @@ namespace ConnectionTools.SystemConnections
         /// <summary>Dynamics 365 only: Public (default), GCC, GCCHigh, DoD or China.</summary>
         public string? EnvironmentType { get; set; }
 
+        /// <summary>Dynamics 365 without an instance URL: the friendly name, unique name or URL (wildcards allowed) of the environment to use.</summary>
+        public string? EnvironmentName { get; set; }
+
+        /// <summary>Whether a person can answer a choice prompt (false also where a sign-in works but the prompt cannot ask, such as redirected input).</summary>
+        public bool CanChoose { get; set; }
+
         public bool AcceptDataProcessingAgreement { get; set; }
     }
 
@@ -56,6 +62,19 @@ namespace ConnectionTools.SystemConnections
 
         public int ThrottleLimit { get; set; } = SystemConnectionCommands.DefaultThrottleLimit;
 
+    }
+
+    /// <summary>Find-ConnectionEnvironment's parameters.</summary>
+    public sealed class FindEnvironmentRequest : CredentialParameters
+    {
+        /// <summary>Dynamics365 (the only type with environments to discover).</summary>
+        public string? Type { get; set; }
+
+        /// <summary>Public (default), GCC, GCCHigh, DoD or China.</summary>
+        public string? EnvironmentType { get; set; }
+
+        /// <summary>Lists only the environments whose friendly name, unique name or URL matches (wildcards allowed).</summary>
+        public string? EnvironmentName { get; set; }
     }
 
     /// <summary>Test-ConnectionAuthorization's parameters besides the connections.</summary>

@@ -12,7 +12,18 @@ namespace ConnectionTools.SystemConnections
     internal static class SignInSpec
     {
         /// <summary>The name, type, cloud and instance URL of a New-Connection request, checked; the agreement must be accepted.</summary>
+        /// <remarks>
+        /// Without an instance URL (<c>Discover</c>), Instance is where the sign-in happens: Salesforce's login host of the org's
+        /// kind, or the cloud's Global Discovery Service; the org's own URL comes from the sign-in.
+        /// </remarks>
         internal static (string Name, string? Description, ConnectionType Type, EnvironmentType? Environment, Uri Instance, SystemTarget Target) Validate(NewConnectionRequest request)
+        {
+            var (name, description, type, environment, instance, target, _) = ValidateRequest(request);
+            return (name, description, type, environment, instance, target);
+        }
+
+        /// <summary><see cref="Validate"/>, and whether the request leaves the org's URL to the sign-in (no -InstanceUrl).</summary>
+        internal static (string Name, string? Description, ConnectionType Type, EnvironmentType? Environment, Uri Instance, SystemTarget Target, bool Discover) ValidateRequest(NewConnectionRequest request)
         {
             if (request is null)
             {
@@ -33,11 +44,30 @@ namespace ConnectionTools.SystemConnections
             var description = request.Description is null ? null : ConnectionNames.ValidateDescription(request.Description, name);
             var type = ParseType(request.Type, name);
             var environment = ParseEnvironment(request.EnvironmentType, type, name);
-            var instance = type == ConnectionType.Dynamics365
-                ? InstanceUrls.ForDynamics(request.InstanceUrl, environment ?? EnvironmentType.Public)
-                : InstanceUrls.ForSalesforce(request.InstanceUrl, type);
+            var discover = string.IsNullOrWhiteSpace(request.InstanceUrl);
+            if (request.EnvironmentName != null && (type != ConnectionType.Dynamics365 || !discover))
+            {
+                throw new ConnectionToolsException(ErrorIds.EnvironmentNotApplicable, ErrorKind.InvalidArgument,
+                    $"Connection '{name}': -EnvironmentName chooses among the Dynamics 365 environments a sign-in finds, so it goes without -InstanceUrl{(type == ConnectionType.Dynamics365 ? "" : ", and Salesforce has none to choose")}. Nothing was sent.",
+                    name, type == ConnectionType.Dynamics365 ? "Give -InstanceUrl or -EnvironmentName, not both." : "Leave out -EnvironmentName for a Salesforce connection.");
+            }
+
+            Uri instance;
+            if (discover)
+            {
+                instance = type == ConnectionType.Dynamics365
+                    ? CloudEndpoints.For(environment ?? EnvironmentType.Public).DiscoveryUrl
+                    : new Uri(InstanceUrls.SalesforceAudience(type) + "/");
+            }
+            else
+            {
+                instance = type == ConnectionType.Dynamics365
+                    ? InstanceUrls.ForDynamics(request.InstanceUrl, environment ?? EnvironmentType.Public)
+                    : InstanceUrls.ForSalesforce(request.InstanceUrl, type);
+            }
+
             var target = new SystemTarget(type, environment ?? EnvironmentType.Public, instance);
-            return (name, description, type, environment, instance, target);
+            return (name, description, type, environment, instance, target, discover);
         }
 
         /// <summary>

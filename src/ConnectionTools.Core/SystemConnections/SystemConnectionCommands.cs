@@ -47,53 +47,51 @@ namespace ConnectionTools.SystemConnections
         /// </summary>
         internal void Check(NewConnectionRequest request)
         {
-            var (name, _, _, _, _, target) = SignInSpec.Validate(request);
-            using (BuildSpec(target, request, stored: null, name))
+            var (name, _, _, _, _, target, discover) = SignInSpec.ValidateRequest(request);
+            using (var spec = BuildSpec(target, request, stored: null, name))
             {
+                RequireInstanceUrlForApp(spec.Value, discover, name);
                 EnsureNameFree(name);
             }
         }
 
-        /// <summary>Authorizes a new system connection, pins it to the org it reached, and stores it Active.</summary>
+        /// <summary>
+        /// Authorizes a new system connection, pins it to the org it reached, and stores it Active. Without an instance URL,
+        /// Salesforce signs in at the login host of the org's kind and takes the org's URL from the token answer; Dynamics 365
+        /// signs in to the cloud, lists the environments the account can reach, and uses the one named, the only one, or the one chosen.
+        /// </summary>
         public void New(NewConnectionRequest request)
         {
-            var (name, description, type, environment, instance, target) = SignInSpec.Validate(request);
+            var (name, description, type, environment, instance, target, discover) = SignInSpec.ValidateRequest(request);
             _redirectPort = request.RedirectPort;
             using (var spec = BuildSpec(target, request, stored: null, name))
             {
+                RequireInstanceUrlForApp(spec.Value, discover, name);
                 EnsureNameFree(name);
-                if (!_host.ShouldProcess($"Connection '{name}' ({type}, {instance.Host})", $"Authorize with {spec.Value.Flow} and create"))
+                var where = !discover ? instance.Host
+                    : type == ConnectionType.Dynamics365 ? $"the {target.EnvironmentType} environment chosen after sign-in" : $"the org signed in to at {instance.Host}";
+                if (!_host.ShouldProcess($"Connection '{name}' ({type}, {where})", $"Authorize with {spec.Value.Flow} and create"))
                 {
                     return;
                 }
 
                 AuthorizationOutcome outcome;
-                GrantMaterial? issued = null;
-                try
+                if (discover && type == ConnectionType.Dynamics365)
                 {
-                    outcome = ParallelWork.RunOne(_host, (worker, ct) =>
-                    {
-                        var context = Context(worker);
-                        context.GrantIssued = g => issued = g;
-                        return _node.Providers.For(type).AuthorizeAsync(spec.Value, context, ct);
-                    });
+                    (outcome, target) = AuthorizeDiscovered(spec.Value, request.EnvironmentName, request.Interactive && request.CanChoose, name);
                 }
-                catch (Exception e) when (issued != null && (e is ConnectionToolsException || e is ProviderRefusedException))
+                else
                 {
-                    // The code was exchanged, then a later step failed: the provider holds a live grant nothing will use.
-                    RevokeOrphan(target, issued, name);
-                    if (e is ProviderRefusedException refusedLate)
+                    outcome = Authorize(spec.Value, target, name);
+                    if (discover && outcome.Grant.ApiUrl != null)
                     {
-                        throw Refused(refusedLate, name);
+                        // Salesforce: the org's own URL, from the token answer's instance_url; only the org id is pinned.
+                        target = new SystemTarget(type, target.EnvironmentType, outcome.Grant.ApiUrl);
+                        _host.WriteVerbose($"Signed in at {instance.Host}; the org is at {target.InstanceUrl.Host}.");
                     }
-
-                    throw;
-                }
-                catch (ProviderRefusedException refused)
-                {
-                    throw Refused(refused, name);
                 }
 
+                instance = target.InstanceUrl;
                 if (_node.Store.FindByOrganization(outcome.OrganizationId) is { } connected)
                 {
                     RevokeOrphan(target, outcome.Grant, name);

@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Security;
 using ConnectionTools.Connections;
 using ConnectionTools.PowerShell.Completion;
+using ConnectionTools.PowerShell.Host;
 using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.PowerShell.Cmdlets
@@ -20,13 +21,20 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [ArgumentCompleter(typeof(SystemConnectionTypeCompleter))]
         public string Type { get; set; } = "";
 
-        [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
+        /// <summary>Optional: without it, Salesforce signs in at its login host and Dynamics 365 lists the environments to choose from.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
-        public string InstanceUrl { get; set; } = "";
+        public string? InstanceUrl { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ArgumentCompleter(typeof(EnvironmentTypeCompleter))]
         public string? EnvironmentType { get; set; }
+
+        /// <summary>Dynamics 365 without -InstanceUrl: the friendly name, unique name or URL of the environment (wildcards allowed).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [SupportsWildcards]
+        public string? EnvironmentName { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         public string? Description { get; set; }
@@ -74,8 +82,10 @@ namespace ConnectionTools.PowerShell.Cmdlets
             Type = Type,
             InstanceUrl = InstanceUrl,
             EnvironmentType = EnvironmentType,
+            EnvironmentName = EnvironmentName,
             Description = Description,
             AcceptDataProcessingAgreement = AcceptDataProcessingAgreement.IsPresent,
+            CanChoose = Interactivity.CanChoose(Host),
         })));
     }
 }

@@ -6,7 +6,7 @@ using ConnectionTools.Hosting;
 namespace ConnectionTools.PowerShell.Host
 {
     /// <summary>Core's view of the running cmdlet. Called only on the pipeline thread.</summary>
-    internal sealed class CmdletHost : IHostContext, IHighImpactConfirmation
+    internal sealed class CmdletHost : IHostContext, IHighImpactConfirmation, IChoicePrompt
     {
         private readonly PSCmdlet _cmdlet;
 
@@ -33,6 +33,18 @@ namespace ConnectionTools.PowerShell.Host
         });
 
         public bool ShouldProcess(string target, string action) => _cmdlet.ShouldProcess(target, action);
+
+        /// <summary>PowerShell's own choice prompt (Host.UI.PromptForChoice), as Read-Host and -Confirm use it.</summary>
+        public int PromptForChoice(string caption, string message, System.Collections.Generic.IReadOnlyList<System.Collections.Generic.KeyValuePair<string, string>> choices, int defaultChoice)
+        {
+            var descriptions = new System.Collections.ObjectModel.Collection<System.Management.Automation.Host.ChoiceDescription>();
+            foreach (var choice in choices)
+            {
+                descriptions.Add(new System.Management.Automation.Host.ChoiceDescription(choice.Key, choice.Value));
+            }
+
+            return _cmdlet.Host.UI.PromptForChoice(caption, message, descriptions, defaultChoice);
+        }
 
         /// <summary>
         /// ShouldProcess first (-WhatIf; -Confirm prompts there). Unless -Confirm was given either way, then asks as a

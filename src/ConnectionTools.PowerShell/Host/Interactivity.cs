@@ -20,6 +20,14 @@ namespace ConnectionTools.PowerShell.Host
             return !Environment.GetCommandLineArgs().Skip(1).Any(IsNonInteractiveSwitch);
         }
 
+        /// <summary>
+        /// Whether the choice prompt (Host.UI.PromptForChoice) can ask a person: as <see cref="CanPrompt"/>, and not in the
+        /// console host with its input redirected, where the prompt would read the next line of a piped script (or nothing)
+        /// instead of an answer. A device-code sign-in still works there: its code is shown, and approved on another device.
+        /// </summary>
+        public static bool CanChoose(PSHost? host) =>
+            CanPrompt(host) && !(string.Equals(host!.Name, "ConsoleHost", StringComparison.Ordinal) && Console.IsInputRedirected);
+
         // pwsh accepts any unambiguous prefix of -NonInteractive down to -noni, with - or / on Windows.
         private static bool IsNonInteractiveSwitch(string argument)
         {

@@ -123,7 +123,8 @@ internal sealed class SalesforceOrg : IAsyncDisposable
         Router = new ProviderHostRouter().Route(Host, emulator);
         Recorder = new RecordingHandler(Router);
         Http = new HttpClient(Recorder);
-        Browser = new HttpClient(new ProviderHostRouter().Route(Host, emulator));
+        BrowserRouter = new ProviderHostRouter().Route(Host, emulator);
+        Browser = new HttpClient(BrowserRouter);
     }
 
     public SalesforceEmulator Emulator { get; }
@@ -141,6 +142,23 @@ internal sealed class SalesforceOrg : IAsyncDisposable
     public ProviderHostRouter Router { get; }
 
     public RecordingHandler Recorder { get; }
+
+    private ProviderHostRouter BrowserRouter { get; }
+
+    /// <summary>
+    /// Serves <paramref name="host"/> too, for the authorizer and the browser alike: the login host of the org's kind (a
+    /// sign-in without -InstanceUrl starts there), or another host the token answer may name.
+    /// </summary>
+    public SalesforceOrg AlsoServe(string host)
+    {
+        Router.Route(host, Emulator);
+        BrowserRouter.Route(host, Emulator);
+        Emulator.AlsoServeHosts(host);
+        return this;
+    }
+
+    /// <summary>The login host of the org's kind: test.salesforce.com for a sandbox, login.salesforce.com otherwise.</summary>
+    public string LoginHost => Sandbox ? "test.salesforce.com" : "login.salesforce.com";
 
     /// <summary>What the authorizer uses.</summary>
     public HttpClient Http { get; }

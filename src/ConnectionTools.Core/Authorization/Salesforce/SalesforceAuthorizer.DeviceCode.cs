@@ -59,7 +59,7 @@ namespace ConnectionTools.Authorization.Salesforce
                 {
                     context.Verbose($"POST {url.AbsoluteUri} (device) → 200 after {polls} polls in {Seconds(started.Elapsed)}.");
                     var grant = new GrantMaterial { Flow = AuthorizationFlow.DeviceCode, ClientId = clientId };
-                    return await CompleteAsync(context, instance, ParseObject(body, instance), grant, cancellationToken, requireRefreshToken: true).ConfigureAwait(false);
+                    return await CompleteAsync(context, instance, ParseObject(body, instance), grant, cancellationToken, requireRefreshToken: true, kind: spec.Type).ConfigureAwait(false);
                 }
 
                 var (error, description) = ReadError(body);

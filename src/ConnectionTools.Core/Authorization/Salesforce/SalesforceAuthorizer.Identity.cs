@@ -13,7 +13,8 @@ namespace ConnectionTools.Authorization.Salesforce
     public sealed partial class SalesforceAuthorizer
     {
         /// <summary>Reads the token answer, then userinfo at the instance_url it names, and builds the outcome.</summary>
-        private static async Task<AuthorizationOutcome> CompleteAsync(AuthorizationContext context, Uri instance, JsonElement token, GrantMaterial grant, CancellationToken cancellationToken, bool requireRefreshToken = false)
+        /// <param name="kind">For a new sign-in: the connection's type, which the org the token answer names must be of.</param>
+        private static async Task<AuthorizationOutcome> CompleteAsync(AuthorizationContext context, Uri instance, JsonElement token, GrantMaterial grant, CancellationToken cancellationToken, bool requireRefreshToken = false, ConnectionType? kind = null)
         {
             var accessToken = String(token, "access_token");
             if (string.IsNullOrEmpty(accessToken))
@@ -38,6 +39,20 @@ namespace ConnectionTools.Authorization.Salesforce
             {
                 // The previous refresh token may be used up (rotation): hand the new one over before anything else can fail.
                 context.GrantIssued?.Invoke(grant.Clone());
+            }
+
+            if (kind is ConnectionType expected && !PeerUrls.IsLoopback(apiUrl) && InstanceUrls.SalesforceKindOf(apiUrl.Host) is ConnectionType actual && actual != expected)
+            {
+                // After GrantIssued on purpose: the caller then knows there is a grant to revoke.
+                var sandbox = actual == ConnectionType.SalesforceSandbox;
+                throw new ConnectionToolsException(
+                    ErrorIds.AuthorizationInstanceKindMismatch,
+                    ErrorKind.InvalidData,
+                    $"The sign-in reached {apiUrl.Host}, a {(sandbox ? "sandbox" : "production org")}, but the connection is of type {expected}. Nothing was stored.",
+                    apiUrl.Host,
+                    sandbox
+                        ? "Use -Type SalesforceSandbox for a sandbox, or sign in with a production user."
+                        : "Use -Type SalesforceProduction for a production org, or sign in with the sandbox user (user@example.com.sandboxname).");
             }
 
             // Every Salesforce token answer names the identity URL .../id/<orgId>/<userId>: the org is pinned from it, and

@@ -117,7 +117,7 @@ namespace ConnectionTools.Authorization.Salesforce
                 Pair("code_verifier", verifier),
             }, cancellationToken).ConfigureAwait(false);
             var grant = new GrantMaterial { Flow = AuthorizationFlow.Interactive, ClientId = clientId };
-            return await CompleteAsync(context, instance, token, grant, cancellationToken, requireRefreshToken: true).ConfigureAwait(false);
+            return await CompleteAsync(context, instance, token, grant, cancellationToken, requireRefreshToken: true, kind: spec.Type).ConfigureAwait(false);
         }
 
         /// <summary>RFC 9207: the issuer is the org's own host, or the login host of its kind (login.salesforce.com, test.salesforce.com).</summary>
@@ -129,7 +129,16 @@ namespace ConnectionTools.Authorization.Salesforce
             }
 
             bool Same(Uri a, Uri b) => string.Equals(a.Scheme, b.Scheme, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Host, b.Host, StringComparison.OrdinalIgnoreCase) && a.Port == b.Port;
-            return Same(url, instance) || (Uri.TryCreate(InstanceUrls.SalesforceAudience(type), UriKind.Absolute, out var login) && Same(url, login));
+            var login = new Uri(InstanceUrls.SalesforceAudience(type));
+            if (Same(url, instance) || Same(url, login))
+            {
+                return true;
+            }
+
+            // A sign-in started at the login host (no -InstanceUrl) is finished by the org's own My Domain, which may name
+            // itself: a Salesforce host of the org's kind, over https, is still Salesforce, never another server.
+            return Same(instance, login) && url.Scheme == Uri.UriSchemeHttps && url.IsDefaultPort && InstanceUrls.SalesforceKindOf(url.Host) == type &&
+                url.Host.EndsWith(".my.salesforce.com", StringComparison.OrdinalIgnoreCase);
         }
 
         private static Exception RedirectError(Uri instance, string error, string? description)

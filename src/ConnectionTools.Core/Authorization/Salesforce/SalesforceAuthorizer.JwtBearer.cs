@@ -34,7 +34,7 @@ namespace ConnectionTools.Authorization.Salesforce
                     CertificatePassword = spec.CertificatePassword,
                 };
                 var token = await JwtBearerTokenAsync(context, spec.Type, instance, certificate, spec.ClientId!, spec.Username!, cancellationToken).ConfigureAwait(false);
-                return await CompleteAsync(context, instance, token, grant, cancellationToken).ConfigureAwait(false);
+                return await CompleteAsync(context, instance, token, grant, cancellationToken, kind: spec.Type).ConfigureAwait(false);
             }
             finally
             {
