@@ -40,6 +40,9 @@
         'Repair-ConnectionSyncEvent'
         'Remove-ConnectionSyncEvent'
         'Test-ConnectionSync'
+        # Running the node host: foreground, background, and as a service (issue 18)
+        'Start-ConnectionNodeHost'
+        'Stop-ConnectionNodeHost'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation', 'Retry-ConnectionSyncEvent')
     FunctionsToExport    = @()

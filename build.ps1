@@ -95,6 +95,16 @@ $ExpectedModuleFiles = @(
     'dependencies/System.Buffers.dll'
     'dependencies/System.Numerics.Vectors.dll'
     'dependencies/System.Runtime.CompilerServices.Unsafe.dll'
+    # The node host (src/ConnectionTools.Node), framework-dependent: dotnet with the ASP.NET Core 10 runtime runs it.
+    'node/ConnectionTools.Node.dll'
+    'node/ConnectionTools.Node.deps.json'
+    'node/ConnectionTools.Node.runtimeconfig.json'
+    'node/ConnectionTools.Core.dll'
+    'node/Microsoft.Extensions.Hosting.Systemd.dll'
+    'node/Microsoft.Extensions.Hosting.WindowsServices.dll'
+    'node/runtimes/linux-x64/native/libe_sqlite3.so'
+    'node/runtimes/win-x64/native/e_sqlite3.dll'
+    'node/runtimes/osx-arm64/native/libe_sqlite3.dylib'
 )
 
 # SQLite's native library for every platform the module runs on; our own resolver loads it from here.
@@ -203,6 +213,23 @@ function Invoke-Build {
         '-nologo'
         "-p:ModuleOutputPath=$ModuleFolder/"
     )
+    # After the module: AssembleModule empties the module folder first. No apphost, so node/ is the same on every platform.
+    Invoke-Native -Description "dotnet publish src/ConnectionTools.Node -c $Configuration (the node host, into node/)" -FilePath $dotnet -ArgumentList @(
+        'publish'
+        (Join-Path (Join-Path $RepoRoot 'src') 'ConnectionTools.Node')
+        '-c', $Configuration
+        '-nologo'
+        '--no-self-contained'
+        '-p:UseAppHost=false'
+        '-o', (Join-Path $ModuleFolder 'node')
+    )
+    # A portable publish carries SQLite for 30-odd platforms (iOS, Android, browsers); keep those the module supports.
+    $nodeRuntimes = Join-Path (Join-Path $ModuleFolder 'node') 'runtimes'
+    foreach ($folder in @(Get-ChildItem -LiteralPath $nodeRuntimes -Directory)) {
+        if (-not $NativeLibraries.Contains($folder.Name)) {
+            Remove-Item -LiteralPath $folder.FullName -Recurse -Force
+        }
+    }
     Test-ModuleLayout
     Test-ModuleVersion
 }
