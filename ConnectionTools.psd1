@@ -50,7 +50,8 @@
     PrivateData          = @{
         PSData = @{
             Tags       = @('Connections', 'Integration', 'Salesforce', 'Dynamics365', 'PSEdition_Desktop', 'PSEdition_Core')
-            ProjectUri = ''
+            # No ProjectUri or LicenseUri: a gallery shows only URIs that exist (an empty one makes Publish-PSResource fail).
+            # ReleaseNotes: build.ps1 writes the CHANGELOG.md section of ModuleVersion into the built manifest.
         }
     }
 }
