@@ -43,6 +43,7 @@
         # Running the node host: foreground, background, and as a service (issue 18)
         'Start-ConnectionNodeHost'
         'Stop-ConnectionNodeHost'
+        'New-ConnectionNodeService'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation', 'Retry-ConnectionSyncEvent')
     FunctionsToExport    = @()

@@ -78,7 +78,7 @@ namespace ConnectionTools.NodeHosting
         /// Checks everything that can be known before the host starts, so that a mistake is reported before the store file is
         /// created or opened: the options, and that nothing else listens on the port.
         /// </summary>
-        public void Validate()
+        public void Validate(bool checkPort = true)
         {
             if (Private)
             {
@@ -110,7 +110,10 @@ namespace ConnectionTools.NodeHosting
                 PeerUrls.ValidatePublicUrl(PublicUrl);
             }
 
-            EnsurePortFree(address, Port, "-Port");
+            if (checkPort)
+            {
+                EnsurePortFree(address, Port, "-Port");
+            }
         }
 
         /// <summary>
