@@ -40,7 +40,7 @@
         'Repair-ConnectionSyncEvent'
         'Remove-ConnectionSyncEvent'
         'Test-ConnectionSync'
-        # Running the node host: foreground, background, and as a service (issue 18)
+        # Running the node host: foreground, background and as a service, issue 18
         'Start-ConnectionNodeHost'
         'Stop-ConnectionNodeHost'
         'New-ConnectionNodeService'
