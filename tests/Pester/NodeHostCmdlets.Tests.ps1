@@ -41,7 +41,8 @@ Describe 'Running the node host from PowerShell' {
     }
 
     It 'starts a public host in the background, which is ready on /readyz, and stops it cleanly with the store intact' {
-        $store = Join-Path $TestDrive 'background.db'
+        # A space and a quote in the path: the host's command line must carry it whole.
+        $store = Join-Path $TestDrive "back ground's.db"
         $null = Connect-ConnectionNode -StorePath $store -Create
         $port = Get-FreeLoopbackPort
         $nodeHost = Start-ConnectionNodeHost -Port $port -PublicUrl "http://127.0.0.1:$port/" -Background
@@ -59,6 +60,23 @@ Describe 'Running the node host from PowerShell' {
         $stopped.Count | Should -Be 1
         $nodeHost.Running | Should -BeFalse
         Get-Content -LiteralPath $nodeHost.LogPath -Raw | Should -Match 'Application is shutting down'
+        Test-StoreIntact -StorePath $store | Should -Be 'ok'
+    }
+
+    It 'starts a private host in the background, which listens on nothing, and stops it' {
+        $store = Join-Path $TestDrive 'private.db'
+        $null = Connect-ConnectionNode -StorePath $store -Create
+        $nodeHost = Start-ConnectionNodeHost -Private -IntervalSeconds 0.5 -Background -LogPath (Join-Path $TestDrive 'private host.log')
+        try {
+            $nodeHost.Mode | Should -Be 'Private'
+            $nodeHost.Url | Should -BeNullOrEmpty
+            $nodeHost.Running | Should -BeTrue
+            Get-Content -LiteralPath $nodeHost.LogPath -Raw | Should -Match 'Private node .*: exchanging every 0.5 s; not listening'
+        }
+        finally {
+            $nodeHost | Stop-ConnectionNodeHost
+        }
+        $nodeHost.Running | Should -BeFalse
         Test-StoreIntact -StorePath $store | Should -Be 'ok'
     }
 
