@@ -17,18 +17,20 @@ internal static class NodeHealth
 
     public static bool IsHealthPath(PathString path) => path == Alive || path == Ready;
 
-    public static void Map(WebApplication app, ConnectionNode node, ILogger logger)
+    /// <param name="requirePublicUrl">The public side is ready only with a URL private sides can reach; the private side needs none.</param>
+    public static void Map(WebApplication app, ConnectionNode node, ILogger logger, bool requirePublicUrl)
     {
         // Alive: the process answers HTTP. It says nothing about the store, so a busy store never gets the host restarted.
         app.MapGet(Alive, () => Results.Json(new HealthAnswer { Status = "alive" }, PeerJsonContext.Default.HealthAnswer));
 
-        // Ready: the store was opened, checked and migrated at startup and still answers a read, and private sides have a URL to reach.
+        // Ready: the store was opened, checked and migrated at startup and still answers a read (the URL's read does that even in
+        // private mode), and on the public side private sides have a URL to reach.
         app.MapGet(Ready, () =>
         {
             string? reason = null;
             try
             {
-                if (node.PublicUrl is null)
+                if (node.PublicUrl is null && requirePublicUrl)
                 {
                     reason = "no public URL is set: start the host with --public-url, or set it with Set-ConnectionNode -PublicUrl";
                 }

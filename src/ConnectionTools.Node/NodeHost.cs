@@ -58,7 +58,7 @@ public static class NodeHost
                 clock.Elapsed.TotalMilliseconds);
         });
 
-        NodeHealth.Map(app, node, logger);
+        NodeHealth.Map(app, node, logger, requirePublicUrl: true);
         var server = new PeerServer(node);
         app.MapPost(PeerPaths.Accept, (Func<HttpContext, Task<IResult>>)(context =>
             Handle(context, logger, PeerJsonContext.Default.AcceptRequest, request => server.Accept(request))));
@@ -76,7 +76,13 @@ public static class NodeHost
     /// <summary>The private side: exchanges status with every public node it has connections to, on an interval. It opens no socket to listen on.</summary>
     public static IHost BuildPrivate(string[] args, NodeOptions options)
     {
-        var builder = Host.CreateApplicationBuilder(HostArguments(args));
+        var hostArguments = HostArguments(args);
+        if (hostArguments.Length > 0)
+        {
+            return BuildPrivateWithHealth(hostArguments, options);
+        }
+
+        var builder = Host.CreateApplicationBuilder(hostArguments);
         AddNode(builder.Services, options);
         builder.Services.AddHostedService<PrivatePoller>();
         if (options.RunJobs)
@@ -88,6 +94,28 @@ public static class NodeHost
         var node = OpenNode(host.Services, host);
         host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(node.Dispose);
         return host;
+    }
+
+    /// <summary>
+    /// The private side given --urls: the same poller and jobs, and a listener that serves /healthz and /readyz only (for a
+    /// container orchestrator or load balancer); no peer endpoint, so nothing reaches the store through it.
+    /// </summary>
+    private static WebApplication BuildPrivateWithHealth(string[] hostArguments, NodeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder(hostArguments);
+        AddNode(builder.Services, options);
+        builder.Services.AddHostedService<PrivatePoller>();
+        if (options.RunJobs)
+        {
+            builder.Services.AddHostedService<JobScheduler>();
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        var app = builder.Build();
+        var node = OpenNode(app.Services, app);
+        NodeHealth.Map(app, node, app.Logger, requirePublicUrl: false);
+        app.Lifetime.ApplicationStopped.Register(node.Dispose);
+        return app;
     }
 
     /// <summary>

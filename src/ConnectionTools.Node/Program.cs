@@ -3,7 +3,7 @@ using ConnectionTools.Node;
 
 const string Usage = """
 usage: ConnectionTools.Node --store PATH [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs] [--log FILE]
-       ConnectionTools.Node --store PATH [--create] --private [--interval SECONDS] [--job-poll SECONDS] [--no-jobs] [--log FILE]
+       ConnectionTools.Node --store PATH [--create] --private [--interval SECONDS] [--urls URL] [--job-poll SECONDS] [--no-jobs] [--log FILE]
        ConnectionTools.Node --help
 
 Runs one ConnectionTools node on a store file (the same one the module uses).
@@ -12,6 +12,7 @@ Runs one ConnectionTools node on a store file (the same one the module uses).
   --public-url URL     the public side: the https URL private sides reach this node at (saved in the store)
   --urls URL           where Kestrel listens (ASP.NET Core's own option), e.g. http://127.0.0.1:5080
   --private            the private side: exchanges status with its public nodes, listens on nothing
+                       (with --urls: only /healthz and /readyz, for an orchestrator or load balancer)
   --interval SECONDS   how often the private side exchanges status (default 1)
   --job-poll SECONDS   how often due retrieval jobs are looked for (default 5)
   --no-jobs            run no retrieval jobs (for a second host on the same store)

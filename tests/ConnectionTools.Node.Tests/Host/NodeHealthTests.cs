@@ -62,6 +62,22 @@ public sealed class NodeHealthTests
     }
 
     [Fact]
+    public async Task A_private_host_given_urls_serves_health_and_readiness_and_no_peer_endpoint()
+    {
+        using var store = new Core.Tests.TestStore();
+        var port = FreePort();
+        using var host = HostProcess.Start("--store", store.Path_, "--private", "--no-jobs", "--urls", $"http://127.0.0.1:{port}");
+        await host.WaitUntilReadyAsync(port);
+
+        using var alive = await Http.SharedHttp.Client.GetAsync(new Uri($"http://127.0.0.1:{port}/healthz"));
+        using var accept = await Http.SharedHttp.Client.PostAsync(new Uri($"http://127.0.0.1:{port}/connectiontools/v1/invitations/accept"), new StringContent("{}", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.Equal(HttpStatusCode.OK, alive.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, accept.StatusCode);
+        Assert.Equal(0, host.Terminate().ExitCode);
+    }
+
+    [Fact]
     public async Task A_port_in_use_is_refused_with_its_error_id_before_the_store_file_is_created()
     {
         var folder = Directory.CreateTempSubdirectory("ct-port-").FullName;
