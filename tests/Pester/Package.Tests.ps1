@@ -19,6 +19,9 @@ Describe 'The gallery package' -Skip:$IsWindows {
         $repositoryFolder = Join-Path $TestDrive 'repository'
         $work = Join-Path $TestDrive 'work'
         foreach ($folder in $userData, $repositoryFolder, $work) { $null = New-Item -ItemType Directory -Path $folder }
+        # .NET's GetFolderPath answers '' for a folder that does not exist, and NuGet (under Publish-PSResource) then writes its
+        # NuGet/NuGet.Config relative to the working directory: make HOME's usual folders, and work in TestDrive.
+        foreach ($folder in '.config', '.local/share', '.cache') { $null = New-Item -ItemType Directory -Path (Join-Path $userData $folder) -Force }
 
         function Invoke-ChildPwsh {
             # Runs $Script in a fresh pwsh whose user data (PSResourceGet's settings, the CurrentUser module folder) is under
@@ -28,6 +31,7 @@ Describe 'The gallery package' -Skip:$IsWindows {
             $encoded = [Convert]::ToBase64String([System.Text.Encoding]::Unicode.GetBytes("`$ErrorActionPreference = 'Stop'; `$ProgressPreference = 'SilentlyContinue'; `$PSStyle.OutputRendering = 'PlainText'`n$Script"))
             foreach ($argument in '-NoProfile', '-NonInteractive', '-OutputFormat', 'Text', '-EncodedCommand', $encoded) { $start.ArgumentList.Add($argument) }
             $start.UseShellExecute = $false
+            $start.WorkingDirectory = $work
             $start.RedirectStandardOutput = $true
             $start.RedirectStandardError = $true
             $start.RedirectStandardInput = $true
