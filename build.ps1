@@ -259,6 +259,9 @@ function Invoke-Package {
     $repositoryFolder = Join-Path ([System.IO.Path]::GetTempPath()) ('connectiontools-package-' + [guid]::NewGuid().ToString('n'))
     $repositoryName = 'ConnectionToolsBuild' + [guid]::NewGuid().ToString('n')
     $null = New-Item -ItemType Directory -Path $repositoryFolder
+    # In the temporary folder: where HOME has no .config, NuGet (under Publish-PSResource) writes NuGet/NuGet.Config relative
+    # to the working directory, which must not be the repository.
+    Push-Location -LiteralPath $repositoryFolder
     try {
         Register-PSResourceRepository -Name $repositoryName -Uri $repositoryFolder -Trusted
         Publish-PSResource -Path $ModuleFolder -Repository $repositoryName
@@ -271,6 +274,7 @@ function Invoke-Package {
         Write-Host "    $target ($([math]::Round($package[0].Length / 1MB, 1)) MB)"
     }
     finally {
+        Pop-Location
         Unregister-PSResourceRepository -Name $repositoryName -ErrorAction SilentlyContinue
         Remove-Item -LiteralPath $repositoryFolder -Recurse -Force -ErrorAction SilentlyContinue
     }
