@@ -42,6 +42,10 @@
         'Test-ConnectionSync'
         # Sign in first, then choose the environment: list the Dynamics 365 environments a sign-in reaches
         'Find-ConnectionEnvironment'
+        # Running the node host: foreground, background and as a service, issue 18
+        'Start-ConnectionNodeHost'
+        'Stop-ConnectionNodeHost'
+        'New-ConnectionNodeService'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation', 'Retry-ConnectionSyncEvent')
     FunctionsToExport    = @()
@@ -49,7 +53,8 @@
     PrivateData          = @{
         PSData = @{
             Tags       = @('Connections', 'Integration', 'Salesforce', 'Dynamics365', 'PSEdition_Desktop', 'PSEdition_Core')
-            ProjectUri = ''
+            # No ProjectUri or LicenseUri: a gallery shows only URIs that exist (an empty one makes Publish-PSResource fail).
+            # ReleaseNotes: build.ps1 writes the CHANGELOG.md section of ModuleVersion into the built manifest.
         }
     }
 }

@@ -10,6 +10,8 @@
             the Pester suite in a fresh pwsh process. Both suites run even when the first
             fails; the last line is the sum of both: "N passed, N failed, N skipped".
     Pester  Build, then the Pester suite only.
+    Package Build, then out/ConnectionTools.<version>.nupkg, the gallery package: published with PSResourceGet
+            (Publish-PSResource, in PowerShell 7.4 and later) to a temporary local repository.
     Shell   Build, then imports the module into this session. Run it with -NoExit to stay:
                 dotnet pwsh -NoExit -File ./build.ps1 -Task Shell
     Clean   Removes out/ and the bin/obj folders of every project under src and tests.
@@ -31,7 +33,7 @@
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Pester', 'Shell', 'Clean')]
+    [ValidateSet('Build', 'Test', 'Pester', 'Shell', 'Package', 'Clean')]
     [string]$Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -95,6 +97,16 @@ $ExpectedModuleFiles = @(
     'dependencies/System.Buffers.dll'
     'dependencies/System.Numerics.Vectors.dll'
     'dependencies/System.Runtime.CompilerServices.Unsafe.dll'
+    # The node host (src/ConnectionTools.Node), framework-dependent: dotnet with the ASP.NET Core 10 runtime runs it.
+    'node/ConnectionTools.Node.dll'
+    'node/ConnectionTools.Node.deps.json'
+    'node/ConnectionTools.Node.runtimeconfig.json'
+    'node/ConnectionTools.Core.dll'
+    'node/Microsoft.Extensions.Hosting.Systemd.dll'
+    'node/Microsoft.Extensions.Hosting.WindowsServices.dll'
+    'node/runtimes/linux-x64/native/libe_sqlite3.so'
+    'node/runtimes/win-x64/native/e_sqlite3.dll'
+    'node/runtimes/osx-arm64/native/libe_sqlite3.dylib'
 )
 
 # SQLite's native library for every platform the module runs on; our own resolver loads it from here.
@@ -192,6 +204,82 @@ function Test-ModuleVersion {
     Write-Host "    version $propsVersion; manifest is valid"
 }
 
+function Get-ReleaseNotes {
+    # The CHANGELOG.md section of $Version: the lines under '## <version>' up to the next '## '. Its absence fails the build.
+    param([Parameter(Mandatory = $true)][string]$Version)
+    $changelog = Join-Path $RepoRoot 'CHANGELOG.md'
+    if (-not (Test-Path -LiteralPath $changelog -PathType Leaf)) {
+        throw "CHANGELOG.md is missing: add it with a '## $Version' section, the release notes of this version."
+    }
+    $notes = New-Object System.Collections.Generic.List[string]
+    $inSection = $false
+    foreach ($line in (Get-Content -LiteralPath $changelog -Encoding UTF8)) {
+        if ($line -match '^##\s+\[?([^\]\s]+)\]?\s*$') {
+            if ($inSection) { break }
+            $inSection = $Matches[1] -eq $Version
+            continue
+        }
+        if ($inSection) { $notes.Add($line) }
+    }
+    $text = ($notes -join "`n").Trim()
+    if (-not $inSection -or [string]::IsNullOrWhiteSpace($text)) {
+        throw "CHANGELOG.md has no '## $Version' section with notes, for ModuleVersion $Version in ConnectionTools.psd1. Add one: the package's release notes come from it."
+    }
+    return $text
+}
+
+function Set-ReleaseNotes {
+    # Writes the release notes into the built manifest's PSData (the source manifest stays free of them), then reads them back.
+    $manifestPath = Join-Path $ModuleFolder 'ConnectionTools.psd1'
+    $version = (Test-ModuleManifest -Path $manifestPath).Version.ToString()
+    $notes = Get-ReleaseNotes -Version $version
+    $text = [System.IO.File]::ReadAllText($manifestPath)
+    $marker = 'PSData = @{'
+    $at = $text.IndexOf($marker)
+    if ($at -lt 0) {
+        throw "The manifest '$manifestPath' has no '$marker' to put the release notes in."
+    }
+    $entry = "$marker`n            ReleaseNotes = '" + $notes.Replace("'", "''") + "'"
+    $text = $text.Substring(0, $at) + $entry + $text.Substring($at + $marker.Length)
+    [System.IO.File]::WriteAllText($manifestPath, $text, (New-Object System.Text.UTF8Encoding($false)))
+    $written = (Test-ModuleManifest -Path $manifestPath).ReleaseNotes
+    if ("$written".Replace("`r", '').Trim() -ne $notes) {
+        throw "The release notes in '$manifestPath' differ from the CHANGELOG.md section of $version after writing them."
+    }
+    Write-Host "    release notes of $version from CHANGELOG.md"
+}
+
+function Invoke-Package {
+    # Publish-PSResource makes the .nupkg a gallery takes; a local file repository, registered for this call only, receives it.
+    Write-Step 'Packaging the module (Publish-PSResource to a temporary local repository)'
+    if ($null -eq (Get-Command -Name 'Publish-PSResource' -ErrorAction SilentlyContinue)) {
+        throw 'Publish-PSResource (Microsoft.PowerShell.PSResourceGet, part of PowerShell 7.4 and later) is not available here. Run: dotnet pwsh -File ./build.ps1 -Task Package'
+    }
+    $version = (Test-ModuleManifest -Path (Join-Path $ModuleFolder 'ConnectionTools.psd1')).Version.ToString()
+    $repositoryFolder = Join-Path ([System.IO.Path]::GetTempPath()) ('connectiontools-package-' + [guid]::NewGuid().ToString('n'))
+    $repositoryName = 'ConnectionToolsBuild' + [guid]::NewGuid().ToString('n')
+    $null = New-Item -ItemType Directory -Path $repositoryFolder
+    # In the temporary folder: where HOME has no .config, NuGet (under Publish-PSResource) writes NuGet/NuGet.Config relative
+    # to the working directory, which must not be the repository.
+    Push-Location -LiteralPath $repositoryFolder
+    try {
+        Register-PSResourceRepository -Name $repositoryName -Uri $repositoryFolder -Trusted
+        Publish-PSResource -Path $ModuleFolder -Repository $repositoryName
+        $package = @(Get-ChildItem -LiteralPath $repositoryFolder -Filter '*.nupkg')
+        if ($package.Count -ne 1) {
+            throw "Publish-PSResource left $($package.Count) packages in '$repositoryFolder'; expected one."
+        }
+        $target = Join-Path (Join-Path $RepoRoot 'out') "ConnectionTools.$version.nupkg"
+        Copy-Item -LiteralPath $package[0].FullName -Destination $target -Force
+        Write-Host "    $target ($([math]::Round($package[0].Length / 1MB, 1)) MB)"
+    }
+    finally {
+        Pop-Location
+        Unregister-PSResourceRepository -Name $repositoryName -ErrorAction SilentlyContinue
+        Remove-Item -LiteralPath $repositoryFolder -Recurse -Force -ErrorAction SilentlyContinue
+    }
+}
+
 function Invoke-Build {
     $dotnet = Get-Dotnet
     # The trailing separator matters: Module.targets appends sub-folders to ModuleOutputPath. A forward
@@ -203,8 +291,26 @@ function Invoke-Build {
         '-nologo'
         "-p:ModuleOutputPath=$ModuleFolder/"
     )
+    # After the module: AssembleModule empties the module folder first. No apphost, so node/ is the same on every platform.
+    Invoke-Native -Description "dotnet publish src/ConnectionTools.Node -c $Configuration (the node host, into node/)" -FilePath $dotnet -ArgumentList @(
+        'publish'
+        (Join-Path (Join-Path $RepoRoot 'src') 'ConnectionTools.Node')
+        '-c', $Configuration
+        '-nologo'
+        '--no-self-contained'
+        '-p:UseAppHost=false'
+        '-o', (Join-Path $ModuleFolder 'node')
+    )
+    # A portable publish carries SQLite for 30-odd platforms (iOS, Android, browsers); keep those the module supports.
+    $nodeRuntimes = Join-Path (Join-Path $ModuleFolder 'node') 'runtimes'
+    foreach ($folder in @(Get-ChildItem -LiteralPath $nodeRuntimes -Directory)) {
+        if (-not $NativeLibraries.Contains($folder.Name)) {
+            Remove-Item -LiteralPath $folder.FullName -Recurse -Force
+        }
+    }
     Test-ModuleLayout
     Test-ModuleVersion
+    Set-ReleaseNotes
 }
 
 function Test-WindowsPlatform {
@@ -526,6 +632,10 @@ try {
         'Pester' {
             Invoke-Build
             $suites = @(Invoke-PesterSuite)
+        }
+        'Package' {
+            Invoke-Build
+            Invoke-Package
         }
         'Shell' {
             Invoke-Build

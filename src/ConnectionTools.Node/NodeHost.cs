@@ -15,7 +15,7 @@ public static class NodeHost
     /// <summary>The public side: serves the peer endpoints and nothing else. It never calls out to a private side.</summary>
     public static WebApplication BuildPublic(string[] args, NodeOptions options, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateSlimBuilder(args);
+        var builder = WebApplication.CreateSlimBuilder(HostArguments(args));
         configure?.Invoke(builder);
         AddNode(builder.Services, options);
         if (options.RunJobs)
@@ -47,7 +47,9 @@ public static class NodeHost
             var clock = Stopwatch.StartNew();
             await next(context);
             var refusal = context.Items[RefusalKey] as string;
-            logger.LogInformation(
+            // Health probes come every few seconds from a service manager or load balancer: details, not news.
+            logger.Log(
+                NodeHealth.IsHealthPath(context.Request.Path) ? LogLevel.Debug : LogLevel.Information,
                 "{Method} {Path} -> {Status}{Refusal} in {Elapsed:0.0} ms",
                 context.Request.Method,
                 context.Request.Path,
@@ -56,6 +58,7 @@ public static class NodeHost
                 clock.Elapsed.TotalMilliseconds);
         });
 
+        NodeHealth.Map(app, node, logger, requirePublicUrl: true);
         var server = new PeerServer(node);
         app.MapPost(PeerPaths.Accept, (Func<HttpContext, Task<IResult>>)(context =>
             Handle(context, logger, PeerJsonContext.Default.AcceptRequest, request => server.Accept(request))));
@@ -73,7 +76,13 @@ public static class NodeHost
     /// <summary>The private side: exchanges status with every public node it has connections to, on an interval. It opens no socket to listen on.</summary>
     public static IHost BuildPrivate(string[] args, NodeOptions options)
     {
-        var builder = Host.CreateApplicationBuilder(args);
+        var hostArguments = HostArguments(args);
+        if (hostArguments.Length > 0)
+        {
+            return BuildPrivateWithHealth(hostArguments, options);
+        }
+
+        var builder = Host.CreateApplicationBuilder(hostArguments);
         AddNode(builder.Services, options);
         builder.Services.AddHostedService<PrivatePoller>();
         if (options.RunJobs)
@@ -85,6 +94,47 @@ public static class NodeHost
         var node = OpenNode(host.Services, host);
         host.Services.GetRequiredService<IHostApplicationLifetime>().ApplicationStopped.Register(node.Dispose);
         return host;
+    }
+
+    /// <summary>
+    /// The private side given --urls: the same poller and jobs, and a listener that serves /healthz and /readyz only (for a
+    /// container orchestrator or load balancer); no peer endpoint, so nothing reaches the store through it.
+    /// </summary>
+    private static WebApplication BuildPrivateWithHealth(string[] hostArguments, NodeOptions options)
+    {
+        var builder = WebApplication.CreateSlimBuilder(hostArguments);
+        AddNode(builder.Services, options);
+        builder.Services.AddHostedService<PrivatePoller>();
+        if (options.RunJobs)
+        {
+            builder.Services.AddHostedService<JobScheduler>();
+        }
+
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        var app = builder.Build();
+        var node = OpenNode(app.Services, app);
+        NodeHealth.Map(app, node, app.Logger, requirePublicUrl: false);
+        app.Lifetime.ApplicationStopped.Register(node.Dispose);
+        return app;
+    }
+
+    /// <summary>
+    /// The arguments that are ASP.NET's own (--urls and its value). The configuration's command-line reader takes the word after
+    /// any --name as its value, so our switches (--create, --private, --no-jobs) would swallow the option after them.
+    /// </summary>
+    private static string[] HostArguments(string[] args)
+    {
+        var kept = new List<string>();
+        for (var i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i] == "--urls")
+            {
+                kept.Add(args[i]);
+                kept.Add(args[++i]);
+            }
+        }
+
+        return kept.ToArray();
     }
 
     private static string? BearerToken(HttpContext context)
@@ -112,6 +162,10 @@ public static class NodeHost
                 .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         }
 
+        // Under systemd (Type=notify) or the Windows service manager: readiness and stop signals, and logs to the journal or the
+        // event log. Each does nothing when the process was not started by that service manager.
+        services.AddSystemd();
+        services.AddWindowsService();
         services.AddSingleton(options);
         services.AddSingleton<NodeWorkGate>();
         services.AddSingleton(provider =>

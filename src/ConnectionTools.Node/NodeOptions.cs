@@ -12,6 +12,9 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
     /// <summary>--create: make a new, empty store when no file exists at --store. Without it a missing file is refused (ConnectionTools.Store.NotFound).</summary>
     public bool Create { get; init; }
 
+    /// <summary>--log PATH: the file the host appends its log to instead of standard output (a background host started by the module).</summary>
+    public string? LogPath { get; init; }
+
     public static NodeOptions Parse(string[] args)
     {
         string? store = null, publicUrl = null;
@@ -20,6 +23,7 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
         var jobPoll = TimeSpan.FromSeconds(5);
         var runJobs = true;
         var create = false;
+        string? logPath = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -45,6 +49,9 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
                 case "--create":
                     create = true;
                     break;
+                case "--log":
+                    logPath = Value(args, ref i);
+                    break;
                 case "--urls":
                     Value(args, ref i); // ASP.NET reads it.
                     break;
@@ -62,6 +69,7 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
             JobPollInterval = jobPoll,
             RunJobs = runJobs,
             Create = create,
+            LogPath = logPath,
         };
     }
 

@@ -11,6 +11,7 @@ namespace ConnectionTools.Node;
 [JsonSerializable(typeof(SyncRequest))]
 [JsonSerializable(typeof(SyncResponse))]
 [JsonSerializable(typeof(PeerError))]
+[JsonSerializable(typeof(HealthAnswer))]
 internal sealed partial class PeerJsonContext : JsonSerializerContext
 {
 }

@@ -2,8 +2,8 @@ using ConnectionTools.Errors;
 using ConnectionTools.Node;
 
 const string Usage = """
-usage: ConnectionTools.Node --store PATH [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs]
-       ConnectionTools.Node --store PATH [--create] --private [--interval SECONDS] [--job-poll SECONDS] [--no-jobs]
+usage: ConnectionTools.Node --store PATH [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs] [--log FILE]
+       ConnectionTools.Node --store PATH [--create] --private [--interval SECONDS] [--urls URL] [--job-poll SECONDS] [--no-jobs] [--log FILE]
        ConnectionTools.Node --help
 
 Runs one ConnectionTools node on a store file (the same one the module uses).
@@ -12,9 +12,11 @@ Runs one ConnectionTools node on a store file (the same one the module uses).
   --public-url URL     the public side: the https URL private sides reach this node at (saved in the store)
   --urls URL           where Kestrel listens (ASP.NET Core's own option), e.g. http://127.0.0.1:5080
   --private            the private side: exchanges status with its public nodes, listens on nothing
+                       (with --urls: only /healthz and /readyz, for an orchestrator or load balancer)
   --interval SECONDS   how often the private side exchanges status (default 1)
   --job-poll SECONDS   how often due retrieval jobs are looked for (default 5)
   --no-jobs            run no retrieval jobs (for a second host on the same store)
+  --log FILE           append the log to FILE instead of writing it to standard output
   -h, --help           print this text and exit
 """;
 
@@ -24,12 +26,32 @@ if (args.Any(a => a is "--help" or "-h" or "-?" or "/?"))
     return 0;
 }
 
+// --log first, so that even a refusal of the other options lands in the file (a background host has no terminal to read).
+var logIndex = Array.IndexOf(args, "--log");
+if (logIndex >= 0 && logIndex + 1 < args.Length)
+{
+    try
+    {
+        var log = new StreamWriter(new FileStream(args[logIndex + 1], FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { AutoFlush = true };
+        var writer = TextWriter.Synchronized(log);
+        Console.SetOut(writer);
+        Console.SetError(writer);
+    }
+    catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException)
+    {
+        Console.Error.WriteLine($"--log '{args[logIndex + 1]}' cannot be written: {e.Message}");
+        return 2;
+    }
+}
+
 NodeOptions options;
 try
 {
     // Every argument is checked here, before the store file is created or opened.
     options = NodeOptions.Parse(args);
     NodeHost.Validate(options, args);
+    // A port another program holds is refused here too, before the store is opened: Kestrel would only find out after.
+    NodeHealth.EnsureListenable(args);
 }
 catch (Exception e) when (e is ArgumentException or FormatException or OverflowException)
 {

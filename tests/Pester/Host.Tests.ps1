@@ -165,6 +165,8 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Sync.SyncError'; Columns = 'TraceId', 'CaseId', 'Error' }
             @{ TypeName = 'ConnectionTools.Sync.SyncCheckResult'; Columns = 'Name', 'Ready', 'System', 'Message' }
             @{ TypeName = 'ConnectionTools.Authorization.Entra.DiscoveredEnvironment'; Columns = 'FriendlyName', 'Region', 'Version', 'Url' }
+            @{ TypeName = 'ConnectionTools.NodeHosting.NodeHostProcess'; Columns = 'ProcessId', 'Mode', 'Running', 'Url', 'StorePath' }
+            @{ TypeName = 'ConnectionTools.NodeHosting.NodeServiceDefinition'; Columns = 'Name', 'Platform', 'Account', 'Path' }
         ) {
             # Which columns a table keeps depends only on the view's widths, so a stand-in with the type name shows it.
             $standIn = [pscustomobject]@{ Name = 'stand-in' }
@@ -185,7 +187,8 @@ Describe 'ConnectionTools in a real PowerShell host' {
                         'ConnectionTools.Configuration.ConnectionTestResult', 'ConnectionTools.Configuration.ConnectionApplyResult',
                         'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob',
                         'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError', 'ConnectionTools.Sync.SyncCheckResult',
-                        'ConnectionTools.Authorization.Entra.DiscoveredEnvironment'
+                        'ConnectionTools.Authorization.Entra.DiscoveredEnvironment',
+                        'ConnectionTools.NodeHosting.NodeHostProcess', 'ConnectionTools.NodeHosting.NodeServiceDefinition'
                     ) | Sort-Object) -join ', ')
         }
     }

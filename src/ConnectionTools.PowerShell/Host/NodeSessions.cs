@@ -49,6 +49,24 @@ namespace ConnectionTools.PowerShell.Host
         }
 
         /// <summary>
+        /// Where the current runspace's store is, without opening it: for a command that hands the store to another process
+        /// (the node host) and must refuse bad options before the file is touched.
+        /// </summary>
+        public static StoreLocation CurrentLocation(SessionState? state)
+        {
+            var session = SessionOfThisRunspace(state);
+            lock (session)
+            {
+                if (session.FailedConnect is { } failed)
+                {
+                    throw NotConnected(failed);
+                }
+
+                return StoreLocation.Resolve(session.StorePath, Environment.GetEnvironmentVariable);
+            }
+        }
+
+        /// <summary>
         /// Opens the store and makes it this runspace's. When it cannot be opened, the runspace is left with no store: later
         /// commands name the path that failed instead of quietly using the previous store or the default one.
         /// </summary>
