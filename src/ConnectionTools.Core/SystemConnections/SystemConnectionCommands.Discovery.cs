@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using ConnectionTools.Authorization;
-using ConnectionTools.Authorization.Entra;
 using ConnectionTools.Connections;
 using ConnectionTools.Errors;
 using ConnectionTools.Hosting;

@@ -13,37 +13,12 @@ namespace ConnectionTools.PowerShell.Cmdlets
     /// </summary>
     [Cmdlet(VerbsCommon.New, "ConnectionNodeService", SupportsShouldProcess = true, DefaultParameterSetName = PublicSet)]
     [OutputType(typeof(NodeServiceDefinition))]
-    public sealed class NewConnectionNodeServiceCommand : ConnectionToolsCmdlet
+    public sealed class NewConnectionNodeServiceCommand : NodeHostCmdlet
     {
-        private const string PublicSet = "Public";
-        private const string PrivateSet = "Private";
-
         /// <summary>The service's name: the unit's, the launchd label, or the Windows service name.</summary>
         [Parameter(Position = 0)]
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = "connectiontools-node";
-
-        [Parameter(ParameterSetName = PublicSet)]
-        [ValidateRange(1, 65535)]
-        public int Port { get; set; } = 5080;
-
-        [Parameter(ParameterSetName = PublicSet)]
-        [ValidateNotNullOrEmpty]
-        public string ListenAddress { get; set; } = "127.0.0.1";
-
-        [Parameter(ParameterSetName = PublicSet)]
-        [ValidateNotNullOrEmpty]
-        public string? PublicUrl { get; set; }
-
-        [Parameter(Mandatory = true, ParameterSetName = PrivateSet)]
-        public SwitchParameter Private { get; set; }
-
-        [Parameter(ParameterSetName = PrivateSet)]
-        [ValidateRange(0.1, 86400.0)]
-        public double IntervalSeconds { get; set; } = 1;
-
-        [Parameter]
-        public SwitchParameter NoJobs { get; set; }
 
         /// <summary>The account the service runs as; it must own the store and its key. The default is the current user.</summary>
         [Parameter]
@@ -68,15 +43,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
                 throw new ConnectionToolsException(ErrorIds.StoreNotFound, ErrorKind.ObjectNotFound, $"No store exists at '{location.Path}' ({location.Origin}) for the service to serve.", location.Path, "Create it first, as the service account: Connect-ConnectionNode -StorePath <path> -Create.");
             }
 
-            var settings = new NodeHostSettings(location.Path)
-            {
-                Private = Private,
-                ListenAddress = ListenAddress,
-                Port = Port,
-                PublicUrl = PublicUrl,
-                IntervalSeconds = MyInvocation.BoundParameters.ContainsKey(nameof(IntervalSeconds)) ? IntervalSeconds : (double?)null,
-                NoJobs = NoJobs,
-            };
+            var settings = HostSettings(location.Path);
 
             // The port is not checked: a host this service replaces may hold it now.
             settings.Validate(checkPort: false);

@@ -1,4 +1,3 @@
-using System.Collections;
 using System.Linq;
 using System.Management.Automation;
 using System.Runtime.InteropServices;

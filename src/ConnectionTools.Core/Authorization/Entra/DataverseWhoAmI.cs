@@ -29,12 +29,12 @@ namespace ConnectionTools.Authorization.Entra
                     // The token was just issued: Dataverse refusing it means the user or app has no access to this environment.
                     throw new ProviderRefusedException(
                         InactiveReason.ConsentRequired,
-                        $"Dataverse WhoAmI answered HTTP {(int)response.StatusCode}{ODataError(body)}: the account has no access to {instance.Host}");
+                        $"Dataverse WhoAmI answered HTTP {(int)response.StatusCode}{EntraErrors.ODataError(body)}: the account has no access to {instance.Host}");
                 }
 
                 if (!response.IsSuccessStatusCode)
                 {
-                    throw Protocol(what, $"WhoAmI answered HTTP {(int)response.StatusCode}{ODataError(body)}");
+                    throw Protocol(what, $"WhoAmI answered HTTP {(int)response.StatusCode}{EntraErrors.ODataError(body)}");
                 }
 
                 try
@@ -66,28 +66,6 @@ namespace ConnectionTools.Authorization.Entra
             request.Headers.TryAddWithoutValidation("OData-MaxVersion", "4.0");
             request.Headers.TryAddWithoutValidation("OData-Version", "4.0");
             return request;
-        }
-
-        /// <summary>Dataverse's {"error":{"code","message"}}, as " (code: message)", or empty.</summary>
-        private static string ODataError(string body)
-        {
-            try
-            {
-                using (var json = JsonDocument.Parse(body))
-                {
-                    if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-                    {
-                        var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-                        var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-                        return $" ({code}: {EntraErrors.Trim(message)})";
-                    }
-                }
-            }
-            catch (JsonException)
-            {
-            }
-
-            return "";
         }
 
         private static ConnectionToolsException Protocol(string what, string detail) => new ConnectionToolsException(

@@ -203,6 +203,28 @@ namespace ConnectionTools.Authorization.Entra
 
         private static string Said(string error, string description) => $"{error}: {description}";
 
+        /// <summary>Dataverse's (and the Global Discovery Service's) {"error":{"code","message"}}, as " (code: message)", or empty.</summary>
+        internal static string ODataError(string body)
+        {
+            try
+            {
+                using (var json = JsonDocument.Parse(body))
+                {
+                    if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
+                    {
+                        var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
+                        var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+                        return $" ({code}: {EntraErrors.Trim(message)})";
+                    }
+                }
+            }
+            catch (JsonException)
+            {
+            }
+
+            return "";
+        }
+
         /// <summary>The first line, without Entra ID's "Trace ID: … Correlation ID: … Timestamp: …" tail.</summary>
         internal static string Trim(string? text)
         {

@@ -78,14 +78,14 @@ namespace ConnectionTools.Authorization.Entra
                     throw new ConnectionToolsException(
                         ErrorIds.EnvironmentDiscoveryRefused,
                         ErrorKind.PermissionDenied,
-                        $"{what} refused to list the environments of {account} (HTTP {(int)response.StatusCode}{ODataError(body)}). Nothing was stored.",
+                        $"{what} refused to list the environments of {account}: HTTP {(int)response.StatusCode}{EntraErrors.ODataError(body)}. Nothing was stored.",
                         account,
                         $"Check that {account} has a Dynamics 365 / Dataverse licence and that no Conditional Access policy blocks the app; or give the environment's URL with -InstanceUrl.");
                 }
 
                 if (!response.IsSuccessStatusCode)
                 {
-                    throw Protocol(what, $"HTTP {(int)response.StatusCode}{ODataError(body)}");
+                    throw Protocol(what, $"HTTP {(int)response.StatusCode}{EntraErrors.ODataError(body)}");
                 }
 
                 try
@@ -139,27 +139,6 @@ namespace ConnectionTools.Authorization.Entra
 
         private static string? Text(JsonElement item, string name) =>
             item.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(v.GetString()) ? v.GetString() : null;
-
-        private static string ODataError(string body)
-        {
-            try
-            {
-                using (var json = JsonDocument.Parse(body))
-                {
-                    if (json.RootElement.ValueKind == JsonValueKind.Object && json.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
-                    {
-                        var code = error.TryGetProperty("code", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-                        var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
-                        return $": {code}: {EntraErrors.Trim(message)}";
-                    }
-                }
-            }
-            catch (JsonException)
-            {
-            }
-
-            return "";
-        }
 
         private static ConnectionToolsException Protocol(string what, string detail) => new ConnectionToolsException(
             ErrorIds.AuthorizationProtocol,
