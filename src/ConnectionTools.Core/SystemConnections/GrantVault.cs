@@ -65,6 +65,14 @@ namespace ConnectionTools.SystemConnections
                         c.AuthorizedAs = outcome.AuthorizedAs;
                         c.AuthorizedAt = now;
                         c.AuthorizationFlow = flow;
+
+                        // Salesforce: the org's URL is the one its token answer names (instance_url); an org's My Domain can
+                        // change, and only its id is pinned.
+                        if (latest.Type != ConnectionType.Dynamics365 && outcome.Grant.ApiUrl is Uri api &&
+                            !string.Equals(api.GetLeftPart(UriPartial.Authority), latest.InstanceUri?.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+                        {
+                            c.InstanceUri = new Uri(api.GetLeftPart(UriPartial.Authority) + "/");
+                        }
                     });
                 },
                 node.ActorName,

@@ -2,6 +2,7 @@ using ConnectionTools.Connections;
 using ConnectionTools.Core.Tests;
 using ConnectionTools.Errors;
 using ConnectionTools.Nodes;
+using ConnectionTools.Storage;
 using ConnectionTools.SystemConnections;
 
 namespace ConnectionTools.Authorization.Tests;
@@ -58,6 +59,28 @@ public sealed class SalesforceWithoutInstanceUrlTests
         var test = new RecordingHost();
         new SystemConnectionCommands(store.Node, test).Test(null, new TestAuthorizationRequest());
         Assert.Equal(AuthorizationState.Valid, Assert.Single(test.OutputOf<AuthorizationResult>()).Result);
+    }
+
+    [Fact]
+    public async Task Re_authorization_follows_the_org_to_the_URL_its_token_answer_names_and_keeps_it_pinned()
+    {
+        await using var org = (await SalesforceOrg.StartAsync()).AlsoServe("login.salesforce.com").AlsoServe("contoso-renamed.my.salesforce.com");
+        using var store = Store(org);
+        new SystemConnectionCommands(store.Node, new RecordingHost()).New(Request(ConnectionType.SalesforceProduction, AuthorizationFlow.JwtBearer));
+        Assert.Equal(org.InstanceUrl.AbsoluteUri, store.Get("sf").InstanceUrl);
+
+        // The org's My Domain was renamed: its token answers name the new URL.
+        org.Emulator.SetInstanceUrlForOrganization(org.OrgId, new Uri("https://contoso-renamed.my.salesforce.com/"));
+        var host = new RecordingHost();
+        new SystemConnectionCommands(store.Node, host).Update([ConnectionTarget.ByName("sf")], new UpdateAuthorizationRequest());
+
+        Assert.Empty(host.Errors);
+        var after = store.Get("sf");
+        Assert.Equal(("https://contoso-renamed.my.salesforce.com/", org.OrgId), (after.InstanceUrl, after.OrganizationId));
+        var change = store.Store.Read(db => AuditRows.History(db, after.Id, null, null, 1)).Single();
+        Assert.Equal(LifecycleAction.Reauthorize, change.Action);
+        Assert.Contains("contoso-renamed.my.salesforce.com", change.AfterJson, StringComparison.Ordinal);
+        Assert.DoesNotContain("contoso-renamed", change.BeforeJson, StringComparison.Ordinal);
     }
 
     [Fact]
