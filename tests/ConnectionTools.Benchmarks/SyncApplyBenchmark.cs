@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Emulators;
@@ -442,16 +441,7 @@ public static class SyncApplyBenchmark
         }
 
         /// <summary>GETs the authorize URL, then the redirect (the loopback listener of the interactive flow).</summary>
-        private async Task BrowseAsync(Uri url, CancellationToken cancellationToken)
-        {
-            using var authorize = await Browser.GetAsync(url, cancellationToken);
-            if (authorize.StatusCode != HttpStatusCode.Found)
-            {
-                throw new InvalidOperationException($"The emulator did not authorize: {(int)authorize.StatusCode} {await authorize.Content.ReadAsStringAsync(cancellationToken)}");
-            }
-
-            using var redirect = await Browser.GetAsync(authorize.Headers.Location!, cancellationToken);
-        }
+        private Task BrowseAsync(Uri url, CancellationToken cancellationToken) => ConnectionTools.Testing.SyncApplyFaultRun.FaultOrg.AllowAccessAsync(Browser, url, cancellationToken);
 
         public async ValueTask DisposeAsync()
         {

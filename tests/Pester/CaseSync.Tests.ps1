@@ -101,9 +101,7 @@ Describe 'Case sync end to end (Salesforce on node A, Dynamics 365 on node B)' {
             $start.RedirectStandardInput = $true
             $start.RedirectStandardOutput = $true
             $start.RedirectStandardError = $true
-            foreach ($key in $providers.Environment.Keys) {
-                if ($null -eq $providers.Environment[$key]) { $null = $start.Environment.Remove($key) } else { $start.Environment[$key] = $providers.Environment[$key] }
-            }
+            Set-StartEnvironment -Start $start -Environment $providers.Environment
             $start.Environment['NO_COLOR'] = '1'
             $start.Environment['POWERSHELL_TELEMETRY_OPTOUT'] = '1'
             $terminal = [pscustomobject]@{ Name = $Name; Process = [System.Diagnostics.Process]::Start($start); PendingOutput = $null; Errors = $null; Sent = $null }

@@ -91,9 +91,7 @@ try { `$ErrorActionPreference = 'Stop'; . { $Command } | Out-String -Width 200 -
             $start.RedirectStandardInput = $true
             $start.RedirectStandardOutput = $true
             $start.RedirectStandardError = $true
-            foreach ($key in $providers.Environment.Keys) {
-                if ($null -eq $providers.Environment[$key]) { $null = $start.Environment.Remove($key) } else { $start.Environment[$key] = $providers.Environment[$key] }
-            }
+            Set-StartEnvironment -Start $start -Environment $providers.Environment
             $start.Environment['NO_COLOR'] = '1'
             $process = [System.Diagnostics.Process]::Start($start)
             $screen = [System.Text.StringBuilder]::new()

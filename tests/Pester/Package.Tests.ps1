@@ -37,22 +37,10 @@ Describe 'The gallery package' -Skip:$IsWindows {
             $start.RedirectStandardInput = $true
             # HOME, not XDG_DATA_HOME alone: PSResourceGet puts CurrentUser modules under HOME, and pwsh looks there too when
             # XDG_DATA_HOME is not set.
-            $start.Environment['HOME'] = $userData
-            foreach ($name in 'XDG_DATA_HOME', 'XDG_CONFIG_HOME', 'XDG_CACHE_HOME') { $null = $start.Environment.Remove($name) }
-            $null = $start.Environment.Remove('PSModulePath')
-            $null = $start.Environment.Remove('CONNECTIONTOOLS_STORE')
-            $process = [System.Diagnostics.Process]::Start($start)
-            $process.StandardInput.Close()
-            $standardOutput = $process.StandardOutput.ReadToEndAsync()
-            $standardError = $process.StandardError.ReadToEndAsync()
-            if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-                $process.Kill($true)
-                throw "The child pwsh did not finish within $TimeoutSeconds s: $($standardOutput.Result) $($standardError.Result)"
+            Set-StartEnvironment -Start $start -Environment @{
+                HOME = $userData; XDG_DATA_HOME = $null; XDG_CONFIG_HOME = $null; XDG_CACHE_HOME = $null; PSModulePath = $null; CONNECTIONTOOLS_STORE = $null
             }
-            $process.WaitForExit()
-            $output = $standardOutput.Result + $standardError.Result
-            $resultLine = @($output -split '\r?\n' | Where-Object { $_.StartsWith('RESULT:') }) | Select-Object -Last 1
-            [pscustomobject]@{ Output = $output; ExitCode = $process.ExitCode; Result = if ($resultLine) { $resultLine.Substring(7) | ConvertFrom-Json } else { $null } }
+            Invoke-ChildProcess -Start $start -TimeoutSeconds $TimeoutSeconds
         }
 
         # Published and installed once, for the tests below.

@@ -159,10 +159,24 @@ function Invoke-ProviderPwsh {
     $start.RedirectStandardOutput = $true
     $start.RedirectStandardError = $true
     $start.RedirectStandardInput = $true
-    foreach ($key in $Providers.Environment.Keys) {
-        if ($null -eq $Providers.Environment[$key]) { $null = $start.Environment.Remove($key) } else { $start.Environment[$key] = $Providers.Environment[$key] }
+    Set-StartEnvironment -Start $start -Environment $Providers.Environment
+    Invoke-ChildProcess -Start $start -TimeoutSeconds $TimeoutSeconds
+}
+
+function Set-StartEnvironment {
+    # Sets each variable of $Environment on a process about to start; a $null value removes that variable.
+    param([Parameter(Mandatory)] [System.Diagnostics.ProcessStartInfo] $Start, [Parameter(Mandatory)] [System.Collections.IDictionary] $Environment)
+    foreach ($key in $Environment.Keys) {
+        if ($null -eq $Environment[$key]) { $null = $Start.Environment.Remove($key) } else { $Start.Environment[$key] = $Environment[$key] }
     }
-    $process = [System.Diagnostics.Process]::Start($start)
+}
+
+function Invoke-ChildProcess {
+    # Starts a child pwsh ($Start redirects all three streams), closes its input and waits for it, ending it after
+    # $TimeoutSeconds. Returns Output (both streams, as text), Result (the last line that starts with RESULT:, as JSON,
+    # parsed) and ExitCode.
+    param([Parameter(Mandatory)] [System.Diagnostics.ProcessStartInfo] $Start, [int] $TimeoutSeconds = 120)
+    $process = [System.Diagnostics.Process]::Start($Start)
     $process.StandardInput.Close()
     $standardOutput = $process.StandardOutput.ReadToEndAsync()
     $standardError = $process.StandardError.ReadToEndAsync()

@@ -695,7 +695,7 @@ public static class SyncApplyFaultRun
     }
 
     /// <summary>An emulated org reached by its My Domain host (after SyncApplyBenchmark's Org): the test process signs in here.</summary>
-    private sealed class FaultOrg : IAsyncDisposable
+    internal sealed class FaultOrg : IAsyncDisposable
     {
         private const string ConsumerKey = "3MVG9ConnectionTools.test.key";
 
@@ -744,15 +744,21 @@ public static class SyncApplyFaultRun
             }
         }
 
-        private async Task BrowseAsync(Uri url, CancellationToken cancellationToken)
+        private Task BrowseAsync(Uri url, CancellationToken cancellationToken) => AllowAccessAsync(Http, url, cancellationToken);
+
+        /// <summary>
+        /// The person at the browser of the interactive flow allows access: GETs the emulator's authorize URL through
+        /// <paramref name="browser"/> (which must not follow redirects), then its redirect to the loopback listener.
+        /// </summary>
+        public static async Task AllowAccessAsync(HttpClient browser, Uri url, CancellationToken cancellationToken)
         {
-            using var authorize = await Http.GetAsync(url, cancellationToken);
+            using var authorize = await browser.GetAsync(url, cancellationToken);
             if (authorize.StatusCode != HttpStatusCode.Found)
             {
-                throw new InvalidOperationException($"The emulator did not authorize: {(int)authorize.StatusCode}");
+                throw new InvalidOperationException($"The emulator did not authorize: {(int)authorize.StatusCode} {await authorize.Content.ReadAsStringAsync(cancellationToken)}");
             }
 
-            using var redirect = await Http.GetAsync(authorize.Headers.Location!, cancellationToken);
+            using var redirect = await browser.GetAsync(authorize.Headers.Location!, cancellationToken);
         }
 
         public async ValueTask DisposeAsync()

@@ -25,15 +25,7 @@ public sealed class JobLeaseTests : IAsyncLifetime
     {
         _org = await SalesforceOrg.StartAsync();
         _store = new TestStore(clock: () => DateTimeOffset.UtcNow + _clockShift, clients: _org.NodeClients());
-        new SystemConnectionCommands(_store.Node, _host).New(new NewConnectionRequest
-        {
-            Name = "support",
-            Type = "SalesforceProduction",
-            InstanceUrl = _org.InstanceUrl.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = SalesforceOrg.ConsumerKey,
-            Interactive = true,
-        });
+        new SystemConnectionCommands(_store.Node, _host).New(_org.InteractiveConnection("support"));
         Assert.Empty(_host.Errors);
         _org.Emulator.AddCases(1000, Start, TimeSpan.FromSeconds(2));
     }

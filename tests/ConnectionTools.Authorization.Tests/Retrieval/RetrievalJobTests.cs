@@ -25,15 +25,7 @@ public sealed class RetrievalJobTests : IAsyncLifetime
     {
         _org = await SalesforceOrg.StartAsync();
         _store = new TestStore(clients: _org.NodeClients());
-        new SystemConnectionCommands(_store.Node, _host).New(new NewConnectionRequest
-        {
-            Name = "support",
-            Type = "SalesforceProduction",
-            InstanceUrl = _org.InstanceUrl.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = SalesforceOrg.ConsumerKey,
-            Interactive = true,
-        });
+        new SystemConnectionCommands(_store.Node, _host).New(_org.InteractiveConnection("support"));
         Assert.Empty(_host.Errors);
     }
 

@@ -157,6 +157,17 @@ internal sealed class SalesforceOrg : IAsyncDisposable
         return this;
     }
 
+    /// <summary>New-Connection's request for a system connection <paramref name="name"/> to this org by the interactive sign-in (the test browser allows at once).</summary>
+    public ConnectionTools.SystemConnections.NewConnectionRequest InteractiveConnection(string name) => new()
+    {
+        Name = name,
+        Type = Type.ToString(),
+        InstanceUrl = InstanceUrl.AbsoluteUri,
+        AcceptDataProcessingAgreement = true,
+        ClientId = ConsumerKey,
+        Interactive = true,
+    };
+
     /// <summary>The login host of the org's kind: test.salesforce.com for a sandbox, login.salesforce.com otherwise.</summary>
     public string LoginHost => Sandbox ? "test.salesforce.com" : "login.salesforce.com";
 

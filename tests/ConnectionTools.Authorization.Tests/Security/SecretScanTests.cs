@@ -34,15 +34,7 @@ public sealed class SecretScanTests : IAsyncLifetime
     {
         _host.Verbose.Clear();
         var commands = new SystemConnectionCommands(_store.Node, _host);
-        commands.New(new NewConnectionRequest
-        {
-            Name = "sf",
-            Type = "SalesforceProduction",
-            InstanceUrl = _org.InstanceUrl.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = SalesforceOrg.ConsumerKey,
-            Interactive = true,
-        });
+        commands.New(_org.InteractiveConnection("sf"));
         _org.Emulator.AddCases(300, DateTimeOffset.UtcNow.AddDays(-1), TimeSpan.FromMinutes(1));
         var target = new[] { ConnectionTarget.ByName("sf") };
         commands.Test(target, new TestAuthorizationRequest());

@@ -30,15 +30,7 @@ internal sealed class BoundSalesforce : IAsyncDisposable
         var org = await SalesforceOrg.StartAsync();
         var store = new TestStore(clients: org.NodeClients());
         store.Store.SetNodeSetting(ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
-        new SystemConnectionCommands(store.Node, new RecordingHost()).New(new NewConnectionRequest
-        {
-            Name = "sf",
-            Type = "SalesforceProduction",
-            InstanceUrl = org.InstanceUrl.AbsoluteUri,
-            AcceptDataProcessingAgreement = true,
-            ClientId = SalesforceOrg.ConsumerKey,
-            Interactive = true,
-        });
+        new SystemConnectionCommands(store.Node, new RecordingHost()).New(org.InteractiveConnection("sf"));
         return new BoundSalesforce(org, store, store.Get("sf"));
     }
 
