@@ -256,7 +256,7 @@ CREATE INDEX IF NOT EXISTS ix_sync_events_order ON sync_events(connection_id, di
         /// Case sync, concurrent edits: each field of a synced case carries its version (how many changes each side made to it,
         /// and when and where its value was made), on the twin, on the events, and for this side's own cases that have no twin yet
         /// (sync_own_cases), so both sides settle a conflict alike. The merge no longer uses the agreed state (sync_twins.base,
-        /// sync_events.base): those columns stay, unused.
+        /// sync_events.base) nor the case's change time (sync_twins.local_changed_at): those columns stay, unused.
         /// </summary>
         private static void V14(StoreTransaction transaction)
         {

@@ -87,11 +87,11 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
             ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner));
 
         public static Twin? FindByPartner(StoreSession db, Guid connectionId, string partnerCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, versions, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, versions, origin, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", partnerCaseId));
 
         public static Twin? FindByLocal(StoreSession db, Guid connectionId, string localCaseId) => One(db,
-            "SELECT partner_case_id, local_case_id, entity, expected, versions, origin, local_changed_at, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
+            "SELECT partner_case_id, local_case_id, entity, expected, versions, origin, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND local_case_id = $case;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$case", localCaseId));
 
         /// <summary>
@@ -150,9 +150,9 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
         /// What the retrieval job last read of a twinned case: the state the next echo check compares with, and the fields' versions
         /// with this side's changes counted (null: unchanged).
         /// </summary>
-        public static void SaveSeen(StoreTransaction tx, Guid connectionId, string localCaseId, string expected, string? versions, long changedAt, DateTimeOffset now) => tx.Execute(
-            "UPDATE sync_twins SET expected = $expected, versions = COALESCE($versions, versions), local_changed_at = $changed, updated_at = $now WHERE connection_id = $id AND local_case_id = $local;",
-            ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId), ("$expected", expected), ("$versions", versions), ("$changed", changedAt), ("$now", now.ToUnixTimeMilliseconds()));
+        public static void SaveSeen(StoreTransaction tx, Guid connectionId, string localCaseId, string expected, string? versions, DateTimeOffset now) => tx.Execute(
+            "UPDATE sync_twins SET expected = $expected, versions = COALESCE($versions, versions), updated_at = $now WHERE connection_id = $id AND local_case_id = $local;",
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$local", localCaseId), ("$expected", expected), ("$versions", versions), ("$now", now.ToUnixTimeMilliseconds()));
 
         /// <summary>Whether the connection has any twin: one index probe, however many it has.</summary>
         public static bool Any(StoreSession db, Guid connectionId) => (long)(db.Scalar(
@@ -175,10 +175,10 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
             using (var reader = command.ExecuteReader())
             {
                 return reader.Read()
-                    ? new Twin(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5) == "Local", reader.IsDBNull(6) ? (long?)null : reader.GetInt64(6), reader.GetString(7))
+                    ? new Twin(reader.GetString(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), reader.GetString(4), reader.GetString(5) == "Local", reader.GetString(6))
                     {
-                        AppliedAt = reader.IsDBNull(8) ? (long?)null : reader.GetInt64(8),
-                        PriorExpected = reader.IsDBNull(9) ? null : reader.GetString(9),
+                        AppliedAt = reader.IsDBNull(7) ? (long?)null : reader.GetInt64(7),
+                        PriorExpected = reader.IsDBNull(8) ? null : reader.GetString(8),
                     }
                     : null;
             }
@@ -186,7 +186,7 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
 
         internal sealed class Twin
         {
-            public Twin(string partnerCaseId, string localCaseId, string entity, string expected, string versions, bool ours, long? localChangedAt, string writtenComments = "[]")
+            public Twin(string partnerCaseId, string localCaseId, string entity, string expected, string versions, bool ours, string writtenComments = "[]")
             {
                 WrittenComments = writtenComments;
                 PartnerCaseId = partnerCaseId;
@@ -195,7 +195,6 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
                 Expected = expected;
                 Versions = versions;
                 Ours = ours;
-                LocalChangedAt = localChangedAt;
             }
 
             public string PartnerCaseId { get; }
@@ -216,9 +215,6 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
 
             /// <summary>The comment bodies this node's applies appended to the local case (JSON array of strings, oldest first).</summary>
             public string WrittenComments { get; }
-
-            /// <summary>When this node's system last changed the case, as the retrieval job read it (Unix ms); null if never read.</summary>
-            public long? LocalChangedAt { get; }
 
             /// <summary>When this node's last apply to the case committed (node clock, Unix ms); null before store V13.</summary>
             public long? AppliedAt { get; internal set; }

@@ -52,8 +52,7 @@ namespace ConnectionTools.Sync
                     break;
                 }
 
-                var twins = Twins(node, rules.Select(r => r.Connection.Id).ToList(), rows.Select(r => r.RecordId).ToList());
-                var owns = Owns(node, rules.Select(r => r.Connection.Id).ToList(), rows.Select(r => r.RecordId).ToList(), twins);
+                var (twins, owns) = Known(node, rules.Select(r => r.Connection.Id).ToList(), rows.Select(r => r.RecordId).ToList());
 
                 // An apply that has not committed (running in another process, or cut off by a crash) may have written partner
                 // cases into the system whose twins are not stored yet: read back now, they look like this node's own new cases,
@@ -178,47 +177,26 @@ namespace ConnectionTools.Sync
             FieldVersions.Parse(versions).Stamp(known is null ? null : JsonNode.Parse(known) as JsonObject, (JsonObject)JsonNode.Parse(seen)!, changedAt).ToJson();
 
         /// <summary>
-        /// What was kept of each slot's case when it is this side's own without a twin (per slot as <see cref="MakeAll"/> numbers
-        /// them): the state it was last sent in and its fields' versions.
+        /// What this side knows of each slot's case, per (case, connection) slot as <see cref="MakeAll"/> numbers them, in one read:
+        /// its twin; or, for a case of this side's own without a twin, the state it was last sent in and its fields' versions.
+        /// Twins are null when none of the connections has one (a node that only sends), so that case costs one query less per case.
         /// </summary>
-        private static (string State, string Versions)?[] Owns(ConnectionNode node, IReadOnlyList<Guid> connections, IReadOnlyList<string> caseIds, SyncTwinRows.Twin?[]? twins) => node.Store.Read(db =>
+        private static (SyncTwinRows.Twin?[]? Twins, (string State, string Versions)?[] Owns) Known(ConnectionNode node, IReadOnlyList<Guid> connections, IReadOnlyList<string> caseIds) => node.Store.Read(db =>
         {
-            using var statements = db.KeepStatementsPrepared();
+            var twins = connections.Any(c => SyncTwinRows.Any(db, c)) ? new SyncTwinRows.Twin?[caseIds.Count * connections.Count] : null;
             var owns = new (string State, string Versions)?[caseIds.Count * connections.Count];
+            using var statements = db.KeepStatementsPrepared();
             for (var i = 0; i < caseIds.Count; i++)
             {
                 for (var r = 0; r < connections.Count; r++)
                 {
                     var slot = (i * connections.Count) + r;
-                    owns[slot] = twins?[slot] is null ? SyncTwinRows.FindOwn(db, connections[r], caseIds[i]) : null;
+                    var twin = twins is null ? null : twins[slot] = SyncTwinRows.FindByLocal(db, connections[r], caseIds[i]);
+                    owns[slot] = twin is null ? SyncTwinRows.FindOwn(db, connections[r], caseIds[i]) : null;
                 }
             }
 
-            return owns;
-        });
-
-        /// <summary>
-        /// The twins of a batch's cases, per (case, connection) slot as <see cref="MakeAll"/> numbers them; null when none of the
-        /// connections has a twin (a node that only sends), so the common case costs one query.
-        /// </summary>
-        private static SyncTwinRows.Twin?[]? Twins(ConnectionNode node, IReadOnlyList<Guid> connections, IReadOnlyList<string> caseIds) => node.Store.Read(db =>
-        {
-            if (!connections.Any(c => SyncTwinRows.Any(db, c)))
-            {
-                return null;
-            }
-
-            using var statements = db.KeepStatementsPrepared();
-            var twins = new SyncTwinRows.Twin?[caseIds.Count * connections.Count];
-            for (var i = 0; i < caseIds.Count; i++)
-            {
-                for (var r = 0; r < connections.Count; r++)
-                {
-                    twins[(i * connections.Count) + r] = SyncTwinRows.FindByLocal(db, connections[r], caseIds[i]);
-                }
-            }
-
-            return twins;
+            return (twins, owns);
         });
 
         /// <summary>Stores the events of a batch (and whatever goes with them) in one transaction, each statement prepared once.</summary>
@@ -237,7 +215,7 @@ namespace ConnectionTools.Sync
                     else if (e.Seen != null)
                     {
                         // The twin's known state follows what the system holds now, echo or not.
-                        SyncTwinRows.SaveSeen(tx, e.Connection, e.CaseId, e.Seen, e.Versions, e.ChangedAt ?? now.ToUnixTimeMilliseconds(), now);
+                        SyncTwinRows.SaveSeen(tx, e.Connection, e.CaseId, e.Seen, e.Versions, now);
                     }
 
                     if (!e.IsEcho)

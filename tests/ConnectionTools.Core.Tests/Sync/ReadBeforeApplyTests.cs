@@ -14,7 +14,7 @@ public sealed class ReadBeforeApplyTests
     private const string PersonChanged = """{"summary":"Printer jams","description":"old","status":"New","priority":"Low","comments":[]}""";
 
     private static SyncTwinRows.Twin Twin(long? appliedAt, string? prior) =>
-        new("P1", "L1", "{}", Written, "{}", ours: false, localChangedAt: 100) { AppliedAt = appliedAt, PriorExpected = prior };
+        new("P1", "L1", "{}", Written, "{}", ours: false) { AppliedAt = appliedAt, PriorExpected = prior };
 
     [Fact]
     public void A_read_made_before_the_apply_committed_in_the_state_before_it_is_not_sent()
