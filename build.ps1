@@ -547,6 +547,65 @@ function Invoke-PesterSuite {
     return $suite
 }
 
+function Start-TestPostgres {
+    # The PostgreSQL tests need a real server. One throwaway cluster on loopback (tests/Shared/postgres-cluster.sh) serves
+    # both suites: its server.env goes into this process's environment, which dotnet test and the Pester pwsh inherit.
+    # Returns what Stop-TestPostgres needs (null when nothing was started). A start that fails throws the script's
+    # message: the PostgreSQL tests must fail, not skip, without a server.
+    if (-not [string]::IsNullOrEmpty($env:CONNECTIONTOOLS_TEST_POSTGRES)) {
+        Write-Step "PostgreSQL tests use the server in CONNECTIONTOOLS_TEST_POSTGRES ($env:CONNECTIONTOOLS_TEST_POSTGRES)"
+        return $null
+    }
+    if (Test-WindowsPlatform) {
+        # The script needs bash, runuser and Debian's PostgreSQL layout; on Windows, point the tests at a server instead.
+        Write-Step 'No PostgreSQL test server started on Windows: the PostgreSQL tests need CONNECTIONTOOLS_TEST_POSTGRES (Host=...;Port=...;Username=...;Database=...) and PGPASSFILE or PGPASSWORD'
+        return $null
+    }
+    $clusterScript = Join-Path (Join-Path (Join-Path $RepoRoot 'tests') 'Shared') 'postgres-cluster.sh'
+    $folder = Join-Path ([System.IO.Path]::GetTempPath()) ('connectiontools-postgres-' + [guid]::NewGuid().ToString('n'))
+    Write-Step "Starting a throwaway PostgreSQL server for the tests (tests/Shared/postgres-cluster.sh start $folder)"
+    # Continue: the script's reasons come on stderr, and they are the message, not a reason to stop here.
+    $ErrorActionPreference = 'Continue'
+    $output = @(& bash $clusterScript start $folder 2>&1 | ForEach-Object { "$_" })
+    $exitCode = $LASTEXITCODE
+    $output | Out-Host
+    if ($exitCode -ne 0) {
+        # Nothing runs after a failed start, but the folder (with the server's log) stays until stop removes it.
+        & bash $clusterScript stop $folder 2>&1 | Out-Host
+        throw "the PostgreSQL test server did not start (postgres-cluster.sh exited with code $exitCode): $(($output -join ' ').Trim())"
+    }
+
+    $server = [pscustomobject]@{ Script = $clusterScript; Folder = $folder; SavedEnvironment = [ordered]@{} }
+    foreach ($line in (Get-Content -LiteralPath (Join-Path $folder 'server.env'))) {
+        $at = $line.IndexOf('=')
+        if ($at -lt 1) {
+            continue
+        }
+        $name = $line.Substring(0, $at)
+        $server.SavedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name)
+        [Environment]::SetEnvironmentVariable($name, $line.Substring($at + 1))
+    }
+    return $server
+}
+
+function Stop-TestPostgres {
+    # Stops the server Start-TestPostgres started, removes its folder and gives the environment back its earlier values.
+    # A server that will not stop is reported, not a test failure: the suites' verdict is already in.
+    param([object]$Server)
+    if ($null -eq $Server) {
+        return
+    }
+    foreach ($name in @($Server.SavedEnvironment.Keys)) {
+        [Environment]::SetEnvironmentVariable($name, $Server.SavedEnvironment[$name])
+    }
+    Write-Step "Stopping the PostgreSQL test server (tests/Shared/postgres-cluster.sh stop $($Server.Folder))"
+    $ErrorActionPreference = 'Continue'
+    & bash $Server.Script stop $Server.Folder 2>&1 | Out-Host
+    if ($LASTEXITCODE -ne 0) {
+        Write-Warning "postgres-cluster.sh stop exited with code $LASTEXITCODE; a PostgreSQL server may still run from $($Server.Folder)."
+    }
+}
+
 function Write-TestSummary {
     # One line per suite, what failed, then (last, written by the caller) the plain totals line.
     param([Parameter(Mandatory = $true)][object[]]$Suite)
@@ -626,12 +685,24 @@ try {
         }
         'Test' {
             Invoke-Build
-            # Both suites run even when the first fails, so that the totals are complete.
-            $suites = @(Invoke-XunitSuite) + @(Invoke-PesterSuite)
+            $postgres = Start-TestPostgres
+            try {
+                # Both suites run even when the first fails, so that the totals are complete.
+                $suites = @(Invoke-XunitSuite) + @(Invoke-PesterSuite)
+            }
+            finally {
+                Stop-TestPostgres -Server $postgres
+            }
         }
         'Pester' {
             Invoke-Build
-            $suites = @(Invoke-PesterSuite)
+            $postgres = Start-TestPostgres
+            try {
+                $suites = @(Invoke-PesterSuite)
+            }
+            finally {
+                Stop-TestPostgres -Server $postgres
+            }
         }
         'Package' {
             Invoke-Build
