@@ -5,10 +5,16 @@ using ConnectionTools.Testing;
 
 namespace ConnectionTools.Core.Tests;
 
-/// <summary>A real store in a fresh temporary folder, deleted afterwards.</summary>
+/// <summary>
+/// A real store in a fresh temporary folder, deleted afterwards: a SQLite file, or with CONNECTIONTOOLS_TEST_ENGINE=postgresql
+/// (or <paramref name="engine"/>) a fresh database on the test PostgreSQL server, dropped afterwards. One fixture, so the same
+/// tests run against both engines.
+/// </summary>
 internal sealed class TestStore : IDisposable
 {
-    public TestStore(Func<DateTimeOffset>? clock = null, StoreOptions? options = null, NodeClients? clients = null)
+    public const string EngineVariable = "CONNECTIONTOOLS_TEST_ENGINE";
+
+    public TestStore(Func<DateTimeOffset>? clock = null, StoreOptions? options = null, NodeClients? clients = null, string? engine = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "ct-tests-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
@@ -19,8 +25,23 @@ internal sealed class TestStore : IDisposable
             options.Clock = clock;
         }
 
-        Node = ConnectionNode.Open(new StoreLocation(Path_, StoreSource.Session, create: true), options, actor: "tester", clients);
+        engine ??= Environment.GetEnvironmentVariable(EngineVariable);
+        StoreLocation location;
+        if (string.Equals(engine, "postgresql", StringComparison.OrdinalIgnoreCase))
+        {
+            Database = PostgresTestServer.CreateDatabase();
+            location = StoreLocation.ForDatabase(Database, StoreSource.Session, create: true, credential: null, keyFile: System.IO.Path.Combine(Folder, "store.key"));
+        }
+        else
+        {
+            location = new StoreLocation(Path_, StoreSource.Session, create: true);
+        }
+
+        Node = ConnectionNode.Open(location, options, actor: "tester", clients);
     }
+
+    /// <summary>The PostgreSQL database's connection string; null for a SQLite store.</summary>
+    public string? Database { get; }
 
     public string Folder { get; }
 
@@ -41,6 +62,11 @@ internal sealed class TestStore : IDisposable
     public void Dispose()
     {
         Node.Dispose();
+        if (Database != null)
+        {
+            PostgresTestServer.DropDatabase(Database);
+        }
+
         try
         {
             Directory.Delete(Folder, recursive: true);

@@ -34,6 +34,15 @@ namespace ConnectionTools.Errors
         public const string StoreForeignDatabase = "ConnectionTools.Store.ForeignDatabase";
         public const string StoreNotConnected = "ConnectionTools.Store.NotConnected";
         public const string StoreNotFound = "ConnectionTools.Store.NotFound";
+        public const string StoreKeyRequired = "ConnectionTools.Store.KeyRequired";
+        public const string StoreKeyMismatch = "ConnectionTools.Store.KeyMismatch";
+        public const string StoreEngineUnavailable = "ConnectionTools.Store.EngineUnavailable";
+        public const string StoreInvalidConnectionString = "ConnectionTools.Store.InvalidConnectionString";
+        public const string StorePasswordInConnectionString = "ConnectionTools.Store.PasswordInConnectionString";
+        public const string StoreAuthenticationFailed = "ConnectionTools.Store.AuthenticationFailed";
+        public const string StoreServerUnreachable = "ConnectionTools.Store.ServerUnreachable";
+        public const string StorePrivilegesMissing = "ConnectionTools.Store.PrivilegesMissing";
+        public const string StoreDatabaseNotFound = "ConnectionTools.Store.DatabaseNotFound";
 
         public const string InvitationMalformed = "ConnectionTools.Invitation.Malformed";
         public const string InvitationUnsupportedVersion = "ConnectionTools.Invitation.UnsupportedVersion";

@@ -111,7 +111,16 @@ namespace ConnectionTools.Nodes
         {
             options ??= new StoreOptions();
             var store = ConnectionStore.Open(location.Path, options, location);
-            return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock, SecretProtectors.ForStore(location.Path), clients ?? new NodeClients());
+            try
+            {
+                var secrets = location.KeyFile is { } keyFile ? SecretProtectors.ForDatabase(store, keyFile, location.MayCreate) : SecretProtectors.ForStore(location.Path);
+                return new ConnectionNode(location, store, actor ?? Actor.Current(), options.Clock, secrets, clients ?? new NodeClients());
+            }
+            catch
+            {
+                store.Dispose();
+                throw;
+            }
         }
 
         /// <summary>
@@ -127,6 +136,8 @@ namespace ConnectionTools.Nodes
             {
                 NodeId = Store.NodeId,
                 StorePath = Store.Path,
+                Engine = Store.Engine,
+                Server = Store.Server,
                 StoreSource = Location.Source,
                 SchemaVersion = ConnectionStore.SchemaVersion,
                 NodeVersion = Version,

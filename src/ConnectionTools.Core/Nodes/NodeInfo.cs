@@ -10,6 +10,12 @@ namespace ConnectionTools.Nodes
 
         public string StorePath { get; internal set; } = "";
 
+        /// <summary>"SQLite" (a file) or "PostgreSQL" (a database several node hosts can share).</summary>
+        public string Engine { get; internal set; } = "SQLite";
+
+        /// <summary>The PostgreSQL server, database and user (never the password); empty for a SQLite store.</summary>
+        public string Server { get; internal set; } = "";
+
         /// <summary>Why this store: the session's -StorePath, the CONNECTIONTOOLS_STORE variable, or the per-user default.</summary>
         public StoreSource StoreSource { get; internal set; }
 

@@ -5,7 +5,7 @@ using System.Linq;
 using ConnectionTools.Authorization;
 using ConnectionTools.Connections;
 using ConnectionTools.Invitations;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace ConnectionTools.Storage
 {
@@ -22,7 +22,7 @@ namespace ConnectionTools.Storage
             "system_id, CASE WHEN system_id IS NULL THEN NULL ELSE (SELECT s.name FROM connections s WHERE s.id = connections.system_id) END, default_customer";
 
         /// <summary>The query for the connections that match <paramref name="filter"/>, in name order; its rows go to <see cref="Map"/>.</summary>
-        public static SqliteCommand Select(StoreSession db, ConnectionFilter filter)
+        public static DbCommand Select(StoreSession db, ConnectionFilter filter)
         {
             var where = new List<string>();
             var parameters = new List<(string, object?)>();
@@ -106,7 +106,7 @@ namespace ConnectionTools.Storage
             return counts;
         }
 
-        public static Connection Map(SqliteDataReader r)
+        public static Connection Map(DbDataReader r)
         {
             // Each call into SQLite costs more than the work it does here: a row reads the columns that hold a value, found
             // from one bit mask, and becomes one object.

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Linq;
 using ConnectionTools.Errors;
 using ConnectionTools.Platform;
-using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Storage
 {
@@ -22,27 +21,34 @@ namespace ConnectionTools.Storage
         internal static ConnectionStore Open(string path, StoreOptions? options, StoreLocation? location)
         {
             options ??= new StoreOptions();
+            if (location?.Engine is { } external)
+            {
+                // A PostgreSQL store: the engine was made from the location's connection string, and the database says
+                // whether it is new.
+                return Open(external.Key, () => external, options, created: null);
+            }
+
             var existed = StoreFile.PrepareLocation(path, location);
             var realPath = UnixFile.RealPath(path);
-            var shared = StoreRegistry.Acquire(realPath, () => new SqliteConnectionStringBuilder
-            {
-                DataSource = realPath,
-                Mode = SqliteOpenMode.ReadWriteCreate,
-                Cache = SqliteCacheMode.Private,
-                Pooling = true,
-                DefaultTimeout = (int)Math.Ceiling(options.BusyTimeout.TotalSeconds),
-            }.ToString());
+            var busyTimeout = options.BusyTimeout;
+            return Open(realPath, () => new SqliteEngine(path, realPath, busyTimeout), options, created: !existed);
+        }
 
-            var store = new ConnectionStore(path, shared, options);
+        /// <param name="created">Whether the store is new; null when the engine learns it from the database (an empty one is new).</param>
+        private static ConnectionStore Open(string key, Func<StoreEngine> engine, StoreOptions options, bool? created)
+        {
+            var shared = StoreRegistry.Acquire(key, engine);
+            var store = new ConnectionStore(shared.Engine.Display, shared, options);
             try
             {
                 lock (shared.InitializeGate)
                 {
                     if (!shared.Initialized)
                     {
-                        shared.NodeId = store.Retry(() => store.Initialize(created: !existed));
+                        var (nodeId, isNew) = store.Retry(() => store.Initialize(created));
+                        shared.NodeId = nodeId;
                         shared.Initialized = true;
-                        store.Created = !existed;
+                        store.Created = isNew;
                     }
                 }
 
@@ -99,44 +105,19 @@ namespace ConnectionTools.Storage
         /// <summary>Whether the findings of <see cref="Check(bool)"/> are SQLite's single "ok".</summary>
         public static bool IsIntact(IReadOnlyList<string> findings) => findings.Count == 1 && findings[0] == "ok";
 
-        private IReadOnlyList<string> ReadFindings(bool full) => Read(db =>
+        private IReadOnlyList<string> ReadFindings(bool full) => Read(db => _shared.Engine.Check(db, full));
+
+        private (Guid NodeId, bool Created) Initialize(bool? created)
         {
-            var lines = new List<string>();
-            using (var command = db.Command(full ? "PRAGMA integrity_check(100);" : "PRAGMA quick_check(100);"))
-            using (var reader = command.ExecuteReader())
+            var engine = _shared.Engine;
+            using (var connection = engine.Open())
             {
-                while (reader.Read())
-                {
-                    lines.Add(reader.GetString(0));
-                }
-            }
+                engine.Prepare(connection, created == true);
 
-            return (IReadOnlyList<string>)lines;
-        });
-
-        private Guid Initialize(bool created)
-        {
-            using (var connection = OpenConnection())
-            {
-                if (created)
-                {
-                    // SQLite has just created the file; its -wal and -shm take the file's mode when SQLite makes them.
-                    try
-                    {
-                        UnixFile.SetMode(Path, UnixFile.OwnerReadWrite);
-                    }
-                    catch (System.IO.IOException e)
-                    {
-                        throw StoreFile.Unavailable(Path, e);
-                    }
-                }
-
-                // Everything is read before anything can write: a file that is not a store of this version stays exactly as it is.
-                // A file that is not SQLite fails here, with SQLite's own "not a database".
-                var db = new StoreSession(connection);
-                var version = UserVersion(db);
-                var applicationId = Convert.ToInt32(db.Scalar("PRAGMA application_id;"), CultureInfo.InvariantCulture);
-                EnsureConnectionToolsStore(db, version, applicationId);
+                // Everything is read before anything can write: a database that is not a store of this version stays exactly as it is.
+                var db = new StoreSession(engine, connection);
+                var version = engine.ReadVersion(db);
+                var stamp = engine.EnsureConnectionToolsStore(db, version);
                 if (version > Migrations.Latest)
                 {
                     throw new ConnectionToolsException(
@@ -147,85 +128,29 @@ namespace ConnectionTools.Storage
                         "Update the ConnectionTools module to the version that wrote this store, or use another store.");
                 }
 
-                if (!string.Equals((string?)db.Scalar("PRAGMA journal_mode;"), "wal", StringComparison.OrdinalIgnoreCase))
+                engine.Accept(db);
+                var isNew = created ?? version == 0;
+                if (version < Migrations.Latest || stamp)
                 {
-                    db.Scalar("PRAGMA journal_mode = WAL;");
-                }
-
-                if (version < Migrations.Latest || applicationId != ApplicationId)
-                {
-                    using (var transaction = connection.BeginTransaction(deferred: false))
+                    using (var transaction = engine.BeginWrite(connection))
                     {
-                        var tx = new StoreTransaction(connection, transaction);
+                        var tx = new StoreTransaction(engine, connection, transaction);
 
                         // Another process may have migrated while we waited for the lock.
-                        var current = UserVersion(tx);
+                        var current = engine.ReadVersion(tx);
+                        isNew = created ?? current == 0;
                         if (current < Migrations.Latest)
                         {
                             Migrations.ApplyPending(tx, current);
                         }
 
-                        tx.Execute("PRAGMA application_id = " + ApplicationId.ToString(CultureInfo.InvariantCulture) + ";");
+                        engine.WriteVersion(tx, Math.Max(current, Migrations.Latest));
                         tx.Commit();
                     }
                 }
 
-                return Guid.Parse(NodeRows.Get(db, "node_id")!);
+                return (Guid.Parse(NodeRows.Get(db, "node_id")!), isNew);
             }
         }
-
-        /// <summary>
-        /// A store carries this product's application id. An empty database becomes a store; one from before the id existed is
-        /// recognised by its tables; any other database belongs to another application and is refused unchanged.
-        /// </summary>
-        private void EnsureConnectionToolsStore(StoreSession db, int version, int applicationId)
-        {
-            if (applicationId == ApplicationId)
-            {
-                return;
-            }
-
-            if (applicationId != 0)
-            {
-                throw StoreFile.ForeignDatabase(Path, $"its application id is 0x{applicationId:X8}");
-            }
-
-            var objects = Convert.ToInt64(db.Scalar("SELECT COUNT(*) FROM sqlite_master;"), CultureInfo.InvariantCulture);
-            if (objects == 0 && version == 0)
-            {
-                return;
-            }
-
-            var ourTables = Convert.ToInt64(
-                db.Scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name IN ('connections', 'audit', 'node');"),
-                CultureInfo.InvariantCulture);
-            if (version < 1 || ourTables != 3)
-            {
-                throw StoreFile.ForeignDatabase(Path, $"it has {objects} schema object(s) and none of a ConnectionTools store's tables");
-            }
-        }
-
-        private SqliteConnection OpenConnection()
-        {
-            var connection = new SqliteConnection(_shared.ConnectionString);
-            try
-            {
-                connection.Open();
-                new StoreSession(connection).Execute(
-                    // WAL with synchronous=NORMAL survives a killed process intact; only a power cut can drop the last commits.
-                    // An 8 MB page cache per connection and no memory map keep a node host's memory bounded while case sync grows
-                    // the store (mapped pages of a growing file stay resident); a listing of 10,000 connections is as fast either way.
-                    "PRAGMA busy_timeout = " + ((int)_options.BusyTimeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) +
-                    "; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -8192; PRAGMA mmap_size = 0;");
-                return connection;
-            }
-            catch
-            {
-                connection.Dispose();
-                throw;
-            }
-        }
-
-        private static int UserVersion(StoreSession db) => Convert.ToInt32(db.Scalar("PRAGMA user_version;"), CultureInfo.InvariantCulture);
     }
 }

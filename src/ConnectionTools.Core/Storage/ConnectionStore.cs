@@ -41,6 +41,12 @@ namespace ConnectionTools.Storage
 
         public static int SchemaVersion => Migrations.Latest;
 
+        /// <summary>"SQLite" or "PostgreSQL".</summary>
+        public string Engine => _shared.Engine.Name;
+
+        /// <summary>The PostgreSQL server and database (never a password); empty for a SQLite file.</summary>
+        public string Server => _shared.Engine.Server;
+
         /// <summary>True when this open created the store file (a new store).</summary>
         public bool Created { get; private set; }
 
@@ -228,9 +234,10 @@ namespace ConnectionTools.Storage
         /// <summary>Runs <paramref name="work"/> on a connection of its own, outside any transaction; a busy store runs it again.</summary>
         internal T Read<T>(Func<StoreSession, T> work) => Retry(() =>
         {
-            using (var connection = OpenConnection())
+            var engine = _shared.Engine;
+            using (var connection = engine.Open())
             {
-                return work(new StoreSession(connection));
+                return work(new StoreSession(engine, connection));
             }
         });
 
@@ -250,10 +257,11 @@ namespace ConnectionTools.Storage
             // other processes still meet the busy timeout.
             lock (_shared.WriteGate)
             {
-                using (var connection = OpenConnection())
-                using (var transaction = connection.BeginTransaction(deferred: false))
+                var engine = _shared.Engine;
+                using (var connection = engine.Open())
+                using (var transaction = engine.BeginWrite(connection))
                 {
-                    var session = new StoreTransaction(connection, transaction);
+                    var session = new StoreTransaction(engine, connection, transaction);
                     var result = work(session);
                     session.Commit();
                     return result;

@@ -74,7 +74,8 @@ namespace ConnectionTools.Storage
             }
 
             tx.Execute(
-                "INSERT OR REPLACE INTO invitation_history (verifier, connection_id, outcome, at) VALUES ($verifier, $id, $outcome, $at);",
+                "INSERT INTO invitation_history (verifier, connection_id, outcome, at) VALUES ($verifier, $id, $outcome, $at) " +
+                "ON CONFLICT(verifier) DO UPDATE SET connection_id = excluded.connection_id, outcome = excluded.outcome, at = excluded.at;",
                 ("$verifier", current.Verifier),
                 ("$id", ConnectionStore.FormatId(connectionId)),
                 ("$outcome", outcome.ToString()),

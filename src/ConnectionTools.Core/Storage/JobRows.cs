@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using ConnectionTools.Connections;
 using ConnectionTools.Jobs;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace ConnectionTools.Storage
 {
@@ -32,7 +32,7 @@ namespace ConnectionTools.Storage
 
         /// <summary>A shorter interval takes effect now: the next run moves up to one interval from now if that is sooner.</summary>
         public static void IntervalChanged(StoreTransaction tx, Connection after, DateTimeOffset now) => tx.Execute(
-            "UPDATE jobs SET next_run_at = MIN(next_run_at, $next) WHERE connection_id = $id;",
+            "UPDATE jobs SET next_run_at = CASE WHEN $next < next_run_at THEN $next ELSE next_run_at END WHERE connection_id = $id;",
             ("$id", ConnectionStore.FormatId(after.Id)),
             ("$next", (now + (after.RetrievalInterval ?? DefaultInterval)).ToUnixTimeMilliseconds()));
 
@@ -86,14 +86,13 @@ namespace ConnectionTools.Storage
         {
             tx.Execute("UPDATE job_runs SET status = 'Failed', error_id = $interrupted, error = 'The host running it ended, or let its lease on the job run out, before the run finished; the next run resumed from its last committed page.', ended_at = $now " +
                 "WHERE connection_id = $id AND status = 'Running';", ("$id", ConnectionStore.FormatId(connection.Id)), ("$now", now.ToUnixTimeMilliseconds()), ("$interrupted", Errors.ErrorIds.JobInterrupted));
-            tx.Execute(
-                "INSERT INTO job_runs (connection_id, connection_name, trigger, status, started_at, records, pages, watermark) VALUES ($id, $name, $trigger, 'Running', $now, 0, 0, $watermark);",
+            var runId = (long)tx.Scalar(
+                "INSERT INTO job_runs (connection_id, connection_name, trigger, status, started_at, records, pages, watermark) VALUES ($id, $name, $trigger, 'Running', $now, 0, 0, $watermark) RETURNING id;",
                 ("$id", ConnectionStore.FormatId(connection.Id)),
                 ("$name", connection.Name),
                 ("$trigger", trigger.ToString()),
                 ("$now", now.ToUnixTimeMilliseconds()),
-                ("$watermark", watermark?.ToUnixTimeMilliseconds()));
-            var runId = (long)tx.Scalar("SELECT last_insert_rowid();")!;
+                ("$watermark", watermark?.ToUnixTimeMilliseconds()))!;
             var interval = connection.RetrievalInterval ?? DefaultInterval;
             tx.Execute("UPDATE jobs SET next_run_at = $next WHERE connection_id = $id;",
                 ("$id", ConnectionStore.FormatId(connection.Id)), ("$next", (now + interval).ToUnixTimeMilliseconds()));
@@ -126,16 +125,16 @@ namespace ConnectionTools.Storage
                 foreach (var record in records)
                 {
                     var modified = record.ModifiedAt.ToUnixTimeMilliseconds();
-                    upsert.Parameters["$record"].Value = record.Id;
-                    upsert.Parameters["$modified"].Value = modified;
-                    upsert.Parameters["$payload"].Value = record.Payload;
+                    tx.Rebind(upsert, "$record", record.Id);
+                    tx.Rebind(upsert, "$modified", modified);
+                    tx.Rebind(upsert, "$payload", record.Payload);
                     upsert.ExecuteNonQuery();
                 }
             }
 
             if (watermark is DateTimeOffset reached)
             {
-                tx.Execute("UPDATE jobs SET watermark = MAX(COALESCE(watermark, $newest), $newest) WHERE connection_id = $id;", ("$id", id), ("$newest", reached.ToUnixTimeMilliseconds()));
+                tx.Execute("UPDATE jobs SET watermark = CASE WHEN watermark > $newest THEN watermark ELSE $newest END WHERE connection_id = $id;", ("$id", id), ("$newest", reached.ToUnixTimeMilliseconds()));
             }
 
             tx.Execute("UPDATE job_runs SET records = records + $count, pages = pages + 1, watermark = (SELECT watermark FROM jobs WHERE connection_id = $id) WHERE id = $run;",
@@ -192,7 +191,7 @@ namespace ConnectionTools.Storage
             }
         }
 
-        private static JobRun MapRun(SqliteDataReader r) => new JobRun
+        private static JobRun MapRun(DbDataReader r) => new JobRun
         {
             Id = r.GetInt64(0),
             ConnectionId = Guid.Parse(r.GetString(1)),

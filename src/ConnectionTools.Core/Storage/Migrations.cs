@@ -4,8 +4,9 @@ using System.Collections.Generic;
 namespace ConnectionTools.Storage
 {
     /// <summary>
-    /// Versioned schema changes. The store's version lives in PRAGMA user_version. Each migration runs in the
-    /// same transaction as the version bump, so a store is always at exactly one version.
+    /// Versioned schema changes, one list for both engines (PostgreSQL runs the same steps, its engine adapting the DDL's
+    /// types). The engine keeps the version (<see cref="StoreEngine.WriteVersion"/>). Each migration runs in the same
+    /// transaction as the version bump, so a store is always at exactly one version.
     /// </summary>
     internal static class Migrations
     {
@@ -35,8 +36,6 @@ namespace ConnectionTools.Storage
             {
                 Steps[version](transaction);
             }
-
-            transaction.Execute($"PRAGMA user_version = {Latest};");
         }
 
         /// <summary>Private connections: their side and peer, invitations (verifier only, never the secret), peer keys and the replay guard.</summary>

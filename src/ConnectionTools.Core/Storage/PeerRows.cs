@@ -18,7 +18,7 @@ namespace ConnectionTools.Storage
         {
             tx.Execute("DELETE FROM peer_replay WHERE expires_at < $now;", ("$now", now.ToUnixTimeMilliseconds()));
             return tx.Execute(
-                "INSERT OR IGNORE INTO peer_replay (token_id, expires_at) VALUES ($id, $expires);",
+                "INSERT INTO peer_replay (token_id, expires_at) VALUES ($id, $expires) ON CONFLICT DO NOTHING;",
                 ("$id", tokenId),
                 ("$expires", expiresAt.ToUnixTimeMilliseconds())) == 1;
         }

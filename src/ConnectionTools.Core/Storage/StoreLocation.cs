@@ -17,11 +17,14 @@ namespace ConnectionTools.Storage
         Session,
     }
 
-    /// <summary>Where the store file is and why it is there.</summary>
+    /// <summary>Where the store is (a file, or a PostgreSQL database) and why it is there.</summary>
     public sealed class StoreLocation
     {
         public const string EnvironmentVariable = "CONNECTIONTOOLS_STORE";
         public const string FileName = "store.db";
+
+        /// <summary>The key file that protects a PostgreSQL store's secrets, when Connect-ConnectionNode -KeyFile does not name one.</summary>
+        public const string KeyFileVariable = "CONNECTIONTOOLS_KEY_FILE";
 
         /// <param name="create">Whether a store may be created when no file exists at <paramref name="path"/> (-Create, --create).</param>
         /// <param name="origin">How the user named the path, for the error that says it does not exist (-StorePath, --store).</param>
@@ -33,9 +36,54 @@ namespace ConnectionTools.Storage
             Origin = origin ?? (source == StoreSource.Environment ? EnvironmentVariable : source == StoreSource.Session ? "-StorePath" : "the per-user default");
         }
 
+        /// <summary>The store file; for a PostgreSQL store, its server and database as shown (never a password).</summary>
         public string Path { get; }
 
         public StoreSource Source { get; }
+
+        /// <summary>The PostgreSQL engine of a database store; null for a file.</summary>
+        internal StoreEngine? Engine { get; private set; }
+
+        /// <summary>"SQLite" or "PostgreSQL".</summary>
+        public string EngineName => Engine?.Name ?? "SQLite";
+
+        /// <summary>The key file that protects a PostgreSQL store's secrets; null for a file store, whose key sits beside it.</summary>
+        public string? KeyFile { get; private set; }
+
+        /// <summary>
+        /// A PostgreSQL store: <paramref name="connectionString"/> is a postgresql:// URI or Npgsql keywords, without a password
+        /// (it comes from <paramref name="credential"/>, PGPASSWORD or PGPASSFILE). Its secrets are encrypted with the key in
+        /// <paramref name="keyFile"/>, which every host of the node reads.
+        /// </summary>
+        public static StoreLocation ForDatabase(string connectionString, StoreSource source, bool create, System.Net.NetworkCredential? credential, string? keyFile, string? origin = null)
+        {
+            var engine = ExternalEngines.Postgres(connectionString, credential, create, origin ?? (source == StoreSource.Environment ? EnvironmentVariable : "-ConnectionString"));
+            if (string.IsNullOrWhiteSpace(keyFile))
+            {
+                throw new ConnectionToolsException(
+                    ErrorIds.StoreKeyRequired,
+                    ErrorKind.InvalidArgument,
+                    $"The PostgreSQL store '{engine.Display}' needs a key file for its secrets: a per-user key cannot be shared by the node's hosts, and the key is never kept in the database.",
+                    engine.Display,
+                    $"Name one with -KeyFile (or {KeyFileVariable}, or the node host's --key-file): the same file, copied owner-only, on every host of the node. With -Create a missing key file is made.");
+            }
+
+            return new StoreLocation(engine.Display, source, create, origin) { Engine = engine, KeyFile = Normalize(keyFile!, "-KeyFile") };
+        }
+
+        /// <summary>Whether <paramref name="value"/> names a PostgreSQL database rather than a file: a postgresql:// URI or Npgsql keywords (Host=…).</summary>
+        public static bool IsDatabase(string? value)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                return false;
+            }
+
+            var text = value!.Trim();
+            return text.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase) ||
+                text.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase) ||
+                System.Text.RegularExpressions.Regex.IsMatch(text, @"(^|;)\s*(Host|Server)\s*=", System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+        }
 
         /// <summary>The user asked for a new store to be created if none exists at <see cref="Path"/>.</summary>
         public bool Create { get; }
@@ -61,6 +109,11 @@ namespace ConnectionTools.Storage
             }
 
             var fromEnvironment = getEnvironmentVariable(EnvironmentVariable);
+            if (IsDatabase(fromEnvironment))
+            {
+                return ForDatabase(fromEnvironment!.Trim(), StoreSource.Environment, create, null, getEnvironmentVariable(KeyFileVariable));
+            }
+
             if (!string.IsNullOrWhiteSpace(fromEnvironment))
             {
                 return new StoreLocation(Normalize(fromEnvironment!, EnvironmentVariable), StoreSource.Environment, create);

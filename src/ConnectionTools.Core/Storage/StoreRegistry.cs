@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using ConnectionTools.Platform;
-using Microsoft.Data.Sqlite;
 
 namespace ConnectionTools.Storage
 {
@@ -14,15 +13,15 @@ namespace ConnectionTools.Storage
     {
         private volatile string? _damage;
 
-        public SharedStore(string realPath, string connectionString)
+        public SharedStore(StoreEngine engine)
         {
-            RealPath = realPath;
-            ConnectionString = connectionString;
+            Engine = engine;
         }
 
-        public string RealPath { get; }
+        /// <summary>The registry's key: a file's real path, or a PostgreSQL server and database.</summary>
+        public string RealPath => Engine.Key;
 
-        public string ConnectionString { get; }
+        public StoreEngine Engine { get; }
 
         /// <summary>Writers in this process queue here rather than in SQLite's busy handler, which sleeps in coarse steps.</summary>
         public object WriteGate { get; } = new object();
@@ -52,14 +51,14 @@ namespace ConnectionTools.Storage
     {
         private static readonly Dictionary<string, SharedStore> Stores = new Dictionary<string, SharedStore>(UnixFile.PathComparer);
 
-        public static SharedStore Acquire(string realPath, Func<string> connectionString)
+        public static SharedStore Acquire(string key, Func<StoreEngine> engine)
         {
             lock (Stores)
             {
-                if (!Stores.TryGetValue(realPath, out var shared))
+                if (!Stores.TryGetValue(key, out var shared))
                 {
-                    shared = new SharedStore(realPath, connectionString());
-                    Stores.Add(realPath, shared);
+                    shared = new SharedStore(engine());
+                    Stores.Add(key, shared);
                 }
 
                 shared.Users++;
@@ -80,11 +79,8 @@ namespace ConnectionTools.Storage
                 Stores.Remove(shared.RealPath);
             }
 
-            // The last user: close the pooled connections so the file can be moved, deleted or checkpointed by others.
-            using (var connection = new SqliteConnection(shared.ConnectionString))
-            {
-                SqliteConnection.ClearPool(connection);
-            }
+            // The last user: close the pooled connections.
+            shared.Engine.ClearPool();
         }
 
         /// <summary>The real paths of the stores open in this process.</summary>

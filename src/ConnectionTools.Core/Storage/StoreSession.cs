@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace ConnectionTools.Storage
 {
@@ -13,21 +13,25 @@ namespace ConnectionTools.Storage
     {
         private StatementCache? _statements;
 
-        internal StoreSession(SqliteConnection connection)
-            : this(connection, null)
+        internal StoreSession(StoreEngine engine, DbConnection connection)
+            : this(engine, connection, null)
         {
         }
 
-        private protected StoreSession(SqliteConnection connection, SqliteTransaction? transaction)
+        private protected StoreSession(StoreEngine engine, DbConnection connection, DbTransaction? transaction)
         {
+            Engine = engine;
             Connection = connection;
             Transaction = transaction;
         }
 
-        private SqliteConnection Connection { get; }
+        /// <summary>The database the store is in; the *Rows classes ask it only where the two dialects cannot share one text.</summary>
+        internal StoreEngine Engine { get; }
+
+        private DbConnection Connection { get; }
 
         /// <summary>The write transaction every command joins; null for a session that only reads.</summary>
-        private protected SqliteTransaction? Transaction { get; }
+        private protected DbTransaction? Transaction { get; }
 
         /// <summary>
         /// Keeps the statements run through <see cref="Execute"/>, <see cref="Scalar"/> and <see cref="Reusable"/> prepared until
@@ -46,17 +50,32 @@ namespace ConnectionTools.Storage
             return _statements;
         }
 
-        internal SqliteCommand Command(string text, params (string Name, object? Value)[] parameters)
+        internal DbCommand Command(string text, params (string Name, object? Value)[] parameters)
         {
             var command = Connection.CreateCommand();
             command.Transaction = Transaction;
-            command.CommandText = text;
+            command.CommandText = Engine.Sql(text);
             foreach (var (name, value) in parameters)
             {
-                command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+                Engine.Bind(command, name, value);
             }
 
             return command;
+        }
+
+        /// <summary>Sets the parameter the SQL names <paramref name="name"/> of a command made by <see cref="Command"/>.</summary>
+        internal void Rebind(DbCommand command, string name, object? value)
+        {
+            foreach (DbParameter parameter in command.Parameters)
+            {
+                if (Engine.IsParameter(parameter, name))
+                {
+                    Engine.Rebind(parameter, value);
+                    return;
+                }
+            }
+
+            throw new ArgumentException($"The command has no parameter {name}.", nameof(name));
         }
 
         internal int Execute(string text, params (string Name, object? Value)[] parameters)
@@ -78,20 +97,32 @@ namespace ConnectionTools.Storage
             var cached = Reusable(text, parameters);
             if (cached != null)
             {
-                return cached.ExecuteScalar();
+                return Plain(cached.ExecuteScalar());
             }
 
             using (var command = Command(text, parameters))
             {
-                return command.ExecuteScalar();
+                return Plain(command.ExecuteScalar());
             }
         }
+
+        /// <summary>
+        /// A scalar as SQLite gives it, whatever the engine: PostgreSQL answers EXISTS with a boolean and a literal with an
+        /// int, where SQLite answers with a long; callers read longs.
+        /// </summary>
+        private static object? Plain(object? value) => value switch
+        {
+            bool b => b ? 1L : 0L,
+            int i => (long)i,
+            short s => (long)s,
+            _ => value,
+        };
 
         /// <summary>
         /// The kept command for <paramref name="text"/>, bound to these parameter values; null when this session keeps no
         /// statements prepared. The session owns it: do not dispose it.
         /// </summary>
-        internal SqliteCommand? Reusable(string text, (string Name, object? Value)[] parameters)
+        internal DbCommand? Reusable(string text, (string Name, object? Value)[] parameters)
         {
             var cache = _statements;
             if (cache is null)
@@ -111,7 +142,7 @@ namespace ConnectionTools.Storage
             {
                 for (var i = 0; i < parameters.Length; i++)
                 {
-                    if (!string.Equals(bound[i].ParameterName, parameters[i].Name, StringComparison.Ordinal))
+                    if (!Engine.IsParameter(bound[i], parameters[i].Name))
                     {
                         bound.Clear();
                         break;
@@ -127,14 +158,14 @@ namespace ConnectionTools.Storage
             {
                 foreach (var (name, value) in parameters)
                 {
-                    bound.AddWithValue(name, value ?? DBNull.Value);
+                    Engine.Bind(command, name, value);
                 }
             }
             else
             {
                 for (var i = 0; i < parameters.Length; i++)
                 {
-                    bound[i].Value = parameters[i].Value ?? DBNull.Value;
+                    Engine.Rebind(bound[i], parameters[i].Value);
                 }
             }
 
@@ -150,7 +181,7 @@ namespace ConnectionTools.Storage
                 _session = session;
             }
 
-            public Dictionary<string, SqliteCommand> Commands { get; } = new Dictionary<string, SqliteCommand>(StringComparer.Ordinal);
+            public Dictionary<string, DbCommand> Commands { get; } = new Dictionary<string, DbCommand>(StringComparer.Ordinal);
 
             public void Dispose()
             {

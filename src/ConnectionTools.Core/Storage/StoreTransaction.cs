@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace ConnectionTools.Storage
 {
@@ -9,21 +9,22 @@ namespace ConnectionTools.Storage
     /// </summary>
     internal sealed class StoreTransaction : StoreSession
     {
-        internal StoreTransaction(SqliteConnection connection, SqliteTransaction transaction)
-            : base(connection, transaction)
+        internal StoreTransaction(StoreEngine engine, DbConnection connection, DbTransaction transaction)
+            : base(engine, connection, transaction)
         {
         }
 
-        private SqliteTransaction Current => Transaction!;
+        private DbTransaction Current => Transaction!;
 
         /// <summary>Opens a savepoint named <paramref name="savepoint"/>.</summary>
-        public void Save(string savepoint) => Current.Save(savepoint);
+        /// <remarks>In SQL rather than through DbTransaction, which has no savepoints on netstandard2.0; both engines speak it.</remarks>
+        public void Save(string savepoint) => Execute("SAVEPOINT " + savepoint + ";");
 
         /// <summary>Undoes what was written since the savepoint, which stays open.</summary>
-        public void Rollback(string savepoint) => Current.Rollback(savepoint);
+        public void Rollback(string savepoint) => Execute("ROLLBACK TO SAVEPOINT " + savepoint + ";");
 
         /// <summary>Ends the savepoint, keeping what was written since it in the transaction.</summary>
-        public void Release(string savepoint) => Current.Release(savepoint);
+        public void Release(string savepoint) => Execute("RELEASE SAVEPOINT " + savepoint + ";");
 
         internal void Commit() => Current.Commit();
     }

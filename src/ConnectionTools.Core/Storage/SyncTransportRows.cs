@@ -103,7 +103,7 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
             var id = ConnectionStore.FormatId(connectionId);
             var at = now.ToUnixTimeMilliseconds();
             if (tx.Execute(
-                "INSERT OR IGNORE INTO sync_received (connection_id, event_id, received_at) VALUES ($id, $event, $now);",
+                "INSERT INTO sync_received (connection_id, event_id, received_at) VALUES ($id, $event, $now) ON CONFLICT DO NOTHING;",
                 ("$id", id), ("$event", message.EventId), ("$now", at)) == 0)
             {
                 return false;
@@ -151,7 +151,7 @@ CREATE TABLE IF NOT EXISTS sync_rounds (
         }
 
         public static void AddPendingAck(StoreTransaction tx, Guid connectionId, string eventId) => tx.Execute(
-            "INSERT OR IGNORE INTO sync_pending_acks (connection_id, event_id) VALUES ($id, $event);",
+            "INSERT INTO sync_pending_acks (connection_id, event_id) VALUES ($id, $event) ON CONFLICT DO NOTHING;",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$event", eventId));
 
         public static void ClearPendingAck(StoreTransaction tx, Guid connectionId, string eventId) => tx.Execute(
