@@ -434,18 +434,35 @@ function New-SuiteResult {
 }
 
 function Invoke-XunitSuite {
-    # dotnet test on the solution. Its output is shown as it comes and read for the totals: each test assembly prints
+    # dotnet test on the solution, or with -Project on one test project, already built (-Filter picks tests, -Engine the
+    # store engine TestStore opens). Its output is shown as it comes and read for the totals: each test assembly prints
     # one "Passed!|Failed! - Failed: F, Passed: P, Skipped: S, Total: T" line, and each failed test "  Failed <name> [time]".
-    $suite = New-SuiteResult -Name 'xunit (dotnet test)'
+    param(
+        [string]$Name = 'xunit (dotnet test)',
+        [string]$Project,
+        [string]$Filter,
+        [string]$Engine
+    )
+    $suite = New-SuiteResult -Name $Name
     $dotnet = Get-Dotnet
-    Write-Step "dotnet test ConnectionTools.sln -c $Configuration (the xunit suites)"
+    $target = if ($Project) { Join-Path $RepoRoot $Project } else { Join-Path $RepoRoot 'ConnectionTools.sln' }
+    $arguments = @('test', $target, '-c', $Configuration, '-nologo')
+    if ($Project) {
+        $arguments += '--no-build'
+    }
+    if ($Filter) {
+        $arguments += @('--filter', $Filter)
+    }
+    $savedEngine = $env:CONNECTIONTOOLS_TEST_ENGINE
+    $env:CONNECTIONTOOLS_TEST_ENGINE = $Engine
+    Write-Step "dotnet $($arguments[1..($arguments.Count - 1)] -join ' ')$(if ($Engine) { " (stores on $Engine)" })"
     $counts = @{ Assemblies = 0 }
     $failures = New-Object System.Collections.Generic.List[string]
     # The summary repeats each failure's message and the test line it failed at: CI logs are often read from the end only.
     $reading = @{ Failure = -1; Section = ''; Lines = 0 }
     # Continue: in Windows PowerShell 5.1, 2>&1 turns stderr lines into error records, which 'Stop' would make fatal.
     $ErrorActionPreference = 'Continue'
-    & $dotnet test (Join-Path $RepoRoot 'ConnectionTools.sln') -c $Configuration -nologo 2>&1 | ForEach-Object {
+    & $dotnet @arguments 2>&1 | ForEach-Object {
         $line = "$_"
         Write-Host $line
         if ($line -match '^\s*(Passed|Failed|Skipped)!\s+-\s+Failed:\s*(\d+),\s*Passed:\s*(\d+),\s*Skipped:\s*(\d+)') {
@@ -475,6 +492,7 @@ function Invoke-XunitSuite {
         }
     }
     $exitCode = $LASTEXITCODE
+    $env:CONNECTIONTOOLS_TEST_ENGINE = $savedEngine
     $suite.Failures = @($failures)
     if ($exitCode -ne 0 -and $suite.Failed -eq 0) {
         $suite.Problem = "failed without a failed test: dotnet test exited with code $exitCode (a build error or an aborted test run; see above)."
@@ -687,8 +705,12 @@ try {
             Invoke-Build
             $postgres = Start-TestPostgres
             try {
-                # Both suites run even when the first fails, so that the totals are complete.
-                $suites = @(Invoke-XunitSuite) + @(Invoke-PesterSuite)
+                # Every suite runs even when one fails, so that the totals are complete. The store's tests run twice: the
+                # second time every TestStore is a PostgreSQL database (only the SQLite file's own tests stay out).
+                $suites = @(Invoke-XunitSuite) +
+                    @(Invoke-XunitSuite -Name 'xunit on PostgreSQL (Core.Tests)' -Project 'tests/ConnectionTools.Core.Tests' -Filter 'Store!=SqliteFile&Store!=PostgreSqlServer' -Engine 'postgresql') +
+                    @(Invoke-XunitSuite -Name 'xunit on PostgreSQL (case sync and jobs)' -Project 'tests/ConnectionTools.Authorization.Tests' -Filter 'FullyQualifiedName~IncomingApplyTests|FullyQualifiedName~CommentSyncTests|FullyQualifiedName~JobLeaseTests|FullyQualifiedName~RetrievalJobTests' -Engine 'postgresql') +
+                    @(Invoke-PesterSuite)
             }
             finally {
                 Stop-TestPostgres -Server $postgres

@@ -256,4 +256,50 @@ internal static class PostgresTestServer
     }
 
     private sealed record ProcessResult(int ExitCode, string Output, string Error);
+
+    /// <summary>
+    /// A server of one test's own (its "postgres" database empty), which the test can halt as a crash would and start again
+    /// on the same port: the shared server must never go down under other tests. The password is read from its pgpass file
+    /// into <see cref="Password"/>, for a NetworkCredential, since PGPASSFILE names the shared server's.
+    /// </summary>
+    public sealed class OwnServer : IDisposable
+    {
+        private readonly string _script = Path.Combine(FindRepositoryRoot(), "tests", "Shared", "postgres-cluster.sh");
+
+        public OwnServer()
+        {
+            Folder = Path.Combine(Path.GetTempPath(), "connectiontools-own-postgres-" + Guid.NewGuid().ToString("N"));
+            Script("start");
+            var passLine = File.ReadAllText(Path.Combine(Folder, "pgpass")).Trim().Split(':');
+            Port = int.Parse(passLine[1], CultureInfo.InvariantCulture);
+            Password = passLine[4];
+            ConnectionString = $"Host=127.0.0.1;Port={Port};Username=connectiontools;Database=postgres";
+        }
+
+        public string Folder { get; }
+
+        public int Port { get; }
+
+        public string Password { get; }
+
+        /// <summary>The server's empty "postgres" database, without the password.</summary>
+        public string ConnectionString { get; }
+
+        /// <summary>Stops the server at once (pg_ctl -m immediate): open sessions end as in a crash.</summary>
+        public void Halt() => Script("halt");
+
+        /// <summary>Starts the halted server again on the same port.</summary>
+        public void Resume() => Script("resume");
+
+        public void Dispose() => RunScript(_script, "stop", Folder);
+
+        private void Script(string command)
+        {
+            var result = RunScript(_script, command, Folder);
+            if (result.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"postgres-cluster.sh {command} exited with code {result.ExitCode}: {(result.Error + result.Output).Trim()}");
+            }
+        }
+    }
 }

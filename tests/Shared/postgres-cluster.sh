@@ -3,6 +3,8 @@
 #
 #   postgres-cluster.sh start <folder>   creates a cluster in <folder>/data and starts it on 127.0.0.1:<free port>
 #   postgres-cluster.sh stop <folder>    stops it and removes <folder> (quietly succeeds when there is nothing to stop)
+#   postgres-cluster.sh halt <folder>    stops the server at once (as a crash would: -m immediate), keeping the cluster
+#   postgres-cluster.sh resume <folder>  starts a halted server again, on the same port (the tests' "server restarted")
 #
 # After start, <folder> holds:
 #   server.env     CONNECTIONTOOLS_TEST_POSTGRES=Host=127.0.0.1;Port=PORT;Username=connectiontools;Database=postgres
@@ -35,7 +37,7 @@ die() {
 }
 
 usage() {
-    echo "usage: $0 start|stop <folder>" >&2
+    echo "usage: $0 start|stop|halt|resume <folder>" >&2
     exit 2
 }
 
@@ -143,8 +145,9 @@ $(tail -n 20 "$folder/initdb.log")"
     fi
     rm -f "$pwfile"
 
-    # Loopback only; a socket of its own; and no durability: the data is thrown away. The tests open connection pools
-    # from several processes at once, hence max_connections.
+    # Loopback only; a socket of its own; and no fsync: the data is thrown away, and only a power cut loses unsynced pages.
+    # Commits stay synchronous, so a server halted as in a crash (halt) keeps every commit it acknowledged, as a real one
+    # does: the restart tests rely on it. The tests open connection pools from several processes at once, hence max_connections.
     cat >>"$folder/data/postgresql.conf" <<EOF
 
 # postgres-cluster.sh: a throwaway test server
@@ -152,7 +155,6 @@ listen_addresses = '127.0.0.1'
 unix_socket_directories = '$folder/socket'
 max_connections = 200
 fsync = off
-synchronous_commit = off
 full_page_writes = off
 EOF
 
@@ -216,9 +218,27 @@ stop() {
     rm -rf -- "$folder"
 }
 
+halt() {
+    local folder=$1 bindir
+    bindir=$(find_bindir) || die "pg_ctl is not on PATH or in /usr/lib/postgresql/*/bin"
+    as_owner "$(stat -c %U "$folder/data")" "$bindir/pg_ctl" stop -D "$folder/data" -m immediate -w -t 30 >/dev/null ||
+        die "the server in $folder/data did not stop"
+}
+
+resume() {
+    local folder=$1 bindir port
+    bindir=$(find_bindir) || die "pg_ctl is not on PATH or in /usr/lib/postgresql/*/bin"
+    port=$(sed -n 's/^CONNECTIONTOOLS_TEST_POSTGRES=.*Port=\([0-9]*\).*/\1/p' "$folder/server.env")
+    [[ -n $port ]] || die "no port in $folder/server.env"
+    as_owner "$(stat -c %U "$folder/data")" "$bindir/pg_ctl" start -D "$folder/data" -l "$folder/postgres.log" -o "-p $port" \
+        -w -t "$START_TIMEOUT" >/dev/null || die "the server in $folder/data did not start again on port $port"
+}
+
 [[ $# -eq 2 && -n $2 ]] || usage
 case $1 in
     start) start "$2" ;;
     stop) stop "$2" ;;
+    halt) halt "$2" ;;
+    resume) resume "$2" ;;
     *) usage ;;
 esac

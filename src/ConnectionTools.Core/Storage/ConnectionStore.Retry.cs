@@ -17,11 +17,19 @@ namespace ConnectionTools.Storage
         {
             var clock = Stopwatch.StartNew();
             var delay = 5;
+            var reconnects = 0;
             while (true)
             {
                 try
                 {
                     return work();
+                }
+                catch (DbException e) when (reconnects < 2 && _shared.Engine.Reconnect(e))
+                {
+                    // A connection the pool kept from before a server restart fails on first use; the engine dropped the pool,
+                    // and the work runs again on fresh connections. A server still away fails again and is reported.
+                    reconnects++;
+                    Thread.Sleep(reconnects * 250);
                 }
                 catch (DbException e) when (_shared.Engine.IsTransient(e) && clock.Elapsed < _options.RetryBudget)
                 {

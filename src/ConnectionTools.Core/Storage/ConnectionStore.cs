@@ -263,7 +263,16 @@ namespace ConnectionTools.Storage
                 {
                     var session = new StoreTransaction(engine, connection, transaction);
                     var result = work(session);
-                    session.Commit();
+                    try
+                    {
+                        session.Commit();
+                    }
+                    catch (System.Data.Common.DbException e) when (!engine.IsTransient(e))
+                    {
+                        // A commit whose answer was lost may have taken effect: running the work again could do it twice.
+                        throw engine.Translate(e, _shared, _options.RetryBudget);
+                    }
+
                     return result;
                 }
             }

@@ -77,6 +77,12 @@ namespace ConnectionTools.Storage
         /// <summary>A failure worth running the whole unit of work again for: a busy store, or a server that is briefly away.</summary>
         public abstract bool IsTransient(DbException e);
 
+        /// <summary>
+        /// Whether the connection itself failed (a server restarted or went away) before the unit of work could commit: the engine
+        /// then drops its pooled connections, and the work may run again once or twice on new ones.
+        /// </summary>
+        public virtual bool Reconnect(DbException e) => false;
+
         /// <summary>The module's error for a database error; <paramref name="shared"/> learns of damage.</summary>
         public abstract ConnectionToolsException Translate(DbException e, SharedStore shared, TimeSpan retryBudget);
 

@@ -103,7 +103,7 @@ CREATE TABLE IF NOT EXISTS sync_cases (
 
             tx.Execute(
                 "INSERT INTO sync_cases (connection_id, direction, case_id, last_seq, last_changed_at) VALUES ($id, $direction, $case, 1, $changed) " +
-                "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = last_seq + 1, last_changed_at = excluded.last_changed_at;",
+                "ON CONFLICT(connection_id, direction, case_id) DO UPDATE SET last_seq = sync_cases.last_seq + 1, last_changed_at = excluded.last_changed_at;",
                 ("$id", id), ("$direction", direction), ("$case", caseId), ("$changed", changedAt));
             tx.Execute(
                 "INSERT INTO sync_events (event_id, connection_id, direction, case_id, case_seq, trace_id, status, entity, payload, error_id, error, twin_case_id, changed_at, versions, created_at, updated_at) " +

@@ -21,6 +21,8 @@ namespace ConnectionTools.Authorization.Tests;
 /// holds it for 6 s, longer than the store's 5 s busy timeout, so the refresher's save of the rotated token meets
 /// SQLITE_BUSY and the store's retry.
 /// </summary>
+// Child processes open the store by its file path, and the scan reads the SQLite files.
+[Trait("Store", "SqliteFile")]
 public sealed class SalesforceRotationProcessSoakTests : IAsyncLifetime
 {
     private const int Processes = 4;

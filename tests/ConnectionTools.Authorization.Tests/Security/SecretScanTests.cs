@@ -11,6 +11,8 @@ namespace ConnectionTools.Authorization.Tests;
 /// Every token, code, verifier and assertion that crossed the wire during a connection's life (create, test, re-authorize,
 /// a job run, removal) is searched for in the store's files and in everything the commands wrote to the host.
 /// </summary>
+// Child processes open the store by its file path, and the scan reads the SQLite files.
+[Trait("Store", "SqliteFile")]
 public sealed class SecretScanTests : IAsyncLifetime
 {
     private TestStore _store = null!;

@@ -132,6 +132,7 @@ public sealed class ApplyTests : IDisposable
     }
 
     [Fact]
+    [Trait("Store", "SqliteFile")] // It also checks that the SQLite file's WAL did not grow.
     public void A_second_run_plans_only_None_and_writes_nothing_to_the_store()
     {
         var path = Write(Configuration);

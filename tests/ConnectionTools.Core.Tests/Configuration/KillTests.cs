@@ -8,6 +8,8 @@ using Microsoft.Data.Sqlite;
 namespace ConnectionTools.Core.Tests.Configuration;
 
 [Collection(ProcessWidePools.Name)]
+// Child processes and files that open the store by its file path.
+[Trait("Store", "SqliteFile")]
 public sealed class KillTests : IDisposable
 {
     private readonly TestStore _store = new();

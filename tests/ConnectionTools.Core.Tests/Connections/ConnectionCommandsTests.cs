@@ -371,7 +371,8 @@ public sealed class ConnectionCommandsTests : IDisposable
 
         var info = _store.Node.Describe();
 
-        Assert.Equal(_store.Path_, info.StorePath);
+        Assert.Equal(_store.Node.Location.Path, info.StorePath);
+        Assert.Equal(_store.Database is null ? "SQLite" : "PostgreSQL", info.Engine);
         Assert.Equal((2, 1, 1, 1), (info.ConnectionCount, info.ActiveCount, info.PausedCount, info.RemovedCount));
         Assert.NotEqual(Guid.Empty, info.NodeId);
     }

@@ -131,6 +131,7 @@ public sealed class InvitationCommandsTests : IDisposable
     }
 
     [Fact]
+    [Trait("Store", "SqliteFile")] // The key file beside a SQLite store; a PostgreSQL store's key file is named by the admin.
     public void The_key_protecting_stored_secrets_is_readable_only_by_its_owner()
     {
         CreateInvitation();

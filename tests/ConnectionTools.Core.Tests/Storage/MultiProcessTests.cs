@@ -5,6 +5,8 @@ namespace ConnectionTools.Core.Tests;
 
 /// <summary>Real separate processes against one store file: contention and a writer killed mid-change.</summary>
 [Collection(ProcessWidePools.Name)]
+// Child processes and files that open the store by its file path.
+[Trait("Store", "SqliteFile")]
 public sealed class MultiProcessTests : IDisposable
 {
     private readonly TestStore _store = new();

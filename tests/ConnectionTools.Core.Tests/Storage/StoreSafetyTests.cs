@@ -14,6 +14,8 @@ namespace ConnectionTools.Core.Tests;
 /// foreign files are named for what they are and left unchanged, and no command writes over a store.
 /// </summary>
 [Collection(ProcessWidePools.Name)]
+// The SQLite file itself: its header, journal, permissions and damage.
+[Trait("Store", "SqliteFile")]
 public sealed class StoreSafetyTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "ct-safety-" + Guid.NewGuid().ToString("N"));

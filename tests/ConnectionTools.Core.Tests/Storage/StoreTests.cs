@@ -8,6 +8,8 @@ using Microsoft.Data.Sqlite;
 namespace ConnectionTools.Core.Tests;
 
 [Collection(ProcessWidePools.Name)]
+// The SQLite file itself: its header, journal, permissions and damage.
+[Trait("Store", "SqliteFile")]
 public sealed class StoreTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "ct-store-" + Guid.NewGuid().ToString("N"));
