@@ -36,6 +36,20 @@ if (args.Length == 2 && args[0] == "syncapply-dv-count")
     return;
 }
 
+if (args.Length == 3 && args[0] == "engines-first")
+{
+    // One fresh process's first Get-Connection (StoreEnginesBenchmark starts it).
+    StoreEnginesBenchmark.FirstCall(args[1], args[2]);
+    return;
+}
+
+if (suites.Contains("engines"))
+{
+    // Get-Connection over 10,000 connections on SQLite and PostgreSQL, side by side; runs only when named.
+    StoreEnginesBenchmark.Run();
+    return;
+}
+
 if (suites.Contains("syncapply"))
 {
     await SyncApplyBenchmark.RunAsync();
