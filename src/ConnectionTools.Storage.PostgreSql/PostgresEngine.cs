@@ -118,7 +118,21 @@ namespace ConnectionTools.Storage.PostgreSql
             }
         }
 
-        public override string Sql(string text) => Translated.GetOrAdd(text, Translate);
+        public override string Sql(string text)
+        {
+            if (Translated.TryGetValue(text, out var sql))
+            {
+                return sql;
+            }
+
+            if (Translated.Count > 4_096)
+            {
+                // Listings build their IN lists per call: keep the cache to the statements that repeat.
+                Translated.Clear();
+            }
+
+            return Translated.GetOrAdd(text, Translate);
+        }
 
         public override void Bind(DbCommand command, string name, object? value) =>
             ((NpgsqlCommand)command).Parameters.Add(new NpgsqlParameter(name.TrimStart('$'), Plain(value)));

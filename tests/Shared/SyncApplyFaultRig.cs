@@ -76,6 +76,15 @@ public sealed class SyncApplyFaultOptions
     /// other.
     /// </summary>
     public bool ConcurrentEdits { get; init; }
+
+    /// <summary>
+    /// Node A's store in this PostgreSQL database (a connection string without password) instead of a SQLite file, served by
+    /// <see cref="PublicHosts"/> node host processes behind the one URL the partner knows; kills then hit one host at a time.
+    /// </summary>
+    public string? PublicDatabase { get; init; }
+
+    /// <summary>How many node hosts serve node A (one store, one node id, one URL); more than one needs <see cref="PublicDatabase"/>.</summary>
+    public int PublicHosts { get; init; } = 1;
 }
 
 /// <summary>What one run did and saw.</summary>
@@ -115,6 +124,9 @@ public sealed class SyncApplyFaultResult
 
     public int Cases { get; set; }
 
+    /// <summary>Runs of node A's retrieval job, over every host.</summary>
+    public int JobRuns { get; set; }
+
     public int CasesInA { get; set; }
 
     public int CasesInB { get; set; }
@@ -125,12 +137,12 @@ public sealed class SyncApplyFaultResult
         CultureInfo.InvariantCulture,
         "{0:N0} case changes by people in {1:0.0} s ({2:N0} creates, {3:N0} edits, {4:N0} cases changed on both sides); node host A killed {5}x, B {6}x; " +
         "{7:N0} peer requests, {8:N0} answers dropped, {9:N0} requests replayed; of {18:N0} writes into the orgs {10:N0} answered 429 and {11:N0} answered 500; {12:N0} Failed event(s) from those retried by the admin; " +
-        "{13}; final: {14:N0} cases, org A holds {15:N0}, org B {16:N0}; {17}",
+        "{13}; final: {14:N0} cases, org A holds {15:N0}, org B {16:N0}; A's retrieval ran {19:N0}x; {17}",
         Creates + Edits, Changing.TotalSeconds, Creates, Edits, EditedOnBothSides, KillsA, KillsB,
         PeerRequests, DroppedAnswers, ReplayedRequests, ThrottledWrites, FailedWrites, RetriedEvents,
         Converged is null ? "did not converge" : $"converged {Converged.Value.TotalSeconds:0.0} s after the last change",
         Cases, CasesInA, CasesInB,
-        Problems.Count == 0 ? "checks passed" : $"{Problems.Count} problem(s): {string.Join("; ", Problems.Take(8))}", Writes);
+        Problems.Count == 0 ? "checks passed" : $"{Problems.Count} problem(s): {string.Join("; ", Problems.Take(8))}", Writes, JobRuns);
 }
 
 /// <summary>The run itself.</summary>
@@ -156,9 +168,15 @@ public static class SyncApplyFaultRun
         await using var orgB = await FaultOrg.StartAsync("fabrikam.my.salesforce.com", "00D5g000002XyZwEAK");
         var providers = ProviderProxy.Start(new Dictionary<string, EmulatorHost> { [orgA.Host] = orgA.Emulator, [orgB.Host] = orgB.Emulator }, Path.Combine(folder, "ca.pem"));
         await using var _ = providers;
-        var aPort = NodeHostProcess.FreePort();
-        await using var proxy = await FaultProxy.StartAsync(aPort);
+        var aPorts = Enumerable.Range(0, options.PublicHosts).Select(_ => NodeHostProcess.FreePort()).ToArray();
+        var aPort = aPorts[0];
+        await using var proxy = await FaultProxy.StartAsync(aPorts);
         var aPath = Path.Combine(folder, "a.db");
+        var aKey = Path.Combine(folder, "a.key");
+        StoreLocation ALocation(bool create) => options.PublicDatabase is { } database
+            ? StoreLocation.ForDatabase(database, StoreSource.Session, create, credential: null, keyFile: aKey)
+            : new StoreLocation(aPath, StoreSource.Session, create);
+        var aStore = options.PublicDatabase is { } db ? new[] { "--store", db, "--key-file", aKey } : new[] { "--store", aPath };
         var bPath = Path.Combine(folder, "b.db");
         var environment = new Dictionary<string, string?>
         {
@@ -174,15 +192,15 @@ public static class SyncApplyFaultRun
             ["no_proxy"] = null,
         };
         var output = options.HostOutput ? (Func<string, Action<string>>)(side => line => log($"[{side}] {line}")) : _ => null!;
-        NodeHostProcess StartA() => NodeHostProcess.StartWith(aPort, environment, options.HostOutput ? output("A") : null,
-            "--store", aPath, "--urls", $"http://127.0.0.1:{aPort}", "--job-poll", "0.5");
+        NodeHostProcess StartA(int host) => NodeHostProcess.StartWith(aPorts[host], environment, options.HostOutput ? output("A" + (host + 1)) : null,
+            aStore.Concat(new[] { "--urls", $"http://127.0.0.1:{aPorts[host]}", "--job-poll", "0.5" }).ToArray());
         NodeHostProcess StartB() => NodeHostProcess.StartWith(null, environment, options.HostOutput ? output("B") : null,
             "--store", bPath, "--private", "--interval", "0.5", "--job-poll", "0.5");
 
         // The stores: each bound to its org with a real grant (the interactive flow, run here against the emulators), paired,
         // Script mode rules on both sides, retrieval every second.
         Guid connectionA, connectionB;
-        using (var a = ConnectionNode.Open(new StoreLocation(aPath, StoreSource.Session, create: true), actor: "test", clients: orgA.NodeClients()))
+        using (var a = ConnectionNode.Open(ALocation(create: true), actor: "test", clients: orgA.NodeClients()))
         using (var b = ConnectionNode.Open(new StoreLocation(bPath, StoreSource.Session, create: true), actor: "test", clients: orgB.NodeClients()))
         {
             var host = new RecordingHost();
@@ -191,7 +209,7 @@ public static class SyncApplyFaultRun
             orgB.Authorize(b);
             new InvitationCommands(a, host).New(new NewPrivateConnectionRequest { Name = ConnectionName, LocalInstanceName = "a", System = "sf" });
             var code = host.Output.OfType<PrivateConnectionInvitation>().Single().InvitationCode;
-            await using (var acceptor = NodeHostProcess.StartWith(aPort, environment, null, "--store", aPath, "--urls", $"http://127.0.0.1:{aPort}", "--no-jobs"))
+            await using (var acceptor = NodeHostProcess.StartWith(aPort, environment, null, aStore.Concat(new[] { "--urls", $"http://127.0.0.1:{aPort}", "--no-jobs" }).ToArray()))
             {
                 await acceptor.WaitUntilListeningAsync();
                 new PeerCommands(b, host).Accept(code, null, "b", system: "sf");
@@ -217,10 +235,10 @@ public static class SyncApplyFaultRun
 
         orgA.Emulator.FailWritesAtRandom(options.WriteFaultRatio, options.Seed + 1);
         orgB.Emulator.FailWritesAtRandom(options.WriteFaultRatio, options.Seed + 2);
-        var nodeA = StartA();
+        var nodesA = Enumerable.Range(0, options.PublicHosts).Select(StartA).ToArray();
         var nodeB = StartB();
         using var stop = new CancellationTokenSource();
-        var admin = new Admin(aPath, connectionA, bPath, connectionB, log);
+        var admin = new Admin(() => ALocation(create: false), connectionA, bPath, connectionB, log);
         var adminLoop = admin.RunAsync(stop.Token);
         try
         {
@@ -242,10 +260,12 @@ public static class SyncApplyFaultRun
 
                     if (kill.OnA)
                     {
-                        await nodeA.DisposeAsync();
+                        // With several hosts, one after another: the others serve on meanwhile and take its jobs and applies over.
+                        var host = result.KillsA % nodesA.Length;
+                        await nodesA[host].DisposeAsync();
                         result.KillsA++;
                         await Task.Delay(kill.Down);
-                        nodeA = StartA();
+                        nodesA[host] = StartA(host);
                     }
                     else
                     {
@@ -255,7 +275,7 @@ public static class SyncApplyFaultRun
                         nodeB = StartB();
                     }
 
-                    log($"{clock.Elapsed.TotalSeconds:0.0} s: node host {(kill.OnA ? "A" : "B")} killed (kill -9) and started again after {kill.Down.TotalMilliseconds:0} ms");
+                    log($"{clock.Elapsed.TotalSeconds:0.0} s: node host {(kill.OnA ? "A" + (((result.KillsA - 1) % nodesA.Length) + 1) : "B")} killed (kill -9) and started again after {kill.Down.TotalMilliseconds:0} ms");
                 }
             });
 
@@ -336,8 +356,32 @@ public static class SyncApplyFaultRun
         {
             await stop.CancelAsync();
             await adminLoop.ContinueWith(_ => { }, TaskScheduler.Default);
-            await nodeA.DisposeAsync();
+            foreach (var nodeA in nodesA)
+            {
+                await nodeA.DisposeAsync();
+            }
+
             await nodeB.DisposeAsync();
+        }
+
+        // Every retrieval run of A once per schedule: however many hosts, no two runs of the job at once.
+        using (var a = ConnectionNode.Open(ALocation(create: false), actor: "check"))
+        {
+            var system = a.Store.FindByName("sf")!;
+            var runs = a.Store.Read(db => JobRows.Runs(db, system.Id, null, null)).OrderBy(r => r.StartedAt).ToList();
+            result.JobRuns = runs.Count;
+            for (var i = 1; i < runs.Count; i++)
+            {
+                var previous = runs[i - 1];
+                if (previous.EndedAt is null || previous.EndedAt > runs[i].StartedAt)
+                {
+                    // A run ended by a kill is closed by the next run (Failed, JobInterrupted) when it starts; only a live overlap counts.
+                    if (previous.ErrorId != ErrorIds.JobInterrupted)
+                    {
+                        result.Problems.Add($"job runs {previous.Id} and {runs[i].Id} of A's retrieval ran at once");
+                    }
+                }
+            }
         }
 
         result.Problems.AddRange(admin.Unexpected);
@@ -622,7 +666,7 @@ public static class SyncApplyFaultRun
     /// The admin: every second, retries the Failed incoming events that the provoked write faults left (Retry-SyncEvent), and
     /// records every other Failed or Held event as a problem.
     /// </summary>
-    private sealed class Admin(string aPath, Guid connectionA, string bPath, Guid connectionB, Action<string> log)
+    private sealed class Admin(Func<StoreLocation> aLocation, Guid connectionA, string bPath, Guid connectionB, Action<string> log)
     {
         private readonly HashSet<Guid> _reported = new();
 
@@ -643,9 +687,9 @@ public static class SyncApplyFaultRun
                     return;
                 }
 
-                foreach (var (path, id, side) in new[] { (aPath, connectionA, "A"), (bPath, connectionB, "B") })
+                foreach (var (location, id, side) in new[] { (aLocation, connectionA, "A"), (() => new StoreLocation(bPath, StoreSource.Session, create: false), connectionB, "B") })
                 {
-                    using var node = ConnectionNode.Open(new StoreLocation(path, StoreSource.Session, create: false), actor: "admin");
+                    using var node = ConnectionNode.Open(location(), actor: "admin");
                     var events = node.Store.Read(db => SyncEventRows.List(db, id, SyncDirection.Incoming).Concat(SyncEventRows.List(db, id, SyncDirection.Outgoing)).ToList());
                     var provoked = new List<Guid>();
                     foreach (var e in events.Where(e => e.Status is SyncEventStatus.Failed or SyncEventStatus.Held))
@@ -680,9 +724,9 @@ public static class SyncApplyFaultRun
         public List<string> Leftovers()
         {
             var problems = new List<string>();
-            foreach (var (path, id, side) in new[] { (aPath, connectionA, "A"), (bPath, connectionB, "B") })
+            foreach (var (location, id, side) in new[] { (aLocation, connectionA, "A"), (() => new StoreLocation(bPath, StoreSource.Session, create: false), connectionB, "B") })
             {
-                using var node = ConnectionNode.Open(new StoreLocation(path, StoreSource.Session, create: false), actor: "check");
+                using var node = ConnectionNode.Open(location(), actor: "check");
                 var left = node.Store.Read(db => SyncEventRows.List(db, id, SyncDirection.Incoming).Concat(SyncEventRows.List(db, id, SyncDirection.Outgoing)).ToList());
                 if (left.Count > 0)
                 {

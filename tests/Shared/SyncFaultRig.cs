@@ -132,12 +132,17 @@ public sealed class FaultProxy : IAsyncDisposable
 
     public int Replayed => Volatile.Read(ref _replayed);
 
-    public static async Task<FaultProxy> StartAsync(int upstreamPort)
+    /// <summary>
+    /// In front of one node host, or of several serving one node (one URL for the partner): requests go to them in turn, and a
+    /// request a host cannot take (killed) goes to the next one, as a load balancer's health check would send it.
+    /// </summary>
+    public static async Task<FaultProxy> StartAsync(params int[] upstreamPorts)
     {
         var builder = WebApplication.CreateBuilder(new[] { "--urls", "http://127.0.0.1:0" });
         builder.Logging.ClearProviders();
         var proxy = new FaultProxy(builder.Build());
-        proxy._app.Run(context => proxy.ForwardAsync(context, upstreamPort));
+        var turn = 0;
+        proxy._app.Run(context => proxy.ForwardAsync(context, upstreamPorts, Interlocked.Increment(ref turn)));
         await proxy._app.StartAsync();
         return proxy;
     }
@@ -148,8 +153,9 @@ public sealed class FaultProxy : IAsyncDisposable
         _upstream.Dispose();
     }
 
-    private async Task ForwardAsync(HttpContext context, int upstreamPort)
+    private async Task ForwardAsync(HttpContext context, int[] upstreamPorts, int turn)
     {
+        var upstreamPort = upstreamPorts[turn % upstreamPorts.Length];
         using var body = new MemoryStream();
         await context.Request.Body.CopyToAsync(body);
         HttpRequestMessage Forward()
@@ -166,15 +172,24 @@ public sealed class FaultProxy : IAsyncDisposable
         HttpResponseMessage response;
         try
         {
-            response = await _upstream.SendAsync(Forward());
+            response = await SendToAnyAsync();
 
             // Counted, not random, so every run has its faults: the 4th answer of every 10 is lost, every 7th request is sent twice.
             var n = Interlocked.Increment(ref _requests);
             if (n % 7 == 5)
             {
-                // The same request again (a replay with the same token): A must refuse it and change nothing.
+                // The same request again (a replay with the same token): A must refuse it and change nothing. With several hosts,
+                // another host gets it: the replay guard is the store's, not a host's.
                 Interlocked.Increment(ref _replayed);
-                (await _upstream.SendAsync(Forward())).Dispose();
+                upstreamPort = upstreamPorts[(turn + 1) % upstreamPorts.Length];
+                try
+                {
+                    (await _upstream.SendAsync(Forward())).Dispose();
+                }
+                catch (HttpRequestException)
+                {
+                    // That host is down: the replay never arrived.
+                }
             }
 
             if (n % 10 == 3)
@@ -191,6 +206,22 @@ public sealed class FaultProxy : IAsyncDisposable
             // A is down (killed): as if the network failed.
             context.Abort();
             return;
+        }
+
+        async Task<HttpResponseMessage> SendToAnyAsync()
+        {
+            for (var i = 0; ; i++)
+            {
+                try
+                {
+                    return await _upstream.SendAsync(Forward());
+                }
+                catch (HttpRequestException e) when (i + 1 < upstreamPorts.Length && e.InnerException is System.Net.Sockets.SocketException)
+                {
+                    // Refused: that host is down. Nothing reached it, so the next one may take the request.
+                    upstreamPort = upstreamPorts[(turn + i + 1) % upstreamPorts.Length];
+                }
+            }
         }
 
         using (response)
