@@ -153,7 +153,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Connections.Connection'; Columns = 'Name', 'Type', 'Status', 'InactiveReason' }
             @{ TypeName = 'ConnectionTools.Authorization.AuthorizationResult'; Columns = 'Name', 'Status', 'InactiveReason', 'Message' }
             @{ TypeName = 'ConnectionTools.Connections.AuditEntry'; Columns = 'At', 'Connection', 'Action', 'Actor', 'Summary' }
-            @{ TypeName = 'ConnectionTools.Nodes.NodeInfo'; Columns = 'Source', 'Connections', 'Active', 'Paused', 'Inactive', 'Pending', 'StorePath' }
+            @{ TypeName = 'ConnectionTools.Nodes.NodeInfo'; Columns = 'Source', 'Engine', 'Connections', 'Active', 'Paused', 'Inactive', 'Pending', 'StorePath' }
             @{ TypeName = 'ConnectionTools.Invitations.PrivateConnectionInvitation'; Columns = 'Name', 'Status', 'Mode', 'Expires', 'InvitationCode' }
             @{ TypeName = 'ConnectionTools.SyncRules.SyncRule'; Columns = 'Connection', 'Direction', 'Entity', 'Editable', 'Script' }
             @{ TypeName = 'ConnectionTools.SyncRules.SyncRuleTestResult'; Columns = 'Connection', 'Direction', 'Output' }
