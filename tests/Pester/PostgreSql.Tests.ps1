@@ -132,6 +132,14 @@ Describe 'The lifecycle on a PostgreSQL store' {
         foreach ($action in 'Create', 'Accept', 'Suspend', 'Resume', 'Edit', 'Remove') { $actions | Should -Contain $action }
     }
 
+    It 'New-ConnectionNodeService refuses a PostgreSQL store, naming how to run the host instead, and writes nothing' {
+        $unit = Join-Path $TestDrive 'pg.service'
+        $failure = { New-ConnectionNodeService -Port $flow.Port -Path $unit -ErrorAction Stop } | Should -Throw -ErrorId 'ConnectionTools.NodeHost.InvalidOption,*' -PassThru
+        ($failure | Out-String -Width 300) + $failure.ErrorDetails.RecommendedAction | Should -Match ([regex]::Escape("--store $uri --key-file $keyFile"))
+        ($failure | Out-String -Width 300) | Should -Not -Match ([regex]::Escape($ownerPassword))
+        Test-Path -LiteralPath $unit | Should -BeFalse
+    }
+
     It 'the node host stops cleanly' {
         $flow.Host | Stop-ConnectionNodeHost
         $flow.Host.Running | Should -BeFalse
