@@ -97,6 +97,11 @@ $ExpectedModuleFiles = @(
     'dependencies/System.Buffers.dll'
     'dependencies/System.Numerics.Vectors.dll'
     'dependencies/System.Runtime.CompilerServices.Unsafe.dll'
+    # The PostgreSQL engine (PowerShell 7 only) and what Npgsql needs there.
+    'dependencies/ConnectionTools.Storage.PostgreSql.dll'
+    'dependencies/Npgsql.dll'
+    'dependencies/Microsoft.Extensions.Logging.Abstractions.dll'
+    'dependencies/Microsoft.Extensions.DependencyInjection.Abstractions.dll'
     # The node host (src/ConnectionTools.Node), framework-dependent: dotnet with the ASP.NET Core 10 runtime runs it.
     'node/ConnectionTools.Node.dll'
     'node/ConnectionTools.Node.deps.json'
@@ -104,6 +109,8 @@ $ExpectedModuleFiles = @(
     'node/ConnectionTools.Core.dll'
     'node/Microsoft.Extensions.Hosting.Systemd.dll'
     'node/Microsoft.Extensions.Hosting.WindowsServices.dll'
+    'node/ConnectionTools.Storage.PostgreSql.dll'
+    'node/Npgsql.dll'
     'node/runtimes/linux-x64/native/libe_sqlite3.so'
     'node/runtimes/win-x64/native/e_sqlite3.dll'
     'node/runtimes/osx-arm64/native/libe_sqlite3.dylib'

@@ -172,7 +172,7 @@ public static class NodeHost
         {
             var http = provider.GetRequiredService<IHttpClientFactory>();
             var clients = new NodeClients { ProviderHttp = http.CreateClient(ProviderClient), PeerHttp = http.CreateClient(PeerClient) };
-            var node = ConnectionNode.Open(new StoreLocation(Path.GetFullPath(options.StorePath), StoreSource.Session, options.Create, "--store"), actor: "node-host", clients: clients);
+            var node = ConnectionNode.Open(options.Location(), actor: "node-host", clients: clients);
             try
             {
                 node.Store.EnsureIntact();
@@ -219,7 +219,18 @@ public static class NodeHost
             throw new ArgumentException("--store needs a path: the store file this node serves.");
         }
 
-        if (Directory.Exists(options.StorePath))
+        if (options.IsDatabase)
+        {
+            if (options.KeyFile is { } keyFile && Directory.Exists(keyFile))
+            {
+                throw new ArgumentException($"--key-file '{keyFile}' is a folder; give the path of the store's key file.");
+            }
+        }
+        else if (options.KeyFile != null)
+        {
+            throw new ArgumentException("--key-file is for a PostgreSQL store; a store file's key sits beside it.");
+        }
+        else if (Directory.Exists(options.StorePath))
         {
             throw new ArgumentException($"--store '{options.StorePath}' is a folder; give the path of the store file (the one the module uses).");
         }

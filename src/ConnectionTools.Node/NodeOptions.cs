@@ -1,6 +1,8 @@
+using ConnectionTools.Storage;
+
 namespace ConnectionTools.Node;
 
-/// <summary>The node host's command line: --store PATH [--create] [--public-url URL] [--private [--interval SECONDS]] (plus ASP.NET's own --urls).</summary>
+/// <summary>The node host's command line: --store PATH|POSTGRESQL [--key-file PATH] [--create] [--public-url URL] [--private [--interval SECONDS]] (plus ASP.NET's own --urls).</summary>
 public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Private, TimeSpan Interval)
 {
     /// <summary>How often the job scheduler looks for due retrieval jobs.</summary>
@@ -15,6 +17,20 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
     /// <summary>--log PATH: the file the host appends its log to instead of standard output (a background host started by the module).</summary>
     public string? LogPath { get; init; }
 
+    /// <summary>--key-file PATH: a PostgreSQL store's key file (default CONNECTIONTOOLS_KEY_FILE); a SQLite store's key sits beside it.</summary>
+    public string? KeyFile { get; init; }
+
+    /// <summary>Whether --store names a PostgreSQL database (a postgresql:// URI or Npgsql keywords) rather than a file.</summary>
+    public bool IsDatabase => StoreLocation.IsDatabase(StorePath);
+
+    /// <summary>
+    /// Where the store is. A PostgreSQL store's password comes only from PGPASSWORD or PGPASSFILE: on the command line every
+    /// user of the machine could read it, so one in --store is refused (ConnectionTools.Store.PasswordInConnectionString).
+    /// </summary>
+    public StoreLocation Location() => IsDatabase
+        ? StoreLocation.ForDatabase(StorePath.Trim(), StoreSource.Session, Create, null, KeyFile ?? Environment.GetEnvironmentVariable(StoreLocation.KeyFileVariable), "--store")
+        : new StoreLocation(Path.GetFullPath(StorePath), StoreSource.Session, Create, "--store");
+
     public static NodeOptions Parse(string[] args)
     {
         string? store = null, publicUrl = null;
@@ -23,7 +39,7 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
         var jobPoll = TimeSpan.FromSeconds(5);
         var runJobs = true;
         var create = false;
-        string? logPath = null;
+        string? logPath = null, keyFile = null;
         for (var i = 0; i < args.Length; i++)
         {
             switch (args[i])
@@ -52,6 +68,9 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
                 case "--log":
                     logPath = Value(args, ref i);
                     break;
+                case "--key-file":
+                    keyFile = Value(args, ref i);
+                    break;
                 case "--urls":
                     Value(args, ref i); // ASP.NET reads it.
                     break;
@@ -61,7 +80,7 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
         }
 
         return new NodeOptions(
-            store ?? throw new ArgumentException("--store PATH is required: the store file this node serves (the same one the module uses)."),
+            store ?? throw new ArgumentException("--store is required: the store file this node serves (the same one the module uses), or its PostgreSQL database."),
             publicUrl,
             isPrivate,
             interval)
@@ -70,6 +89,7 @@ public sealed record NodeOptions(string StorePath, string? PublicUrl, bool Priva
             RunJobs = runJobs,
             Create = create,
             LogPath = logPath,
+            KeyFile = keyFile,
         };
     }
 

@@ -2,12 +2,17 @@ using ConnectionTools.Errors;
 using ConnectionTools.Node;
 
 const string Usage = """
-usage: ConnectionTools.Node --store PATH [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs] [--log FILE]
-       ConnectionTools.Node --store PATH [--create] --private [--interval SECONDS] [--urls URL] [--job-poll SECONDS] [--no-jobs] [--log FILE]
+usage: ConnectionTools.Node --store STORE [--key-file PATH] [--create] [--public-url URL] [--urls http://127.0.0.1:PORT] [--job-poll SECONDS] [--no-jobs] [--log FILE]
+       ConnectionTools.Node --store STORE [--key-file PATH] [--create] --private [--interval SECONDS] [--urls URL] [--job-poll SECONDS] [--no-jobs] [--log FILE]
        ConnectionTools.Node --help
 
-Runs one ConnectionTools node on a store file (the same one the module uses).
-  --store PATH         the store file this node serves (required); it must exist unless --create is given
+Runs one ConnectionTools node on a store (the same one the module uses).
+  --store STORE        the store this node serves (required); it must exist unless --create is given:
+                       a store file's path, or a PostgreSQL database as a postgresql://user@host:port/db URI
+                       or Npgsql keywords (Host=...;Database=...;Username=...), without a password: the
+                       password comes from PGPASSWORD or PGPASSFILE
+  --key-file PATH      a PostgreSQL store's key file, which protects its secrets (default: the
+                       CONNECTIONTOOLS_KEY_FILE variable); the same file on every host of the node
   --create             create a new, empty store at --store when no file is there
   --public-url URL     the public side: the https URL private sides reach this node at (saved in the store)
   --urls URL           where Kestrel listens (ASP.NET Core's own option), e.g. http://127.0.0.1:5080
@@ -50,6 +55,8 @@ try
     // Every argument is checked here, before the store file is created or opened.
     options = NodeOptions.Parse(args);
     NodeHost.Validate(options, args);
+    // A PostgreSQL store's connection string (no password in it) and key file are checked here too, before anything is opened.
+    _ = options.Location();
     // A port another program holds is refused here too, before the store is opened: Kestrel would only find out after.
     NodeHealth.EnsureListenable(args);
 }

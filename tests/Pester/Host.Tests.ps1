@@ -111,11 +111,11 @@ Describe 'ConnectionTools in a real PowerShell host' {
             )
         }
 
-        It 'Get-ConnectionNode keeps the store source, the counts by status and the whole store path' {
+        It 'Get-ConnectionNode keeps the store source, the engine, the counts by status and the whole store path' {
             $text = Get-ConnectionNode | Format-At80
             $table = Get-TableLine -Text $text
-            $table.Header | Should -Match '^Source\s+Connections\s+Active\s+Paused\s+Inactive\s+Pending\s+StorePath'
-            $table.Rows[0] | Should -Match '^Session\s+3\s+1\s+1\s+1\s+0\s'
+            $table.Header | Should -Match '^Source\s+Engine\s+Connections\s+Active\s+Paused\s+Inactive\s+Pending\s+StorePath'
+            $table.Rows[0] | Should -Match '^Session\s+SQLite\s+3\s+1\s+1\s+1\s+0\s'
             Get-ColumnText -Text $text -Column 'StorePath' | Should -Be ($storePath -replace '\s', '')
             @($text -split '\r?\n' | Where-Object { $_.Length -gt 80 }) | Should -BeNullOrEmpty
         }
@@ -153,7 +153,7 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Connections.Connection'; Columns = 'Name', 'Type', 'Status', 'InactiveReason' }
             @{ TypeName = 'ConnectionTools.Authorization.AuthorizationResult'; Columns = 'Name', 'Status', 'InactiveReason', 'Message' }
             @{ TypeName = 'ConnectionTools.Connections.AuditEntry'; Columns = 'At', 'Connection', 'Action', 'Actor', 'Summary' }
-            @{ TypeName = 'ConnectionTools.Nodes.NodeInfo'; Columns = 'Source', 'Connections', 'Active', 'Paused', 'Inactive', 'Pending', 'StorePath' }
+            @{ TypeName = 'ConnectionTools.Nodes.NodeInfo'; Columns = 'Source', 'Engine', 'Connections', 'Active', 'Paused', 'Inactive', 'Pending', 'StorePath' }
             @{ TypeName = 'ConnectionTools.Invitations.PrivateConnectionInvitation'; Columns = 'Name', 'Status', 'Mode', 'Expires', 'InvitationCode' }
             @{ TypeName = 'ConnectionTools.SyncRules.SyncRule'; Columns = 'Connection', 'Direction', 'Entity', 'Editable', 'Script' }
             @{ TypeName = 'ConnectionTools.SyncRules.SyncRuleTestResult'; Columns = 'Connection', 'Direction', 'Output' }

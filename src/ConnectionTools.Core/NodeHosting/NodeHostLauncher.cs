@@ -88,7 +88,8 @@ namespace ConnectionTools.NodeHosting
         /// <summary>Starts the host detached from this session, waits until it is ready, and returns it.</summary>
         public NodeHostProcess StartBackground(NodeHostSettings settings)
         {
-            var logPath = settings.LogPath ?? Path.Combine(Path.GetDirectoryName(settings.StorePath)!, "node-host-" + (settings.Private ? "private" : settings.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)) + ".log");
+            // A PostgreSQL store has no folder of its own: its log goes beside its key file.
+            var logPath = settings.LogPath ?? Path.Combine(Path.GetDirectoryName(settings.KeyFile ?? settings.StorePath)!, "node-host-" + (settings.Private ? "private" : settings.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)) + ".log");
             settings.LogPath = Path.GetFullPath(logPath);
             var start = StartInfo(settings, detach: true);
             var logStart = File.Exists(settings.LogPath) ? new FileInfo(settings.LogPath).Length : 0;
@@ -338,6 +339,11 @@ namespace ConnectionTools.NodeHosting
                 WorkingDirectory = Path.GetDirectoryName(_runtime.NodeAssembly)!,
             };
             start.Environment["DOTNET_ROOT"] = _runtime.DotnetRoot;
+            if (settings.DatabaseCredential is { } credential && credential.Password.Length > 0)
+            {
+                start.Environment["PGPASSWORD"] = credential.Password;
+            }
+
             if (detach)
             {
                 start.Environment["Logging__Console__FormatterOptions__ColorBehavior"] = "Disabled";

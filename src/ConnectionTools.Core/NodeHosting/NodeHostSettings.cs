@@ -19,8 +19,17 @@ namespace ConnectionTools.NodeHosting
             StorePath = storePath;
         }
 
-        /// <summary>The full path of the store file the host serves.</summary>
+        /// <summary>The full path of the store file the host serves; for a PostgreSQL store, its display URI (never a password).</summary>
         public string StorePath { get; }
+
+        /// <summary>A PostgreSQL store's key file (--key-file); null for a SQLite store, whose key sits beside it.</summary>
+        public string? KeyFile { get; set; }
+
+        /// <summary>
+        /// The PostgreSQL password for the host (the session's -Credential): it reaches the child process as PGPASSWORD in its
+        /// environment, never on its command line, where any user of the machine could read it.
+        /// </summary>
+        public System.Net.NetworkCredential? DatabaseCredential { get; set; }
 
         /// <summary>Let the host create the store when no file is there (the per-user default store, created on first use).</summary>
         public bool Create { get; set; }
@@ -161,6 +170,12 @@ namespace ConnectionTools.NodeHosting
         public IList<string> Arguments()
         {
             var arguments = new List<string> { "--store", StorePath };
+            if (KeyFile != null)
+            {
+                arguments.Add("--key-file");
+                arguments.Add(KeyFile);
+            }
+
             if (Create)
             {
                 arguments.Add("--create");

@@ -38,6 +38,17 @@ namespace ConnectionTools.PowerShell.Cmdlets
         protected override void EndProcessing() => Run(() =>
         {
             var location = NodeSessions.CurrentLocation(SessionState);
+            if (location.KeyFile != null)
+            {
+                // Not yet: the definition's log folder and account checks are about a store file, and the service needs its own password source.
+                throw new ConnectionToolsException(
+                    ErrorIds.NodeHostInvalidOption,
+                    ErrorKind.InvalidArgument,
+                    $"New-ConnectionNodeService does not write a service for a PostgreSQL store ('{location.Path}') in this version. Nothing was written.",
+                    location.Path,
+                    $"Run the node host under the service manager by hand: dotnet <module folder>/node/ConnectionTools.Node.dll --store {location.Path} --key-file {location.KeyFile}, with the password in the service account's PGPASSFILE.");
+            }
+
             if (!File.Exists(location.Path))
             {
                 throw new ConnectionToolsException(ErrorIds.StoreNotFound, ErrorKind.ObjectNotFound, $"No store exists at '{location.Path}' ({location.Origin}) for the service to serve.", location.Path, "Create it first, as the service account: Connect-ConnectionNode -StorePath <path> -Create.");

@@ -29,6 +29,12 @@ namespace ConnectionTools.PowerShell.Cmdlets
         {
             var location = NodeSessions.CurrentLocation(SessionState);
             var settings = HostSettings(location.Path);
+            if (location.KeyFile != null)
+            {
+                // A PostgreSQL store: the host gets its display URI and key file; a -Credential password only through its environment.
+                settings.KeyFile = location.KeyFile;
+                settings.DatabaseCredential = NodeSessions.CurrentCredential(SessionState);
+            }
 
             // The per-user default store is created on first use, as any command here would; a named one must exist.
             settings.Create = location.Source == StoreSource.Default;

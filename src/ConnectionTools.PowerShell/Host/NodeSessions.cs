@@ -1,5 +1,6 @@
 using System;
 using System.Management.Automation;
+using System.Net;
 using System.Management.Automation.Runspaces;
 using System.Runtime.CompilerServices;
 using ConnectionTools.Errors;
@@ -36,7 +37,13 @@ namespace ConnectionTools.PowerShell.Host
                     throw NotConnected(failed);
                 }
 
-                var location = StoreLocation.Resolve(session.StorePath, Environment.GetEnvironmentVariable);
+                // A database chosen with -ConnectionString stays this session's until the next connect: nothing to re-resolve.
+                if (session.Database != null && session.Node != null)
+                {
+                    return session.Node;
+                }
+
+                var location = Locate(session);
                 if (session.Node is null || !string.Equals(session.Node.Location.Path, location.Path, StringComparison.Ordinal) || session.Node.Location.Source != location.Source)
                 {
                     var node = ConnectionNode.Open(location);
@@ -62,7 +69,20 @@ namespace ConnectionTools.PowerShell.Host
                     throw NotConnected(failed);
                 }
 
-                return StoreLocation.Resolve(session.StorePath, Environment.GetEnvironmentVariable);
+                return Locate(session);
+            }
+        }
+
+        /// <summary>
+        /// The password of the session's -Credential, for a node host started from this session (it goes to the child's
+        /// environment only, never its command line); null when the session has none.
+        /// </summary>
+        public static NetworkCredential? CurrentCredential(SessionState? state)
+        {
+            var session = SessionOfThisRunspace(state);
+            lock (session)
+            {
+                return session.Database?.Credential;
             }
         }
 
@@ -70,7 +90,18 @@ namespace ConnectionTools.PowerShell.Host
         /// Opens the store and makes it this runspace's. When it cannot be opened, the runspace is left with no store: later
         /// commands name the path that failed instead of quietly using the previous store or the default one.
         /// </summary>
-        public static ConnectionNode Connect(string? storePath, bool create, SessionState state)
+        public static ConnectionNode Connect(string? storePath, bool create, SessionState state) =>
+            Connect(state, storePath, null, create, storePath ?? StoreLocation.EnvironmentVariable);
+
+        /// <summary>
+        /// Opens a PostgreSQL store and makes it this runspace's. The credential is kept in memory for the session's later
+        /// re-opens; it is never written anywhere. <paramref name="keyFile"/> must already be a full path.
+        /// </summary>
+        public static ConnectionNode ConnectDatabase(string connectionString, NetworkCredential? credential, string? keyFile, bool create, SessionState state) =>
+            // A failed connect names "-ConnectionString", not the string: whatever it holds (even a refused password) is never echoed.
+            Connect(state, null, new DatabaseChoice(connectionString, credential, keyFile), create, "-ConnectionString");
+
+        private static ConnectionNode Connect(SessionState state, string? storePath, DatabaseChoice? database, bool create, string failedLabel)
         {
             var session = SessionOfThisRunspace(state);
             lock (session)
@@ -79,7 +110,7 @@ namespace ConnectionTools.PowerShell.Host
                 StoreLocation? location = null;
                 try
                 {
-                    location = StoreLocation.Resolve(storePath, Environment.GetEnvironmentVariable, create);
+                    location = Locate(storePath, database, create);
                     node = ConnectionNode.Open(location);
                     try
                     {
@@ -96,17 +127,25 @@ namespace ConnectionTools.PowerShell.Host
                 {
                     session.Node?.Dispose();
                     session.Node = null;
-                    session.FailedConnect = new FailedConnect(location?.Path ?? storePath ?? StoreLocation.EnvironmentVariable, e);
+                    session.FailedConnect = new FailedConnect(location?.Path ?? failedLabel, e);
                     throw;
                 }
 
                 session.Node?.Dispose();
                 session.Node = node;
                 session.StorePath = storePath;
+                session.Database = database;
                 session.FailedConnect = null;
                 return node;
             }
         }
+
+        private static StoreLocation Locate(Session session) => Locate(session.StorePath, session.Database, create: false);
+
+        private static StoreLocation Locate(string? storePath, DatabaseChoice? database, bool create) =>
+            database is null
+                ? StoreLocation.Resolve(storePath, Environment.GetEnvironmentVariable, create)
+                : StoreLocation.ForDatabase(database.ConnectionString, StoreSource.Session, create, database.Credential, database.KeyFile, "-ConnectionString");
 
         private static ConnectionToolsException NotConnected(FailedConnect failed) => new ConnectionToolsException(
             ErrorIds.StoreNotConnected,
@@ -184,9 +223,30 @@ namespace ConnectionTools.PowerShell.Host
             public ConnectionToolsException Error { get; }
         }
 
+        /// <summary>A PostgreSQL store chosen with Connect-ConnectionNode -ConnectionString: what re-opens it.</summary>
+        private sealed class DatabaseChoice
+        {
+            public DatabaseChoice(string connectionString, NetworkCredential? credential, string? keyFile)
+            {
+                ConnectionString = connectionString;
+                Credential = credential;
+                KeyFile = keyFile;
+            }
+
+            /// <summary>Never holds a password: the engine refuses one (ConnectionTools.Store.PasswordInConnectionString).</summary>
+            public string ConnectionString { get; }
+
+            /// <summary>In memory only, for this session's re-opens and the node hosts it starts.</summary>
+            public NetworkCredential? Credential { get; }
+
+            public string? KeyFile { get; }
+        }
+
         private sealed class Session
         {
             public string? StorePath { get; set; }
+
+            public DatabaseChoice? Database { get; set; }
 
             public ConnectionNode? Node { get; set; }
 

@@ -39,8 +39,9 @@ public sealed class NodeHostTests
         var (exit, output, error) = await RunHostAsync(option);
 
         Assert.Equal(0, exit);
-        Assert.Contains("usage: ConnectionTools.Node --store PATH", output);
+        Assert.Contains("usage: ConnectionTools.Node --store STORE [--key-file PATH]", output);
         Assert.Contains("--public-url", output);
+        Assert.Contains("postgresql://", output);
         Assert.DoesNotContain("Unknown option", output + error);
         Assert.Equal("", error);
     }
@@ -64,6 +65,29 @@ public sealed class NodeHostTests
         Assert.Contains("--help", error);
         Assert.DoesNotContain("   at ", output + error);
         Assert.Empty(Directory.GetFileSystemEntries(folder.Path));
+    }
+
+    [Fact]
+    public async Task A_key_file_for_a_store_file_is_refused_before_the_store_file_is_created()
+    {
+        using var folder = new TemporaryFolder();
+        var store = Path.Combine(folder.Path, "store.db");
+
+        var (exit, _, error) = await RunHostAsync("--store", store, "--create", "--key-file", Path.Combine(folder.Path, "node.key"));
+
+        Assert.Equal(2, exit);
+        Assert.Contains("--key-file is for a PostgreSQL store", error);
+        Assert.Empty(Directory.GetFileSystemEntries(folder.Path));
+    }
+
+    [Fact]
+    public async Task A_postgresql_store_without_a_key_file_is_refused_before_anything_is_opened()
+    {
+        // Port 1 on loopback: were the server contacted, the error would be ServerUnreachable, not KeyRequired.
+        var (exit, _, error) = await RunHostAsync("--store", "postgresql://ct@127.0.0.1:1/connectiontools", "--create");
+
+        Assert.Equal(2, exit);
+        Assert.Contains("ConnectionTools.Store.KeyRequired", error);
     }
 
     [Fact]
@@ -224,6 +248,8 @@ public sealed class NodeHostTests
     private static async Task<(int Exit, string Output, string Error)> RunHostAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // A key file named by the runner's environment would stand in for the one a test leaves out.
+        start.Environment.Remove("CONNECTIONTOOLS_KEY_FILE");
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "ConnectionTools.Node.dll"));
         foreach (var arg in args)
         {
