@@ -59,10 +59,43 @@ namespace ConnectionTools.Storage
                 return;
             }
 
-            using (var target = ConnectionNode.Open(destination, actor: source.ActorName))
+            // A file this call creates is removed again when the copy fails, with the key made beside it: no empty store is
+            // left behind to be mistaken for the node. A database keeps its (empty) store, and its key check with the key file.
+            var file = destination.Engine is null ? destination.Path : null;
+            var made = file != null && !System.IO.File.Exists(file);
+            var madeKey = made && !System.IO.File.Exists(file + ".key");
+            StoreCopyResult result;
+            try
             {
-                var result = Copy(source, target, host.WriteVerbose, host.CancellationToken);
-                host.WriteObject(result);
+                using (var target = ConnectionNode.Open(destination, actor: source.ActorName))
+                {
+                    result = Copy(source, target, host.WriteVerbose, host.CancellationToken);
+                }
+            }
+            catch when (made)
+            {
+                RemoveMadeFile(file!, madeKey);
+                throw;
+            }
+
+            host.WriteObject(result);
+        }
+
+        private static void RemoveMadeFile(string file, bool withKey)
+        {
+            foreach (var path in new[] { file, file + "-wal", file + "-shm", withKey ? file + ".key" : null })
+            {
+                try
+                {
+                    if (path != null)
+                    {
+                        System.IO.File.Delete(path);
+                    }
+                }
+                catch (Exception e) when (e is System.IO.IOException || e is UnauthorizedAccessException)
+                {
+                    // The copy's own error is the one to report; an empty file left behind is refused by no later copy.
+                }
             }
         }
 

@@ -201,6 +201,25 @@ public sealed class StoreCopyTests : IDisposable
     }
 
     [Fact]
+    public void A_destination_that_stores_something_else_than_it_was_given_fails_the_verification_naming_the_table()
+    {
+        var source = NewStore();
+        Seed(source);
+        var destination = NewStore("postgresql");
+        var database = (string)new DbConnectionStringBuilder { ConnectionString = destination.Database }["Database"];
+        PostgresTestServer.RunPsql(database, """
+            CREATE FUNCTION reword() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.actor := 'someone else'; RETURN NEW; END $$;
+            CREATE TRIGGER reword BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION reword();
+            """);
+
+        var error = Assert.Throws<ConnectionToolsException>(() => StoreCopy.Copy(source.Node, destination.Node));
+
+        Assert.Equal(ErrorIds.StoreCopyVerificationFailed, error.ErrorId);
+        Assert.Equal("audit", error.Target);
+        Assert.Contains("table 'audit'", error.Message);
+    }
+
+    [Fact]
     public void The_cmdlet_s_entry_asks_first_and_creates_nothing_under_WhatIf()
     {
         var source = NewStore();
@@ -219,6 +238,26 @@ public sealed class StoreCopyTests : IDisposable
         using var moved = ConnectionNode.Open(new StoreLocation(path, StoreSource.Session), actor: "tester");
         Assert.Equal(source.Store.NodeId, moved.Store.NodeId);
         Assert.Equal(source.Store.AuditCount(), moved.Store.AuditCount());
+    }
+
+    [Fact]
+    public void A_secret_the_source_cannot_read_stops_the_copy_and_the_new_file_is_removed()
+    {
+        var source = NewStore();
+        var seeded = Seed(source);
+        // A grant that the source's key did not encrypt (restored from another node's backup, say).
+        source.Store.Write(tx =>
+        {
+            GrantRows.Save(tx, seeded.System.Id, new byte[64], Start);
+            return 0;
+        });
+        var path = Path.Combine(source.Folder, "moved", "store.db");
+
+        var error = Assert.Throws<ConnectionToolsException>(() => StoreCopy.CopyTo(source.Node, new StoreLocation(path, StoreSource.Session, create: true), _host));
+
+        Assert.Equal(ErrorIds.SecretUnreadable, error.ErrorId);
+        Assert.Empty(_host.OutputOf<StoreCopyResult>());
+        Assert.Empty(Directory.GetFiles(Path.GetDirectoryName(path)!));
     }
 
     [Fact]
