@@ -145,7 +145,7 @@ public sealed class StoreCopyTests : IDisposable
     }
 
     [Fact]
-    public void A_copy_into_itself_or_into_a_store_missing_a_table_is_refused_before_anything_is_written()
+    public void A_copy_into_itself_into_a_store_missing_a_table_or_at_another_schema_version_is_refused_before_anything_is_written()
     {
         var source = NewStore();
         Seed(source);
@@ -161,6 +161,14 @@ public sealed class StoreCopyTests : IDisposable
         Assert.Contains("sync_own_cases", error.Message);
         Assert.Equal(ownId.ToString("D"), destination.Store.GetNodeSetting("node_id"));
         Assert.Equal(0, destination.Store.AuditCount());
+
+        // A store that says it is at an older schema version (the file was changed since this process opened it).
+        var older = NewStore();
+        older.Store.Write(tx => tx.Execute($"PRAGMA user_version = {ConnectionStore.SchemaVersion - 1};"));
+        var versions = Assert.Throws<ConnectionToolsException>(() => StoreCopy.Copy(source.Node, older.Node));
+        Assert.Equal(ErrorIds.StoreCopySchemaMismatch, versions.ErrorId);
+        Assert.Contains($"the destination at {ConnectionStore.SchemaVersion - 1}", versions.Message);
+        Assert.Equal(0, older.Store.AuditCount());
     }
 
     [Theory]
