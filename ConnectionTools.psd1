@@ -46,6 +46,8 @@
         'Start-ConnectionNodeHost'
         'Stop-ConnectionNodeHost'
         'New-ConnectionNodeService'
+        # Moving a node between store engines, SQLite file and PostgreSQL database: issue 20
+        'Copy-ConnectionStore'
     )
     AliasesToExport      = @('Accept-ConnectionInvitation', 'Retry-ConnectionSyncEvent')
     FunctionsToExport    = @()

@@ -44,6 +44,9 @@ namespace ConnectionTools.Storage
         /// <summary>"SQLite" or "PostgreSQL".</summary>
         public string Engine => _shared.Engine.Name;
 
+        /// <summary>What every user of this store in the process shares; StoreCopy needs its engine's key and to replace the node id it caches.</summary>
+        internal SharedStore Shared => _shared;
+
         /// <summary>The PostgreSQL server and database (never a password); empty for a SQLite file.</summary>
         public string Server => _shared.Engine.Server;
 
