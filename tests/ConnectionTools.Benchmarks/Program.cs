@@ -61,7 +61,8 @@ if (args.Length >= 1 && args[0] == "syncapplyfaults")
     await SyncApplyFaultBenchmark.RunAsync(
         args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 1_000,
         args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : 5,
-        args.Length > 3 && args[3] == "concurrent");
+        args.Contains("concurrent"),
+        args.Contains("pg3") ? 3 : 0);
     return;
 }
 

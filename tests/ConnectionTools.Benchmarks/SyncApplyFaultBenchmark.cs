@@ -9,13 +9,15 @@ using ConnectionTools.Testing;
 /// converge and the final counts; a failed check throws (non-zero exit). The rig is tests/Shared/SyncApplyFaultRig.cs; the
 /// CI-scale version is SyncApplyFaultTests in ConnectionTools.Node.Tests. "syncapplyfaults CHANGES KILLS" runs another scale;
 /// "syncapplyfaults CHANGES KILLS concurrent" also edits cases on both sides at the same moment (see the note in SyncApplyFaultRig.cs);
-/// SYNCAPPLYFAULTS_HOSTLOG=1 prints the node hosts' log lines.
+/// "syncapplyfaults CHANGES KILLS [concurrent] pg3" puts node A's store in a PostgreSQL database served by three node hosts
+/// behind one URL, killed one after another (issue 20); SYNCAPPLYFAULTS_HOSTLOG=1 prints the node hosts' log lines.
 /// </summary>
 public static class SyncApplyFaultBenchmark
 {
-    public static async Task RunAsync(int changes = 1_000, int killsPerHost = 5, bool concurrentEdits = false)
+    public static async Task RunAsync(int changes = 1_000, int killsPerHost = 5, bool concurrentEdits = false, int postgresHosts = 0)
     {
         var folder = Directory.CreateTempSubdirectory("ct-sync-apply-faults-bench-").FullName;
+        var database = postgresHosts > 0 ? PostgresTestServer.CreateDatabase() : null;
         try
         {
             var result = await SyncApplyFaultRun.RunAsync(
@@ -31,9 +33,12 @@ public static class SyncApplyFaultBenchmark
                     Log = line => Console.WriteLine("  " + line),
                     HostOutput = Environment.GetEnvironmentVariable("SYNCAPPLYFAULTS_HOSTLOG") == "1",
                     ConcurrentEdits = concurrentEdits,
+                    PublicDatabase = database,
+                    PublicHosts = Math.Max(1, postgresHosts),
                 },
                 folder);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Sync apply under faults, Salesforce org A <-> node A <-> node B <-> Salesforce org B, node hosts as processes: {result}"));
+            var nodeA = database is null ? "node A" : $"node A (PostgreSQL, {postgresHosts} hosts)";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Sync apply under faults, Salesforce org A <-> {nodeA} <-> node B <-> Salesforce org B, node hosts as processes: {result}"));
             if (result.Problems.Count > 0 || result.Converged is null)
             {
                 throw new InvalidOperationException("The sync apply fault run failed its checks: " + string.Join("; ", result.Problems));
@@ -41,6 +46,11 @@ public static class SyncApplyFaultBenchmark
         }
         finally
         {
+            if (database != null)
+            {
+                PostgresTestServer.DropDatabase(database);
+            }
+
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             try
             {
