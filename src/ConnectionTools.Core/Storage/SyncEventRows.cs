@@ -281,7 +281,13 @@ CREATE TABLE IF NOT EXISTS sync_cases (
         /// The incoming events to apply next, oldest first: per case only its first waiting event (a case's events apply one at a
         /// time, in sequence), and none of a case whose earlier event is Failed or Held (it waits behind it).
         /// </summary>
-        public static IReadOnlyList<IncomingToApply> NextToApply(StoreSession db, Guid connectionId, int limit)
+        public static IReadOnlyList<IncomingToApply> NextToApply(StoreSession db, Guid connectionId, int limit) => NextToApply(db, connectionId, limit, null, 0);
+
+        /// <summary>
+        /// As <see cref="NextToApply(StoreSession, Guid, int)"/>, leaving out the cases another apply than <paramref name="owner"/>
+        /// holds a live claim on (see SyncTwinRows.ClaimCases): what this apply may claim next.
+        /// </summary>
+        public static IReadOnlyList<IncomingToApply> NextToApply(StoreSession db, Guid connectionId, int limit, string? owner, long now)
         {
             var events = new List<IncomingToApply>();
             using (var command = db.Command(
@@ -289,8 +295,9 @@ CREATE TABLE IF NOT EXISTS sync_cases (
                 "WHERE e.connection_id = $id AND e.direction = 'Incoming' AND +e.status = 'Queued' " +
                 "AND NOT EXISTS (SELECT 1 FROM sync_events f WHERE f.connection_id = e.connection_id AND f.direction = 'Incoming' " +
                 "AND f.case_id = e.case_id AND f.case_seq < e.case_seq) " +
+                (owner is null ? "" : "AND NOT EXISTS (SELECT 1 FROM sync_apply_claims c WHERE c.connection_id = $id || '|' || e.case_id AND c.owner <> $owner AND c.expires_at > $now) ") +
                 "ORDER BY e.seq LIMIT $limit;",
-                ("$id", ConnectionStore.FormatId(connectionId)), ("$limit", (long)limit)))
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$limit", (long)limit), ("$owner", owner), ("$now", now)))
             using (var reader = command.ExecuteReader())
             {
                 while (reader.Read())

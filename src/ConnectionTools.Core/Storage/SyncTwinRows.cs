@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace ConnectionTools.Storage
 {
@@ -74,13 +75,67 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
             ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner), ("$expires", (now + lease).ToUnixTimeMilliseconds()), ("$now", now.ToUnixTimeMilliseconds())) == 1;
 
         /// <summary>
-        /// Whether an apply of the connection's incoming events has not finished: a claim is held (by a running apply, or left by
-        /// one whose process died) while incoming events wait to be applied. Its writes may be in the system without their twins.
+        /// Whether an apply of the connection's incoming events has not finished: a claim is held (on the connection, or on one of
+        /// its cases; by a running apply, or left by one whose process died) while incoming events wait to be applied. Its writes
+        /// may be in the system without their twins.
         /// </summary>
         public static bool ApplyUnfinished(StoreSession db, Guid connectionId) => (long)(db.Scalar(
-            "SELECT EXISTS (SELECT 1 FROM sync_apply_claims WHERE connection_id = $id) " +
+            "SELECT EXISTS (SELECT 1 FROM sync_apply_claims WHERE connection_id = $id OR (connection_id >= $first AND connection_id < $after)) " +
             "AND EXISTS (SELECT 1 FROM sync_events WHERE connection_id = $id AND direction = 'Incoming' AND status = 'Queued');",
-            ("$id", ConnectionStore.FormatId(connectionId))) ?? 0L) != 0;
+            ("$id", ConnectionStore.FormatId(connectionId)), ("$first", CaseKeyPrefix(connectionId)), ("$after", CaseKeyEnd(connectionId))) ?? 0L) != 0;
+
+        /// <summary>
+        /// Claims the cases of <paramref name="events"/> for <paramref name="owner"/>'s apply until <paramref name="now"/> +
+        /// <paramref name="lease"/>: per (connection, case), so several node hosts apply one connection's events at once, each case's
+        /// events in order on one of them. Called in the transaction that chose the events, so no two applies claim one case.
+        /// </summary>
+        public static void ClaimCases(StoreTransaction tx, Guid connectionId, IEnumerable<string> caseIds, string owner, DateTimeOffset now, TimeSpan lease)
+        {
+            foreach (var caseId in caseIds)
+            {
+                ProcessClaims.Hold(tx, CaseKeyPrefix(connectionId) + caseId, owner, now + lease);
+            }
+        }
+
+        /// <summary>Drops the case claims of the connection whose apply ended without letting go (its process is gone, or the lease ran out).</summary>
+        public static void DropLapsedCaseClaims(StoreTransaction tx, Guid connectionId, string owner, DateTimeOffset now)
+        {
+            var held = new List<(string Key, string Owner, long Expires)>();
+            using (var command = tx.Command(
+                "SELECT connection_id, owner, expires_at FROM sync_apply_claims WHERE connection_id >= $first AND connection_id < $after AND owner <> $owner;",
+                ("$first", CaseKeyPrefix(connectionId)), ("$after", CaseKeyEnd(connectionId)), ("$owner", owner)))
+            using (var reader = command.ExecuteReader())
+            {
+                while (reader.Read())
+                {
+                    held.Add((reader.GetString(0), reader.GetString(1), reader.GetInt64(2)));
+                }
+            }
+
+            var gone = new Dictionary<string, bool>(StringComparer.Ordinal);
+            foreach (var (key, holder, expires) in held)
+            {
+                if (!gone.TryGetValue(holder, out var isGone))
+                {
+                    gone[holder] = isGone = ProcessClaims.HolderGone(holder);
+                }
+
+                if (isGone || expires <= now.ToUnixTimeMilliseconds())
+                {
+                    ProcessClaims.Release(tx, key, holder);
+                }
+            }
+        }
+
+        /// <summary>Lets go of every case claim <paramref name="owner"/> holds on the connection.</summary>
+        public static void ReleaseCases(StoreTransaction tx, Guid connectionId, string owner) => tx.Execute(
+            "DELETE FROM sync_apply_claims WHERE connection_id >= $first AND connection_id < $after AND owner = $owner;",
+            ("$first", CaseKeyPrefix(connectionId)), ("$after", CaseKeyEnd(connectionId)), ("$owner", owner));
+
+        /// <summary>A case claim's key starts with the connection's id and '|'; '}' sorts right after '|', so keys of one connection lie between the two.</summary>
+        private static string CaseKeyPrefix(Guid connectionId) => ConnectionStore.FormatId(connectionId) + "|";
+
+        private static string CaseKeyEnd(Guid connectionId) => ConnectionStore.FormatId(connectionId) + "}";
 
         public static void ReleaseApply(StoreTransaction tx, Guid connectionId, string owner) => tx.Execute(
             "DELETE FROM sync_apply_claims WHERE connection_id = $id AND owner = $owner;",
@@ -164,7 +219,8 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
         public static void Drop(StoreTransaction tx, Guid connectionId)
         {
             tx.Execute("DELETE FROM sync_twins WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
-            tx.Execute("DELETE FROM sync_apply_claims WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
+            tx.Execute("DELETE FROM sync_apply_claims WHERE connection_id = $id OR (connection_id >= $first AND connection_id < $after);",
+                ("$id", ConnectionStore.FormatId(connectionId)), ("$first", CaseKeyPrefix(connectionId)), ("$after", CaseKeyEnd(connectionId)));
             tx.Execute("DELETE FROM sync_comment_writes WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
             tx.Execute("DELETE FROM sync_own_cases WHERE connection_id = $id;", ("$id", ConnectionStore.FormatId(connectionId)));
         }

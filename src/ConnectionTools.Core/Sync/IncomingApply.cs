@@ -80,15 +80,9 @@ namespace ConnectionTools.Sync
                 return result;
             }
 
-            // One process applies a connection's events at a time (the node host and an admin's Sync-Connection may share a store):
-            // two would both write the same batch, and comments are not idempotent.
+            // Each batch claims its cases (the node hosts of one store and an admin's Sync-Connection may apply at once): two applies
+            // never write one case, whose events stay in order, and comments are not idempotent. Different cases spread over them.
             var owner = ClaimOwner + "|" + Guid.NewGuid().ToString("N");
-            if (!Claim(node, current.Id, owner))
-            {
-                result.Skipped = "another process is applying its incoming events";
-                return result;
-            }
-
             try
             {
                 await ApplyAsync(node, current, system!, owner, writerFor, verbose, result, cancellationToken).ConfigureAwait(false);
@@ -97,9 +91,14 @@ namespace ConnectionTools.Sync
             {
                 node.Store.Write(tx =>
                 {
-                    SyncTwinRows.ReleaseApply(tx, current.Id, owner);
+                    SyncTwinRows.ReleaseCases(tx, current.Id, owner);
                     return 0;
                 });
+            }
+
+            if (result.Applied + result.Failed == 0 && node.Store.Read(db => SyncEventRows.NextToApply(db, current.Id, 1)).Count > 0)
+            {
+                result.Skipped = "another process is applying its incoming events";
             }
 
             return result;
@@ -107,24 +106,31 @@ namespace ConnectionTools.Sync
 
         private static readonly string ClaimOwner = ProcessClaims.Current;
 
-        /// <summary>Long enough for a batch's writes with their retries; renewed before every batch.</summary>
+        /// <summary>Long enough for a batch's writes with their retries; each batch claims its cases anew.</summary>
         private static readonly TimeSpan ClaimLease = TimeSpan.FromMinutes(5);
 
-        /// <summary>Takes the claim, also from a process that ended holding it (killed mid-pass), without waiting for its lease.</summary>
-        private static bool Claim(ConnectionNode node, Guid connectionId, string owner) =>
-            node.Store.Write(tx => SyncTwinRows.TryClaimApply(tx, connectionId, owner, node.Clock(), ClaimLease) ||
-                (ProcessClaims.Holder(tx, ConnectionStore.FormatId(connectionId)) is string held && ProcessClaims.HolderGone(held) &&
-                 ProcessClaims.TakeOver(tx, ConnectionStore.FormatId(connectionId), held, owner, node.Clock() + ClaimLease)));
+        /// <summary>
+        /// The next batch's events, of cases no other apply holds, claimed for this one in the same transaction. Claims left by an
+        /// apply whose process ended (killed mid-batch) or whose lease ran out are dropped first, without waiting.
+        /// </summary>
+        private static IReadOnlyList<IncomingToApply> ClaimNext(ConnectionNode node, Guid connectionId, string owner, int limit) => node.Store.Write(tx =>
+        {
+            var now = node.Clock();
+            SyncTwinRows.DropLapsedCaseClaims(tx, connectionId, owner, now);
+            var events = SyncEventRows.NextToApply(tx, connectionId, limit, owner, now.ToUnixTimeMilliseconds());
+            SyncTwinRows.ClaimCases(tx, connectionId, events.Select(e => e.CaseId), owner, now, ClaimLease);
+            return events;
+        });
 
         private static async Task ApplyAsync(ConnectionNode node, Connection current, Connection system, string owner, Func<SystemAccess, ICaseWriter> writerFor, Action<string> verbose, ApplyResult result, CancellationToken cancellationToken)
         {
             var rule = OutgoingEvents.RuleFor(node, current, SyncDirection.Incoming);
             var access = await SystemAccess.OpenAsync(node, system, verbose, _ => { }, cancellationToken).ConfigureAwait(false);
             var writer = writerFor(access);
-            while (Claim(node, current.Id, owner))
+            while (true)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var events = node.Store.Read(db => SyncEventRows.NextToApply(db, current.Id, writer.MaxBatch));
+                var events = ClaimNext(node, current.Id, owner, writer.MaxBatch);
                 if (events.Count == 0)
                 {
                     break;
@@ -227,6 +233,8 @@ namespace ConnectionTools.Sync
                         result.Applied++;
                     }
 
+                    // With the batch's outcome: its cases are free for the next batch, on any host.
+                    SyncTwinRows.ReleaseCases(tx, current.Id, owner);
                     return 0;
                 });
                 verbose($"'{current.Name}': applied {planned.Count(p => p.Error == null && p.Outcome?.Error == null)} incoming sync event(s) to '{system.Name}'.");
