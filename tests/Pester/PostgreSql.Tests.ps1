@@ -295,6 +295,21 @@ Describe 'Bad input for a PostgreSQL store' {
         Test-Path -LiteralPath $key | Should -BeFalse
     }
 
+    It 'connecting again with a wrong password is refused, even while this session has the store open' {
+        $right = 'Right-' + [guid]::NewGuid().ToString('n')
+        $role = New-TestRole -Password $right
+        $database = New-TestDatabase -Owner $role
+        $uri = Get-PostgresUri -Database $database -User $role
+        $key = Join-Path $TestDrive "again-$database.key"
+        $good = [pscredential]::new($role, (ConvertTo-SecureString -String $right -AsPlainText -Force))
+        (Connect-ConnectionNode -ConnectionString $uri -Credential $good -KeyFile $key -Create).Engine | Should -Be 'PostgreSQL'
+        $wrong = 'Wrong-' + [guid]::NewGuid().ToString('n')
+        $bad = [pscredential]::new($role, (ConvertTo-SecureString -String $wrong -AsPlainText -Force))
+        $failure = Get-ConnectFailure @{ ConnectionString = $uri; Credential = $bad; KeyFile = $key }
+        $failure.Record.FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Store.AuthenticationFailed,*'
+        $failure.Text | Should -Not -Match ([regex]::Escape($wrong))
+    }
+
     It 'a server nothing listens on fails with ServerUnreachable' {
         $closedPort = Get-FreeLoopbackPort
         $key = Join-Path $TestDrive 'unreachable.key'
