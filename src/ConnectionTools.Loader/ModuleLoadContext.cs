@@ -20,6 +20,7 @@ namespace ConnectionTools.Loader
         private readonly string _dependenciesPath;
         private readonly Dictionary<string, string> _frameworkAssemblies;
         private readonly List<string> _loadedNativeLibraries = new List<string>();
+        private readonly Dictionary<string, Version?> _shippedVersions = new Dictionary<string, Version?>(StringComparer.Ordinal);
 
         public ModuleLoadContext(string dependenciesPath)
             : base("ConnectionTools", isCollectible: false)
@@ -98,7 +99,8 @@ namespace ConnectionTools.Loader
         }
 
         /// <summary>
-        /// The runtime's copy when it is at least the version asked for, so types such as Span&lt;T&gt; stay one type; ours otherwise.
+        /// The runtime's copy when it is at least the version asked for (Load asks with the newer of that and the version we
+        /// ship), so types such as Span&lt;T&gt; stay one type; ours otherwise.
         /// PowerShell 7.4 runs on .NET 8, whose System.Text.Json is older than the one Core is built against.
         /// </summary>
         public static bool PreferFramework(Version? frameworkVersion, Version? requested) =>
@@ -111,14 +113,33 @@ namespace ConnectionTools.Loader
                 return null;
             }
 
+            var path = Path.Combine(_dependenciesPath, assemblyName.Name + ".dll");
+            // Measured against the newer of the version asked for and the one we ship, so that every request for a name gets
+            // the same copy: on .NET 8, MSAL asks for DiagnosticSource 6.0 (the runtime's 8.0 would do) and Npgsql for 9.0
+            // (ours, 10.0); deciding per request would load both, and Core and the PostgreSQL engine would not share one.
             if (_frameworkAssemblies.TryGetValue(assemblyName.Name, out var frameworkPath) &&
-                PreferFramework(AssemblyName.GetAssemblyName(frameworkPath).Version, assemblyName.Version))
+                PreferFramework(AssemblyName.GetAssemblyName(frameworkPath).Version, Newer(assemblyName.Version, ShippedVersion(path))))
             {
                 return null;
             }
 
-            var path = Path.Combine(_dependenciesPath, assemblyName.Name + ".dll");
             return File.Exists(path) ? LoadFromAssemblyPath(path) : null;
+        }
+
+        private static Version? Newer(Version? a, Version? b) => a is null ? b : b is null || a >= b ? a : b;
+
+        private Version? ShippedVersion(string path)
+        {
+            lock (_shippedVersions)
+            {
+                if (!_shippedVersions.TryGetValue(path, out var version))
+                {
+                    version = File.Exists(path) ? AssemblyName.GetAssemblyName(path).Version : null;
+                    _shippedVersions[path] = version;
+                }
+
+                return version;
+            }
         }
 
         protected override IntPtr LoadUnmanagedDll(string unmanagedDllName)

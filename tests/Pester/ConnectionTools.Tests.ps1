@@ -271,7 +271,9 @@ Describe 'ConnectionTools' {
             $node.InactiveCount | Should -Be 1
             $node.PendingCount | Should -Be 1
             $node.RemovedCount | Should -Be 1
-            ((Get-ConnectionNode | Format-Table | Out-String -Width 250) -replace '\x1b\[[0-9;]*m', '') | Should -Match 'Source\s+Connections'
+            $node.Engine | Should -Be 'SQLite'
+            $node.Server | Should -BeNullOrEmpty
+            ((Get-ConnectionNode | Format-Table | Out-String -Width 250) -replace '\x1b\[[0-9;]*m', '') | Should -Match 'Source\s+Engine\s+Connections'
         }
     }
 

@@ -160,9 +160,21 @@ $loaded = foreach ($context in [System.Runtime.Loader.AssemblyLoadContext]::All)
         }
     }
 }
-'RESULT:' + (ConvertTo-Json -Compress -InputObject @($loaded))
+# The DiagnosticSource each side binds to, asked of the module's context with the version each references: MSAL (Core's
+# sign-in) and, when loaded, Npgsql. One copy means both get the same assembly.
+$module = [System.Runtime.Loader.AssemblyLoadContext]::All | Where-Object Name -EQ 'ConnectionTools'
+$bindings = foreach ($name in 'Microsoft.Identity.Client', 'Npgsql') {
+    $referrer = $module.Assemblies | Where-Object { $_.GetName().Name -eq $name }
+    if (-not $referrer -and $name -eq 'Microsoft.Identity.Client') { $referrer = $module.LoadFromAssemblyName([System.Reflection.AssemblyName]::new($name)) }
+    if ($referrer) {
+        $asked = $referrer.GetReferencedAssemblies() | Where-Object Name -EQ 'System.Diagnostics.DiagnosticSource'
+        $bound = $module.LoadFromAssemblyName($asked)
+        @{ Referrer = $name; Asked = $asked.Version.ToString(); Location = $bound.Location; Version = $bound.GetName().Version.ToString(); Context = [System.Runtime.Loader.AssemblyLoadContext]::GetLoadContext($bound).Name }
+    }
+}
+'RESULT:' + (ConvertTo-Json -Compress -Depth 4 -InputObject @{ Loaded = @($loaded); Bindings = @($bindings) })
 '@
-        $dependencies = Join-Path $moduleFolder 'dependencies'
+       $dependencies = Join-Path $moduleFolder 'dependencies'
     }
 
     AfterAll {
@@ -170,12 +182,12 @@ $loaded = foreach ($context in [System.Runtime.Loader.AssemblyLoadContext]::All)
         Remove-TestDatabases
     }
 
-    It 'after using a PostgreSQL store, Npgsql and the engine come from the module''s load context, and DiagnosticSource is loaded once' {
+    It 'after using a PostgreSQL store, Npgsql and the engine come from the module''s load context, and Core and Npgsql share one DiagnosticSource' {
         $command = "`$null = Connect-ConnectionNode -ConnectionString '$(Get-PostgresUri -Database $database)' -KeyFile '$(Join-Path $TestDrive 'a.key')' -Create`n" +
             "`$null = Get-Connection`n$report"
         $child = Invoke-ModulePwsh -Command $command
         $child.ExitCode | Should -Be 0 -Because $child.Output
-        $loaded = @($child.Result)
+        $loaded = @($child.Result.Loaded)
         foreach ($name in 'Npgsql', 'ConnectionTools.Storage.PostgreSql') {
             $copies = @($loaded | Where-Object Name -EQ $name)
             $copies.Count | Should -Be 1 -Because "$name is loaded once"
@@ -185,24 +197,28 @@ $loaded = foreach ($context in [System.Runtime.Loader.AssemblyLoadContext]::All)
 
         $shipped = [System.Reflection.AssemblyName]::GetAssemblyName((Join-Path $dependencies 'System.Diagnostics.DiagnosticSource.dll')).Version
         $shipped | Should -BeGreaterOrEqual ([version]'9.0.0.0') -Because 'Npgsql needs DiagnosticSource 9 or later'
-        $diagnostics = @($loaded | Where-Object Name -EQ 'System.Diagnostics.DiagnosticSource')
-        $diagnostics.Count | Should -Be 1 -Because 'one copy serves Core (MSAL) and Npgsql'
-        if ($diagnostics[0].Context -eq 'ConnectionTools') {
-            $diagnostics[0].Location | Should -Be (Join-Path $dependencies 'System.Diagnostics.DiagnosticSource.dll')
-            [version]$diagnostics[0].Version | Should -Be $shipped
+        $bindings = @($child.Result.Bindings)
+        @($bindings.Referrer) | Should -Be @('Microsoft.Identity.Client', 'Npgsql')
+        @($bindings.Location | Select-Object -Unique).Count | Should -Be 1 -Because "MSAL (asks $($bindings[0].Asked)) and Npgsql (asks $($bindings[1].Asked)) get the same copy: $($bindings.Location -join ', ')"
+        $bound = $bindings[0]
+        if ($bound.Context -eq 'ConnectionTools') {
+            $bound.Location | Should -Be (Join-Path $dependencies 'System.Diagnostics.DiagnosticSource.dll')
+            [version]$bound.Version | Should -Be $shipped
         }
         else {
-            # The runtime's copy wins only when it is at least the one shipped (ModuleLoadContext.PreferFramework).
-            $diagnostics[0].Context | Should -Be 'Default'
-            [version]$diagnostics[0].Version | Should -BeGreaterOrEqual $shipped
+            # The runtime's copy serves both only when it is at least the one shipped (ModuleLoadContext.PreferFramework).
+            [version]$bound.Version | Should -BeGreaterOrEqual $shipped
         }
+        # The module's context holds no second copy (the runtime's own libraries keep the runtime's, outside it).
+        @($loaded | Where-Object { $_.Name -eq 'System.Diagnostics.DiagnosticSource' -and $_.Context -eq 'ConnectionTools' }).Count | Should -BeLessOrEqual 1
+        @($loaded | Where-Object Name -EQ 'System.Diagnostics.DiagnosticSource').Location | Should -Contain $bound.Location
     }
 
     It 'a session that only uses SQLite never loads Npgsql or the engine' {
         $command = "`$null = Connect-ConnectionNode -StorePath '$(Join-Path $TestDrive 'sqlite-only.db')' -Create`n`$null = Get-Connection`n$report"
         $child = Invoke-ModulePwsh -Command $command
         $child.ExitCode | Should -Be 0 -Because $child.Output
-        $loaded = @($child.Result)
+        $loaded = @($child.Result.Loaded)
         @($loaded | Where-Object Name -EQ 'ConnectionTools.Core').Count | Should -Be 1 -Because 'the report sees the module''s assemblies'
         @($loaded | Where-Object Name -In 'Npgsql', 'ConnectionTools.Storage.PostgreSql').Count | Should -Be 0
     }
@@ -277,6 +293,21 @@ Describe 'Bad input for a PostgreSQL store' {
         $failure.Text | Should -Not -Match ([regex]::Escape($wrong))
         Get-TableCount -Database $database | Should -Be 0
         Test-Path -LiteralPath $key | Should -BeFalse
+    }
+
+    It 'connecting again with a wrong password is refused, even while this session has the store open' {
+        $right = 'Right-' + [guid]::NewGuid().ToString('n')
+        $role = New-TestRole -Password $right
+        $database = New-TestDatabase -Owner $role
+        $uri = Get-PostgresUri -Database $database -User $role
+        $key = Join-Path $TestDrive "again-$database.key"
+        $good = [pscredential]::new($role, (ConvertTo-SecureString -String $right -AsPlainText -Force))
+        (Connect-ConnectionNode -ConnectionString $uri -Credential $good -KeyFile $key -Create).Engine | Should -Be 'PostgreSQL'
+        $wrong = 'Wrong-' + [guid]::NewGuid().ToString('n')
+        $bad = [pscredential]::new($role, (ConvertTo-SecureString -String $wrong -AsPlainText -Force))
+        $failure = Get-ConnectFailure @{ ConnectionString = $uri; Credential = $bad; KeyFile = $key }
+        $failure.Record.FullyQualifiedErrorId | Should -BeLike 'ConnectionTools.Store.AuthenticationFailed,*'
+        $failure.Text | Should -Not -Match ([regex]::Escape($wrong))
     }
 
     It 'a server nothing listens on fails with ServerUnreachable' {

@@ -20,7 +20,7 @@ namespace ConnectionTools.PowerShell.Cmdlets
         [Parameter]
         public SwitchParameter Background { get; set; }
 
-        /// <summary>With -Background: the file the host appends its log to (default: node-host-PORT.log beside the store).</summary>
+        /// <summary>With -Background: the file the host appends its log to (default: node-host-PORT.log beside the store, or a PostgreSQL store's key file).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? LogPath { get; set; }

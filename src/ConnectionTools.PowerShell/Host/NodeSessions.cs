@@ -108,6 +108,14 @@ namespace ConnectionTools.PowerShell.Host
             {
                 ConnectionNode node;
                 StoreLocation? location = null;
+                if (database != null)
+                {
+                    // Let go of the current store first: a process shares one open store per database, so re-connecting to the
+                    // one this runspace holds would reuse its sign-in and never check the new credential.
+                    session.Node?.Dispose();
+                    session.Node = null;
+                }
+
                 try
                 {
                     location = Locate(storePath, database, create);
