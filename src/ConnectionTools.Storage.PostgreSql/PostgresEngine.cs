@@ -45,13 +45,20 @@ namespace ConnectionTools.Storage.PostgreSql
             var port = settings.Port == NpgsqlConnection.DefaultPort ? "" : ":" + settings.Port.ToString(CultureInfo.InvariantCulture);
             Display = $"postgresql://{Uri.EscapeDataString(settings.Username ?? Environment.UserName)}@{settings.Host}{port}/{Uri.EscapeDataString(settings.Database ?? "")}";
             Server = $"{settings.Host}:{settings.Port.ToString(CultureInfo.InvariantCulture)}/{settings.Database} as {settings.Username ?? Environment.UserName}";
+            Key = string.IsNullOrEmpty(settings.Password)
+                ? Display
+                : Display + "#" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(settings.Password)))[..16];
         }
 
         public override string Name => "PostgreSQL";
 
         public override string Display { get; }
 
-        public override string Key => Display;
+        /// <summary>
+        /// The store and who signs in: a process shares one open store (and pool) per key, so a second sign-in with another
+        /// password must not ride on the first one's connections. The password only enters as a hash, never shown.
+        /// </summary>
+        public override string Key { get; }
 
         public override string Server { get; }
 
@@ -212,7 +219,7 @@ namespace ConnectionTools.Storage.PostgreSql
 
         public override bool Reconnect(DbException e)
         {
-            if (!IsConnectionLost(e))
+            if (!IsConnectionLost(e) || (e is not PostgresException && !IsNetworkFailure(e)))
             {
                 return false;
             }
@@ -245,6 +252,15 @@ namespace ConnectionTools.Storage.PostgreSql
                         $"The PostgreSQL server refused the sign-in of '{_settings.Username}' to the store '{Display}'. Nothing was changed.",
                         Display,
                         "Check the password: -Credential, PGPASSWORD or the PGPASSFILE entry for this server, database and user.",
+                        e);
+                case null when e.Message.Contains("password", StringComparison.OrdinalIgnoreCase) && !IsNetworkFailure(e):
+                    // Npgsql's own "No password has been provided but the backend requires one": nothing reached the server's check.
+                    return new ConnectionToolsException(
+                        ErrorIds.StoreAuthenticationFailed,
+                        ErrorKind.AuthenticationError,
+                        $"The PostgreSQL server asks '{_settings.Username}' for a password, and none was given for the store '{Display}'. Nothing was changed.",
+                        Display,
+                        "Give the password with -Credential, the PGPASSWORD variable or a PGPASSFILE entry for this server, database and user.",
                         e);
                 case PostgresErrorCodes.InvalidCatalogName:
                     return new ConnectionToolsException(
@@ -316,6 +332,8 @@ namespace ConnectionTools.Storage.PostgreSql
                 _dataSource = null;
             }
         }
+
+        private static bool IsNetworkFailure(Exception e) => e.InnerException is System.Net.Sockets.SocketException || e.InnerException is System.IO.IOException || e.InnerException is TimeoutException;
 
         private static string Describe(DbException e) => e is PostgresException p ? p.MessageText : (e.InnerException?.Message ?? e.Message);
 

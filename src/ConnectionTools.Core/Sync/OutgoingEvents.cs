@@ -79,14 +79,15 @@ namespace ConnectionTools.Sync
                             : twin != null && IsReadBeforeApply(twin, seen, row.ReadFrom)
                             ? PendingEvent.Superseded(rules[r].Connection.Id, row.RecordId)
                             : Make(rules[r].Connection.Id, row.RecordId, ours, rules[r].Rule, seen, twin?.PartnerCaseId,
-                                Changes(twin?.Expected ?? owns[slot]?.State, twin?.Versions ?? owns[slot]?.Versions, seen, row.ModifiedAt), own: twin is null)).At(row.ModifiedAt);
+                                Changes(twin?.Expected ?? owns[slot]?.State, twin?.Versions ?? owns[slot]?.Versions, seen, row.ModifiedAt), own: twin is null)).At(row.ModifiedAt).Knowing(twin, owns[slot]);
                     }
                 });
 
                 var waiting = Enumerable.Range(0, rows.Count).Where(i => Enumerable.Range(0, rules.Count).Any(r => events[(i * rules.Count) + r].Waits)).ToList();
-                Save(node, events, tx =>
+                var stale = new HashSet<string>(StringComparer.Ordinal);
+                Save(node, events, stale, tx =>
                 {
-                    foreach (var row in rows.Where((_, i) => !waiting.Contains(i)))
+                    foreach (var row in rows.Where((row, i) => !waiting.Contains(i) && !stale.Contains(row.RecordId)))
                     {
                         SyncEventRows.DeleteOutbound(tx, system.Id, row.Entity, row.RecordId, row.ModifiedAt);
                     }
@@ -101,7 +102,12 @@ namespace ConnectionTools.Sync
                     (echoes > 0 ? $"; {echoes} change(s) were this node's own writes of partner cases coming back, not sent" : "") +
                     (superseded > 0 ? $"; {superseded} case(s) were read before this node's own write of them, not sent (read again next time)" : "") +
                     (waits > 0 ? $"; {waits} case(s) without a twin wait until an unfinished apply of partner cases is done" : "") + ".");
-                if (rows.Count < BatchSize || waiting.Count > 0)
+                if (stale.Count > 0)
+                {
+                    verbose?.Invoke($"{stale.Count} case(s) of '{system.Name}' changed in the store (an apply on another host) while they were read; they stay queued and are read again.");
+                }
+
+                if (rows.Count < BatchSize || waiting.Count > 0 || stale.Count > 0)
                 {
                     break;
                 }
@@ -124,7 +130,7 @@ namespace ConnectionTools.Sync
                 var at = page[i].ModifiedAt.ToUnixTimeMilliseconds();
                 slots[i] = Make(connection.Id, page[i].Id, entity, rule, seen, versions: Changes(null, null, seen, at), own: true).At(at);
             });
-            Save(node, events, null);
+            Save(node, events, null, null);
             return (events.Length, events.Count(e => e.Error != null));
         }
 
@@ -199,15 +205,34 @@ namespace ConnectionTools.Sync
             return (twins, owns);
         });
 
-        /// <summary>Stores the events of a batch (and whatever goes with them) in one transaction, each statement prepared once.</summary>
-        private static void Save(ConnectionNode node, IReadOnlyList<PendingEvent> events, Action<StoreTransaction>? alsoWrite)
+        /// <summary>
+        /// Stores the events of a batch (and whatever goes with them) in one transaction, each statement prepared once. With
+        /// <paramref name="stale"/>, an event whose twin (or own-case row) changed since it was read is neither stored nor taken as
+        /// seen, and its case id is added there: an apply on another host committed in between, and the event was made from an
+        /// older view (written back, it would undo the apply's versions). Its case stays queued and is read again.
+        /// </summary>
+        private static void Save(ConnectionNode node, IReadOnlyList<PendingEvent> events, ISet<string>? stale, Action<StoreTransaction>? alsoWrite)
         {
             var now = node.Clock();
             node.Store.Write(tx =>
             {
+                stale?.Clear();
                 using var statements = tx.KeepStatementsPrepared();
                 foreach (var e in events)
                 {
+                    if (stale != null && !e.Waits && !e.StillKnown(tx))
+                    {
+                        stale.Add(e.CaseId);
+                    }
+                }
+
+                foreach (var e in events)
+                {
+                    if (stale != null && stale.Contains(e.CaseId))
+                    {
+                        continue;
+                    }
+
                     if (e.Own && e.Seen != null && e.Versions != null)
                     {
                         SyncTwinRows.SaveOwn(tx, e.Connection, e.CaseId, e.Seen, e.Versions);
@@ -269,6 +294,30 @@ namespace ConnectionTools.Sync
             {
                 ChangedAt = changedAt;
                 return this;
+            }
+
+            private SyncTwinRows.Twin? _twin;
+
+            private (string State, string Versions)? _own;
+
+            /// <summary>What this side knew of the case when the event was made: its twin, or its own-case row.</summary>
+            public PendingEvent Knowing(SyncTwinRows.Twin? twin, (string State, string Versions)? own)
+            {
+                _twin = twin;
+                _own = own;
+                return this;
+            }
+
+            /// <summary>Whether the store still holds what the event was made from (read again inside the saving transaction).</summary>
+            public bool StillKnown(StoreSession db)
+            {
+                var twin = SyncTwinRows.FindByLocal(db, Connection, CaseId);
+                if (_twin is null || twin is null)
+                {
+                    return _twin is null && twin is null && Equals(SyncTwinRows.FindOwn(db, Connection, CaseId), _own);
+                }
+
+                return twin.Expected == _twin.Expected && twin.Versions == _twin.Versions && twin.WrittenComments == _twin.WrittenComments;
             }
 
             /// <summary>Nothing is queued for the partner: the case came back as this node's own apply wrote it, or was read before that write.</summary>

@@ -86,6 +86,8 @@ public sealed class SyncApplyFaultTests : IDisposable
                     SettleLimit = TimeSpan.FromSeconds(90),
                     PublicDatabase = database,
                     PublicHosts = 3,
+                    // Cases edited on both sides at once: A's retrieval on one host reads cases another host's apply is writing.
+                    ConcurrentEdits = true,
                     Log = line => { lock (lines) { lines.Add(line); } },
                 },
                 _folder);
