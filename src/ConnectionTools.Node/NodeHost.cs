@@ -5,7 +5,6 @@ using System.Text.Json.Serialization.Metadata;
 using ConnectionTools.Errors;
 using ConnectionTools.Nodes;
 using ConnectionTools.Peering;
-using ConnectionTools.Storage;
 
 namespace ConnectionTools.Node;
 

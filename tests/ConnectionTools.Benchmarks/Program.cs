@@ -43,6 +43,13 @@ if (args.Length == 3 && args[0] == "engines-first")
     return;
 }
 
+if (args.Length >= 1 && args[0] == "syncthroughput")
+{
+    // One host against three on one PostgreSQL store, 50 ms per write request; runs only when named.
+    await SyncThroughputBenchmark.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10_000);
+    return;
+}
+
 if (suites.Contains("engines"))
 {
     // Get-Connection over 10,000 connections on SQLite and PostgreSQL, side by side; runs only when named.

@@ -85,6 +85,9 @@ public sealed class SyncApplyFaultOptions
 
     /// <summary>How many node hosts serve node A (one store, one node id, one URL); more than one needs <see cref="PublicDatabase"/>.</summary>
     public int PublicHosts { get; init; } = 1;
+
+    /// <summary>Delay of every write request into either org (an API's latency; the throughput benchmark's I/O-bound setting).</summary>
+    public TimeSpan WriteLatency { get; init; }
 }
 
 /// <summary>What one run did and saw.</summary>
@@ -233,6 +236,8 @@ public static class SyncApplyFaultRun
             connectionB = b.Store.FindByName(ConnectionName)!.Id;
         }
 
+        orgA.Emulator.WriteDelay = options.WriteLatency;
+        orgB.Emulator.WriteDelay = options.WriteLatency;
         orgA.Emulator.FailWritesAtRandom(options.WriteFaultRatio, options.Seed + 1);
         orgB.Emulator.FailWritesAtRandom(options.WriteFaultRatio, options.Seed + 2);
         var nodesA = Enumerable.Range(0, options.PublicHosts).Select(StartA).ToArray();

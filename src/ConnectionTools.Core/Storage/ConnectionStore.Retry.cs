@@ -1,8 +1,7 @@
 using System;
+using System.Data.Common;
 using System.Diagnostics;
 using System.Threading;
-using ConnectionTools.Errors;
-using System.Data.Common;
 
 namespace ConnectionTools.Storage
 {

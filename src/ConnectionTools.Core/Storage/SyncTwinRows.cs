@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
             ("$id", ConnectionStore.FormatId(connectionId)), ("$first", CaseKeyPrefix(connectionId)), ("$after", CaseKeyEnd(connectionId))) ?? 0L) != 0;
 
         /// <summary>
-        /// Claims the cases of <paramref name="events"/> for <paramref name="owner"/>'s apply until <paramref name="now"/> +
+        /// Claims the cases <paramref name="caseIds"/> for <paramref name="owner"/>'s apply until <paramref name="now"/> +
         /// <paramref name="lease"/>: per (connection, case), so several node hosts apply one connection's events at once, each case's
         /// events in order on one of them. Called in the transaction that chose the events, so no two applies claim one case.
         /// </summary>
