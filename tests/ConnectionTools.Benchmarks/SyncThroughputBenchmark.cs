@@ -10,6 +10,15 @@ using ConnectionTools.Testing;
 /// </summary>
 public static class SyncThroughputBenchmark
 {
+    /// <summary>All cores' busy and total time so far (Linux /proc/stat), to tell a CPU-bound run from an I/O-bound one.</summary>
+    private static (long Busy, long Total) CpuJiffies()
+    {
+        var fields = File.ReadLines("/proc/stat").First().Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(long.Parse).ToArray();
+        var idle = fields[3] + fields[4];
+        var total = fields.Sum();
+        return (total - idle, total);
+    }
+
     public static async Task RunAsync(int changes)
     {
         foreach (var hosts in new[] { 1, 3 })
@@ -18,6 +27,7 @@ public static class SyncThroughputBenchmark
             var database = PostgresTestServer.CreateDatabase();
             try
             {
+                var cpuBefore = CpuJiffies();
                 var clock = Stopwatch.StartNew();
                 var result = await SyncApplyFaultRun.RunAsync(
                     new SyncApplyFaultOptions
@@ -35,8 +45,10 @@ public static class SyncThroughputBenchmark
                     },
                     folder);
                 var total = result.Changing + (result.Converged ?? TimeSpan.Zero);
+                var cpu = CpuJiffies();
+                var busy = (double)(cpu.Busy - cpuBefore.Busy) / Math.Max(1, cpu.Total - cpuBefore.Total);
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"Sync throughput, node A on PostgreSQL with {hosts} host(s), 50 ms per write request: {changes:N0} changes agreed in both orgs {total.TotalSeconds:0.0} s after the first ({changes / total.TotalSeconds:0.0} changes/s; {result.Writes:N0} write requests; whole run with set-up {clock.Elapsed.TotalSeconds:0.0} s); {result}"));
+                    $"Sync throughput, node A on PostgreSQL with {hosts} host(s), 50 ms per write request: {changes:N0} changes agreed in both orgs {total.TotalSeconds:0.0} s after the first ({changes / total.TotalSeconds:0.0} changes/s; the orgs answered {result.OrgTraffic.Requests:N0} requests and wrote {result.OrgTraffic.RecordsWritten:N0} records; the machine's {Environment.ProcessorCount} cores {busy:P0} busy; whole run with set-up {clock.Elapsed.TotalSeconds:0.0} s); {result}"));
             }
             finally
             {

@@ -130,6 +130,9 @@ public sealed class SyncApplyFaultResult
     /// <summary>Runs of node A's retrieval job, over every host.</summary>
     public int JobRuns { get; set; }
 
+    /// <summary>Requests the two orgs answered (token, query and write calls), and the records their writes created or updated.</summary>
+    public (int Requests, int RecordsWritten) OrgTraffic { get; set; }
+
     public int CasesInA { get; set; }
 
     public int CasesInB { get; set; }
@@ -397,6 +400,7 @@ public static class SyncApplyFaultRun
         result.ThrottledWrites = orgA.Emulator.RandomWriteThrottles + orgB.Emulator.RandomWriteThrottles;
         result.FailedWrites = orgA.Emulator.RandomWriteFailures + orgB.Emulator.RandomWriteFailures;
         result.Writes = orgA.Emulator.RandomWriteDraws + orgB.Emulator.RandomWriteDraws;
+        result.OrgTraffic = (orgA.Emulator.RequestCount + orgB.Emulator.RequestCount, orgA.Emulator.WritesApplied + orgB.Emulator.WritesApplied);
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         return result;
     }
