@@ -713,9 +713,10 @@ try {
             $postgres = Start-TestPostgres
             try {
                 # Every suite runs even when one fails, so that the totals are complete. The store's tests run twice: the
-                # second time every TestStore is a PostgreSQL database (only the SQLite file's own tests stay out).
+                # second time every TestStore is a PostgreSQL database: the classes built on TestStore, but the SQLite file's own tests.
+                $postgresStoreTests = '(FullyQualifiedName~.ApplyTests|FullyQualifiedName~.BindingConfigurationTests|FullyQualifiedName~.BindingTests|FullyQualifiedName~.ConnectionCommandsTests|FullyQualifiedName~.DefaultCustomerTests|FullyQualifiedName~.InvitationCommandsTests|FullyQualifiedName~.OutgoingEventsTests|FullyQualifiedName~.PlanChecksTests|FullyQualifiedName~.ProcessClaimsTests|FullyQualifiedName~.RuleSandboxTests|FullyQualifiedName~.StoreSessionTests|FullyQualifiedName~.SyncEventCommandsTests|FullyQualifiedName~.SyncRuleScriptTests|FullyQualifiedName~.SyncRuleTests|FullyQualifiedName~.ValidationTests)&Store!=SqliteFile'
                 $suites = @(Invoke-XunitSuite) +
-                    @(Invoke-XunitSuite -Name 'xunit on PostgreSQL (Core.Tests)' -Project 'tests/ConnectionTools.Core.Tests' -Filter 'Store!=SqliteFile&Store!=PostgreSqlServer' -Engine 'postgresql') +
+                    @(Invoke-XunitSuite -Name 'xunit on PostgreSQL (Core.Tests)' -Project 'tests/ConnectionTools.Core.Tests' -Filter $postgresStoreTests -Engine 'postgresql') +
                     @(Invoke-XunitSuite -Name 'xunit on PostgreSQL (case sync and jobs)' -Project 'tests/ConnectionTools.Authorization.Tests' -Filter 'FullyQualifiedName~IncomingApplyTests|FullyQualifiedName~CommentSyncTests|FullyQualifiedName~JobLeaseTests|FullyQualifiedName~RetrievalJobTests' -Engine 'postgresql') +
                     @(Invoke-PesterSuite)
             }
