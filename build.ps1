@@ -462,7 +462,7 @@ function Invoke-XunitSuite {
     }
     $savedEngine = $env:CONNECTIONTOOLS_TEST_ENGINE
     $env:CONNECTIONTOOLS_TEST_ENGINE = $Engine
-    Write-Step "dotnet $($arguments[1..($arguments.Count - 1)] -join ' ')$(if ($Engine) { " (stores on $Engine)" })"
+    Write-Step "dotnet $($arguments -join ' ')$(if ($Engine) { " (stores on $Engine)" })"
     $counts = @{ Assemblies = 0 }
     $failures = New-Object System.Collections.Generic.List[string]
     # The summary repeats each failure's message and the test line it failed at: CI logs are often read from the end only.

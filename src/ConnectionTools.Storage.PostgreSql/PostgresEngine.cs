@@ -43,7 +43,9 @@ namespace ConnectionTools.Storage.PostgreSql
             _mayCreate = mayCreate;
             _origin = origin;
             var port = settings.Port == NpgsqlConnection.DefaultPort ? "" : ":" + settings.Port.ToString(CultureInfo.InvariantCulture);
-            Display = $"postgresql://{Uri.EscapeDataString(settings.Username ?? Environment.UserName)}@{settings.Host}{port}/{Uri.EscapeDataString(settings.Database ?? "")}";
+            // A store is the tables of one schema: with a search path, two stores can share a database.
+            var schema = string.IsNullOrEmpty(settings.SearchPath) ? "" : "?search_path=" + Uri.EscapeDataString(settings.SearchPath);
+            Display = $"postgresql://{Uri.EscapeDataString(settings.Username ?? Environment.UserName)}@{settings.Host}{port}/{Uri.EscapeDataString(settings.Database ?? "")}{schema}";
             Server = $"{settings.Host}:{settings.Port.ToString(CultureInfo.InvariantCulture)}/{settings.Database} as {settings.Username ?? Environment.UserName}";
             Key = string.IsNullOrEmpty(settings.Password)
                 ? Display

@@ -167,6 +167,8 @@ Describe 'ConnectionTools in a real PowerShell host' {
             @{ TypeName = 'ConnectionTools.Authorization.Entra.DiscoveredEnvironment'; Columns = 'FriendlyName', 'Region', 'Version', 'Url' }
             @{ TypeName = 'ConnectionTools.NodeHosting.NodeHostProcess'; Columns = 'ProcessId', 'Mode', 'Running', 'Url', 'StorePath' }
             @{ TypeName = 'ConnectionTools.NodeHosting.NodeServiceDefinition'; Columns = 'Name', 'Platform', 'Account', 'Path' }
+            @{ TypeName = 'ConnectionTools.Storage.StoreCopyResult'; Columns = 'From', 'To', 'Tables', 'Rows', 'Seconds', 'Destination' }
+            @{ TypeName = 'ConnectionTools.Storage.StoreCopyTable'; Columns = 'Table', 'Rows', 'Checksum' }
         ) {
             # Which columns a table keeps depends only on the view's widths, so a stand-in with the type name shows it.
             $standIn = [pscustomobject]@{ Name = 'stand-in' }
@@ -188,7 +190,8 @@ Describe 'ConnectionTools in a real PowerShell host' {
                         'ConnectionTools.Jobs.JobRun', 'ConnectionTools.Jobs.ConnectionJob',
                         'ConnectionTools.Sync.SyncEvent', 'ConnectionTools.Sync.SyncError', 'ConnectionTools.Sync.SyncCheckResult',
                         'ConnectionTools.Authorization.Entra.DiscoveredEnvironment',
-                        'ConnectionTools.NodeHosting.NodeHostProcess', 'ConnectionTools.NodeHosting.NodeServiceDefinition'
+                        'ConnectionTools.NodeHosting.NodeHostProcess', 'ConnectionTools.NodeHosting.NodeServiceDefinition',
+                        'ConnectionTools.Storage.StoreCopyResult', 'ConnectionTools.Storage.StoreCopyTable'
                     ) | Sort-Object) -join ', ')
         }
     }

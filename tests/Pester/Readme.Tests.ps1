@@ -366,7 +366,7 @@ Describe 'README PowerShell blocks' {
                 Test-Path -LiteralPath $store | Should -BeTrue
                 $lines = @($run.Output -split '\r?\n')
                 # Get-ConnectionNode: the session's store with three connections, all Pending.
-                ($lines | Where-Object { $_ -match '^Session\s+3\s+0\s+0\s+0\s+3\s' }) | Should -Not -BeNullOrEmpty -Because $run.Output
+                ($lines | Where-Object { $_ -match '^Session\s+SQLite\s+3\s+0\s+0\s+0\s+3\s' }) | Should -Not -BeNullOrEmpty -Because $run.Output
                 # Get-InvitationCode shows a code; the rename and the -WhatIf preview as written.
                 ($lines | Where-Object { $_ -match 'CT1-' }) | Should -Not -BeNullOrEmpty -Because $run.Output
                 ($lines | Where-Object { $_ -match '^partner-asia\s+Private\s+Pending' }) | Should -Not -BeNullOrEmpty -Because $run.Output

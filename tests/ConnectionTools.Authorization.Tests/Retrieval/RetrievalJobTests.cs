@@ -25,6 +25,8 @@ public sealed class RetrievalJobTests : IAsyncLifetime
     {
         _org = await SalesforceOrg.StartAsync();
         _store = new TestStore(clients: _org.NodeClients());
+        // A free loopback port for the interactive redirect, never the default 1717: other test classes sign in at the same time.
+        _store.Store.SetNodeSetting(Nodes.ConnectionNode.SalesforceRedirectSetting, "0/OauthRedirect", "tester");
         new SystemConnectionCommands(_store.Node, _host).New(_org.InteractiveConnection("support"));
         Assert.Empty(_host.Errors);
     }

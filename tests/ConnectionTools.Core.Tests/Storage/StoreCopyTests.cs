@@ -185,7 +185,7 @@ public sealed class StoreCopyTests : IDisposable
         if (engine == "postgresql")
         {
             var database = (string)new DbConnectionStringBuilder { ConnectionString = destination.Database }["Database"];
-            PostgresTestServer.RunPsql(database, """
+            PostgresTestServer.RunPsql(database, $"SET search_path TO {destination.Schema};\n" + """
                 CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
                 CREATE TRIGGER refuse BEFORE INSERT ON outbound_queue FOR EACH ROW EXECUTE FUNCTION refuse();
                 """);
@@ -215,7 +215,7 @@ public sealed class StoreCopyTests : IDisposable
         Seed(source);
         var destination = NewStore("postgresql");
         var database = (string)new DbConnectionStringBuilder { ConnectionString = destination.Database }["Database"];
-        PostgresTestServer.RunPsql(database, """
+        PostgresTestServer.RunPsql(database, $"SET search_path TO {destination.Schema};\n" + """
             CREATE FUNCTION reword() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.actor := 'someone else'; RETURN NEW; END $$;
             CREATE TRIGGER reword BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION reword();
             """);
