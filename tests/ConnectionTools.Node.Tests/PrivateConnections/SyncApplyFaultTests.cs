@@ -32,30 +32,18 @@ public sealed class SyncApplyFaultTests : IDisposable
     [InlineData(true)]
     public async Task Both_orgs_end_with_every_case_once_and_as_the_rules_say_while_node_hosts_are_killed_writes_fail_and_answers_are_lost(bool editedOnBothSidesAtOnce)
     {
-        var lines = new List<string>();
-        var result = await SyncApplyFaultRun.RunAsync(
-            new SyncApplyFaultOptions
-            {
-                Changes = 100,
-                KillsPerHost = 2,
-                // One write in ten fails at a random place in every ten; with this seed the first write into org A is one
-                // (org B's sixth), so even a short run, whose writes are few large batches, meets a fault.
-                Seed = 13,
-                ChangePeriod = TimeSpan.FromSeconds(10),
-                SettleLimit = TimeSpan.FromSeconds(60),
-                ConcurrentEdits = editedOnBothSidesAtOnce,
-                Log = line => { lock (lines) { lines.Add(line); } },
-            },
-            _folder);
-        foreach (var line in lines)
+        var result = await RunAsync(lines => new SyncApplyFaultOptions
         {
-            _output.WriteLine(line);
-        }
-
-        _output.WriteLine(result.ToString());
-        Assert.True(result.Problems.Count == 0, result.ToString());
-        Assert.NotNull(result.Converged);
-        Assert.Equal((2, 2), (result.KillsA, result.KillsB));
+            Changes = 100,
+            KillsPerHost = 2,
+            // One write in ten fails at a random place in every ten; with this seed the first write into org A is one
+            // (org B's sixth), so even a short run, whose writes are few large batches, meets a fault.
+            Seed = 13,
+            ChangePeriod = TimeSpan.FromSeconds(10),
+            SettleLimit = TimeSpan.FromSeconds(60),
+            ConcurrentEdits = editedOnBothSidesAtOnce,
+            Log = lines,
+        });
         Assert.True(result.DroppedAnswers > 0, result.ToString());
         Assert.True(result.ThrottledWrites + result.FailedWrites >= Math.Max(1, result.Writes / 10), result.ToString());
         Assert.True(result.EditedOnBothSides > 0, result.ToString());
@@ -75,31 +63,19 @@ public sealed class SyncApplyFaultTests : IDisposable
         var database = PostgresTestServer.CreateDatabase();
         try
         {
-            var lines = new List<string>();
-            var result = await SyncApplyFaultRun.RunAsync(
-                new SyncApplyFaultOptions
-                {
-                    Changes = 100,
-                    KillsPerHost = 2,
-                    Seed = 13,
-                    ChangePeriod = TimeSpan.FromSeconds(10),
-                    SettleLimit = TimeSpan.FromSeconds(90),
-                    PublicDatabase = database,
-                    PublicHosts = 3,
-                    // Cases edited on both sides at once: A's retrieval on one host reads cases another host's apply is writing.
-                    ConcurrentEdits = true,
-                    Log = line => { lock (lines) { lines.Add(line); } },
-                },
-                _folder);
-            foreach (var line in lines)
+            var result = await RunAsync(lines => new SyncApplyFaultOptions
             {
-                _output.WriteLine(line);
-            }
-
-            _output.WriteLine(result.ToString());
-            Assert.True(result.Problems.Count == 0, result.ToString());
-            Assert.NotNull(result.Converged);
-            Assert.Equal((2, 2), (result.KillsA, result.KillsB));
+                Changes = 100,
+                KillsPerHost = 2,
+                Seed = 13,
+                ChangePeriod = TimeSpan.FromSeconds(10),
+                SettleLimit = TimeSpan.FromSeconds(90),
+                PublicDatabase = database,
+                PublicHosts = 3,
+                // Cases edited on both sides at once: A's retrieval on one host reads cases another host's apply is writing.
+                ConcurrentEdits = true,
+                Log = lines,
+            });
             Assert.True(result.ReplayedRequests > 0, result.ToString());
             Assert.True(result.JobRuns > 0, result.ToString());
             Assert.Equal(result.Cases, result.CasesInA);
@@ -109,5 +85,22 @@ public sealed class SyncApplyFaultTests : IDisposable
         {
             PostgresTestServer.DropDatabase(database);
         }
+    }
+
+    /// <summary>Runs the rig with the options <paramref name="options"/> makes (given where to log), shows its log and result, and checks what every run must end with.</summary>
+    private async Task<SyncApplyFaultResult> RunAsync(Func<Action<string>, SyncApplyFaultOptions> options)
+    {
+        var lines = new List<string>();
+        var result = await SyncApplyFaultRun.RunAsync(options(line => { lock (lines) { lines.Add(line); } }), _folder);
+        foreach (var line in lines)
+        {
+            _output.WriteLine(line);
+        }
+
+        _output.WriteLine(result.ToString());
+        Assert.True(result.Problems.Count == 0, result.ToString());
+        Assert.NotNull(result.Converged);
+        Assert.Equal((2, 2), (result.KillsA, result.KillsB));
+        return result;
     }
 }
