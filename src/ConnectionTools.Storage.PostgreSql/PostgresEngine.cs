@@ -226,12 +226,17 @@ namespace ConnectionTools.Storage.PostgreSql
                 return false;
             }
 
+            DropIdleConnections();
+            return true;
+        }
+
+        /// <summary>Closes the pooled connections not in use: after the server went away they are broken, and each would fail once.</summary>
+        private void DropIdleConnections()
+        {
             lock (_gate)
             {
                 _dataSource?.Clear();
             }
-
-            return true;
         }
 
         /// <summary>The server went away, is restarting or refused the connection: nothing of the unit of work committed.</summary>
@@ -303,10 +308,7 @@ namespace ConnectionTools.Storage.PostgreSql
             if (IsConnectionLost(e) || state == PostgresErrorCodes.TooManyConnections)
             {
                 // The server went away or is restarting: connections in the pool are broken, so none is reused.
-                lock (_gate)
-                {
-                    _dataSource?.Clear();
-                }
+                DropIdleConnections();
 
                 return new ConnectionToolsException(
                     ErrorIds.StoreServerUnreachable,

@@ -49,10 +49,6 @@ namespace ConnectionTools.Storage
             }
         }
 
-        /// <summary>The owner of a claim, or null when none is held.</summary>
-        public static string? Holder(StoreSession db, string key) =>
-            db.Scalar("SELECT owner FROM sync_apply_claims WHERE connection_id = $id;", ("$id", key)) as string;
-
         /// <summary>The owner of a claim and when it expires, or null when none is held.</summary>
         public static (string Owner, DateTimeOffset ExpiresAt)? Lease(StoreSession db, string key)
         {

@@ -65,22 +65,16 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
 ";
 
         /// <summary>
-        /// Takes (or renews) the right to apply a connection's incoming events until <paramref name="now"/> + <paramref name="lease"/>:
-        /// one process at a time, since comments are not idempotent. A claim whose process stopped expires on its own.
+        /// Whether an apply of the connection's incoming events has not finished: a claim on one of its cases is held (by a running
+        /// apply, or left by one whose process died) while incoming events wait to be applied. Its writes may be in the system
+        /// without their twins.
         /// </summary>
-        public static bool TryClaimApply(StoreTransaction tx, Guid connectionId, string owner, DateTimeOffset now, TimeSpan lease) => tx.Execute(
-            "INSERT INTO sync_apply_claims (connection_id, owner, expires_at) VALUES ($id, $owner, $expires) " +
-            "ON CONFLICT(connection_id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at " +
-            "WHERE sync_apply_claims.owner = excluded.owner OR sync_apply_claims.expires_at <= $now;",
-            ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner), ("$expires", (now + lease).ToUnixTimeMilliseconds()), ("$now", now.ToUnixTimeMilliseconds())) == 1;
-
-        /// <summary>
-        /// Whether an apply of the connection's incoming events has not finished: a claim is held (on the connection, or on one of
-        /// its cases; by a running apply, or left by one whose process died) while incoming events wait to be applied. Its writes
-        /// may be in the system without their twins.
-        /// </summary>
+        /// <remarks>
+        /// A claim on the whole connection (key: its id alone), written by versions before the per-case claims, is not counted:
+        /// nothing takes it over any more, so it would hold this side's new cases back for good.
+        /// </remarks>
         public static bool ApplyUnfinished(StoreSession db, Guid connectionId) => (long)(db.Scalar(
-            "SELECT EXISTS (SELECT 1 FROM sync_apply_claims WHERE connection_id = $id OR (connection_id >= $first AND connection_id < $after)) " +
+            "SELECT EXISTS (SELECT 1 FROM sync_apply_claims WHERE connection_id >= $first AND connection_id < $after) " +
             "AND EXISTS (SELECT 1 FROM sync_events WHERE connection_id = $id AND direction = 'Incoming' AND status = 'Queued');",
             ("$id", ConnectionStore.FormatId(connectionId)), ("$first", CaseKeyPrefix(connectionId)), ("$after", CaseKeyEnd(connectionId))) ?? 0L) != 0;
 
@@ -136,10 +130,6 @@ CREATE TABLE IF NOT EXISTS sync_own_cases (
         private static string CaseKeyPrefix(Guid connectionId) => ConnectionStore.FormatId(connectionId) + "|";
 
         private static string CaseKeyEnd(Guid connectionId) => ConnectionStore.FormatId(connectionId) + "}";
-
-        public static void ReleaseApply(StoreTransaction tx, Guid connectionId, string owner) => tx.Execute(
-            "DELETE FROM sync_apply_claims WHERE connection_id = $id AND owner = $owner;",
-            ("$id", ConnectionStore.FormatId(connectionId)), ("$owner", owner));
 
         public static Twin? FindByPartner(StoreSession db, Guid connectionId, string partnerCaseId) => One(db,
             "SELECT partner_case_id, local_case_id, entity, expected, versions, origin, written_comments, applied_at, prior_expected FROM sync_twins WHERE connection_id = $id AND partner_case_id = $case;",

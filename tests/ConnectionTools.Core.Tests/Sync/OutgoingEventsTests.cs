@@ -80,7 +80,8 @@ public sealed class OutgoingEventsTests : IDisposable
         _store.Store.Write(tx =>
         {
             SyncTransportRows.Receive(tx, crm.Id, new SyncEventMessage { EventId = Guid.NewGuid().ToString("D"), TraceId = "t", CaseId = "P1", Sequence = 1, Replica = "{}" }, Start, "the partner");
-            return SyncTwinRows.TryClaimApply(tx, crm.Id, "12345:gone", Start, TimeSpan.FromMinutes(5));
+            SyncTwinRows.ClaimCases(tx, crm.Id, new[] { "P1" }, "12345:gone", Start, TimeSpan.FromMinutes(5));
+            return 0;
         });
         Retrieved(("5001", 1, "Printer jams"));
 
@@ -91,7 +92,7 @@ public sealed class OutgoingEventsTests : IDisposable
         // The apply is done: the case is no partner's, and goes.
         _store.Store.Write(tx =>
         {
-            SyncTwinRows.ReleaseApply(tx, crm.Id, "12345:gone");
+            SyncTwinRows.ReleaseCases(tx, crm.Id, "12345:gone");
             return 0;
         });
         Assert.Equal(1, Produce());
